@@ -1,0 +1,35 @@
+"""Small frozen events that UDL's long jobs yield (STYLE.md §3).
+
+Front ends iterate a job and react to each event; nothing here knows about Qt.
+Events carry plain floats, ints, strings and numpy arrays, never `mx.array`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Notice", "Progress"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Work done so far in one stage of a job (`total` is None when unknown)."""
+
+    stage: str
+    done: int
+    total: int | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should read: `level` is "info" or "warning"."""
+
+    message: str
+    level: str = "info"

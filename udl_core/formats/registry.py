@@ -1,0 +1,140 @@
+"""The registry of readers: each file family registers one, picked by content first.
+
+A reader is a function `read(path, options) -> Table`, or a generator function that yields
+`Progress` events and returns the `Table`. A sniff is `sniff(path, head) -> bool`, where
+`head` is the first 64 KiB of the file (b"" for a folder).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+from udl_core.errors import DatasetError, EmptyDatasetError, UnsupportedFormatError
+from udl_core.events import Progress
+from udl_core.table import ReadOptions, Table
+
+__all__ = ["ReaderSpec", "find_reader", "load_table", "read_table", "readers", "register_reader"]
+
+HEAD_BYTES = 64 * 1024
+
+Sniff = Callable[[Path, bytes], bool]
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    name: str
+    extensions: tuple[str, ...]
+    sniff: Sniff | None
+    read: Callable[..., object]
+    priority: int
+    description: str
+    folders: bool = False
+
+    def matches_extension(self, path: Path) -> bool:
+        name = path.name.lower()
+        return any(name.endswith(ext) for ext in self.extensions)
+
+
+_READERS: list[ReaderSpec] = []
+
+
+def register_reader(
+    name: str,
+    *extensions: str,
+    sniff: Sniff | None = None,
+    priority: int = 100,
+    description: str = "",
+    folders: bool = False,
+) -> Callable:
+    """Register `read` for files ending in `extensions` (lower priority wins ties)."""
+
+    def decorate(read: Callable) -> Callable:
+        exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+        _READERS.append(ReaderSpec(name, exts, sniff, read, priority, description or name, folders))
+        _READERS.sort(key=lambda spec: spec.priority)
+        return read
+
+    return decorate
+
+
+def readers() -> tuple[ReaderSpec, ...]:
+    """Every registered reader, best first (the GUI builds its file filter from these)."""
+    return tuple(_READERS)
+
+
+def _head(path: Path) -> bytes:
+    if path.is_dir():
+        return b""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(HEAD_BYTES)
+    except OSError as exc:
+        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _sniffs(spec: ReaderSpec, path: Path, head: bytes) -> bool:
+    if spec.sniff is None:
+        return False
+    try:
+        return bool(spec.sniff(path, head))
+    except Exception:  # a sniff that trips over odd bytes just says no
+        return False
+
+
+def find_reader(path: str | Path) -> ReaderSpec:
+    """The reader for `path`: by content where a sniff recognises it, else by extension."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(path, "no such file or folder")
+    is_dir = path.is_dir()
+    head = _head(path)
+    if not is_dir and not head:
+        raise EmptyDatasetError(path, "the file is empty (0 bytes)")
+    candidates = [spec for spec in _READERS if spec.folders == is_dir]
+    by_extension = [spec for spec in candidates if spec.matches_extension(path)]
+    for spec in by_extension:
+        if spec.sniff is None or _sniffs(spec, path, head):
+            return spec
+    for spec in candidates:
+        if _sniffs(spec, path, head):
+            return spec
+    what = "folder" if is_dir else "file"
+    known = ", ".join(sorted({e for spec in _READERS for e in spec.extensions}))
+    raise UnsupportedFormatError(
+        path, f"this {what} is not in a format UDL reads (known: {known}, or a folder of images)"
+    )
+
+
+def load_table(
+    path: str | Path, options: ReadOptions | None = None
+) -> Generator[Progress, None, Table]:
+    """Read `path` into a Table, yielding progress on the way (STYLE.md §3)."""
+    options = options or ReadOptions()
+    path = Path(path)
+    spec = find_reader(path)
+    yield Progress("read", 0, None, f"reading {path.name} as {spec.description}")
+    if inspect.isgeneratorfunction(spec.read):
+        table = yield from spec.read(path, options)
+    else:
+        table = spec.read(path, options)
+    if options.labels_path and table.format != "pair":
+        from udl_core.formats.pairs import attach_labels
+
+        table = attach_labels(table, Path(options.labels_path), options)
+    if table.num_rows == 0:
+        raise EmptyDatasetError(path, "no data rows")
+    yield Progress("read", table.num_rows, table.num_rows, f"read {table.num_rows} rows")
+    return table
+
+
+def read_table(path: str | Path, options: ReadOptions | None = None) -> Table:
+    """`load_table` without the progress events."""
+    gen = load_table(path, options)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
