@@ -1,0 +1,58 @@
+"""Numbers about a run: R^2, the chance-level loss, and the loss-curve alarms (plateau, stuck at chance)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["chance_alarm", "chance_loss", "plateau_alarm", "r2_score"]
+
+
+def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination; NaN when the targets have no variance (or there are none)."""
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    total = float(np.sum((y_true - y_true.mean()) ** 2)) if y_true.size else 0.0
+    if total == 0.0:
+        return float("nan")
+    return 1.0 - float(np.sum((y_true - y_pred) ** 2)) / total
+
+
+def chance_loss(labels: np.ndarray, num_classes: int) -> float:
+    """Cross-entropy of always predicting the class frequencies: ln C for balanced classes.
+
+    A model that ignores its inputs can reach this and no lower, so a loss stuck here means the
+    labels are not wired to the features (or there is nothing to learn).
+    """
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).astype(np.float64)
+    if counts.sum() == 0:
+        return math.log(max(num_classes, 1))
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def chance_alarm(train_loss: float, chance: float, tolerance: float = 0.05) -> str | None:
+    """A warning when a classification loss is within `tolerance` (relative) of the chance level."""
+    if chance <= 0 or not math.isfinite(train_loss):
+        return None
+    if train_loss >= chance * (1.0 - tolerance):
+        return (f"the training loss {train_loss:.4f} is at chance level ({chance:.4f}, the loss of guessing "
+                "the class frequencies): check that the labels belong to the features")
+    return None
+
+
+def plateau_alarm(epoch_losses: Sequence[float], epochs: int, tolerance: float = 0.01) -> str | None:
+    """A warning when the mean training loss has moved by no more than `tolerance` (relative)
+    from one epoch to the next for the last `epochs` epochs."""
+    if epochs < 1 or len(epoch_losses) < epochs + 1:
+        return None
+    window = [float(v) for v in epoch_losses[-(epochs + 1):]]
+    if not all(math.isfinite(v) for v in window):
+        return None
+    for before, after in zip(window[:-1], window[1:]):
+        if abs(after - before) > tolerance * max(abs(before), 1e-12):
+            return None
+    return (f"the training loss has not moved by more than {tolerance:.0%} for {epochs} epochs "
+            f"(plateau at {window[-1]:.4f}): try another learning rate, or stop here")

@@ -1,0 +1,368 @@
+"""The MLX trainer: a generator over the loader's batches that yields step losses and epoch metrics.
+
+`train(loader, config)` is the long job (STYLE.md §3): the CLI prints its events, the GUI worker
+emits them as signals, tests iterate it on a plain thread. The model, the optimizer and the compiled
+step are built inside the generator, so everything MLX lives on the thread that iterates it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+
+from udl_core.errors import ConfigError, DivergedError
+from udl_core.events import Notice
+from udl_core.training.devices import device_name, resolve_device
+from udl_core.training.losses import loss_for_task, predict_outputs
+from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
+from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS, ModelSpec, build_model
+
+__all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult", "train", "train_model"]
+
+log = logging.getLogger("udl_core.training")
+
+_EVAL_ROWS = 4096  # validation is forward-only, so it can use bigger batches than training
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train. The batch size, shuffle and split belong to the loader."""
+
+    epochs: int = 3
+    learning_rate: float = 1e-3
+    model: str = "mlp"
+    hidden: tuple[int, ...] = DEFAULT_HIDDEN
+    device: str = "auto"
+    seed: int = 0
+    report_every: int = 1          # steps between StepLoss events (each one reads the loss back)
+    plateau_epochs: int = 3
+    plateau_tolerance: float = 0.01
+    chance_tolerance: float = 0.05
+
+
+@dataclass(frozen=True)
+class StepLoss:
+    """The training loss after optimizer step `step` (counted from 1 over the whole run)."""
+
+    step: int
+    epoch: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """One finished epoch. `val_*` are None without validation rows; accuracy for classification,
+    R^2 and MSE (in the target's units) for regression. `data_wait_s` is the time spent waiting
+    for batches, `step_s` the time in the compiled step: their ratio says who is the bottleneck."""
+
+    epoch: int
+    epochs: int
+    steps: int
+    train_loss: float
+    val_loss: float | None
+    val_accuracy: float | None
+    val_r2: float | None
+    val_mse: float | None
+    samples: int
+    samples_per_s: float
+    seconds: float
+    data_wait_s: float
+    step_s: float
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `udl train --json` epoch event (DESIGN.md): accuracy or R^2/MSE by task."""
+        event: dict[str, Any] = {"event": "epoch", "epoch": self.epoch, "train_loss": self.train_loss,
+                                 "val_loss": self.val_loss}
+        if self.val_r2 is not None or self.val_mse is not None:
+            event.update(val_r2=self.val_r2, val_mse=self.val_mse)
+        else:
+            event["val_accuracy"] = self.val_accuracy
+        event.update(samples_per_s=self.samples_per_s, seconds=self.seconds, data_wait_s=self.data_wait_s,
+                     step_s=self.step_s, warnings=list(self.warnings))
+        return event
+
+
+TrainEvent = StepLoss | EpochMetrics | Notice
+
+
+@dataclass
+class TrainResult:
+    """What a run leaves: the trained model (evaluated, safe to hand to another thread), its spec,
+    every step's loss, the epoch metrics, and whether it was stopped early."""
+
+    model: nn.Module
+    spec: ModelSpec
+    config: TrainConfig
+    device: str
+    classes: tuple[str, ...] | None
+    target_mean: float
+    target_std: float
+    step_losses: np.ndarray
+    epochs: list[EpochMetrics] = field(default_factory=list)
+    seconds: float = 0.0
+    samples: int = 0
+    samples_per_s: float = 0.0
+    stopped: bool = False
+
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+    @property
+    def epoch_losses(self) -> list[float]:
+        return [m.train_loss for m in self.epochs]
+
+    @property
+    def final(self) -> EpochMetrics | None:
+        return self.epochs[-1] if self.epochs else None
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities [N, C] (classification) or values in the target's units [N] (regression)."""
+        return predict_numpy(self.model, x, self.spec.task, self.target_mean, self.target_std)
+
+
+def predict_numpy(model: nn.Module, x: np.ndarray, task: str, target_mean: float = 0.0,
+                  target_std: float = 1.0) -> np.ndarray:
+    """Run `model` over `x` in chunks and return numpy (see `predict_outputs`)."""
+    outs = []
+    for start in range(0, len(x), _EVAL_ROWS):
+        out = predict_outputs(model, mx.array(np.ascontiguousarray(x[start:start + _EVAL_ROWS], np.float32)),
+                              task, target_mean, target_std)
+        outs.append(np.array(out))
+    if outs:
+        return np.concatenate(outs)
+    width = (model_out_dim(model),) if task == "classification" else ()
+    return np.zeros((0, *width), np.float32)
+
+
+def model_out_dim(model: nn.Module) -> int:
+    leaves = [v for k, v in nn.utils.tree_flatten(model.parameters()) if k.endswith("bias")]
+    return int(leaves[-1].shape[0]) if leaves else 1
+
+
+def _check_config(loader: Any, config: TrainConfig) -> None:
+    where = str(getattr(loader, "path", "the dataset"))
+    if config.epochs < 1:
+        raise ConfigError(f"epochs must be at least 1, not {config.epochs}")
+    if not (config.learning_rate > 0 and math.isfinite(config.learning_rate)):
+        raise ConfigError(f"the learning rate must be a positive number, not {config.learning_rate}")
+    if config.model not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {config.model!r}: choose one of {', '.join(MODEL_KINDS)}")
+    if config.report_every < 1:
+        raise ConfigError(f"report_every must be at least 1, not {config.report_every}")
+    if getattr(loader, "train_data", None) is None:
+        raise ConfigError(f"{where}: the loader is not loaded; call loader.load() before training")
+    if loader.num_train < 1:
+        raise ConfigError(f"{where}: no training rows to train on (val_fraction leaves none)")
+    if loader.task not in ("classification", "regression"):
+        raise ConfigError(f"{where}: cannot train for task {loader.task!r}")
+
+
+def _target_stats(loader: Any) -> tuple[float, float]:
+    """Mean and standard deviation of the training targets (regression), from the train split only."""
+    if loader.task != "regression":
+        return 0.0, 1.0
+    y = np.asarray(loader.train_data.y, dtype=np.float64)
+    y = y[np.isfinite(y)]
+    if y.size == 0:
+        return 0.0, 1.0
+    mean, std = float(y.mean()), float(y.std())
+    return mean, (std if std > 1e-12 else 1.0)
+
+
+def train(loader: Any, config: TrainConfig = TrainConfig(), *,
+          should_stop: Callable[[], bool] | None = None) -> Generator[TrainEvent, None, TrainResult]:
+    """Train a model sized from `loader` (loaded) and return a `TrainResult`.
+
+    Yields a `Notice` for a CPU fallback, a `StepLoss` every `config.report_every` steps and an
+    `EpochMetrics` per epoch. `should_stop()` is asked before every step; when it says yes the run
+    ends cleanly with what it has (`stopped=True`). A NaN or infinite loss raises `DivergedError`.
+    """
+    _check_config(loader, config)
+    device, notice = resolve_device(config.device)
+    if notice is not None:
+        yield notice
+    with mx.stream(device):
+        return (yield from _run(loader, config, device_name(device), should_stop))
+
+
+def _run(loader: Any, config: TrainConfig, device: str,
+         should_stop: Callable[[], bool] | None) -> Generator[TrainEvent, None, TrainResult]:
+    task = loader.task
+    classification = task == "classification"
+    spec = ModelSpec(kind=config.model, in_dim=int(loader.feature_dim),
+                     out_dim=int(loader.num_classes) if classification else 1, task=task,
+                     hidden=tuple(config.hidden) if config.model == "mlp" else ())
+    if classification and spec.out_dim < 2:
+        raise ConfigError(f"{getattr(loader, 'path', 'the dataset')}: classification needs at least two "
+                          f"classes, found {spec.out_dim}")
+    target_mean, target_std = _target_stats(loader)
+    chance = chance_loss(loader.train_data.y, spec.out_dim) if classification else 0.0
+
+    mx.random.seed(config.seed)
+    model = build_model(spec)
+    mx.eval(model.parameters())
+    optimizer = optim.Adam(learning_rate=config.learning_rate)
+    loss_and_grad = nn.value_and_grad(model, loss_for_task(task, target_mean, target_std))
+    state = [model.state, optimizer.state, mx.random.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(x: mx.array, y: mx.array) -> mx.array:
+        loss, grads = loss_and_grad(model, x, y)
+        optimizer.update(model, grads)
+        return loss
+
+    classes = tuple(loader.classes) if classification and loader.classes is not None else None
+    result = TrainResult(model=model, spec=spec, config=config, device=device, classes=classes,
+                         target_mean=target_mean, target_std=target_std,
+                         step_losses=np.zeros(0, np.float32))
+    all_losses: list[np.ndarray] = []
+    train_seconds = 0.0
+    started = time.perf_counter()
+    global_step = 0
+    for epoch in range(config.epochs):
+        epoch_start = time.perf_counter()
+        pending: list[mx.array] = []
+        epoch_losses: list[np.ndarray] = []
+        sizes: list[int] = []
+        wait_s = step_s = 0.0
+        batches: Iterator = iter(loader.batches("train", epoch=epoch))
+        try:
+            while True:
+                if should_stop is not None and should_stop():
+                    result.stopped = True
+                    break
+                t0 = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                x, y = mx.array(batch.x), mx.array(batch.y)
+                t1 = time.perf_counter()
+                loss = step(x, y)
+                mx.eval(state, loss)
+                step_s += time.perf_counter() - t1
+                wait_s += t1 - t0
+                global_step += 1
+                pending.append(loss)
+                sizes.append(len(batch.y))
+                if global_step % config.report_every == 0:
+                    values = _flush(pending, global_step, config.learning_rate)
+                    epoch_losses.append(values)
+                    yield StepLoss(step=global_step, epoch=epoch + 1, loss=float(values[-1]))
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+        if pending:
+            epoch_losses.append(_flush(pending, global_step, config.learning_rate))
+        losses = np.concatenate(epoch_losses) if epoch_losses else np.zeros(0, np.float32)
+        all_losses.append(losses)
+        train_seconds += wait_s + step_s
+        result.samples += int(sum(sizes))
+        if result.stopped:
+            break
+        train_loss = float(np.average(losses, weights=sizes)) if sizes else float("nan")
+        val = _evaluate(model, loader, task, target_mean, target_std)
+        history = [m.train_loss for m in result.epochs] + [train_loss]
+        warnings = tuple(w for w in (
+            plateau_alarm(history, config.plateau_epochs, config.plateau_tolerance),
+            chance_alarm(train_loss, chance, config.chance_tolerance) if classification else None,
+        ) if w)
+        metrics = EpochMetrics(
+            epoch=epoch + 1, epochs=config.epochs, steps=global_step, train_loss=train_loss,
+            val_loss=val["loss"], val_accuracy=val["accuracy"], val_r2=val["r2"], val_mse=val["mse"],
+            samples=int(sum(sizes)), samples_per_s=sum(sizes) / max(wait_s + step_s, 1e-9),
+            seconds=time.perf_counter() - epoch_start, data_wait_s=wait_s, step_s=step_s, warnings=warnings)
+        result.epochs.append(metrics)
+        yield metrics
+    result.step_losses = np.concatenate(all_losses) if all_losses else np.zeros(0, np.float32)
+    result.seconds = time.perf_counter() - started
+    result.samples_per_s = result.samples / max(train_seconds, 1e-9)
+    return result
+
+
+def _flush(pending: list[mx.array], last_step: int, learning_rate: float) -> np.ndarray:
+    """Read the pending step losses back in one transfer; a NaN or inf among them ends the run."""
+    values = np.array(mx.stack(pending), dtype=np.float32) if len(pending) > 1 else \
+        np.array([pending[0].item()], dtype=np.float32)
+    first = last_step - len(values) + 1
+    pending.clear()
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise DivergedError(step=first + int(bad[0]), loss=float(values[bad[0]]), learning_rate=learning_rate)
+    return values
+
+
+def _evaluate(model: nn.Module, loader: Any, task: str, target_mean: float,
+              target_std: float) -> dict[str, float | None]:
+    """Validation loss and accuracy (or R^2 and MSE in the target's units), without gradients."""
+    none: dict[str, float | None] = {"loss": None, "accuracy": None, "r2": None, "mse": None}
+    split = getattr(loader, "val_data", None)
+    if split is None or len(split.y) == 0:
+        return none
+    x_all, y_all = split.x, split.y
+    n = len(y_all)
+    if task == "classification":
+        loss_sum = correct = 0.0
+        for start in range(0, n, _EVAL_ROWS):
+            x = mx.array(np.ascontiguousarray(x_all[start:start + _EVAL_ROWS], np.float32))
+            y = mx.array(np.asarray(y_all[start:start + _EVAL_ROWS], np.int32))
+            logits = model(x)
+            loss = nn.losses.cross_entropy(logits, y, reduction="sum")
+            hits = mx.sum(mx.argmax(logits, axis=-1) == y)
+            mx.eval(loss, hits)
+            loss_sum += loss.item()
+            correct += hits.item()
+        return {**none, "loss": loss_sum / n, "accuracy": correct / n}
+    pred = predict_numpy(model, x_all, task, target_mean, target_std).astype(np.float64)
+    y = np.asarray(y_all, dtype=np.float64)
+    mse = float(np.mean((pred - y) ** 2))
+    # the loss in training units (standardized targets) so it compares with train_loss
+    return {**none, "loss": mse / target_std**2, "r2": r2_score(y, pred), "mse": mse}
+
+
+def train_model(loader: Any, num_epochs: int = 3, is_metal: bool = True, *, model: str = "mlp",
+                learning_rate: float = 1e-3, seed: int = 0,
+                on_step: Callable[[int, float], object] | None = None,
+                on_epoch: Callable[[EpochMetrics], object] | None = None,
+                should_stop: Callable[[], bool] | None = None,
+                device: str | None = None, report_every: int = 1,
+                on_notice: Callable[[Notice], object] | None = None) -> TrainResult:
+    """The old script's entry point, now real: train on `loader`'s batches and return the result.
+
+    `is_metal=True` keeps its old meaning, "use the GPU when MLX has one" (falling back to the CPU
+    with one logged notice); `is_metal=False` means the CPU. `device` ("auto" | "gpu" | "cpu")
+    overrides it. The callbacks hold no Qt: `on_step(step, loss)`, `on_epoch(metrics)`, and
+    `should_stop()`, asked before every step.
+    """
+    config = TrainConfig(epochs=num_epochs, learning_rate=learning_rate, model=model, seed=seed,
+                         device=device or ("auto" if is_metal else "cpu"), report_every=report_every)
+    job = train(loader, config, should_stop=should_stop)
+    while True:
+        try:
+            event = next(job)
+        except StopIteration as done:
+            return done.value
+        if isinstance(event, StepLoss):
+            if on_step is not None:
+                on_step(event.step, event.loss)
+        elif isinstance(event, EpochMetrics):
+            for warning in event.warnings:
+                log.warning("epoch %d: %s", event.epoch, warning)
+            if on_epoch is not None:
+                on_epoch(event)
+        elif isinstance(event, Notice):
+            log.log(logging.WARNING if event.level == "warning" else logging.INFO, "%s", event.message)
+            if on_notice is not None:
+                on_notice(event)
