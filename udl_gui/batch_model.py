@@ -1,0 +1,194 @@
+"""A table model over one batch: the processed tensors or the raw rows, formatted on demand.
+
+Nothing is built per cell up front (STYLE.md §7): the model keeps the batch's arrays and
+answers `data()` for the cells a view asks for, so a 4,096 x 1,000 batch costs no more to
+show than a 10 x 10 one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+__all__ = ["BatchTableModel", "format_value"]
+
+_Index = QModelIndex | QPersistentModelIndex
+LABEL_MARK = "\u25c6"  # a diamond before the label column's name
+
+
+def format_value(value: object) -> str:
+    """A short cell text: 4 significant digits for floats, a dash for a missing value."""
+    if value is None:
+        return "\u2014"
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return f"{v:.4g}"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, np.ndarray):
+        return f"array{list(value.shape)}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class BatchTableModel(QAbstractTableModel):
+    """Columns are the processed feature names (or the raw column names), then the label."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._mode = "processed"
+        self._x: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self._y: np.ndarray | None = None
+        self._rows: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._names: list[str] = []
+        self._raw: list[Sequence[object]] = []
+        self._label: str | None = None
+        self._classes: tuple[str, ...] = ()
+
+    # -- swapping the data -------------------------------------------------------------
+    def set_processed(
+        self,
+        x: np.ndarray,
+        y: np.ndarray | None,
+        rows: np.ndarray,
+        feature_names: Sequence[str],
+        label: str | None = None,
+        classes: Sequence[str] = (),
+    ) -> None:
+        self.beginResetModel()
+        self._mode = "processed"
+        self._x = np.asarray(x).reshape(len(x), -1) if len(x) else np.zeros((0, len(feature_names)), np.float32)
+        self._y = None if y is None else np.asarray(y)
+        self._rows = np.asarray(rows)
+        self._names = list(feature_names)
+        self._raw = []
+        self._label = label if y is not None else None
+        self._classes = tuple(str(c) for c in classes)
+        self.endResetModel()
+
+    def set_raw(self, raw: Mapping[str, Sequence[object]], rows: np.ndarray, label: str | None = None) -> None:
+        self.beginResetModel()
+        self._mode = "raw"
+        names = [name for name in raw if name != label]
+        if label is not None and label in raw:
+            names.append(label)  # the label always sits last, as in the processed view
+        self._names = names
+        self._raw = [raw[name] for name in names]
+        self._rows = np.asarray(rows)
+        self._x = np.zeros((0, 0), dtype=np.float32)
+        self._y = None
+        self._label = label if label in raw else None
+        self._classes = ()
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._x = np.zeros((0, 0), dtype=np.float32)
+        self._y = None
+        self._rows = np.zeros(0, dtype=np.int64)
+        self._names, self._raw, self._label = [], [], None
+        self.endResetModel()
+
+    # -- what the view reads ------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    @property
+    def label_column(self) -> int | None:
+        """The column index of the label, or None when the batch has none."""
+        if self._label is None:
+            return None
+        return self.columnCount() - 1
+
+    def column_name(self, column: int) -> str:
+        if column == self.label_column:
+            return self._label or ""
+        return self._names[column]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:
+        if parent.isValid():
+            return 0
+        return len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:
+        if parent.isValid():
+            return 0
+        if self._mode == "raw":
+            return len(self._names)
+        return len(self._names) + (1 if self._y is not None else 0)
+
+    def value(self, row: int, column: int) -> object:
+        """The cell's underlying value (a float, an int, or the raw object)."""
+        if self._mode == "raw":
+            return self._raw[column][row]
+        if self._y is not None and column == len(self._names):
+            return self._y[row].item()
+        return self._x[row, column].item()
+
+    def _label_text(self, value: object) -> str:
+        if self._classes and isinstance(value, int) and 0 <= value < len(self._classes):
+            return f"{value} \u00b7 {self._classes[value]}"
+        return format_value(value)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        row, column = index.row(), index.column()
+        if not (0 <= row < self.rowCount() and 0 <= column < self.columnCount()):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = self.value(row, column)
+            if column == self.label_column and self._mode == "processed":
+                return self._label_text(value)
+            return format_value(value)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            value = self.value(row, column)
+            shown = repr(value) if isinstance(value, float) else self._label_text(value)
+            return f"{self.column_name(column)}, dataset row {int(self._rows[row])}: {shown}"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            value = self.value(row, column)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.BackgroundRole and column == self.label_column:
+            return QBrush(QApplication.palette().color(QPalette.ColorRole.AlternateBase))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            value = self.value(row, column)
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
+        if role == Qt.ItemDataRole.FontRole and column == self.label_column:
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation == Qt.Orientation.Horizontal:
+            if not 0 <= section < self.columnCount():
+                return None
+            if role == Qt.ItemDataRole.DisplayRole:
+                name = self.column_name(section)
+                return f"{LABEL_MARK} {name}" if section == self.label_column else name
+            if role == Qt.ItemDataRole.ToolTipRole:
+                name = self.column_name(section)
+                if section == self.label_column:
+                    return f"{name}: the label ({'class index' if self._classes else 'target'})"
+                return f"{name}: {'processed feature' if self._mode == 'processed' else 'raw column'}"
+            return None
+        if not 0 <= section < self.rowCount():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return str(int(self._rows[section]))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"row {int(self._rows[section])} of the dataset"
+        return None

@@ -1,0 +1,206 @@
+"""The data-health strip: per batch, the label mix, NaN/inf count and the features' mean and std.
+
+A sorted, unshuffled file shows as bands of one colour in the label mix; broken scaling as a
+mean/std line far from 0/1; NaNs as red ticks. Fed with `jobs.BatchHealth` chunks; long runs
+are binned to at most `MAX_BARS` bars so a 30,000-batch epoch draws as fast as a short one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+from udl_gui.jobs import BatchHealth
+
+__all__ = ["HealthStrip", "class_colors"]
+
+MAX_BARS = 300
+
+
+def class_colors(n: int) -> list[QColor]:
+    """`n` distinguishable colours (pyqtgraph's hue wheel, a touch muted)."""
+    return [pg.intColor(i, hues=max(n, 1), values=1, maxValue=220, sat=170) for i in range(n)]
+
+
+class HealthStrip(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("healthStrip")
+        self._classes: tuple[str, ...] = ()
+        self._counts: list[np.ndarray] = []
+        self._label_mean: list[np.ndarray] = []
+        self._nonfinite: list[np.ndarray] = []
+        self._mean: list[np.ndarray] = []
+        self._std: list[np.ndarray] = []
+        self._dirty = False
+
+        self._summary = QLabel("Data health per batch appears here after a Run.")
+        self._summary.setObjectName("healthSummary")
+        self._summary.setWordWrap(True)
+        self._view = pg.GraphicsLayoutWidget()
+        self._view.setMinimumHeight(120)
+        self._labels_plot = self._view.addPlot(row=0, col=0)
+        self._stats_plot = self._view.addPlot(row=1, col=0)
+        self._stats_plot.setXLink(self._labels_plot)
+        self._labels_plot.setLabel("left", "labels")
+        self._stats_plot.setLabel("left", "x")
+        self._stats_plot.setLabel("bottom", "batch")
+        self._labels_plot.getAxis("bottom").setStyle(showValues=False)
+        for plot in (self._labels_plot, self._stats_plot):
+            plot.setMenuEnabled(False)
+            plot.getViewBox().setMouseEnabled(y=False)
+            plot.hideButtons()
+        self._stats_plot.addLegend(offset=(-5, 2), colCount=3)
+        self._bars: list[pg.BarGraphItem] = []
+        self._label_curve = self._labels_plot.plot([], [])
+        self._mean_curve = self._stats_plot.plot([], [], name="mean")
+        self._std_curve = self._stats_plot.plot([], [], name="std")
+        self._nan_marks = pg.ScatterPlotItem(symbol="t1", size=9, name="NaN/inf")
+        self._stats_plot.addItem(self._nan_marks)
+        self._cursor = [pg.InfiniteLine(angle=90, movable=False) for _ in range(2)]
+        self._labels_plot.addItem(self._cursor[0])
+        self._stats_plot.addItem(self._cursor[1])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self._summary)
+        layout.addWidget(self._view, 1)
+        self.apply_palette()
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._timer.start()
+
+    def apply_palette(self) -> None:
+        palette = QApplication.palette()
+        background = palette.color(QPalette.ColorRole.Base)
+        text = palette.color(QPalette.ColorRole.Text)
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        self._view.setBackground(background)
+        for plot in (self._labels_plot, self._stats_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setPen(pg.mkPen(text))
+                plot.getAxis(name).setTextPen(pg.mkPen(text))
+        self._mean_curve.setPen(pg.mkPen(accent, width=1.5))
+        self._std_curve.setPen(pg.mkPen(QColor("#e8743b"), width=1.5))
+        self._label_curve.setPen(pg.mkPen(accent, width=1.5))
+        self._nan_marks.setBrush(pg.mkBrush("#d62728"))
+        self._nan_marks.setPen(pg.mkPen(None))
+        faint = QColor(text)
+        faint.setAlphaF(0.5)
+        for line in self._cursor:
+            line.setPen(pg.mkPen(faint, width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:
+            self.apply_palette()
+
+    # -- data ----------------------------------------------------------------------------
+    def reset(self, classes: tuple[str, ...] | list[str] = ()) -> None:
+        self._classes = tuple(str(c) for c in classes)
+        self._counts, self._label_mean, self._nonfinite, self._mean, self._std = [], [], [], [], []
+        for bar in self._bars:
+            self._labels_plot.removeItem(bar)
+        self._bars = []
+        self._labels_plot.setLabel("left", "label mix" if self._classes else "label mean")
+        self._summary.setText("Data health per batch appears here after a Run.")
+        self._dirty = True
+        self._redraw()
+
+    def add(self, health: BatchHealth) -> None:
+        if health.label_counts is not None:
+            self._counts.append(health.label_counts)
+        if health.label_mean is not None:
+            self._label_mean.append(health.label_mean)
+        self._nonfinite.append(health.nonfinite)
+        self._mean.append(health.mean)
+        self._std.append(health.std)
+        self._dirty = True
+
+    def set_current(self, index: int) -> None:
+        for line in self._cursor:
+            line.setValue(index)
+
+    @property
+    def batches(self) -> int:
+        return int(sum(len(a) for a in self._mean))
+
+    @property
+    def nonfinite_total(self) -> int:
+        return int(sum(int(a.sum()) for a in self._nonfinite))
+
+    def label_counts(self) -> np.ndarray | None:
+        return np.concatenate(self._counts) if self._counts else None
+
+    def flush(self) -> None:
+        self._redraw()
+
+    def _on_timer_timeout(self) -> None:
+        if self._dirty:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        n = self.batches
+        mean = np.concatenate(self._mean) if self._mean else np.zeros(0)
+        std = np.concatenate(self._std) if self._std else np.zeros(0)
+        nonfinite = np.concatenate(self._nonfinite) if self._nonfinite else np.zeros(0, np.int64)
+        xs = np.arange(n, dtype=np.float64)
+        self._mean_curve.setData(xs, mean, connect="finite")
+        self._std_curve.setData(xs, std, connect="finite")
+        bad = np.flatnonzero(nonfinite)
+        self._nan_marks.setData(bad.astype(float), np.zeros(len(bad)))
+        self._draw_labels(n)
+        if n:
+            bad_total = int(nonfinite.sum())
+            with np.errstate(all="ignore"):
+                text = (f"{n} batches \u00b7 feature mean {np.nanmean(mean):.3g} (range {np.nanmin(mean):.3g}"
+                        f"\u2026{np.nanmax(mean):.3g}) \u00b7 std {np.nanmean(std):.3g} \u00b7 "
+                        f"NaN/inf: {bad_total}{' in ' + str(len(bad)) + ' batches' if bad_total else ''}")
+            self._summary.setText(text + self._mix_note())
+
+    def _mix_note(self) -> str:
+        """A warning when batches hold one class each, the mark of a sorted, unshuffled file."""
+        counts = self.label_counts()
+        if counts is None or len(counts) < 4 or counts.shape[1] < 2:
+            return ""
+        totals = counts.sum(axis=1, keepdims=True)
+        with np.errstate(all="ignore"):
+            top = np.nanmax(counts / np.maximum(totals, 1), axis=1)
+        overall = counts.sum(axis=0).max() / max(1, counts.sum())
+        if np.median(top) > 0.95 and overall < 0.8:
+            return " \u00b7 \u26a0 most batches hold a single class: is the data sorted and unshuffled?"
+        return ""
+
+    def _draw_labels(self, n: int) -> None:
+        if self._classes:
+            self._label_curve.setData([], [])
+            counts = self.label_counts()
+            if counts is None or not len(counts):
+                for bar in self._bars:
+                    bar.setOpts(x=[], height=[], y0=[])
+                return
+            bins = max(1, int(np.ceil(len(counts) / MAX_BARS)))
+            edges = np.arange(0, len(counts), bins)
+            binned = np.add.reduceat(counts, edges, axis=0).astype(np.float64)
+            share = binned / np.maximum(binned.sum(axis=1, keepdims=True), 1)
+            x = edges + (bins - 1) / 2
+            if not self._bars:
+                for color in class_colors(len(self._classes)):
+                    bar = pg.BarGraphItem(x=[], height=[], width=0.9, brush=pg.mkBrush(color), pen=pg.mkPen(None))
+                    self._labels_plot.addItem(bar)
+                    self._bars.append(bar)
+            bottom = np.zeros(len(share))
+            for c, bar in enumerate(self._bars):
+                bar.setOpts(x=x, height=share[:, c], y0=bottom.copy(), width=bins * 0.9)
+                bottom += share[:, c]
+            self._labels_plot.setYRange(0, 1, padding=0.02)
+        else:
+            means = np.concatenate(self._label_mean) if self._label_mean else np.zeros(0)
+            self._label_curve.setData(np.arange(len(means), dtype=np.float64), means, connect="finite")

@@ -1,0 +1,232 @@
+"""The jobs the window runs on its worker thread: load, walk every batch, train, probe the device.
+
+Each is a plain generator (STYLE.md §3) over udl_core; nothing here imports Qt, so the tests
+can drive them without a window. Events that cross to the GUI thread hold floats, strings and
+numpy arrays only. Training steps are coalesced into one `StepLosses` event per ~30 ms so a
+fast run does not flood the event loop, and the job yields `None` between steps as a
+heartbeat so a stop request is still honoured within one step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from udl_core.events import Notice, Progress
+
+__all__ = [
+    "BatchHealth",
+    "DeviceInfo",
+    "StepLosses",
+    "WalkSummary",
+    "batch_health",
+    "coalesce_steps",
+    "load_job",
+    "probe_device_job",
+    "train_job",
+    "walk_job",
+]
+
+COALESCE_S = 0.03
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    gpu: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchHealth:
+    """Per-batch statistics for a run of consecutive batches starting at `start`.
+
+    `label_counts` is [k, classes] for classification, else None and `label_mean` [k] holds
+    the regression target's mean. `nonfinite` counts NaN/inf in x; `mean`/`std` are over x.
+    """
+
+    start: int
+    label_counts: np.ndarray | None
+    label_mean: np.ndarray | None
+    nonfinite: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+
+
+@dataclass(frozen=True)
+class WalkSummary:
+    batches: int
+    samples: int
+    seconds: float
+    nonfinite: int
+    problems: tuple[str, ...] = ()
+
+    @property
+    def batches_per_s(self) -> float:
+        return self.batches / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class StepLosses:
+    """Several training steps at once: global step numbers, losses and the latest rates."""
+
+    steps: np.ndarray
+    losses: np.ndarray
+    epoch: int
+    epochs: int | None
+    step_in_epoch: int
+    steps_per_epoch: int | None
+    samples_per_s: float | None = None
+    data_wait_share: float | None = None
+
+
+def probe_device_job() -> Generator[None, None, DeviceInfo]:
+    """Ask MLX whether it has a GPU (imports MLX, so it runs on the worker thread)."""
+    from udl_core.training.devices import gpu_available, gpu_unavailable_reason
+
+    yield None
+    return DeviceInfo(gpu_available(), gpu_unavailable_reason())
+
+
+def load_job(path: str, **kwargs: Any) -> Generator[Progress | Notice, None, Any]:
+    """Build and load a `UnifiedDataLoader`; returns it loaded."""
+    from udl_core.loader import UnifiedDataLoader
+
+    loader = UnifiedDataLoader(path, **kwargs)
+    return (yield from loader.iter_load())
+
+
+def batch_health(xs: list[np.ndarray], ys: list[np.ndarray], start: int, num_classes: int | None) -> BatchHealth:
+    """Statistics for consecutive batches (lists of x [B, D] and y [B])."""
+    nonfinite = np.array([int(np.count_nonzero(~np.isfinite(x))) for x in xs], dtype=np.int64)
+    with np.errstate(all="ignore"):
+        mean = np.array([float(np.nanmean(x)) if x.size else np.nan for x in xs], dtype=np.float64)
+        std = np.array([float(np.nanstd(x)) if x.size else np.nan for x in xs], dtype=np.float64)
+    counts = None
+    label_mean = None
+    if num_classes:
+        counts = np.stack([np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes)[:num_classes]
+                           for y in ys]) if ys else np.zeros((0, num_classes), np.int64)
+    else:
+        with np.errstate(all="ignore"):
+            label_mean = np.array([float(np.nanmean(y)) if len(y) else np.nan for y in ys], dtype=np.float64)
+    return BatchHealth(start, counts, label_mean, nonfinite, mean, std)
+
+
+def _num_classes(loader: Any) -> int | None:
+    if getattr(loader, "task", None) == "classification":
+        return int(loader.num_classes)
+    return None
+
+
+def walk_job(loader: Any, split: str = "train", epoch: int = 0) -> Generator[Any, None, WalkSummary]:
+    """Fetch every batch of one epoch as training would, report rates, health and problems."""
+    total = len(loader) if split == "train" else None
+    num_classes = _num_classes(loader)
+    t0 = time.perf_counter()
+    last = t0
+    pending_x: list[np.ndarray] = []
+    pending_y: list[np.ndarray] = []
+    start = 0
+    count = samples = nonfinite = 0
+    problems: list[str] = []
+    feature_dim = getattr(loader, "feature_dim", None)
+    yield Progress("walk", 0, total, "walking the batches")
+    for batch in loader.batches(split=split, epoch=epoch, prefetch=True):
+        x, y = np.asarray(batch.x), np.asarray(batch.y)
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        if bad and len(problems) < 20:
+            problems.append(f"batch {count}: {bad} NaN/inf values in the features")
+        if feature_dim is not None and x.ndim == 2 and x.shape[1] != feature_dim and len(problems) < 20:
+            problems.append(f"batch {count}: {x.shape[1]} features, expected {feature_dim}")
+        if len(x) != len(y) and len(problems) < 20:
+            problems.append(f"batch {count}: {len(x)} inputs but {len(y)} labels")
+        nonfinite += bad
+        pending_x.append(x)
+        pending_y.append(y)
+        count += 1
+        samples += len(x)
+        now = time.perf_counter()
+        if now - last >= COALESCE_S:
+            yield batch_health(pending_x, pending_y, start, num_classes)
+            yield Progress("walk", count, total, f"batch {count}")
+            start, pending_x, pending_y, last = count, [], [], now
+        else:
+            yield None
+    if pending_x:
+        yield batch_health(pending_x, pending_y, start, num_classes)
+    seconds = time.perf_counter() - t0
+    yield Progress("walk", count, total or count, f"walked {count} batches")
+    return WalkSummary(count, samples, seconds, nonfinite, tuple(problems))
+
+
+def _field(event: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        value = getattr(event, name, None)
+        if value is not None:
+            return value
+    return default
+
+
+def coalesce_steps(events: Iterable[Any], interval: float = COALESCE_S) -> Generator[Any, None, Any]:
+    """Pass events through, merging `StepLoss` events into one `StepLosses` per `interval`.
+
+    Every other event flushes the pending steps first, so the order is kept.
+    """
+    steps: list[float] = []
+    losses: list[float] = []
+    last_step: Any = None
+    last = time.perf_counter()
+    gen: Iterator[Any] = iter(events)
+
+    def flush() -> StepLosses:
+        e = last_step
+        out = StepLosses(
+            steps=np.asarray(steps, dtype=np.float64),
+            losses=np.asarray(losses, dtype=np.float64),
+            epoch=int(_field(e, "epoch", default=0)),
+            epochs=_field(e, "epochs", "num_epochs"),
+            step_in_epoch=int(_field(e, "step_in_epoch", "batch", default=0)),
+            steps_per_epoch=_field(e, "steps_per_epoch", "batches_per_epoch", "num_batches"),
+            samples_per_s=_field(e, "samples_per_s"),
+            data_wait_share=_field(e, "data_wait_share", "data_wait_fraction"),
+        )
+        steps.clear()
+        losses.clear()
+        return out
+
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as stop:
+            if steps:
+                yield flush()
+            return stop.value
+        if type(event).__name__ == "StepLoss":
+            steps.append(float(_field(event, "global_step", "step", default=len(steps))))
+            losses.append(float(event.loss))
+            last_step = event
+            now = time.perf_counter()
+            if now - last >= interval:
+                last = now
+                yield flush()
+            else:
+                yield None
+            continue
+        if steps:
+            yield flush()
+        yield event
+
+
+def train_job(loader: Any, config: Any) -> Generator[Any, None, Any]:
+    """Train with udl_core's trainer (MLX is imported and used here, on the worker thread)."""
+    from udl_core.training import train
+
+    return (yield from coalesce_steps(train(loader, config)))
