@@ -1,0 +1,440 @@
+"""Turn a Table's feature columns into float32 [N, D] and its label into targets.
+
+Statistics come from the training rows only (`Preprocessor.fit(table, schema, rows)`), so
+validation rows are transformed exactly as unseen data would be:
+
+* numeric: missing and non-finite values take the training median, then
+  standardize to mean 0, std 1; a column that is constant in the training rows is dropped
+  (listed in `dropped`).
+* bool: 0/1, missing values take the training mode; not standardized.
+* categorical: one-hot over the `max_categories` most frequent training values (ties by
+  name); rarer ones go to `<col>=other`, and missing values to `<col>=missing` when the
+  training rows have any. A value never seen in training has no column of its own: it
+  goes to `<col>=other` where that exists, else the row is all zeros for that column.
+* datetime: year, month, day, weekday, hour and days since 1970-01-01, each as numeric.
+* 2-D arrays: per-feature, like numeric columns. Other arrays are flattened and
+  standardized per feature. Images (uint8 scaled to [0, 1]) are standardized per channel,
+  the usual choice for pictures, and flattened to [N, H*W*C].
+* labels: classification -> int32 index into `classes` (-1 for a missing or unknown
+  label); regression -> float32 (NaN when missing). `y_mean` / `y_std` are the training
+  targets' statistics for a trainer that wants to scale them.
+
+Every transform is column-at-a-time numpy / pyarrow.compute, never a loop over rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from udl_core.errors import ConfigError, SchemaError
+from udl_core.schema import ColumnInfo, Schema, has_class_names, label_strings, parse_numbers
+from udl_core.table import Table
+
+__all__ = ["DATETIME_PARTS", "Preprocessor"]
+
+DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "days")
+_US_PER_DAY = 86_400_000_000
+_ROW_CHUNK = 1 << 16
+
+
+def _as_rows(rows: np.ndarray | Sequence[int] | None) -> np.ndarray | None:
+    return None if rows is None else np.asarray(rows, dtype=np.int64)
+
+
+def _numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """float64 numpy, NaN where missing, unparseable or not finite."""
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+        column = parse_numbers(column)
+    elif pa.types.is_duration(kind):
+        column = pc.cast(column, pa.int64())
+    elif pa.types.is_boolean(kind):
+        column = pc.cast(column, pa.int8())
+    values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    if isinstance(values, np.ndarray) and not values.flags.writeable:
+        values = values.copy()
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+def _datetime_parts(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
+    if pa.types.is_date(column.type):
+        column = pc.cast(pc.cast(column, pa.date32()), pa.timestamp("s"))
+    micros = pc.cast(pc.cast(column, pa.timestamp("us", column.type.tz)), pa.int64())
+    parts = {
+        "year": pc.year(column),
+        "month": pc.month(column),
+        "day": pc.day(column),
+        "weekday": pc.day_of_week(column),
+        "hour": pc.hour(column),
+    }
+    out = {name: _numbers(values) for name, values in parts.items()}
+    out["days"] = _numbers(micros) / _US_PER_DAY
+    return out
+
+
+def _scale_stats(values: np.ndarray) -> dict:
+    """Median, mean and std of a float64 column with NaN for missing (one code path for
+    every source, so CSV and NPY give bit-identical tensors)."""
+    finite = ~np.isnan(values)
+    median = float(np.median(values[finite])) if finite.any() else 0.0
+    filled = np.where(finite, values, median)
+    constant = filled.size == 0 or float(np.ptp(filled)) == 0.0
+    mean = float(filled.mean()) if filled.size else 0.0
+    std = float(filled.std()) if filled.size else 1.0
+    return {"median": median, "mean": mean, "std": std if std > 0 else 1.0, "constant": constant}
+
+
+def _scale(values: np.ndarray, stats: dict) -> np.ndarray:
+    filled = np.where(np.isnan(values), stats["median"], values)
+    return (filled - stats["mean"]) / stats["std"]
+
+
+def _categories(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return label_strings(column)
+
+
+class Preprocessor:
+    """Fitted feature and label encoding; build one with `Preprocessor.fit`."""
+
+    def __init__(self, steps: list[dict], *, layout: str, label: str | None, task: str,
+                 classes: Sequence[str], dropped: Sequence[str] = (), label_source: dict | None = None,
+                 y_mean: float = 0.0, y_std: float = 1.0, max_categories: int = 32,
+                 warnings: Sequence[str] = ()) -> None:
+        self.steps = steps
+        self.layout = layout
+        self.label = label
+        self.task = task
+        self.classes = tuple(classes)
+        self.dropped = list(dropped)
+        self.label_source = label_source or {}
+        self.y_mean = y_mean
+        self.y_std = y_std
+        self.max_categories = max_categories
+        self.warnings = list(warnings)
+        self.feature_names = [name for step in steps for name in self._names(step)]
+
+    # fitting ----------------------------------------------------------------------------
+    @classmethod
+    def fit(cls, table: Table, schema: Schema, rows: np.ndarray | Sequence[int] | None = None, *,
+            max_categories: int = 32) -> Preprocessor:
+        """Statistics from `rows` of `table` (the training split); every row if None."""
+        rows = _as_rows(rows)
+        if rows is not None and rows.size == 0:
+            raise ConfigError("cannot fit the preprocessing on zero training rows")
+        if max_categories < 1:
+            raise ConfigError(f"max_categories must be at least 1, got {max_categories}")
+        dropped: list[str] = []
+        if table.is_tabular:
+            steps = cls._fit_tabular(table, schema, rows, max_categories, dropped)
+        else:
+            steps = cls._fit_array(table, schema, rows, dropped)
+        label_source = {"kind": schema.column(schema.label).kind, "dtype": schema.column(schema.label).dtype,
+                        "class_names": has_class_names(table)}
+        pre = cls(steps, layout=schema.layout, label=schema.label, task=schema.task,
+                  classes=schema.classes, dropped=dropped, label_source=label_source,
+                  max_categories=max_categories)
+        if dropped:
+            pre.warnings.append(
+                f"{len(dropped)} feature(s) constant in the training rows were dropped: "
+                + ", ".join(dropped[:10]) + (" ..." if len(dropped) > 10 else "")
+            )
+        if not pre.feature_names:
+            raise SchemaError(table.source, "no feature varies in the training rows; there is nothing to learn from")
+        if schema.task == "regression":
+            y = pre.encode_labels(table, rows)
+            y = y[~np.isnan(y)].astype(np.float64)
+            if y.size:
+                pre.y_mean = float(y.mean())
+                pre.y_std = float(y.std()) or 1.0
+        return pre
+
+    @classmethod
+    def _fit_tabular(cls, table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
+                     dropped: list[str]) -> list[dict]:
+        columns = schema.feature_columns
+        data = table.columns.select([c.name for c in columns])
+        if rows is not None:
+            data = data.take(rows)
+        steps = []
+        for info in columns:
+            column = data.column(info.name)
+            step = cls._fit_column(info, column, max_categories)
+            if step is None:
+                dropped.append(info.name)
+                continue
+            if step["kind"] == "datetime":
+                for part in list(step["parts"]):
+                    if step["parts"][part]["constant"]:
+                        dropped.append(f"{info.name}.{part}")
+                        del step["parts"][part]
+                if not step["parts"]:
+                    continue
+            steps.append(step)
+        return steps
+
+    @staticmethod
+    def _fit_column(info: ColumnInfo, column: pa.ChunkedArray, max_categories: int) -> dict | None:
+        base = {"column": info.name, "kind": info.kind}
+        if info.kind == "numeric":
+            stats = _scale_stats(_numbers(column))
+            return None if stats["constant"] else {**base, **stats}
+        if info.kind == "bool":
+            values = _numbers(column)
+            present = values[~np.isnan(values)]
+            mode = 1.0 if present.size and present.mean() >= 0.5 else 0.0
+            filled = np.where(np.isnan(values), mode, values)
+            if filled.size == 0 or np.ptp(filled) == 0:
+                return None
+            return {**base, "mode": mode}
+        if info.kind == "categorical":
+            values = _categories(column)
+            counts = pc.value_counts(values.drop_null())
+            pairs = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()),
+                           key=lambda item: (-item[1], item[0]))
+            kept = sorted(name for name, _ in pairs[:max_categories])
+            step = {**base, "categories": kept, "other": len(pairs) > max_categories,
+                    "missing": values.null_count > 0}
+            if len(kept) + step["other"] + step["missing"] <= 1:
+                return None
+            return step
+        if info.kind == "datetime":
+            parts = _datetime_parts(column)
+            return {**base, "parts": {name: _scale_stats(parts[name]) for name in DATETIME_PARTS}}
+        raise SchemaError(info.name, f"column kind {info.kind!r} cannot be a feature")
+
+    @classmethod
+    def _fit_array(cls, table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str]) -> list[dict]:
+        features = table.features
+        train_rows = rows if rows is not None else np.arange(features.shape[0])
+        if schema.layout == "image":
+            return [cls._fit_image(features, train_rows)]
+        if features.ndim == 2 and schema.feature_columns[0].kind != "tensor":
+            index = [int(c.name[1:]) for c in schema.feature_columns]
+        else:
+            index = list(range(int(np.prod(features.shape[1:]))))
+        keep, stats = [], []
+        for j in index:
+            name = f"f{j}"
+            column = cls._array_column(features, train_rows, j)
+            s = _scale_stats(column)
+            if s["constant"]:
+                dropped.append(name)
+                continue
+            keep.append(j)
+            stats.append(s)
+        return [{
+            "kind": "array",
+            "shape": list(features.shape[1:]),
+            "index": keep,
+            "median": [s["median"] for s in stats],
+            "mean": [s["mean"] for s in stats],
+            "std": [s["std"] for s in stats],
+        }]
+
+    @staticmethod
+    def _array_column(features: np.ndarray, rows: np.ndarray, j: int) -> np.ndarray:
+        if features.ndim == 2:
+            column = features[:, j]
+        else:
+            column = features.reshape(features.shape[0], -1)[:, j]
+        values = np.asarray(column[rows], dtype=np.float64)
+        values[~np.isfinite(values)] = np.nan
+        return values
+
+    @staticmethod
+    def _fit_image(features: np.ndarray, rows: np.ndarray) -> dict:
+        scale = 1.0 / 255.0 if features.dtype == np.uint8 else 1.0
+        channels = features.shape[-1] if features.ndim == 4 else 1
+        total = np.zeros(channels)
+        squares = np.zeros(channels)
+        count = 0
+        for start in range(0, rows.size, 1024):
+            chunk = np.asarray(features[rows[start:start + 1024]], dtype=np.float64) * scale
+            chunk = chunk.reshape(-1, channels)
+            total += chunk.sum(axis=0)
+            squares += np.square(chunk).sum(axis=0)
+            count += chunk.shape[0]
+        mean = total / max(count, 1)
+        std = np.sqrt(np.maximum(squares / max(count, 1) - mean**2, 0.0))
+        std[std == 0] = 1.0
+        return {"kind": "image", "shape": list(features.shape[1:]), "scale": scale,
+                "channels": channels, "mean": mean.tolist(), "std": std.tolist()}
+
+    # names ------------------------------------------------------------------------------
+    @staticmethod
+    def _names(step: dict) -> list[str]:
+        kind = step["kind"]
+        if kind in ("numeric", "bool"):
+            return [step["column"]]
+        if kind == "categorical":
+            col = step["column"]
+            return ([f"{col}={c}" for c in step["categories"]] + ([f"{col}=other"] if step["other"] else [])
+                    + ([f"{col}=missing"] if step["missing"] else []))
+        if kind == "datetime":
+            return [f"{step['column']}.{part}" for part in step["parts"]]
+        if kind == "array":
+            return [f"f{j}" for j in step["index"]]
+        shape = step["shape"]
+        return [f"pixel{j}" for j in range(int(np.prod(shape)))]
+
+    @property
+    def feature_dim(self) -> int:
+        return len(self.feature_names)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes) if self.task == "classification" else 1
+
+    # transforming -----------------------------------------------------------------------
+    def transform(self, table: Table, rows: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+        """float32 [n, D], C-contiguous, for `rows` of `table` (every row if None)."""
+        rows = _as_rows(rows)
+        if self.layout == "tabular":
+            return self._transform_tabular(table, rows)
+        if table.is_tabular:
+            raise SchemaError(table.source, "this preprocessing was fitted on arrays, not a table of columns")
+        step = self.steps[0]
+        if list(table.features.shape[1:]) != step["shape"]:
+            raise SchemaError(table.source, f"features have shape {list(table.features.shape[1:])}, "
+                                            f"the preprocessing expects {step['shape']}")
+        n = table.num_rows if rows is None else rows.size
+        out = np.empty((n, self.feature_dim), dtype=np.float32)
+        for start in range(0, n, _ROW_CHUNK):
+            stop = min(n, start + _ROW_CHUNK)
+            chunk = table.features[start:stop] if rows is None else table.features[rows[start:stop]]
+            out[start:stop] = self._transform_array(step, np.asarray(chunk))
+        return out
+
+    def _transform_array(self, step: dict, chunk: np.ndarray) -> np.ndarray:
+        n = chunk.shape[0]
+        if step["kind"] == "image":
+            values = chunk.astype(np.float32) * np.float32(step["scale"])
+            values = values.reshape(n, -1, step["channels"])
+            values -= np.asarray(step["mean"], dtype=np.float32)
+            values /= np.asarray(step["std"], dtype=np.float32)
+            return values.reshape(n, -1)
+        flat = chunk.reshape(n, -1)[:, step["index"]].astype(np.float64)
+        flat[~np.isfinite(flat)] = np.nan
+        median = np.asarray(step["median"])
+        filled = np.where(np.isnan(flat), median, flat)
+        return (filled - np.asarray(step["mean"])) / np.asarray(step["std"])
+
+    def _transform_tabular(self, table: Table, rows: np.ndarray | None) -> np.ndarray:
+        if not table.is_tabular:
+            raise SchemaError(table.source, "this preprocessing was fitted on a table of columns, not arrays")
+        needed = [step["column"] for step in self.steps]
+        missing = [name for name in needed if name not in table.columns.column_names]
+        if missing:
+            raise SchemaError(table.source, f"column(s) {', '.join(map(repr, missing))} are missing; "
+                                            f"the preprocessing needs: {', '.join(needed)}")
+        data = table.columns.select(needed)
+        if rows is not None:
+            data = data.take(rows)
+        n = data.num_rows
+        out = np.zeros((n, self.feature_dim), dtype=np.float32)
+        at = 0
+        for step in self.steps:
+            column = data.column(step["column"])
+            kind = step["kind"]
+            if kind == "numeric":
+                out[:, at] = _scale(_numbers(column), step)
+                at += 1
+            elif kind == "bool":
+                values = _numbers(column)
+                out[:, at] = np.where(np.isnan(values), step["mode"], values)
+                at += 1
+            elif kind == "categorical":
+                at = self._one_hot(step, column, out, at)
+            else:
+                parts = _datetime_parts(column)
+                for part, stats in step["parts"].items():
+                    out[:, at] = _scale(parts[part], stats)
+                    at += 1
+        return out
+
+    @staticmethod
+    def _one_hot(step: dict, column: pa.ChunkedArray, out: np.ndarray, at: int) -> int:
+        values = _categories(column)
+        kept = step["categories"]
+        index = pc.index_in(values, value_set=pa.array(kept, pa.string()))
+        codes = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        width = len(kept)
+        if step["other"]:
+            codes[(codes < 0) & values.is_valid().to_numpy(zero_copy_only=False)] = width
+            width += 1
+        if step["missing"]:
+            codes[values.is_null().to_numpy(zero_copy_only=False)] = width
+            width += 1
+        hit = np.flatnonzero(codes >= 0)
+        out[hit, at + codes[hit]] = 1.0
+        return at + width
+
+    def encode_labels(self, table: Table, rows: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+        """int32 class indices (-1 missing/unknown) or float32 targets (NaN missing)."""
+        rows = _as_rows(rows)
+        if self.label_source.get("class_names"):
+            codes = np.asarray(table.labels if rows is None else table.labels[rows])
+            return np.ascontiguousarray(codes, dtype=np.int32)
+        values = self._label_values(table, rows)
+        if self.task == "classification":
+            strings = label_strings(values)
+            index = pc.index_in(strings, value_set=pa.array(list(self.classes), pa.string()))
+            return pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+        return _numbers(values).astype(np.float32)
+
+    def label_mask(self, table: Table) -> np.ndarray:
+        """True for the rows that have a label (the loader keeps only those)."""
+        y = self.encode_labels(table)
+        return y >= 0 if self.task == "classification" else ~np.isnan(y)
+
+    def _label_values(self, table: Table, rows: np.ndarray | None) -> pa.Array:
+        label = self.label
+        if table.is_tabular:
+            if label not in table.columns.column_names:
+                raise SchemaError(table.source, f"the label column '{label}' is missing")
+            column = table.columns.column(label)
+            return (column if rows is None else column.take(rows)).combine_chunks()
+        if table.labels is not None:
+            labels = np.asarray(table.labels if rows is None else table.labels[rows])
+        else:
+            j = int(label[1:])
+            labels = np.asarray(table.features[:, j] if rows is None else table.features[rows, j])
+        if labels.dtype.kind == "f":
+            return pa.array(labels, mask=np.isnan(labels))
+        if labels.dtype.kind in "US":
+            return pa.array(labels.astype(str), mask=labels == labels.dtype.type(""))
+        return pa.array(labels)
+
+    # saving -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "version": 1,
+            "steps": self.steps,
+            "layout": self.layout,
+            "label": self.label,
+            "task": self.task,
+            "classes": list(self.classes),
+            "dropped": list(self.dropped),
+            "label_source": dict(self.label_source),
+            "y_mean": self.y_mean,
+            "y_std": self.y_std,
+            "max_categories": self.max_categories,
+            "feature_names": list(self.feature_names),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Preprocessor:
+        try:
+            return cls(
+                [dict(step) for step in data["steps"]], layout=data["layout"], label=data["label"],
+                task=data["task"], classes=data["classes"], dropped=data.get("dropped", ()),
+                label_source=data.get("label_source"), y_mean=data.get("y_mean", 0.0),
+                y_std=data.get("y_std", 1.0), max_categories=data.get("max_categories", 32),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"not a saved preprocessing: missing {exc}") from None

@@ -1,0 +1,481 @@
+"""Column kinds, the label and the task of a Table: `infer(table) -> Schema`.
+
+Rules, in the order they apply:
+
+* **Kinds.** Integers, floats and decimals are `numeric`; `bool` is `bool`; timestamps and
+  dates are `datetime`; dictionary-encoded columns are `categorical`. A string column is
+  `numeric` when it is named in `numeric=`, or when at least 95% of its non-missing values
+  parse as numbers (the rest then count as missing, and a warning says how many). Other
+  string columns are `categorical`, unless they look like free text (more than 50 distinct
+  values and more than half of the values distinct, or an average length over 64
+  characters): free text is `text` and ignored, with a warning. Nested and binary columns
+  are ignored with a warning. `categorical=` forces a column categorical (integers too).
+* **Datetimes** become six numbers in preprocessing: year, month, day, weekday (Monday=0),
+  hour, and the fractional days since 1970-01-01 (the continuous one); each is imputed and
+  standardized like any numeric column, and parts that never vary (the hour of a date) are
+  dropped as constant.
+* **Label.** `label=` wins; else a column called label/target/class/y (any case); else the
+  last column. Array tables use their `labels` array when the reader found one, else the
+  last column of a 2-D features array (columns are named f0..f{D-1}); image folders have
+  the label "class" with the subfolder names as classes. Rows whose label is missing are
+  counted in `label_missing` (and dropped by the loader, with a warning).
+* **Task.** `task=` wins when the label allows it. Otherwise a string, bool or categorical
+  label means classification; a numeric label means classification when its values are
+  all whole numbers, there are at most 20 distinct ones, and there are at most one
+  distinct value per 20 labelled rows (two values are always classes); any other numeric
+  label is a regression target. Classes are the label values as strings, sorted (numbers
+  numerically), taken from every labelled row, so a class seen only in validation still
+  has an index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from udl_core.errors import SchemaError
+from udl_core.table import Table
+
+__all__ = ["ColumnInfo", "Schema", "has_class_names", "infer", "is_image_table", "label_strings", "parse_numbers"]
+
+KINDS = ("numeric", "bool", "categorical", "datetime", "text", "tensor")
+ROLES = ("feature", "label", "ignore")
+LABEL_NAMES = ("label", "target", "class", "y")
+
+NUMERIC_SHARE = 0.95          # share of parseable values that makes a text column numeric
+TEXT_MIN_DISTINCT = 50        # free text: more distinct values than this ...
+TEXT_DISTINCT_SHARE = 0.5     # ... and more than this share of the values distinct
+TEXT_MEAN_LENGTH = 64         # or values this long on average
+MAX_AUTO_CLASSES = 20         # integer labels with more distinct values are a regression target
+ROWS_PER_CLASS = 20
+MAX_CLASSES = 10_000
+ARRAY_COLUMNS_LIMIT = 4096    # wider 2-D arrays are shown as one tensor column
+DISTINCT_SAMPLE = 100_000     # distinct counts of array columns use at most this many rows
+
+_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column: arrow/numpy type name, kind, role, missing and distinct counts."""
+
+    name: str
+    dtype: str
+    kind: str
+    role: str
+    missing: int
+    distinct: int
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What `infer` decided about a Table. `features` are the names of the feature columns."""
+
+    columns: tuple[ColumnInfo, ...]
+    label: str | None
+    task: str
+    classes: tuple[str, ...] = ()
+    class_counts: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    layout: str = "tabular"       # tabular | array | image
+    rows: int = 0
+    label_missing: int = 0
+    source: str = ""
+
+    @property
+    def features(self) -> list[str]:
+        return [c.name for c in self.columns if c.role == "feature"]
+
+    @property
+    def feature_columns(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if c.role == "feature"]
+
+    def column(self, name: str) -> ColumnInfo:
+        for info in self.columns:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["columns"] = [asdict(c) for c in self.columns]
+        out["classes"] = list(self.classes)
+        out["warnings"] = list(self.warnings)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Schema:
+        data = dict(data)
+        data["columns"] = tuple(ColumnInfo(**c) for c in data["columns"])
+        data["classes"] = tuple(data.get("classes", ()))
+        data["warnings"] = tuple(data.get("warnings", ()))
+        data["class_counts"] = dict(data.get("class_counts", {}))
+        return cls(**data)
+
+
+def has_class_names(table: Table) -> bool:
+    """Array labels that are integer indices into the reader's `class_names`."""
+    return (not table.is_tabular and bool(table.class_names) and table.labels is not None
+            and np.asarray(table.labels).dtype.kind in "iu")
+
+
+def is_image_table(table: Table) -> bool:
+    return not table.is_tabular and "image" in table.format.lower()
+
+
+def parse_numbers(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """Strings -> float64; values that are not numbers become null."""
+    if pa.types.is_dictionary(values.type):
+        values = pc.cast(values, pa.string())
+    ok = pc.match_substring_regex(values, _NUMBER)
+    kept = pc.if_else(ok, values, pa.scalar(None, values.type))
+    return pc.cast(pc.utf8_trim_whitespace(kept), pa.float64())
+
+
+def _whole(values: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def label_strings(values: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array:
+    """Label values as the strings that name classes (nulls stay null).
+
+    Whole floats print without ".0" so a label read as 1.0 from JSON and as 1 from CSV
+    names the same class.
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":
+            values = pa.array(values, mask=np.isnan(values))
+        else:
+            values = pa.array(values)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    kind = values.type
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        numbers = pc.cast(values, pa.float64())
+        valid = numbers.drop_null().to_numpy(zero_copy_only=False)
+        valid = valid[~np.isnan(valid)]
+        if _whole(valid) and (valid.size == 0 or np.abs(valid).max() < 2**53):
+            numbers = pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers)
+            return pc.cast(pc.cast(numbers, pa.int64()), pa.string())
+        return pc.cast(pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers),
+                       pa.string())
+    if pa.types.is_dictionary(kind) or not pa.types.is_string(kind):
+        return pc.cast(values, pa.string())
+    return values
+
+
+def _sorted_classes(values: pa.Array) -> tuple[list[str], list[int]]:
+    counts = pc.value_counts(values.drop_null())
+    names = counts.field("values").to_pylist()
+    numbers = counts.field("counts").to_pylist()
+
+    def key(name: str) -> tuple:
+        try:
+            return (0, float(name), name)
+        except ValueError:
+            return (1, 0.0, name)
+
+    order = sorted(range(len(names)), key=lambda i: key(names[i]))
+    return [names[i] for i in order], [numbers[i] for i in order]
+
+
+def _missing(column: pa.ChunkedArray) -> int:
+    nulls = column.null_count
+    if pa.types.is_floating(column.type):
+        nulls += int(pc.sum(pc.invert(pc.is_finite(column.fill_null(0.0)))).as_py() or 0)
+    return nulls
+
+
+def _distinct(column: pa.ChunkedArray) -> int:
+    if pa.types.is_floating(column.type):
+        column = pc.if_else(pc.is_finite(column), column, pa.scalar(None, column.type))
+    return int(pc.count_distinct(column).as_py())
+
+
+class _Inference:
+    """The state of one `infer` call: the warnings it has gathered and its overrides."""
+
+    def __init__(self, table: Table, max_categories: int) -> None:
+        self.table = table
+        self.max_categories = max_categories
+        self.warnings: list[str] = []
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    # tabular --------------------------------------------------------------------------
+    def tabular_column(self, name: str, column: pa.ChunkedArray, force: str | None,
+                       is_label: bool = False) -> ColumnInfo:
+        kind_of = column.type
+        dtype = str(kind_of)
+        missing = _missing(column)
+        if pa.types.is_null(kind_of):
+            self.warn(f"column '{name}' has no values; it is ignored")
+            return ColumnInfo(name, dtype, "numeric", "ignore", missing, 0)
+        if force == "categorical":
+            values = pc.cast(column, pa.string()) if not pa.types.is_string(kind_of) else column
+            return self._categorical(name, dtype, values, missing)
+        if pa.types.is_boolean(kind_of):
+            kind = "bool"
+        elif pa.types.is_integer(kind_of) or pa.types.is_floating(kind_of) or pa.types.is_decimal(kind_of):
+            kind = "numeric"
+        elif pa.types.is_timestamp(kind_of) or pa.types.is_date(kind_of):
+            kind = "datetime"
+        elif pa.types.is_duration(kind_of):
+            kind = "numeric"
+        elif pa.types.is_dictionary(kind_of):
+            return self._categorical(name, dtype, pc.cast(column, pa.string()), missing)
+        elif pa.types.is_string(kind_of) or pa.types.is_large_string(kind_of):
+            return self._string(name, dtype, column, missing, force == "numeric", is_label)
+        else:
+            self.warn(f"column '{name}' holds {dtype} values, which UDL does not use; it is ignored")
+            return ColumnInfo(name, dtype, "text", "ignore", missing, 0)
+        if force == "numeric" and kind != "numeric":
+            raise SchemaError(self.table.source, f"column '{name}' ({dtype}) cannot be read as numbers")
+        return ColumnInfo(name, dtype, kind, "feature", missing, _distinct(column))
+
+    def _string(self, name: str, dtype: str, column: pa.ChunkedArray, missing: int,
+                numeric: bool, is_label: bool) -> ColumnInfo:
+        present = len(column) - missing
+        parsed = parse_numbers(column)
+        numbers = len(parsed) - parsed.null_count
+        if numeric or (present > 0 and numbers >= NUMERIC_SHARE * present):
+            junk = present - numbers
+            if junk:
+                self.warn(f"column '{name}': {junk} value(s) that are not numbers are treated as missing")
+            return ColumnInfo(name, dtype, "numeric", "feature", len(parsed) - numbers, _distinct(parsed))
+        distinct = _distinct(column)
+        lengths = pc.mean(pc.utf8_length(column)).as_py() or 0.0
+        if not is_label and (
+            (distinct > TEXT_MIN_DISTINCT and distinct > TEXT_DISTINCT_SHARE * present)
+            or (lengths > TEXT_MEAN_LENGTH and distinct > 1)
+        ):
+            self.warn(
+                f"column '{name}' looks like free text ({distinct} distinct values in {present}); "
+                "it is ignored (name it with categorical= to one-hot it)"
+            )
+            return ColumnInfo(name, dtype, "text", "ignore", missing, distinct)
+        return self._categorical(name, dtype, column, missing)
+
+    def _categorical(self, name: str, dtype: str, values: pa.ChunkedArray, missing: int) -> ColumnInfo:
+        distinct = _distinct(values)
+        if distinct > self.max_categories:
+            self.warn(
+                f"column '{name}' has {distinct} categories; the {self.max_categories} most "
+                f"frequent in the training rows are kept and the rest grouped as '{name}=other'"
+            )
+        return ColumnInfo(name, dtype, "categorical", "feature", missing, distinct)
+
+    # arrays ---------------------------------------------------------------------------
+    def array_columns(self, features: np.ndarray) -> list[ColumnInfo]:
+        sample = features[:DISTINCT_SAMPLE]
+        dtype = str(features.dtype)
+        if features.dtype.kind == "f":
+            missing = np.zeros(features.shape[1], dtype=np.int64)
+            for start in range(0, features.shape[0], 1 << 16):
+                chunk = np.asarray(features[start:start + (1 << 16)])
+                missing += (~np.isfinite(chunk)).sum(axis=0)
+        else:
+            missing = np.zeros(features.shape[1], dtype=np.int64)
+        ordered = np.sort(np.asarray(sample), axis=0)
+        distinct = 1 + (np.diff(ordered, axis=0) != 0).sum(axis=0) if len(ordered) else np.zeros(
+            features.shape[1], dtype=np.int64)
+        return [
+            ColumnInfo(f"f{j}", dtype, "numeric", "feature", int(missing[j]), int(distinct[j]))
+            for j in range(features.shape[1])
+        ]
+
+
+def _check_names(source: str, names: Sequence[str], wanted: Iterable[str], what: str) -> None:
+    unknown = [n for n in wanted if n not in names]
+    if unknown:
+        raise SchemaError(
+            source,
+            f"{what} names unknown column(s) {', '.join(map(repr, unknown))}; "
+            f"the columns are: {', '.join(names)}",
+        )
+
+
+def _default_label(names: Sequence[str]) -> str:
+    for name in names:
+        if name.strip().lower() in LABEL_NAMES:
+            return name
+    return names[-1]
+
+
+def _label_values(table: Table, label: str, names: Sequence[str]) -> pa.Array:
+    if table.is_tabular:
+        return table.columns.column(label).combine_chunks()
+    if table.labels is not None:
+        labels = np.asarray(table.labels)
+        if labels.dtype.kind == "f":
+            return pa.array(labels, mask=np.isnan(labels))
+        if labels.dtype.kind in "US":
+            return pa.array(labels.astype(str), mask=labels == labels.dtype.type(""))
+        return pa.array(labels)
+    column = np.asarray(table.features[:, names.index(label)])
+    if column.dtype.kind == "f":
+        return pa.array(column, mask=np.isnan(column))
+    return pa.array(column)
+
+
+def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array, task: str,
+                 present: int) -> tuple[str, tuple[str, ...], dict[str, int]]:
+    source = inf.table.source
+    if info.kind in ("datetime", "text", "tensor"):
+        raise SchemaError(source, f"the label column '{label}' holds {info.kind} values ({info.dtype}), "
+                                  "which cannot be a label")
+    numeric = info.kind == "numeric"
+    if task == "regression" and not numeric:
+        raise SchemaError(
+            source,
+            f"the label column '{label}' holds {info.kind} values ({info.dtype}); "
+            "a regression target must be numeric",
+        )
+    if numeric and pa.types.is_string(values.type):
+        values = parse_numbers(values)
+    if task == "auto":
+        if not numeric:
+            task = "classification"
+        else:
+            numbers = pc.cast(values, pa.float64()).drop_null().to_numpy(zero_copy_only=False)
+            numbers = numbers[~np.isnan(numbers)]
+            distinct = np.unique(numbers)
+            few = len(distinct) <= 2 or (
+                len(distinct) <= MAX_AUTO_CLASSES and len(distinct) * ROWS_PER_CLASS <= present
+            )
+            task = "classification" if few and _whole(distinct) else "regression"
+    if task == "regression":
+        return task, (), {}
+    names, counts = _sorted_classes(label_strings(values))
+    if len(names) > MAX_CLASSES:
+        raise SchemaError(source, f"the label column '{label}' has {len(names)} distinct values, "
+                                  f"too many classes (at most {MAX_CLASSES})")
+    if len(names) < 2:
+        inf.warn(f"the label column '{label}' has a single class ({names[0]!r}); nothing can be learned from it")
+    return task, tuple(names), dict(zip(names, counts))
+
+
+def infer(
+    table: Table,
+    *,
+    label: str | None = None,
+    task: str = "auto",
+    ignore: Iterable[str] = (),
+    categorical: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    max_categories: int = 32,
+) -> Schema:
+    """The schema of `table`: kinds, roles, label, task and classes (rules in the module doc)."""
+    if task not in ("auto", "classification", "regression"):
+        raise SchemaError(table.source, f"task must be auto, classification or regression, not {task!r}")
+    ignore, categorical, numeric = tuple(ignore), tuple(categorical), tuple(numeric)
+    both = set(categorical) & set(numeric)
+    if both:
+        raise SchemaError(table.source, f"column(s) {', '.join(sorted(both))} cannot be both categorical and numeric")
+    inf = _Inference(table, max_categories)
+    layout = "tabular" if table.is_tabular else ("image" if is_image_table(table) else "array")
+
+    if table.is_tabular:
+        names = list(table.columns.column_names)
+    elif table.features.ndim == 2 and table.features.shape[1] <= ARRAY_COLUMNS_LIMIT:
+        names = [f"f{j}" for j in range(table.features.shape[1])]
+    else:
+        names = ["image" if layout == "image" else "features"]
+    label_col = table.label_name or ("class" if layout == "image" else "label")
+    if not table.is_tabular and table.labels is not None:
+        names_all = names + ([label_col] if label_col not in names else [])
+    else:
+        names_all = names
+    for what, wanted in (("ignore=", ignore), ("categorical=", categorical), ("numeric=", numeric)):
+        _check_names(table.source, names_all, wanted, what)
+
+    if label is not None:
+        _check_names(table.source, names_all, [label], "label=")
+        if label in ignore:
+            raise SchemaError(table.source, f"the label column '{label}' is also in ignore=")
+    elif not table.is_tabular and table.labels is not None:
+        label = label_col
+    elif not table.is_tabular and table.features.ndim != 2:
+        raise SchemaError(table.source, "this array has no labels: give a labels file (--labels)")
+    else:
+        label = _default_label(names)
+        if label in ignore:
+            raise SchemaError(table.source, f"the default label column '{label}' is in ignore=; name one with label=")
+
+    # per column ------------------------------------------------------------------------
+    infos: list[ColumnInfo] = []
+    if table.is_tabular:
+        for name in names:
+            force = "categorical" if name in categorical else "numeric" if name in numeric else None
+            infos.append(inf.tabular_column(name, table.columns.column(name), force, name == label))
+    elif len(names) > 1 or names[0].startswith("f"):
+        infos = inf.array_columns(table.features)
+        if categorical:
+            raise SchemaError(table.source, "categorical= applies to table columns; array features are numeric "
+                                            "(use task='classification' for an integer label)")
+    else:
+        shape = "x".join(str(s) for s in table.features.shape[1:])
+        infos = [ColumnInfo(names[0], f"{table.features.dtype}[{shape}]", "tensor", "feature", 0, 0)]
+    if not table.is_tabular and table.labels is not None:
+        labels = np.asarray(table.labels)
+        values = _label_values(table, label_col, names)
+        kind = "numeric" if labels.dtype.kind in "iuf" else "bool" if labels.dtype.kind == "b" else "categorical"
+        if table.class_names:
+            kind = "categorical"
+        infos.append(ColumnInfo(label_col, str(labels.dtype), kind, "label", values.null_count,
+                                int(pc.count_distinct(values).as_py())))
+
+    rows = table.num_rows
+    out: list[ColumnInfo] = []
+    for info in infos:
+        role = info.role
+        if info.name == label:
+            role = "label"
+        elif info.name in ignore:
+            role = "ignore"
+        if role == "feature" and info.kind != "tensor" and info.distinct <= 1 and info.missing == 0 and rows > 1:
+            inf.warn(f"column '{info.name}' has the same value in every row; it carries no information and is dropped")
+        out.append(ColumnInfo(info.name, info.dtype, info.kind, role, info.missing, info.distinct))
+    label_info = next(c for c in out if c.role == "label")
+    if not [c for c in out if c.role == "feature"]:
+        raise SchemaError(table.source, f"there are no feature columns besides the label '{label}'")
+
+    # label and task ---------------------------------------------------------------------
+    values = _label_values(table, label, names)
+    if label_info.kind == "numeric" and pa.types.is_string(values.type):
+        values = parse_numbers(values)
+    if pa.types.is_floating(values.type):
+        values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+    missing_labels = values.null_count
+    present = len(values) - missing_labels
+    if present == 0:
+        raise SchemaError(table.source, f"the label column '{label}' has no values: every row is missing it")
+    if missing_labels:
+        inf.warn(f"{missing_labels} row(s) have no value in the label column '{label}' and are dropped")
+    if has_class_names(table):
+        # The reader names the classes (an image folder's subfolders): keep its order.
+        if task == "regression":
+            raise SchemaError(table.source, f"the label '{label}' names classes; it cannot be a regression target")
+        task, classes = "classification", tuple(table.class_names)
+        codes = np.asarray(table.labels)
+        counts = dict(zip(classes, np.bincount(codes, minlength=len(classes)).tolist()))
+    else:
+        task, classes, counts = _decide_task(inf, label, label_info, values, task, present)
+    return Schema(
+        columns=tuple(out),
+        label=label,
+        task=task,
+        classes=classes,
+        class_counts=counts,
+        warnings=tuple(inf.warnings),
+        layout=layout,
+        rows=rows,
+        label_missing=missing_labels,
+        source=table.source,
+    )
