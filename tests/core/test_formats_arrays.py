@@ -1,0 +1,303 @@
+"""NPY / NPZ readers and features + labels pairs (udl_core/formats/arrays.py, pairs.py)."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from udl_core.errors import CorruptFileError, SchemaError, UnsafeInputError
+from udl_core.formats import arrays, pairs  # noqa: F401  (registers the readers)
+from udl_core.formats.registry import find_reader, read_table
+from udl_core.table import ReadOptions
+
+
+def _csv_reader_landed() -> bool:
+    return any(spec.name != "pair" and ".csv" in spec.extensions for spec in __import__(
+        "udl_core.formats.registry", fromlist=["readers"]).readers())
+
+
+# --- NPY ----------------------------------------------------------------------------------
+
+
+def test_npy_2d_is_memory_mapped_without_labels(tmp_path):
+    data = np.arange(30, dtype=np.float32).reshape(10, 3)
+    path = tmp_path / "data.npy"
+    np.save(path, data)
+    before = path.read_bytes()
+
+    table = read_table(path)
+
+    assert table.format == "npy"
+    assert isinstance(table.features, np.memmap)
+    assert not table.features.flags.writeable
+    np.testing.assert_array_equal(table.features, data)
+    assert table.labels is None and table.columns is None
+    assert table.num_rows == 10
+    assert path.read_bytes() == before
+
+
+def test_npy_1d_becomes_one_column(tmp_path):
+    np.save(tmp_path / "v.npy", np.array([1, 2, 3], dtype=np.int64))
+    table = read_table(tmp_path / "v.npy")
+    assert table.features.shape == (3, 1)
+    assert table.features[:, 0].tolist() == [1, 2, 3]
+
+
+def test_npy_3d_keeps_its_shape(tmp_path):
+    images = np.random.default_rng(0).integers(0, 255, (5, 8, 6), dtype=np.uint8)
+    np.save(tmp_path / "imgs.npy", images)
+    table = read_table(tmp_path / "imgs.npy")
+    assert table.features.shape == (5, 8, 6)
+    np.testing.assert_array_equal(table.features, images)
+
+
+def test_npy_fortran_order(tmp_path):
+    data = np.asfortranarray(np.arange(12.0).reshape(4, 3))
+    np.save(tmp_path / "f.npy", data)
+    np.testing.assert_array_equal(read_table(tmp_path / "f.npy").features, data)
+
+
+def test_structured_npy_becomes_columns(tmp_path):
+    records = np.zeros(4, dtype=[("age", "i4"), ("height", "f4"), ("name", "U8"), ("xy", "f8", (2,))])
+    records["age"] = [30, 41, 25, 60]
+    records["height"] = [1.5, 1.75, 1.6, 1.8]
+    records["name"] = ["ann", "bob", "cy", "dee"]
+    records["xy"] = [[0, 1], [2, 3], [4, 5], [6, 7]]
+    np.save(tmp_path / "rec.npy", records)
+
+    table = read_table(tmp_path / "rec.npy")
+
+    assert table.is_tabular
+    assert table.columns.column_names == ["age", "height", "name", "xy_0", "xy_1"]
+    assert table.columns.schema.field("age").type == pa.int64()
+    assert table.columns.schema.field("height").type == pa.float64()
+    assert table.columns.schema.field("name").type == pa.string()
+    assert table.columns.column("name").to_pylist() == ["ann", "bob", "cy", "dee"]
+    assert table.columns.column("xy_1").to_pylist() == [1.0, 3.0, 5.0, 7.0]
+
+
+def test_object_npy_is_refused_without_unpickling(tmp_path, monkeypatch):
+    path = tmp_path / "objects.npy"
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled"))
+    with pytest.raises(UnsafeInputError, match="objects.npy.*pickled object array"):
+        read_table(path)
+
+
+def test_truncated_npy_is_corrupt(tmp_path):
+    path = tmp_path / "cut.npy"
+    np.save(path, np.ones((100, 4)))
+    path.write_bytes(path.read_bytes()[:-50])
+    with pytest.raises(CorruptFileError, match=r"cut\.npy.*truncated"):
+        read_table(path)
+
+
+def test_npy_header_garbage_is_corrupt(tmp_path):
+    path = tmp_path / "bad.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + b"\xff" * 40)
+    with pytest.raises(CorruptFileError, match="bad.npy"):
+        read_table(path)
+
+
+def test_npy_sniffed_under_another_extension(tmp_path):
+    path = tmp_path / "arr.bin"
+    with open(path, "wb") as handle:
+        np.save(handle, np.eye(3))
+    assert find_reader(path).name == "npy"
+
+
+def test_complex_npy_is_a_schema_error(tmp_path):
+    np.save(tmp_path / "c.npy", np.ones(3, dtype=complex))
+    with pytest.raises(SchemaError, match="c.npy.*complex"):
+        read_table(tmp_path / "c.npy")
+
+
+# --- NPZ ----------------------------------------------------------------------------------
+
+
+def test_npz_x_y(tmp_path):
+    x = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
+    y = np.arange(20) % 3
+    np.savez_compressed(tmp_path / "d.npz", X=x, y=y)
+
+    table = read_table(tmp_path / "d.npz")
+
+    assert table.format == "npz"
+    np.testing.assert_array_equal(table.features, x)
+    np.testing.assert_array_equal(table.labels, y)
+    assert table.label_name == "y"
+
+
+def test_npz_uncompressed_members_are_memory_mapped(tmp_path):
+    x = np.arange(40, dtype=np.float64).reshape(10, 4)
+    np.savez(tmp_path / "d.npz", features=x, labels=np.arange(10) % 2)
+    table = read_table(tmp_path / "d.npz")
+    assert isinstance(table.features, np.memmap)
+    np.testing.assert_array_equal(table.features, x)
+    assert table.labels.tolist() == [0, 1] * 5
+
+
+def test_npz_names_any_case_and_extras_noted(tmp_path):
+    np.savez(tmp_path / "d.npz", Features=np.ones((3, 2)), TARGET=np.array([0.5, 1.5, 2.5]), meta=np.zeros(1))
+    table = read_table(tmp_path / "d.npz")
+    assert table.features.shape == (3, 2)
+    assert table.labels.tolist() == [0.5, 1.5, 2.5]
+    assert any("meta" in note for note in table.notes)
+
+
+def test_npz_text_labels_become_class_indices(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.ones((4, 2)), y=np.array(["cat", "dog", "cat", "ant"]))
+    table = read_table(tmp_path / "d.npz")
+    assert table.class_names == ("ant", "cat", "dog")
+    assert table.labels.dtype == np.int32
+    assert table.labels.tolist() == [1, 2, 1, 0]
+
+
+def test_npz_one_hot_labels_become_indices(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.ones((3, 2)), y=np.eye(3)[[2, 0, 1]])
+    assert read_table(tmp_path / "d.npz").labels.tolist() == [2, 0, 1]
+
+
+def test_npz_single_array_is_like_npy(tmp_path):
+    np.savez_compressed(tmp_path / "one.npz", arr_0=np.ones((6, 3)))
+    table = read_table(tmp_path / "one.npz")
+    assert table.features.shape == (6, 3) and table.labels is None
+
+
+def test_npz_pickled_object_array_is_refused(tmp_path):
+    path = tmp_path / "obj.npz"
+    np.savez_compressed(path, x=np.ones((2, 2)), y=np.array([object(), None], dtype=object))
+    with pytest.raises(UnsafeInputError, match="obj.npz.*pickled object array.*refused"):
+        read_table(path)
+
+
+def test_npz_mismatched_lengths(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.ones((10, 2)), y=np.ones(9))
+    with pytest.raises(SchemaError, match=r"d\.npz.*10 rows.*9"):
+        read_table(tmp_path / "d.npz")
+
+
+def test_npz_unknown_names_are_listed(tmp_path):
+    np.savez(tmp_path / "d.npz", alpha=np.ones(3), beta=np.ones(3))
+    with pytest.raises(SchemaError, match="alpha, beta"):
+        read_table(tmp_path / "d.npz")
+
+
+def test_npz_zip_bomb_refused_before_inflating(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.npz"
+    np.savez_compressed(path, x=np.zeros((1000, 1000)), y=np.zeros(1000))  # 8 MB of zeros, ~10 kB on disk
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr(arrays, "NPZ_LIMIT_FLOOR", 0)
+    inflated = []
+    monkeypatch.setattr(arrays, "_load_member", lambda *a, **k: inflated.append(1))
+    with pytest.raises(UnsafeInputError, match="bomb.npz.*member x.npy.*limit"):
+        read_table(path, ReadOptions(memory_budget=1_000_000))
+    assert not inflated
+
+
+def test_npz_members_over_limit_together(tmp_path, monkeypatch):
+    path = tmp_path / "many.npz"
+    np.savez_compressed(path, x=np.zeros((100, 100)), y=np.zeros(100), z=np.zeros((100, 100)))
+    monkeypatch.setattr(arrays, "NPZ_LIMIT_FLOOR", 0)
+    with pytest.raises(UnsafeInputError, match="together"):
+        read_table(path, ReadOptions(memory_budget=30_000))  # limit 120 kB; each member is 80 kB
+
+
+def test_npz_member_lying_about_its_shape(tmp_path):
+    path = tmp_path / "lie.npz"
+    buffer = np.lib.format.header_data_from_array_1_0(np.ones(4))
+    buffer["shape"] = (10**12,)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x.npy", "w") as handle:
+            np.lib.format.write_array_header_1_0(handle, buffer)
+            handle.write(np.ones(4).tobytes())
+    with pytest.raises(CorruptFileError, match="lie.npz.*truncated"):
+        read_table(path)
+
+
+def test_array_info_reads_headers_only(tmp_path):
+    np.save(tmp_path / "a.npy", np.ones((7, 5), np.float32))
+    np.savez_compressed(tmp_path / "b.npz", y=np.ones(9), X=np.ones((9, 2)))
+    assert arrays.array_info(tmp_path / "a.npy").shape == (7, 5)
+    info = arrays.array_info(tmp_path / "b.npz")
+    assert info.shape == (9, 2) and info.nbytes == 9 * 2 * 8
+
+
+# --- pairs --------------------------------------------------------------------------------
+
+
+def test_pair_x_npy_y_npy_via_labels_path(tmp_path):
+    x = np.arange(12.0).reshape(6, 2)
+    np.save(tmp_path / "X.npy", x)
+    np.save(tmp_path / "y.npy", np.array([0, 1, 0, 1, 1, 0]))
+    table = read_table(tmp_path / "X.npy", ReadOptions(labels_path=str(tmp_path / "y.npy")))
+    assert isinstance(table.features, np.memmap)
+    assert table.labels.tolist() == [0, 1, 0, 1, 1, 0]
+    assert any("y.npy" in note for note in table.notes)
+
+
+def test_pair_length_mismatch_names_both_files(tmp_path):
+    np.save(tmp_path / "X.npy", np.ones((1000, 2)))
+    np.save(tmp_path / "labels.npy", np.ones(999))
+    with pytest.raises(SchemaError, match=r"X\.npy: features have 1000 rows but labels\.npy has 999"):
+        read_table(tmp_path / "X.npy", ReadOptions(labels_path=str(tmp_path / "labels.npy")))
+
+
+def test_pair_with_txt_labels(tmp_path):
+    np.save(tmp_path / "X.npy", np.ones((3, 2)))
+    (tmp_path / "y.txt").write_text("cat\ndog\ncat\n", encoding="utf-8")
+    table = read_table(tmp_path / "X.npy", ReadOptions(labels_path=str(tmp_path / "y.txt")))
+    assert table.class_names == ("cat", "dog")
+    assert table.labels.tolist() == [0, 1, 0]
+
+
+def test_txt_labels_numbers_and_missing(tmp_path):
+    (tmp_path / "ints.txt").write_text("1\n2\n3\n")
+    (tmp_path / "floats.txt").write_text("1.5\n\n3\n")
+    assert pairs._read_text_labels(tmp_path / "ints.txt").dtype == np.int64
+    values = pairs._read_text_labels(tmp_path / "floats.txt")
+    assert values[0] == 1.5 and np.isnan(values[1])
+
+
+def test_tabular_features_get_a_label_column_without_clash():
+    from udl_core.table import Table
+
+    features = Table("f.csv", "csv", columns=pa.table({"label": [1.0, 2.0], "b": [3, 4]}))
+    joined = pairs.join_labels(features, pa.chunked_array([["u", "v"]]), "label")
+    assert joined.columns.column_names == ["label", "b", "label_label"]
+    assert joined.label_name == "label_label"
+    assert joined.columns.column("label_label").to_pylist() == ["u", "v"]
+    assert features.columns.num_columns == 2  # the input table is left as it was
+
+
+def test_pair_csv_features_csv_labels(tmp_path):
+    if not _csv_reader_landed():
+        pytest.skip("the CSV reader has not landed yet")
+    (tmp_path / "features.csv").write_text("a,b\n1,2\n3,4\n5,6\n")
+    (tmp_path / "labels.csv").write_text("species\nx\ny\nx\n")
+    table = read_table(tmp_path / "features.csv", ReadOptions(labels_path=str(tmp_path / "labels.csv")))
+    assert table.columns.column_names == ["a", "b", "species"]
+    assert table.label_name == "species"
+    assert table.columns.column("species").to_pylist() == ["x", "y", "x"]
+
+
+def test_folder_with_x_and_y_is_a_pair(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((5, 3)))
+    np.save(tmp_path / "y.npy", np.arange(5))
+    (tmp_path / "README.md").write_text("notes")
+    assert find_reader(tmp_path).name == "pair"
+    table = read_table(tmp_path)
+    assert table.format == "pair"
+    assert table.features.shape == (5, 3)
+    assert table.labels.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_folder_with_features_and_labels_names(tmp_path):
+    np.save(tmp_path / "features.npy", np.ones((4, 2)))
+    np.save(tmp_path / "labels.npy", np.array([[0, 1], [1, 0], [1, 0], [0, 1]]))
+    table = read_table(tmp_path)
+    assert table.labels.tolist() == [1, 0, 0, 1]

@@ -1,0 +1,315 @@
+"""NumPy arrays: `.npy` (memory-mapped, never loaded whole) and `.npz` archives.
+
+A 2-D numeric array [N, D] becomes `Table(features=arr)` with `labels=None`: with no second
+array to say otherwise, the schema takes the last column as the label (DESIGN.md). A 1-D
+array becomes [N, 1]; 3-D and up (images N×H×W[×C]) keep their shape. Record arrays
+(structured dtypes) and text arrays become tabular columns.
+
+An `.npz` names its arrays: features from x / X / features / data, labels from y / Y /
+labels / label / target (any case). Members stored uncompressed (`np.savez`) are
+memory-mapped in place; compressed ones (`np.savez_compressed`) are loaded, after their
+uncompressed sizes in the zip directory are checked against `npz_size_limit()`.
+
+Nothing is ever unpickled: object arrays are refused with `UnsafeInputError`.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.lib.format as npformat
+import pyarrow as pa
+
+from udl_core.errors import CorruptFileError, DatasetError, SchemaError, UnsafeInputError
+from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
+from udl_core.formats.registry import register_reader
+from udl_core.table import ReadOptions, Table
+
+__all__ = [
+    "NPZ_LIMIT_FLOOR",
+    "ArrayInfo",
+    "array_info",
+    "memory_budget",
+    "npz_size_limit",
+    "read_npy",
+    "read_npz",
+    "table_from_array",
+]
+
+NPY_MAGIC = b"\x93NUMPY"
+# Compressed NPZ members may expand to at most max(NPZ_LIMIT_FLOOR, 4 × memory budget).
+NPZ_LIMIT_FLOOR = 4 << 30
+
+
+def memory_budget(options: ReadOptions) -> int:
+    """Bytes UDL may hold in memory: `options.memory_budget`, else a quarter of physical RAM."""
+    if options.memory_budget:
+        return int(options.memory_budget)
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+    except (ValueError, OSError, AttributeError):
+        return 2 << 30
+
+
+def npz_size_limit(options: ReadOptions) -> int:
+    """The most bytes the compressed members of one NPZ may expand to, each and together."""
+    return max(NPZ_LIMIT_FLOOR, 4 * memory_budget(options))
+
+
+class ArrayInfo:
+    """What an NPY header says: shape, dtype, order, and where the data starts."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, fortran: bool, offset: int) -> None:
+        self.shape = shape
+        self.dtype = dtype
+        self.fortran = fortran
+        self.offset = offset
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+def _read_header(handle: BinaryIO, path: Path, what: str) -> ArrayInfo:
+    start = handle.tell()
+    try:
+        version = npformat.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(handle)
+        else:
+            shape, fortran, dtype = npformat.read_array_header_2_0(handle)
+    except (ValueError, OSError, SyntaxError, TypeError) as exc:
+        raise CorruptFileError(path, f"{what} has no valid NPY header ({exc})") from None
+    if dtype.hasobject:
+        raise UnsafeInputError(
+            path, f"{what} holds a pickled object array (dtype {dtype}); refused, UDL never unpickles"
+        )
+    return ArrayInfo(tuple(int(n) for n in shape), dtype, bool(fortran), handle.tell() - start)
+
+
+def _sniff_npy(path: Path, head: bytes) -> bool:
+    return head.startswith(NPY_MAGIC)
+
+
+@register_reader("npy", ".npy", sniff=_sniff_npy, priority=10, description="a NumPy array (.npy)")
+def read_npy(path: Path, options: ReadOptions) -> Table:
+    """A memory-mapped `.npy`: header checked first, so a truncated file never maps."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        info = _read_header(handle, path, "the file")
+    size = path.stat().st_size
+    if info.offset + info.nbytes > size:
+        raise CorruptFileError(
+            path,
+            f"is truncated: its header promises {info.shape} {info.dtype} "
+            f"({info.offset + info.nbytes} bytes) but the file has {size} bytes",
+        )
+    arr = _map(path, info, info.offset)
+    table = table_from_array(path, arr, "npy")
+    if isinstance(arr, np.memmap):
+        table.notes.append(f"{path.name} is memory-mapped (read-only), not loaded whole")
+    return table
+
+
+def _map(path: Path, info: ArrayInfo, offset: int) -> np.ndarray:
+    if info.nbytes == 0:  # mmap cannot map zero bytes
+        return np.empty(info.shape, info.dtype)
+    order = "F" if info.fortran else "C"
+    return np.memmap(path, dtype=info.dtype, mode="r", offset=offset, shape=info.shape, order=order)
+
+
+def table_from_array(path: Path, arr: np.ndarray, fmt: str) -> Table:
+    """One array as a Table: numeric -> `features`; records or text -> tabular columns."""
+    if arr.dtype.names:
+        return Table(source=str(path), format=fmt, columns=_records_to_arrow(arr))
+    if arr.ndim == 0:
+        raise SchemaError(path, f"holds a single {arr.dtype} value, not rows of data")
+    kind = arr.dtype.kind
+    if kind in "US":
+        if arr.ndim > 2:
+            raise SchemaError(path, f"holds {arr.ndim}-D text ({arr.dtype}); only 1-D or 2-D text is read")
+        cols = arr.reshape(len(arr), -1)
+        names = ["value"] if cols.shape[1] == 1 else [f"column_{i}" for i in range(cols.shape[1])]
+        return Table(
+            source=str(path), format=fmt,
+            columns=pa.table({n: _text_column(cols[:, i]) for i, n in enumerate(names)}),
+        )
+    if kind not in "biuf":
+        raise SchemaError(path, f"holds {arr.dtype} values; UDL reads numbers, booleans, text and records")
+    features = arr.reshape(len(arr), 1) if arr.ndim == 1 else arr
+    return Table(source=str(path), format=fmt, features=features)
+
+
+def _text_column(values: np.ndarray) -> pa.Array:
+    if values.dtype.kind == "S":
+        return pa.array([v.decode("utf-8", "replace") for v in values.tolist()], pa.string())
+    return pa.array(values.tolist(), pa.string())
+
+
+def _records_to_arrow(arr: np.ndarray) -> pa.Table:
+    """Record arrays: one arrow column per field; sub-array fields flatten to name_0, name_1, ..."""
+    flat = arr.reshape(-1)
+    columns: dict[str, pa.Array] = {}
+    for name in arr.dtype.names:
+        values = np.asarray(flat[name])
+        if values.ndim > 1:
+            parts = values.reshape(len(values), -1)
+            for i in range(parts.shape[1]):
+                columns[f"{name}_{i}"] = _column(parts[:, i])
+        else:
+            columns[name] = _column(values)
+    return pa.table(columns)
+
+
+def _column(values: np.ndarray) -> pa.Array:
+    if values.dtype.kind in "US":
+        return _text_column(values)
+    if values.dtype.kind == "f" and values.dtype.itemsize < 8:
+        values = values.astype(np.float64)
+    elif values.dtype.kind in "iu":
+        values = values.astype(np.int64)
+    return pa.array(np.ascontiguousarray(values))
+
+
+# --- NPZ -------------------------------------------------------------------------------------
+
+_LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
+
+
+def _sniff_npz(path: Path, head: bytes) -> bool:
+    if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    return not names or any(name.endswith(".npy") for name in names)
+
+
+def _member_key(name: str) -> str:
+    return name[: -len(".npy")]
+
+
+def _check_sizes(path: Path, members: list[zipfile.ZipInfo], options: ReadOptions) -> None:
+    """Refuse a zip bomb from its directory alone, before one byte is inflated."""
+    limit = npz_size_limit(options)
+    packed = [m for m in members if m.compress_type != zipfile.ZIP_STORED]
+    for member in packed:
+        if member.file_size > limit:
+            raise UnsafeInputError(
+                path, f"member {member.filename} would expand to {member.file_size} bytes, "
+                f"over the {limit}-byte limit; refused",
+            )
+    total = sum(m.file_size for m in packed)
+    if total > limit:
+        raise UnsafeInputError(
+            path, f"its compressed members would expand to {total} bytes together, "
+            f"over the {limit}-byte limit; refused",
+        )
+
+
+def _load_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> np.ndarray:
+    what = f"member {member.filename}"
+    if member.flag_bits & 0x1:
+        raise UnsafeInputError(path, f"{what} is encrypted; refused")
+    with archive.open(member) as handle:
+        info = _read_header(handle, path, what)
+        if info.offset + info.nbytes > member.file_size:
+            raise CorruptFileError(
+                path, f"{what} is truncated: its header promises {info.shape} {info.dtype} "
+                f"but it holds {member.file_size} bytes",
+            )
+        if member.compress_type != zipfile.ZIP_STORED:
+            try:
+                data = handle.read(info.nbytes)
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                raise CorruptFileError(path, f"{what} cannot be read ({exc})") from None
+            if len(data) < info.nbytes:
+                raise CorruptFileError(path, f"{what} is truncated")
+            order = "F" if info.fortran else "C"
+            return np.frombuffer(data, info.dtype, count=len(data) // max(1, info.dtype.itemsize)).reshape(
+                info.shape, order=order
+            )
+    # Stored uncompressed: the array's bytes sit in the zip as they are, so map them there.
+    with open(path, "rb") as raw:
+        raw.seek(member.header_offset)
+        fields = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
+        start = member.header_offset + _LOCAL_HEADER.size + fields[10] + fields[11]
+    if start + info.offset + info.nbytes > path.stat().st_size:
+        raise CorruptFileError(path, f"{what} is truncated")
+    return _map(path, info, start + info.offset)
+
+
+def _pick(path: Path, keys: list[str], wanted: tuple[str, ...], role: str) -> str | None:
+    found = [k for k in keys if k.lower() in wanted]
+    found.sort(key=lambda k: wanted.index(k.lower()))
+    if len(found) > 1 and found[0].lower() == found[1].lower():
+        raise SchemaError(path, f"both {found[0]!r} and {found[1]!r} could be the {role}; rename one")
+    return found[0] if found else None
+
+
+@register_reader("npz", ".npz", sniff=_sniff_npz, priority=10, description="NumPy arrays (.npz)")
+def read_npz(path: Path, options: ReadOptions) -> Table:
+    """Named arrays: features and labels by name, sizes checked before anything expands."""
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if m.filename.endswith(".npy")]
+            if not members:
+                raise SchemaError(path, "holds no .npy arrays")
+            _check_sizes(path, members, options)
+            by_key = {_member_key(m.filename): m for m in members}
+            keys = sorted(by_key)
+            if len(keys) == 1:
+                x_key, y_key = keys[0], None
+            else:
+                x_key = _pick(path, keys, FEATURE_NAMES, "features")
+                y_key = _pick(path, keys, LABEL_NAMES, "labels")
+                if x_key is None:
+                    raise SchemaError(
+                        path, f"holds arrays {', '.join(keys)}; name the features x, X, features or data "
+                        "and the labels y, Y, labels, label or target",
+                    )
+            features = _load_member(path, archive, by_key[x_key])
+            labels = _load_member(path, archive, by_key[y_key]) if y_key else None
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(path, f"is not a readable zip archive ({exc})") from None
+    except OSError as exc:
+        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
+    table = table_from_array(path, features, "npz")
+    ignored = [k for k in keys if k not in (x_key, y_key)]
+    table.notes.append(f"features from array {x_key!r}" + (f", labels from {y_key!r}" if y_key else ""))
+    if ignored:
+        table.notes.append(f"arrays left out: {', '.join(ignored)}")
+    if labels is not None:
+        vector = as_label_vector(labels, path, f"the labels {y_key!r}")
+        if len(vector) != table.num_rows:
+            raise SchemaError(
+                path, f"features {x_key!r} have {table.num_rows} rows but labels {y_key!r} have {len(vector)}"
+            )
+        table = join_labels(table, vector, y_key)
+    return table
+
+
+# --- sizes without reading data (for estimate.py) --------------------------------------------
+
+
+def array_info(path: str | Path) -> ArrayInfo:
+    """The features array's header of an `.npy` or `.npz`, read without touching its data."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        if handle.read(len(NPY_MAGIC)) == NPY_MAGIC:
+            handle.seek(0)
+            return _read_header(handle, path, "the file")
+    with zipfile.ZipFile(path) as archive:
+        members = {_member_key(m.filename): m for m in archive.infolist() if m.filename.endswith(".npy")}
+        if not members:
+            raise SchemaError(path, "holds no .npy arrays")
+        keys = sorted(members)
+        key = keys[0] if len(keys) == 1 else _pick(path, keys, FEATURE_NAMES, "features") or keys[0]
+        with archive.open(members[key]) as handle:
+            return _read_header(handle, path, f"member {members[key].filename}")

@@ -1,0 +1,236 @@
+"""A folder of images, one subfolder per class: features uint8 [N, H, W, C], labels int32.
+
+Layout: `root/<class>/.../<image>`; class names are the sorted subfolder names (hidden ones
+left out), labels their indices, `label_name` is "class". PNG, JPEG, BMP, GIF (first frame)
+and WebP are decoded with Pillow.
+
+Size rule: every image is resized, plainly (aspect ratio not kept, no padding, bilinear),
+to `ReadOptions.image_size` (width, height) when given; otherwise to the most common size
+among the images, scaled down to fit inside 64×64 (keeping that size's aspect ratio).
+Channels: C=1 when every image is grayscale (1, L, LA, I, I;16, F), else C=3 (RGBA, P,
+CMYK, ... converted to RGB; alpha dropped).
+
+Images that cannot be decoded (0 bytes, truncated, not an image, over Pillow's
+decompression-bomb limit) are skipped and listed in `Table.quarantine`; more than
+`max_bad_fraction` of them, or none decoded, is a `CorruptFileError`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from udl_core.errors import ConfigError, CorruptFileError, DatasetError, EmptyDatasetError, SchemaError
+from udl_core.events import Progress
+from udl_core.formats.arrays import memory_budget
+from udl_core.formats.registry import register_reader
+from udl_core.table import BadRecord, ReadOptions, Table
+
+__all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "read_image_folder", "target_size"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+MAX_SIDE = 64
+_GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+_CHUNK = 128  # images decoded between progress events (and between cancel points)
+
+
+@dataclass(frozen=True)
+class _Image:
+    path: str
+    rel: str
+    label: int
+
+
+def _unreadable(error: OSError) -> DatasetError:
+    return DatasetError(error.filename or "?", f"cannot be read ({error.strerror or error})")
+
+
+def _is_image(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
+    """Class names, candidate images in a fixed order, and notes; raises on a bad layout."""
+    notes: list[str] = []
+    try:
+        with os.scandir(root) as entries:
+            entries = sorted(entries, key=lambda e: e.name)
+    except OSError as exc:
+        raise _unreadable(exc) from None
+    root_real = os.path.realpath(root)
+    loose = sum(1 for e in entries if e.is_file() and _is_image(e.name))
+    subdirs = [e for e in entries if not e.name.startswith(".") and e.is_dir()]
+    classes: list[str] = []
+    images: list[_Image] = []
+    seen: set[str] = set()
+    for entry in subdirs:
+        real = os.path.realpath(entry.path)
+        # A link back to the dataset (or one of its ancestors) or a second link to a class
+        # already read would loop or count images twice.
+        if real in seen or root_real == real or root_real.startswith(real + os.sep):
+            notes.append(f"subfolder {entry.name} links back into the dataset and was left out")
+            continue
+        seen.add(real)
+        found = list(_walk_class(Path(entry.path), root, len(classes)))
+        if not found:
+            notes.append(f"subfolder {entry.name} holds no images and was left out")
+            continue
+        classes.append(entry.name)
+        images.extend(found)
+    if not images:
+        if loose:
+            raise SchemaError(
+                root, f"images must be in one subfolder per class; found {loose} directly in the folder"
+            )
+        raise EmptyDatasetError(root, "no images found (PNG, JPEG, BMP, GIF, WebP) in class subfolders")
+    if loose:
+        notes.append(f"{loose} images directly in the folder (not in a class subfolder) were left out")
+    return classes, images, notes
+
+
+def _walk_class(folder: Path, root: Path, label: int) -> Generator[_Image, None, None]:
+    def fail(error: OSError) -> None:
+        raise _unreadable(error)
+
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=fail, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if _is_image(name):
+                path = os.path.join(dirpath, name)
+                yield _Image(path, os.path.relpath(path, root), label)
+
+
+def _probe(path: str) -> tuple[tuple[int, int], bool]:
+    """(width, height) and whether it is grayscale, from the header alone."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            return image.size, image.mode in _GRAY_MODES
+
+
+def target_size(sizes: list[tuple[int, int]], options: ReadOptions) -> tuple[int, int]:
+    """The (width, height) every image is resized to (the rule in the module docstring)."""
+    if options.image_size is not None:
+        width, height = options.image_size
+        if int(width) < 1 or int(height) < 1:
+            raise ConfigError(f"image_size must be two positive integers (width, height), not {options.image_size}")
+        return int(width), int(height)
+    width, height = Counter(sizes).most_common(1)[0][0]
+    scale = min(1.0, MAX_SIDE / width, MAX_SIDE / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _to_gray(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit samples: keep the top 8 bits (Pillow's convert("L") would clip them).
+        values = np.clip(np.asarray(image, dtype=np.int64), 0, 65535) >> 8
+        return Image.fromarray(values.astype(np.uint8), "L")
+    if image.mode == "F":
+        return Image.fromarray(np.clip(np.asarray(image), 0, 255).astype(np.uint8), "L")
+    return image.convert("L")
+
+
+def _decode(path: str, size: tuple[int, int], gray: bool) -> np.ndarray:
+    with Image.open(path) as image:
+        if image.format == "JPEG":
+            image.draft("L" if gray else "RGB", size)  # decode big JPEGs at a reduced scale
+        if gray:
+            image = _to_gray(image)
+        elif image.mode in _GRAY_MODES:
+            image = _to_gray(image).convert("RGB")
+        elif image.mode != "RGB":
+            if image.mode == "P" and "transparency" in image.info:
+                image = image.convert("RGBA")
+            image = image.convert("RGB")
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        pixels = np.asarray(image, dtype=np.uint8)
+    return pixels[..., None] if gray else pixels
+
+
+def _try(job) -> tuple[object, str | None]:
+    try:
+        return job(), None
+    except Exception as exc:  # Pillow's decoders raise many types on corrupt input
+        return None, f"cannot decode: {exc or type(exc).__name__}"
+
+
+def _sniff_folder(path: Path, head: bytes) -> bool:
+    return True  # the folder reader of last resort: a folder without images gets a clear error
+
+
+@register_reader("images", sniff=_sniff_folder, priority=90, folders=True,
+                 description="a folder of images, one subfolder per class")
+def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
+    """Scan, probe every header, then decode and resize in a small thread pool."""
+    root = Path(path)
+    classes, images, notes = _scan(root)
+    total = len(images)
+    yield Progress("scan", 0, total, f"found {total} images in {len(classes)} classes")
+    bad: list[BadRecord] = []
+    good: list[_Image] = []
+    sizes: list[tuple[int, int]] = []
+    gray = True
+    for i, item in enumerate(images, 1):
+        probed, reason = _try(lambda: _probe(item.path))
+        if reason:
+            bad.append(BadRecord(str(root), item.rel, reason))
+        else:
+            good.append(item)
+            sizes.append(probed[0])
+            gray = gray and probed[1]
+        if i % (_CHUNK * 4) == 0:
+            yield Progress("scan", i, total, f"read {i} of {total} image headers")
+    if not good:
+        raise CorruptFileError(root, f"none of the {total} images could be decoded; first: {bad[0].location}: {bad[0].reason}")
+    width, height = target_size(sizes, options)
+    channels = 1 if gray else 3
+    need = len(good) * width * height * channels
+    if need > memory_budget(options):
+        raise DatasetError(
+            root, f"{len(good)} images at {width}×{height}×{channels} need {need / 2**30:.1f} GiB, "
+            f"over the memory budget of {memory_budget(options) / 2**30:.1f} GiB; choose a smaller image size",
+        )
+    features = np.empty((len(good), height, width, channels), np.uint8)
+    labels = np.empty(len(good), np.int32)
+    kept = 0
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with ThreadPoolExecutor(workers, thread_name_prefix="udl-images") as pool:
+        for start in range(0, len(good), _CHUNK):
+            chunk = good[start:start + _CHUNK]
+            jobs = [lambda item=item: _decode(item.path, (width, height), gray) for item in chunk]
+            for item, (pixels, reason) in zip(chunk, pool.map(_try, jobs)):
+                if reason:
+                    bad.append(BadRecord(str(root), item.rel, reason))
+                    continue
+                features[kept] = pixels
+                labels[kept] = item.label
+                kept += 1
+            yield Progress("decode", start + len(chunk), len(good), f"decoded {kept} images")
+    if kept == 0:
+        raise CorruptFileError(root, f"none of the {total} images could be decoded; first: {bad[0].location}: {bad[0].reason}")
+    if bad and len(bad) / total > options.max_bad_fraction:
+        raise CorruptFileError(
+            root, f"{len(bad)} of {total} images could not be decoded, over the "
+            f"{options.max_bad_fraction:.0%} allowed; first: {bad[0].location}: {bad[0].reason}",
+        )
+    if kept < len(good):
+        features, labels = features[:kept].copy(), labels[:kept].copy()
+    rule = "as asked" if options.image_size else f"the most common size, fit inside {MAX_SIDE}×{MAX_SIDE}"
+    resized = sum(1 for s in sizes if s != (width, height))
+    notes.insert(0, f"{kept} images in {len(classes)} classes, {'grayscale' if gray else 'RGB'}; "
+                    f"{resized} resized to {width}×{height} ({rule}; plain resize, aspect ratio not kept)")
+    if bad:
+        notes.append(f"{len(bad)} images could not be decoded and were skipped")
+    return Table(
+        source=str(root), format="images", features=features, labels=labels, label_name="class",
+        class_names=tuple(classes), quarantine=bad, notes=notes,
+    )

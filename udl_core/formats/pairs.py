@@ -1,0 +1,228 @@
+"""Features in one file, labels in another: `X.npy` + `y.npy`, `features.csv` + `labels.csv`, ...
+
+`attach_labels` joins a labels file onto a features Table (the registry calls it when
+`ReadOptions.labels_path` is set). The labels file may be anything the registry reads, or
+a `.txt` with one label per line. Tabular features get the labels as one more, last column;
+array features get `Table.labels`. Text labels for arrays become int32 class indices with
+`class_names` (sorted), so array labels are always numbers.
+
+A folder holding such a pair directly (x.npy / X.npy / features.npy / data.npy beside
+y.npy / labels.npy / label.npy / target.npy, or the same stems with another extension a
+reader knows) is a dataset in itself; its reader wins over the image-folder reader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from udl_core.errors import DatasetError, SchemaError
+from udl_core.formats.registry import read_table, readers, register_reader
+from udl_core.table import ReadOptions, Table
+
+__all__ = [
+    "FEATURE_NAMES",
+    "LABEL_NAMES",
+    "as_label_vector",
+    "attach_labels",
+    "find_pair",
+    "join_labels",
+    "read_pair_folder",
+]
+
+FEATURE_NAMES = ("x", "features", "data")
+LABEL_NAMES = ("y", "labels", "label", "target")
+_LABEL_COLUMN_NAMES = ("label", "labels", "target", "class", "y")
+
+
+def attach_labels(table: Table, labels_path: str | Path, options: ReadOptions) -> Table:
+    """`table` with the labels read from `labels_path` joined on, row by row."""
+    labels_path = Path(labels_path)
+    values, name = _read_labels(labels_path, options)
+    if len(values) != table.num_rows:
+        raise SchemaError(
+            table.source,
+            f"features have {table.num_rows} rows but {labels_path.name} has {len(values)} "
+            f"(labels file {labels_path})",
+        )
+    joined = join_labels(table, values, name)
+    joined.notes.append(f"labels from {labels_path.name}")
+    if table.labels is not None:
+        joined.notes.append(f"labels from {labels_path.name} replace those in {table.name}")
+    return joined
+
+
+def as_label_vector(labels: np.ndarray, path: Path, what: str = "the labels") -> np.ndarray:
+    """[N] labels from [N], [N, 1], or one-hot [N, K]; anything else is a SchemaError."""
+    if labels.dtype.names or labels.dtype.kind not in "biufUS":
+        raise SchemaError(path, f"{what} have dtype {labels.dtype}; expected numbers or text")
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim == 2 and labels.dtype.kind in "biuf" and len(labels):
+        dense = np.asarray(labels)
+        if np.isin(dense, (0, 1)).all() and (dense.sum(axis=1) == 1).all():
+            return dense.argmax(axis=1).astype(np.int32)  # one-hot rows -> class indices
+    if labels.ndim != 1:
+        raise SchemaError(
+            path, f"{what} have shape {labels.shape}; expected one value per row ([N], [N, 1] or one-hot)"
+        )
+    return labels
+
+
+def join_labels(table: Table, values: np.ndarray | pa.ChunkedArray | pa.Array, name: str | None) -> Table:
+    """A copy of `table` with `values` [N] as its labels: a last column, or `Table.labels`."""
+    if table.is_tabular:
+        column = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else _arrow_labels(values)
+        label = _free_name(table.columns.column_names, name)
+        columns = table.columns.append_column(label, column)
+        return dataclasses.replace(table, columns=columns, label_name=label, notes=list(table.notes))
+    labels, class_names = _numpy_labels(values, table.source)
+    return dataclasses.replace(
+        table, labels=labels, label_name=name or "label", class_names=class_names, notes=list(table.notes)
+    )
+
+
+def _free_name(taken: list[str], name: str | None) -> str:
+    name = name or "label"
+    if name not in taken:
+        return name
+    base = "label" if "label" not in taken else name + "_label"
+    candidate, i = base, 2
+    while candidate in taken:
+        candidate, i = f"{base}_{i}", i + 1
+    return candidate
+
+
+def _arrow_labels(values: np.ndarray) -> pa.Array:
+    if values.dtype.kind == "S":
+        return pa.array([v.decode("utf-8", "replace") for v in values.tolist()], pa.string())
+    if values.dtype.kind == "U":
+        return pa.array(values.tolist(), pa.string())
+    return pa.array(np.ascontiguousarray(values))
+
+
+def _numpy_labels(values, source: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Labels for array features: numbers as they are, text as int32 indices + class names."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(pa.string())
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            if values.null_count:
+                raise SchemaError(source, f"{values.null_count} labels are missing")
+            values = np.asarray(values.to_pylist(), dtype=str)
+        elif pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type):
+            if values.null_count:
+                values = pc.cast(values, pa.float64())  # missing numbers -> NaN
+            values = values.to_numpy(zero_copy_only=False)
+        else:
+            raise SchemaError(source, f"labels of type {values.type} cannot be used; expected numbers or text")
+    if values.dtype.kind == "S":
+        values = np.char.decode(values, "utf-8", "replace")
+    if values.dtype.kind == "U":
+        class_names, indices = np.unique(values, return_inverse=True)
+        return indices.astype(np.int32), tuple(str(c) for c in class_names)
+    return values, None
+
+
+def _read_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa.ChunkedArray, str | None]:
+    if path.suffix.lower() == ".txt":
+        return _read_text_labels(path), None
+    labels = read_table(path, dataclasses.replace(options, labels_path=None))
+    if labels.is_tabular:
+        return _one_column(labels)
+    if labels.labels is not None and labels.features is not None:
+        # An NPZ with both features and labels: its labels are what was meant.
+        return labels.labels, labels.label_name
+    assert labels.features is not None
+    return as_label_vector(labels.features, path), None
+
+
+def _one_column(labels: Table) -> tuple[pa.ChunkedArray, str]:
+    names = labels.columns.column_names
+    if len(names) == 1:
+        return labels.columns.column(0), names[0]
+    named = [n for n in names if n.lower() in _LABEL_COLUMN_NAMES]
+    if len(named) == 1:
+        return labels.columns.column(named[0]), named[0]
+    raise SchemaError(
+        labels.source, f"a labels file must hold one column; this one has {len(names)} ({', '.join(names[:8])})"
+    )
+
+
+def _read_text_labels(path: Path) -> np.ndarray:
+    """One label per line; numbers when every line is a number, text otherwise."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    lines = [line.strip() for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    try:
+        return np.array(lines, dtype=np.int64)
+    except (ValueError, OverflowError):
+        pass
+    try:
+        return np.array([s or "nan" for s in lines], dtype=np.float64)
+    except ValueError:
+        pass
+    if any(not s for s in lines):
+        missing = next(i for i, s in enumerate(lines, 1) if not s)
+        raise SchemaError(path, f"line {missing} holds no label")
+    return np.array(lines, dtype=str)
+
+
+# --- a folder holding the pair ---------------------------------------------------------------
+
+
+def _known_extensions() -> set[str]:
+    return {ext for spec in readers() if not spec.folders for ext in spec.extensions}
+
+
+def find_pair(folder: str | Path) -> tuple[Path, Path] | None:
+    """(features, labels) files directly in `folder`, or None when it holds no such pair."""
+    folder = Path(folder)
+    known = _known_extensions() | {".txt"}
+    features: dict[int, Path] = {}
+    labels: dict[int, Path] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.is_file():
+                continue
+            stem, ext = os.path.splitext(entry.name)
+            if ext.lower() not in known:
+                continue
+            if stem.lower() in FEATURE_NAMES and ext.lower() != ".txt":
+                features.setdefault(FEATURE_NAMES.index(stem.lower()), Path(entry.path))
+            elif stem.lower() in LABEL_NAMES:
+                labels.setdefault(LABEL_NAMES.index(stem.lower()), Path(entry.path))
+    if not features or not labels:
+        return None
+    return features[min(features)], labels[min(labels)]
+
+
+def _sniff_pair_folder(path: Path, head: bytes) -> bool:
+    return find_pair(path) is not None
+
+
+@register_reader("pair", sniff=_sniff_pair_folder, priority=40, folders=True,
+                 description="a folder of features + labels files")
+def read_pair_folder(path: Path, options: ReadOptions) -> Table:
+    """X.npy + y.npy (or features.csv + labels.csv, ...) in one folder, joined row by row."""
+    path = Path(path)
+    pair = find_pair(path)
+    if pair is None:
+        raise SchemaError(path, "holds no features file (x, features, data) beside a labels file (y, labels, target)")
+    features_path, labels_path = pair
+    table = read_table(features_path, dataclasses.replace(options, labels_path=None))
+    table = attach_labels(table, labels_path, options)
+    return dataclasses.replace(table, source=str(path), format="pair")
