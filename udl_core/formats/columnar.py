@@ -1,0 +1,202 @@
+"""Parquet, Arrow IPC (file and stream) and Feather: typed columns, recognised by magic bytes.
+
+Columns come out in the types every reader promises (docs/api.md): text as `string`
+(dictionaries decoded), integers as int64, floats and decimals as float64, dates as
+timestamps. Large Parquet files are read one row group at a time, with progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+
+from udl_core.errors import CorruptFileError, DatasetError
+from udl_core.events import Progress
+from udl_core.formats.registry import register_reader
+from udl_core.table import ReadOptions, Table
+
+__all__ = [
+    "iter_parquet_batches",
+    "normalise_types",
+    "read_arrow",
+    "read_parquet",
+    "rebatch",
+]
+
+PARQUET_MAGIC = b"PAR1"
+ARROW_MAGIC = b"ARROW1"
+FEATHER_V1_MAGIC = b"FEA1"
+_STREAM_CONTINUATION = b"\xff\xff\xff\xff"
+_ERRORS = (pa.ArrowException, OSError, ValueError)
+
+
+def _normal_type(kind: pa.DataType) -> pa.DataType | None:
+    """The type a column of `kind` becomes, or None to keep it."""
+    if pa.types.is_dictionary(kind):
+        return _normal_type(kind.value_type) or kind.value_type
+    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_null(kind):
+        return pa.string()
+    if pa.types.is_integer(kind) and kind != pa.int64():
+        return pa.int64()
+    if pa.types.is_floating(kind) and kind != pa.float64():
+        return pa.float64()
+    if pa.types.is_decimal(kind):
+        return pa.float64()
+    if pa.types.is_date(kind):
+        return pa.timestamp("s")
+    return None
+
+
+def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType):
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+        if column.type == target:
+            return column
+    if column.type == pa.uint64() and target == pa.int64():
+        try:
+            return column.cast(target)  # safe cast: fails only above 2**63
+        except pa.ArrowInvalid:
+            return column.cast(pa.float64())
+    return column.cast(target)
+
+
+def normalise_types(table: pa.Table, notes: list[str] | None = None) -> pa.Table:
+    """`table` with every column in the types docs/api.md promises (a no-op when it already is)."""
+    columns, names, decoded = [], table.column_names, []
+    changed = False
+    for name, column in zip(names, table.columns):
+        target = _normal_type(column.type)
+        if target is not None:
+            if pa.types.is_dictionary(column.type):
+                decoded.append(name)
+            column = _cast(column, target)
+            changed = True
+        columns.append(column)
+    if notes is not None and decoded:
+        notes.append(f"dictionary-encoded columns decoded: {', '.join(decoded)}")
+    return pa.table(columns, names=names) if changed else table
+
+
+def rebatch(batches: Iterable[pa.RecordBatch], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Re-cut a stream of record batches into batches of exactly `batch_rows` (the last may be short)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= batch_rows:
+            joined = pa.Table.from_batches(pending)
+            yield joined.slice(0, batch_rows).combine_chunks().to_batches()[0]
+            rest = joined.slice(batch_rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+
+
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path, memory_map=True)
+    except _ERRORS as exc:
+        raise CorruptFileError(path, f"truncated or not a Parquet file ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def sniff_parquet(path: Path, head: bytes) -> bool:
+    return head[:4] == PARQUET_MAGIC
+
+
+def sniff_arrow(path: Path, head: bytes) -> bool:
+    if head[:6] == ARROW_MAGIC or head[:4] == FEATHER_V1_MAGIC:
+        return True
+    if head[:4] != _STREAM_CONTINUATION:
+        return False
+    try:  # an IPC stream opens with a schema message; reading it from the head is cheap
+        pa.ipc.open_stream(pa.py_buffer(head)).schema
+    except _ERRORS:
+        return False
+    return True
+
+
+@register_reader("parquet", ".parquet", ".pq", ".parq", sniff=sniff_parquet, priority=10,
+                 description="Apache Parquet")
+def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
+    """Read a Parquet file one row group at a time."""
+    path = Path(path)
+    parquet = _open_parquet(path)
+    total = parquet.metadata.num_rows
+    notes: list[str] = []
+    parts: list[pa.Table] = []
+    done = 0
+    try:
+        for i in range(parquet.num_row_groups):
+            part = parquet.read_row_group(i)
+            parts.append(normalise_types(part, notes if i == 0 else None))
+            done += part.num_rows
+            yield Progress("read", done, total, f"row group {i + 1} of {parquet.num_row_groups}")
+        table = pa.concat_tables(parts) if parts else normalise_types(parquet.schema_arrow.empty_table())
+    except _ERRORS as exc:
+        raise CorruptFileError(
+            path, f"is damaged: row group {len(parts) + 1} cannot be read ({_first_line(exc)})"
+        ) from None
+    return Table(source=str(path), format="parquet", columns=table, notes=notes)
+
+
+def iter_parquet_batches(
+    path: str | Path, options: ReadOptions | None = None, batch_rows: int = 65536
+) -> Iterator[pa.RecordBatch]:
+    """Stream a Parquet file as record batches with the same columns and types as `read_parquet`."""
+    path = Path(path)
+    parquet = _open_parquet(path)
+    try:
+        batches = (
+            normalise_types(pa.Table.from_batches([batch])).combine_chunks().to_batches()[0]
+            for batch in parquet.iter_batches(batch_size=batch_rows)
+            if batch.num_rows
+        )
+        yield from rebatch(batches, batch_rows)
+    except _ERRORS as exc:
+        raise CorruptFileError(path, f"is damaged ({_first_line(exc)})") from None
+
+
+def _read_ipc(path: Path, head: bytes) -> Generator[Progress, None, tuple[pa.Table, str]]:
+    if head[:4] == FEATHER_V1_MAGIC:
+        return feather.read_table(str(path), memory_map=True), "Feather v1"
+    source = pa.memory_map(str(path), "r")
+    if head[:6] == ARROW_MAGIC:
+        reader = pa.ipc.open_file(source)
+        batches = []
+        for i in range(reader.num_record_batches):
+            batches.append(reader.get_batch(i))
+            yield Progress("read", i + 1, reader.num_record_batches, "record batches")
+        return pa.Table.from_batches(batches, schema=reader.schema), "Arrow IPC file"
+    return pa.ipc.open_stream(source).read_all(), "Arrow IPC stream"
+
+
+@register_reader("arrow", ".arrow", ".feather", ".ipc", ".arrows", sniff=sniff_arrow, priority=10,
+                 description="Apache Arrow IPC / Feather")
+def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
+    """Read an Arrow IPC file, an IPC stream or a Feather file (memory-mapped)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+        table, kind = yield from _read_ipc(path, head)
+        notes = [f"container: {kind}"]
+        table = normalise_types(table, notes)
+    except DatasetError:
+        raise
+    except _ERRORS as exc:
+        raise CorruptFileError(
+            path, f"truncated or not an Arrow/Feather file ({_first_line(exc)})"
+        ) from None
+    return Table(source=str(path), format="arrow", columns=table, notes=notes)

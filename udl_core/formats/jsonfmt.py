@@ -1,0 +1,228 @@
+"""JSON: an array of records, an object of columns, or JSON Lines (one record per line).
+
+polars parses the whole file in one go; only when that fails does a line-by-line pass
+find the malformed lines of a JSON Lines file, quarantine them, and parse the rest.
+Nested values (lists, objects) become JSON-encoded text columns.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Generator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from udl_core.errors import CorruptFileError, EmptyDatasetError, UnsupportedFormatError
+from udl_core.events import Progress
+from udl_core.formats.columnar import normalise_types
+from udl_core.formats.encoding import decode_sample, detect_encoding
+from udl_core.formats.registry import register_reader
+from udl_core.table import BadRecord, ReadOptions, Table
+
+__all__ = ["read_json", "sniff_json"]
+
+LINES_EXTENSIONS = (".jsonl", ".ndjson", ".jsonlines")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_POLARS_ERRORS = (pl.exceptions.PolarsError, OSError, ValueError, RuntimeError)
+
+
+def _text_head(head: bytes) -> str | None:
+    encoding = detect_encoding(head)
+    if encoding is None:
+        return None
+    return decode_sample(head, encoding).lstrip("\ufeff \t\r\n")
+
+
+def sniff_json(path: Path, head: bytes) -> bool:
+    """Text whose first non-blank character opens a JSON array or object."""
+    text = _text_head(head)
+    return bool(text) and text[0] in "[{"
+
+
+def _is_lines(path: Path, text: str) -> bool:
+    if path.name.lower().endswith(LINES_EXTENSIONS):
+        return True
+    if not text.startswith("{"):
+        return False
+    first, _, rest = text.partition("\n")
+    try:
+        json.loads(first)
+    except ValueError:
+        return False  # an object spread over several lines: one JSON document
+    return bool(rest.strip())
+
+
+def _utf8_bytes(path: Path) -> tuple[bytes, str]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorruptFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+    encoding = detect_encoding(data[:65536], complete=len(data) <= 65536)
+    if encoding is None:
+        raise UnsupportedFormatError(path, "looks like binary data, not JSON text")
+    body = data[len(encoding.bom):]
+    if encoding.is_utf8:
+        return body, encoding.label
+    try:
+        return body.decode(encoding.codec).encode("utf-8"), encoding.label
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(path, f"is not valid {encoding.codec} text ({exc.reason})") from None
+
+
+def _encode_nested(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
+    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested() or dtype == pl.Object]
+    if not nested:
+        return frame
+    notes.append(f"nested values kept as JSON text: {', '.join(nested)}")
+    return frame.with_columns(
+        pl.when(pl.col(name).is_null())
+        .then(None)
+        .otherwise(
+            pl.struct(pl.col(name).alias("v")).struct.json_encode()
+            .str.strip_prefix('{"v":').str.strip_suffix("}")
+        )
+        .alias(name)
+        for name in nested
+    )
+
+
+def _from_records(records: list[dict], notes: list[str]) -> pa.Table:
+    """Records polars cannot type (a key holding numbers and text) as arrow, column by column."""
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    columns = {}
+    for name in names:
+        values = [record.get(name) for record in records]
+        kinds = {type(v) for v in values if v is not None}
+        if kinds <= {int, float} or kinds <= {bool} or kinds <= {str}:
+            columns[name] = pa.array(values)
+        else:
+            notes.append(f"column {name!r} mixes kinds of value: kept as text")
+            columns[name] = pa.array(
+                [v if v is None or isinstance(v, str) else json.dumps(v) for v in values], pa.string()
+            )
+    return pa.table(columns)
+
+
+def _finish(table: pa.Table, options: ReadOptions) -> pa.Table:
+    """Shared types, missing-value tokens as nulls, ISO date strings as timestamps."""
+    table = normalise_types(table)
+    missing = pa.array(list(options.missing_values), pa.string())
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type):
+            column = pc.if_else(pc.is_in(column, missing), pa.scalar(None, pa.string()), column)
+            head = pc.drop_null(column.slice(0, 1000))
+            if len(head) and pc.all(pc.match_substring_regex(head, _DATE_RE.pattern)).as_py():
+                try:
+                    column = pc.cast(column, pa.timestamp("s"))
+                except pa.ArrowException:
+                    pass  # dates with fractions or zones past the first 1000 rows: keep text
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _frame_to_arrow(frame: pl.DataFrame, notes: list[str]) -> pa.Table:
+    return _encode_nested(frame, notes).to_arrow()
+
+
+def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
+    """One JSON document: an array of records, {"key": [records]}, or {"column": [values]}."""
+    if data.lstrip().startswith(b"["):
+        try:
+            return _frame_to_arrow(pl.read_json(io.BytesIO(data), infer_schema_length=None), notes)
+        except _POLARS_ERRORS:
+            pass  # malformed, or records polars cannot type: the json module says which
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}" if hasattr(exc, "lineno") else str(exc)
+        raise CorruptFileError(path, f"is not valid JSON ({where})") from None
+    if isinstance(document, dict):
+        lists = [value for value in document.values() if isinstance(value, list)]
+        if len(document) == 1 and lists and all(isinstance(r, dict) for r in lists[0]):
+            notes.append(f"records read from the key {next(iter(document))!r}")
+            document = lists[0]
+        elif lists and len(lists) == len(document) and len({len(v) for v in lists}) == 1:
+            notes.append("an object of columns")
+            document = [dict(zip(document, row)) for row in zip(*document.values())]
+        else:
+            document = [document]
+    if not isinstance(document, list) or not all(isinstance(r, dict) for r in document):
+        raise CorruptFileError(path, "is JSON, but not a list of records (objects)")
+    try:
+        return _frame_to_arrow(pl.DataFrame(document, infer_schema_length=None), notes)
+    except _POLARS_ERRORS:
+        return _from_records(document, notes)
+
+
+def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
+                ) -> tuple[pa.Table, list[BadRecord]]:
+    try:
+        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        return _frame_to_arrow(frame, notes), []
+    except _POLARS_ERRORS:
+        pass  # some line is malformed: find it
+    good: list[bytes] = []
+    records: list[dict] = []
+    bad: list[BadRecord] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            bad.append(BadRecord(str(path), f"line {number}", f"not valid JSON ({exc})"))
+            continue
+        if not isinstance(record, dict):
+            bad.append(BadRecord(str(path), f"line {number}", "not a JSON object"))
+            continue
+        good.append(line)
+        records.append(record)
+    total = len(good) + len(bad)
+    if bad and len(bad) / total > options.max_bad_fraction:
+        raise CorruptFileError(
+            path,
+            f"{len(bad)} of {total} lines are malformed, more than the allowed "
+            f"{options.max_bad_fraction:.0%} (first: {bad[0].location}, {bad[0].reason})",
+        )
+    if not records:
+        return pa.table({}), bad
+    try:
+        frame = pl.read_ndjson(io.BytesIO(b"\n".join(good)), infer_schema_length=None)
+        return _frame_to_arrow(frame, notes), bad
+    except _POLARS_ERRORS:
+        return _from_records(records, notes), bad
+
+
+@register_reader("json", ".json", *LINES_EXTENSIONS, sniff=sniff_json, priority=50,
+                 description="JSON / JSON Lines")
+def read_json(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
+    """Read a JSON array of records, an object of columns, or a JSON Lines file."""
+    path = Path(path)
+    data, encoding = _utf8_bytes(path)
+    text = data[:65536].decode("utf-8", errors="replace").lstrip()
+    if not text:
+        raise EmptyDatasetError(path, "holds only blank space")
+    lines = _is_lines(path, text)
+    yield Progress("read", 0, None, f"parsing {path.name} as {'JSON Lines' if lines else 'JSON'}")
+    notes = [f"encoding: {encoding}"]
+    bad: list[BadRecord] = []
+    if lines:
+        table, bad = _read_lines(path, data, options, notes)
+    else:
+        table = _read_document(path, data, notes)
+    try:
+        table = _finish(table, options)
+    except (pa.ArrowException, ValueError) as exc:
+        raise CorruptFileError(path, f"has values UDL cannot type ({exc})") from None
+    if bad:
+        notes.append(f"{len(bad)} malformed lines skipped (see quarantine)")
+    return Table(source=str(path), format="jsonl" if lines else "json", columns=table,
+                 quarantine=bad, notes=notes)
