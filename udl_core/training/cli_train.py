@@ -1,0 +1,172 @@
+"""`udl train` and `udl predict`: TRAIN_MODEL switched on, from the command line.
+
+Human mode prints a progress line per epoch and a final line (notices and warnings go to
+stderr); `--json` prints JSON Lines: `epoch` events, `notice` events, then one `done` event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from udl_core.errors import ConfigError
+from udl_core.events import Notice
+from udl_core.training.devices import resolve_device
+from udl_core.training.trainer import EpochMetrics, TrainConfig, TrainResult, train
+
+__all__ = ["format_epoch", "loader_kwargs_from_args", "run_predict", "run_train"]
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: those become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _emit(event: dict[str, Any], out: TextIO) -> None:
+    out.write(json.dumps(_clean(event)) + "\n")
+    out.flush()
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def format_epoch(m: EpochMetrics) -> str:
+    """"epoch 2/5  train_loss 0.4132  val_loss 0.4410  val_accuracy 0.913  12,400 samples/s"."""
+    parts = [f"epoch {m.epoch}/{m.epochs}", f"train_loss {_num(m.train_loss)}", f"val_loss {_num(m.val_loss)}"]
+    if m.val_r2 is not None or m.val_mse is not None:
+        parts += [f"val_r2 {_num(m.val_r2, 3)}", f"val_mse {m.val_mse:.4g}" if m.val_mse is not None else ""]
+    elif m.val_accuracy is not None:
+        parts.append(f"val_accuracy {m.val_accuracy:.3f}")
+    parts.append(f"{m.samples_per_s:,.0f} samples/s")
+    return "  ".join(p for p in parts if p)
+
+
+def loader_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The `UnifiedDataLoader` keyword arguments the shared CLI options stand for (cli.loader_from_args)."""
+    kwargs: dict[str, Any] = dict(
+        label=args.label, labels=args.labels, task=args.task, ignore=tuple(args.ignore),
+        categorical=tuple(args.categorical), numeric=tuple(args.numeric), batch_size=args.batch_size,
+        seed=args.seed, val_fraction=args.val_fraction, max_bad_fraction=args.max_bad_fraction,
+    )
+    if args.missing is not None:
+        kwargs["missing_values"] = tuple(args.missing)
+    return kwargs
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Fail before the (possibly long) load and run, not after."""
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, not {args.epochs}")
+    if not (args.lr > 0 and math.isfinite(args.lr)):
+        raise ConfigError(f"--lr must be a positive number, not {args.lr}")
+    if args.save:
+        save = Path(args.save)
+        if save.suffix != ".safetensors":
+            raise ConfigError(f"{save}: --save needs a file name ending in .safetensors")
+        if not save.parent.resolve().is_dir():
+            raise ConfigError(f"{save}: the folder {save.parent} does not exist")
+    if args.export_script:
+        script = Path(args.export_script)
+        if not script.parent.resolve().is_dir():
+            raise ConfigError(f"{script}: the folder {script.parent} does not exist")
+
+
+def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from udl_core.cli import loader_from_args
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    _check_outputs(args)
+    resolve_device(args.device)  # a GPU asked for where none exists fails before the load
+    loader = loader_from_args(args)
+    config = TrainConfig(epochs=args.epochs, learning_rate=args.lr, model=args.model, device=args.device,
+                         seed=args.seed, report_every=50)
+    for warning in getattr(loader, "warnings", None) or ():
+        _notice(Notice(str(warning), "warning"), args.json, out, err)
+
+    job = train(loader, config)
+    while True:
+        try:
+            event = next(job)
+        except StopIteration as done:
+            result: TrainResult = done.value
+            break
+        if isinstance(event, Notice):
+            _notice(event, args.json, out, err)
+        elif isinstance(event, EpochMetrics):
+            if args.json:
+                _emit(event.to_dict(), out)
+            else:
+                print(format_epoch(event), file=out, flush=True)
+                for warning in event.warnings:
+                    print(f"warning: epoch {event.epoch}: {warning}", file=err)
+
+    saved: list[str] = []
+    if args.save:
+        from udl_core.training.saving import save_model
+
+        saved = [str(p) for p in save_model(result, loader, args.save)]
+    if args.export_script:
+        from udl_core.training.export import write_script
+
+        write_script(args.export_script, args.path, loader_kwargs_from_args(args), config, device=result.device)
+        saved.append(str(args.export_script))
+
+    final = result.final
+    if args.json:
+        done_event: dict[str, Any] = {"event": "done", "device": result.device, "seconds": result.seconds,
+                                      "samples_per_s": result.samples_per_s, "epochs": len(result.epochs),
+                                      "steps": int(len(result.step_losses)), "task": result.task,
+                                      "model": result.spec.kind, "saved": saved}
+        _emit(done_event, out)
+    else:
+        summary = f"done in {result.seconds:.1f} s on {result.device}: {result.samples_per_s:,.0f} samples/s"
+        if final is not None and final.val_accuracy is not None:
+            summary += f", val_accuracy {final.val_accuracy:.3f}"
+        elif final is not None and final.val_r2 is not None:
+            summary += f", val_r2 {_num(final.val_r2, 3)}"
+        print(summary, file=out)
+        for path in saved:
+            print(f"wrote {path}", file=out)
+    return 0
+
+
+def _notice(event: Notice, as_json: bool, out: TextIO, err: TextIO) -> None:
+    if as_json:
+        _emit({"event": "notice", "level": event.level, "message": event.message}, out)
+    else:
+        print(f"{'warning' if event.level == 'warning' else 'note'}: {event.message}", file=err)
+
+
+def run_predict(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from udl_core.training.saving import load_model, predict_file
+
+    out = out or sys.stdout
+    saved = load_model(args.weights)
+    job = predict_file(saved, args.path)
+    while True:
+        try:
+            next(job)
+        except StopIteration as done:
+            predictions = done.value
+            break
+    for p in predictions:
+        if args.json:
+            _emit(p.to_dict(), out)
+        elif p.probability is not None:
+            out.write(f"{p.row}\t{p.value}\t{p.probability:.4f}\n")
+        else:
+            out.write(f"{p.row}\t{p.value:.6g}\n")
+    out.flush()
+    return 0

@@ -1,0 +1,212 @@
+"""Save a trained model (weights + a JSON sidecar) and predict with it on a file of the same schema.
+
+`model.safetensors` holds the weights; `model.json` beside it holds what is needed to use them:
+the model's shape, the schema, the fitted preprocessing statistics, the classes or the target's
+mean and standard deviation, and how the file was read. Both are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, fields
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from udl_core.atomic import atomic_path, atomic_write
+from udl_core.errors import ConfigError, CorruptFileError, DatasetError, SchemaError
+from udl_core.events import Progress
+from udl_core.table import ReadOptions
+from udl_core.training.models import ModelSpec, build_model
+from udl_core.training.trainer import TrainResult, predict_numpy
+
+__all__ = ["FORMAT_VERSION", "Prediction", "SavedModel", "load_model", "predict_file", "save_model", "sidecar_path"]
+
+FORMAT_VERSION = 1
+
+
+def _udl_version() -> str:
+    try:
+        return metadata.version("udl")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def sidecar_path(weights: str | Path) -> Path:
+    """`model.safetensors` -> `model.json`."""
+    return Path(weights).with_suffix(".json")
+
+
+def _read_options_dict(loader: Any) -> dict[str, Any]:
+    options = getattr(loader, "read_options", None)
+    if not isinstance(options, ReadOptions):
+        options = ReadOptions()
+    data = {f.name: getattr(options, f.name) for f in fields(ReadOptions)}
+    missing = getattr(loader, "missing_values", None)
+    if missing is not None:
+        data["missing_values"] = list(missing)
+    data["labels_path"] = None  # a file to predict on carries its own features only
+    if data.get("image_size") is not None:
+        data["image_size"] = list(data["image_size"])
+    data["missing_values"] = list(data["missing_values"])
+    return data
+
+
+def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[Path, Path]:
+    """Write `weights` (safetensors) and its JSON sidecar; return both paths."""
+    weights = Path(weights)
+    if weights.suffix != ".safetensors":
+        raise ConfigError(f"{weights}: the weights file must end in .safetensors")
+    if not weights.parent.is_dir():
+        raise ConfigError(f"{weights}: the folder {weights.parent} does not exist")
+    meta = {
+        "udl_version": _udl_version(),
+        "format_version": FORMAT_VERSION,
+        "model": result.spec.to_dict(),
+        "task": result.spec.task,
+        "classes": list(result.classes) if result.classes is not None else None,
+        "target_mean": result.target_mean,
+        "target_std": result.target_std,
+        "feature_names": list(getattr(loader, "feature_names", []) or []),
+        "source": str(getattr(loader, "path", "")),
+        "read_options": _read_options_dict(loader),
+        "schema": loader.schema.to_dict(),
+        "preprocessor": loader.preprocessor.to_dict(),
+        "training": {
+            "epochs_done": len(result.epochs),
+            "learning_rate": result.config.learning_rate,
+            "seed": result.config.seed,
+            "device": result.device,
+            "final_train_loss": _finite(result.final.train_loss) if result.final else None,
+            "final_val_loss": _finite(result.final.val_loss) if result.final else None,
+        },
+    }
+    params = dict(nn.utils.tree_flatten(result.model.parameters()))
+    mx.eval(params)
+    sidecar = sidecar_path(weights)
+    text = json.dumps(meta, indent=2, default=_json_default)
+    with atomic_path(weights) as tmp:
+        mx.save_safetensors(str(tmp), params, metadata={"udl_format_version": str(FORMAT_VERSION)})
+    with atomic_write(sidecar) as handle:
+        handle.write(text + "\n")
+    return weights, sidecar
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+@dataclass
+class SavedModel:
+    """A model rebuilt from disk, with what it needs to read new data like its training data."""
+
+    model: nn.Module
+    spec: ModelSpec
+    meta: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        return self.spec.task
+
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        classes = self.meta.get("classes")
+        return tuple(classes) if classes is not None else None
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return predict_numpy(self.model, x, self.spec.task, float(self.meta.get("target_mean", 0.0)),
+                             float(self.meta.get("target_std", 1.0)))
+
+
+def load_model(weights: str | Path) -> SavedModel:
+    """Rebuild the model saved at `weights` from its sidecar and load the weights (strictly)."""
+    weights = Path(weights)
+    sidecar = sidecar_path(weights)
+    if not weights.is_file():
+        raise DatasetError(weights, "no such weights file")
+    if not sidecar.is_file():
+        raise DatasetError(weights, f"the model description {sidecar.name} is missing beside it "
+                                    "(udl train --save writes both)")
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        spec = ModelSpec.from_dict(meta["model"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CorruptFileError(sidecar, f"not a UDL model description: {exc}") from None
+    model = build_model(spec)
+    try:
+        model.load_weights(str(weights), strict=True)
+    except (ValueError, RuntimeError) as exc:
+        raise CorruptFileError(weights, f"the weights do not fit the model in {sidecar.name}: {exc}") from None
+    mx.eval(model.parameters())
+    return SavedModel(model=model, spec=spec, meta=meta)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One row's prediction: a class name and its probability, or a value in the target's units."""
+
+    row: int
+    value: str | float
+    probability: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"row": self.row, "prediction": self.value}
+        if self.probability is not None:
+            data["probability"] = self.probability
+        return data
+
+
+def predict_file(saved: SavedModel, path: str | Path) -> Generator[Progress, None, list[Prediction]]:
+    """Read `path` as the model's training data was read, preprocess it with the saved statistics,
+    and predict every row."""
+    from udl_core.formats import load_table
+    from udl_core.preprocess import Preprocessor
+
+    options = _read_options(saved.meta.get("read_options") or {})
+    table = yield from load_table(path, options)
+    preprocessor = Preprocessor.from_dict(saved.meta["preprocessor"])
+    try:
+        x = preprocessor.transform(table)
+    except (KeyError, ValueError) as exc:
+        raise SchemaError(path, f"does not match the model's schema: {exc}") from None
+    if x.ndim != 2 or x.shape[1] != saved.spec.in_dim:
+        raise SchemaError(path, f"gives {x.shape[-1] if x.ndim else 0} features after preprocessing; "
+                                f"the model expects {saved.spec.in_dim}")
+    yield Progress("predict", 0, len(x), f"predicting {len(x)} rows")
+    out = saved.predict(x)
+    if saved.task == "classification":
+        classes = saved.classes or tuple(str(i) for i in range(out.shape[1]))
+        best = out.argmax(axis=1)
+        preds = [Prediction(i, classes[int(k)], float(out[i, k])) for i, k in enumerate(best)]
+    else:
+        preds = [Prediction(i, float(v)) for i, v in enumerate(out)]
+    yield Progress("predict", len(x), len(x))
+    return preds
+
+
+def _read_options(data: dict[str, Any]) -> ReadOptions:
+    known = {f.name for f in fields(ReadOptions)}
+    kwargs = {k: v for k, v in data.items() if k in known}
+    if kwargs.get("missing_values") is not None:
+        kwargs["missing_values"] = tuple(kwargs["missing_values"])
+    if kwargs.get("image_size") is not None:
+        kwargs["image_size"] = tuple(kwargs["image_size"])
+    return ReadOptions(**kwargs)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
