@@ -98,6 +98,11 @@ def _categories(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return label_strings(column)
 
 
+def _label_source(table: Table, schema: Schema) -> dict:
+    info = schema.column(schema.label)
+    return {"kind": info.kind, "dtype": info.dtype, "class_names": has_class_names(table)}
+
+
 class Preprocessor:
     """Fitted feature and label encoding; build one with `Preprocessor.fit`."""
 
@@ -133,10 +138,8 @@ class Preprocessor:
             steps = cls._fit_tabular(table, schema, rows, max_categories, dropped)
         else:
             steps = cls._fit_array(table, schema, rows, dropped)
-        label_source = {"kind": schema.column(schema.label).kind, "dtype": schema.column(schema.label).dtype,
-                        "class_names": has_class_names(table)}
         pre = cls(steps, layout=schema.layout, label=schema.label, task=schema.task,
-                  classes=schema.classes, dropped=dropped, label_source=label_source,
+                  classes=schema.classes, dropped=dropped, label_source=_label_source(table, schema),
                   max_categories=max_categories)
         if dropped:
             pre.warnings.append(
@@ -152,6 +155,12 @@ class Preprocessor:
                 pre.y_mean = float(y.mean())
                 pre.y_std = float(y.std()) or 1.0
         return pre
+
+    @classmethod
+    def labels_only(cls, table: Table, schema: Schema) -> Preprocessor:
+        """A preprocessor with no features yet, enough to `encode_labels` (for the split)."""
+        return cls([], layout=schema.layout, label=schema.label, task=schema.task,
+                   classes=schema.classes, label_source=_label_source(table, schema))
 
     @classmethod
     def _fit_tabular(cls, table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,

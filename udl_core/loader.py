@@ -1,0 +1,360 @@
+"""UnifiedDataLoader: read, infer the schema, split, preprocess, then batch.
+
+    loader = UnifiedDataLoader("data.csv", batch_size=64, seed=0).load()
+    len(loader)                 # training batches per epoch
+    loader.get_batch(3)         # the same rows and tensors for the same seed, every time
+    for batch in loader: ...    # this epoch's shuffled training batches, prefetched
+
+`iter_load()` is the long job as a generator (STYLE.md §3): it yields `Progress` and
+`Notice` events and returns the loaded loader; `load()` just drains it. Rows whose label
+is missing are dropped. The split is seeded and stratified by class; epoch `e` shuffles
+the training rows with `np.random.default_rng((seed, e))`, so any batch of any epoch can
+be fetched again on its own. Validation batches are never shuffled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from udl_core.batching import (
+    Batch,
+    ProcessedData,
+    Split,
+    check_batch_size,
+    iter_batches,
+    split_rows,
+)
+from udl_core.errors import ConfigError
+from udl_core.events import Notice, Progress
+from udl_core.preprocess import Preprocessor
+from udl_core.schema import Schema, infer
+from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
+
+__all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader"]
+
+_TRANSFORM_ROWS = 1 << 16
+_SPLITS = ("train", "val")
+
+
+class UnifiedDataLoader:
+    """Batches of one dataset, from any format UDL reads (see the module doc).
+
+    `path` may also be a `Table` already read (the loader then skips reading).
+    """
+
+    def __init__(
+        self,
+        path: str | Path | Table,
+        label: str | None = None,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int = 0,
+        val_fraction: float = 0.2,
+        *,
+        labels: str | Path | None = None,
+        task: str = "auto",
+        ignore: Iterable[str] = (),
+        categorical: Iterable[str] = (),
+        numeric: Iterable[str] = (),
+        missing_values: Sequence[str] = DEFAULT_MISSING_VALUES,
+        drop_last: bool = False,
+        max_categories: int = 32,
+        memory_budget: int | None = None,
+        max_bad_fraction: float = 0.1,
+        prefetch: int = 2,
+        read_options: ReadOptions | None = None,
+    ) -> None:
+        self.path = path.source if isinstance(path, Table) else str(path)
+        self._given_table = path if isinstance(path, Table) else None
+        self.label = label
+        self.batch_size = batch_size
+        self.shuffle = bool(shuffle)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        if not isinstance(val_fraction, (int, float)) or not 0.0 <= float(val_fraction) < 1.0:
+            raise ConfigError(f"val_fraction must be at least 0 and below 1, got {val_fraction!r}")
+        self.val_fraction = float(val_fraction)
+        if task not in ("auto", "classification", "regression"):
+            raise ConfigError(f"task must be auto, classification or regression, got {task!r}")
+        self.task_option = task
+        self.labels_path = None if labels is None else str(labels)
+        self.ignore, self.categorical, self.numeric = tuple(ignore), tuple(categorical), tuple(numeric)
+        self.drop_last = bool(drop_last)
+        if isinstance(max_categories, bool) or not isinstance(max_categories, int) or max_categories < 1:
+            raise ConfigError(f"max_categories must be a positive integer, got {max_categories!r}")
+        self.max_categories = max_categories
+        if not 0.0 <= max_bad_fraction <= 1.0:
+            raise ConfigError(f"max_bad_fraction must be between 0 and 1, got {max_bad_fraction!r}")
+        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
+            raise ConfigError(f"prefetch must be a non-negative integer, got {prefetch!r}")
+        self.prefetch = prefetch
+        self.read_options = read_options or ReadOptions(
+            labels_path=self.labels_path,
+            missing_values=tuple(missing_values),
+            max_bad_fraction=max_bad_fraction,
+            memory_budget=memory_budget,
+        )
+        self.table: Table | None = None
+        self.schema: Schema | None = None
+        self.preprocessor: Preprocessor | None = None
+        self.estimate = None
+        self.train_data: Split | None = None
+        self.val_data: Split | None = None
+        self.warnings: list[str] = []
+        self._processed: ProcessedData | None = None
+        self._orders: dict[int, np.ndarray] = {}
+        self._epoch = 0
+
+    # options that may change after loading ----------------------------------------------
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self._batch_size = check_batch_size(value)
+
+    # loading ----------------------------------------------------------------------------
+    def iter_load(self) -> Generator[Progress | Notice, None, UnifiedDataLoader]:
+        """Read, infer, split and preprocess, yielding progress; returns `self`."""
+        self.warnings = []
+        self._processed = None
+        self._orders = {}
+        self._epoch = 0
+        if self._given_table is not None:
+            table = self._given_table
+        else:
+            self.estimate = _estimate(self.path, self.read_options)
+            if self.estimate is not None and getattr(self.estimate, "streamed", False):
+                yield Notice(
+                    f"{Path(self.path).name} is larger than the memory budget ({self.estimate}); "
+                    "streaming is not available yet, so it is read into memory",
+                    "warning",
+                )
+            from udl_core.formats import load_table
+
+            table = yield from load_table(self.path, self.read_options)
+        self.table = table
+        for note in table.notes:
+            yield Notice(note)
+        if table.quarantine:
+            message = _quarantine_line(table.quarantine)
+            self.warnings.append(message)
+            yield Notice(message, "warning")
+
+        yield Progress("schema", 0, 1, "inferring the schema")
+        schema = infer(table, label=self.label, task=self.task_option, ignore=self.ignore,
+                       categorical=self.categorical, numeric=self.numeric,
+                       max_categories=self.max_categories)
+        self.schema = schema
+        yield Progress("schema", 1, 1, f"label '{schema.label}', {schema.task}")
+        for message in schema.warnings:
+            self.warnings.append(message)
+            yield Notice(message, "warning")
+
+        labels = Preprocessor.labels_only(table, schema)
+        y_all = labels.encode_labels(table)
+        known = y_all >= 0 if schema.task == "classification" else ~np.isnan(y_all)
+        train_rows, val_rows, notes = split_rows(np.flatnonzero(known), y_all[known], schema.task,
+                                                 self.val_fraction, self.seed)
+        for message in notes:
+            self.warnings.append(message)
+            yield Notice(message, "warning")
+
+        total = train_rows.size + val_rows.size
+        yield Progress("preprocess", 0, total, f"fitting the preprocessing on {train_rows.size} training rows")
+        pre = Preprocessor.fit(table, schema, train_rows, max_categories=self.max_categories)
+        self.preprocessor = pre
+        for message in pre.warnings:
+            self.warnings.append(message)
+            yield Notice(message, "warning")
+        splits = {}
+        done = 0
+        for name, rows in (("train", train_rows), ("val", val_rows)):
+            x = np.empty((rows.size, pre.feature_dim), dtype=np.float32)
+            for start in range(0, rows.size, _TRANSFORM_ROWS):
+                chunk = rows[start:start + _TRANSFORM_ROWS]
+                x[start:start + chunk.size] = pre.transform(table, chunk)
+                done += chunk.size
+                yield Progress("preprocess", done, total, f"processed {done} of {total} rows")
+            splits[name] = Split(x, np.ascontiguousarray(y_all[rows]), rows)
+        self.train_data, self.val_data = splits["train"], splits["val"]
+        if self.num_batches("train") == 0:
+            message = (f"the training split has {self.num_train} rows, fewer than one batch of "
+                       f"{self.batch_size} with drop_last: there are no training batches")
+            self.warnings.append(message)
+            yield Notice(message, "warning")
+        yield Progress("preprocess", total, total, f"{total} rows -> {pre.feature_dim} features")
+        return self
+
+    def load(self) -> UnifiedDataLoader:
+        """`iter_load` without the events."""
+        job = self.iter_load()
+        while True:
+            try:
+                next(job)
+            except StopIteration as stop:
+                return stop.value
+
+    def _loaded(self) -> None:
+        if self.train_data is None:
+            raise ConfigError("the loader has not loaded its data yet: call load() first")
+
+    # what was loaded --------------------------------------------------------------------
+    @property
+    def quarantine(self) -> list[BadRecord]:
+        return list(self.table.quarantine) if self.table is not None else []
+
+    @property
+    def feature_names(self) -> list[str]:
+        self._loaded()
+        return self.preprocessor.feature_names
+
+    @property
+    def feature_dim(self) -> int:
+        self._loaded()
+        return self.preprocessor.feature_dim
+
+    @property
+    def task(self) -> str:
+        self._loaded()
+        return self.schema.task
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        self._loaded()
+        return self.schema.classes
+
+    @property
+    def num_classes(self) -> int:
+        self._loaded()
+        return self.preprocessor.num_classes
+
+    @property
+    def num_train(self) -> int:
+        self._loaded()
+        return len(self.train_data)
+
+    @property
+    def num_val(self) -> int:
+        self._loaded()
+        return len(self.val_data)
+
+    @property
+    def processed_data(self) -> ProcessedData:
+        """Every labelled row, processed, in file order (built from the splits on first use)."""
+        self._loaded()
+        if self._processed is None:
+            train, val = self.train_data, self.val_data
+            rows = np.concatenate([train.rows, val.rows])
+            order = np.argsort(rows, kind="stable")
+            x = np.empty((rows.size, self.feature_dim), dtype=np.float32)
+            y = np.empty(rows.size, dtype=train.y.dtype)
+            where = np.empty_like(order)
+            where[order] = np.arange(order.size)
+            x[where[:len(train)]] = train.x
+            x[where[len(train):]] = val.x
+            y[where[:len(train)]] = train.y
+            y[where[len(train):]] = val.y
+            self._processed = ProcessedData(x, y, list(self.feature_names), rows[order])
+        return self._processed
+
+    # batches ----------------------------------------------------------------------------
+    def _split(self, split: str) -> Split:
+        self._loaded()
+        if split not in _SPLITS:
+            raise ConfigError(f"split must be 'train' or 'val', got {split!r}")
+        return self.train_data if split == "train" else self.val_data
+
+    def num_batches(self, split: str = "train") -> int:
+        n = len(self._split(split))
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __len__(self) -> int:
+        return self.num_batches("train")
+
+    def order(self, split: str = "train", epoch: int = 0) -> np.ndarray:
+        """Positions into the split, in the order epoch `epoch` visits them."""
+        data = self._split(split)
+        if split != "train" or not self.shuffle:
+            return np.arange(len(data))
+        if epoch not in self._orders:
+            if len(self._orders) >= 4:
+                self._orders.pop(next(iter(self._orders)))
+            self._orders[epoch] = np.random.default_rng((self.seed, epoch)).permutation(len(data))
+        return self._orders[epoch]
+
+    def get_batch(self, i: int, split: str = "train", epoch: int = 0) -> Batch:
+        """Batch `i` of `split` in epoch `epoch`; its arrays are its own."""
+        data = self._split(split)
+        count = self.num_batches(split)
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < count:
+            span = f"{count} batches (0-{count - 1})" if count else "no batches"
+            raise ConfigError(f"batch index {i} is out of range: this split has {span}")
+        index = self.order(split, epoch)[i * self.batch_size:(i + 1) * self.batch_size]
+        return Batch(int(i), np.take(data.x, index, axis=0), np.take(data.y, index),
+                     np.take(data.rows, index), self.feature_names, split, epoch, self.raw_rows)
+
+    def batches(self, split: str = "train", epoch: int = 0, prefetch: bool = True) -> Iterator[Batch]:
+        """Every batch of `split` for `epoch`, gathered ahead on a thread when `prefetch`."""
+        data = self._split(split)
+        return iter_batches(data, self.order(split, epoch), self.batch_size, self.num_batches(split),
+                            feature_names=self.feature_names, split=split, epoch=epoch,
+                            prefetch=self.prefetch if prefetch else 0, raw_rows=self.raw_rows)
+
+    def __iter__(self) -> Iterator[Batch]:
+        """This epoch's training batches; each `iter()` starts the next epoch."""
+        epoch = self._epoch
+        self._epoch += 1
+        return self.batches("train", epoch)
+
+    # raw rows ---------------------------------------------------------------------------
+    def raw_rows(self, rows: Sequence[int] | np.ndarray) -> dict[str, list]:
+        """The raw values of Table rows `rows`: column -> list (arrays: one array per row)."""
+        if self.table is None:
+            raise ConfigError("the loader has not loaded its data yet: call load() first")
+        table = self.table
+        rows = np.asarray(rows, dtype=np.int64)
+        if table.is_tabular:
+            return table.columns.take(pa.array(rows)).to_pydict()
+        out: dict[str, list] = {}
+        features = np.asarray(table.features[rows])
+        names = [c.name for c in self.schema.columns] if self.schema is not None else []
+        if features.ndim == 2 and names and names[0] == "f0":
+            for j in range(features.shape[1]):
+                out[f"f{j}"] = features[:, j].tolist()
+        else:
+            out[names[0] if names else "features"] = list(features)
+        if table.labels is not None:
+            labels = np.asarray(table.labels[rows])
+            name = self.schema.label if self.schema is not None else (table.label_name or "label")
+            if table.class_names and labels.dtype.kind in "iu":
+                out[name] = [table.class_names[k] for k in labels.tolist()]
+            else:
+                out[name] = labels.tolist()
+        return out
+
+    def __repr__(self) -> str:
+        if self.train_data is None:
+            return f"UnifiedDataLoader({self.path!r}, not loaded)"
+        return (f"UnifiedDataLoader({self.path!r}, {self.num_train} train / {self.num_val} val rows, "
+                f"{self.feature_dim} features, {self.task}, batch_size={self.batch_size})")
+
+
+def _estimate(path: str, options: ReadOptions):
+    try:
+        from udl_core.formats.estimate import estimate
+    except ImportError:
+        return None
+    return estimate(path, options)
+
+
+def _quarantine_line(records: list[BadRecord]) -> str:
+    first = records[0]
+    more = f" (first: {first.location}: {first.reason})"
+    return f"{len(records)} malformed record(s) were skipped{more}"
