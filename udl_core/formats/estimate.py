@@ -1,0 +1,308 @@
+"""How big a dataset is before it is loaded: rows, bytes, and whether it fits in memory.
+
+Columnar and array formats know their row counts from metadata (`exact`); text formats
+are sampled (the first 1 MiB: rows ≈ file size / mean bytes per row). The feature width
+comes from running schema inference and preprocessing on the sample, so one-hot columns
+count by their sampled cardinality. Each reader family adds a sizer to `_SIZERS`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from udl_core.errors import CorruptFileError, UDLError
+from udl_core.formats.registry import find_reader, read_table
+from udl_core.table import ReadOptions, Table
+
+__all__ = ["Estimate", "Sized", "default_memory_budget", "estimate", "register_sizer"]
+
+SAMPLE_BYTES = 1 << 20
+SAMPLE_ROWS = 10_000
+_ERRORS = (pa.ArrowException, OSError, ValueError, pl.exceptions.PolarsError)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The expected size of a dataset; `exact` when `rows` came from metadata, not a sample."""
+
+    rows: int
+    bytes_on_disk: int
+    processed_bytes: int      # float32 features after preprocessing
+    streamed: bool            # over the memory budget: read in batches, not at once
+    memory_budget: int
+    exact: bool
+    feature_dim: int = 0
+    in_memory_bytes: int = 0  # the raw columns once read
+
+    def __str__(self) -> str:
+        rows = f"{self.rows:,} rows" if self.exact else f"≈ {self.rows:,} rows"
+        fits = (f"over the memory budget ({_size(self.memory_budget)}): streamed in batches"
+                if self.streamed else f"fits in memory (budget {_size(self.memory_budget)})")
+        return (f"{rows}, {_size(self.bytes_on_disk)} on disk, "
+                f"≈ {_size(self.processed_bytes)} as float32; {fits}")
+
+
+@dataclass(frozen=True)
+class Sized:
+    """What a sizer learns: rows (and whether exact), raw bytes in memory, and a sample Table."""
+
+    rows: int
+    exact: bool
+    in_memory_bytes: int
+    sample: Table | None = None
+    feature_dim: int | None = None  # when known without a sample (arrays)
+
+
+Sizer = Callable[[Path, ReadOptions], Sized]
+_SIZERS: dict[str, Sizer] = {}
+
+
+def register_sizer(reader_name: str) -> Callable[[Sizer], Sizer]:
+    """Register the sizer for a reader (by its registry name)."""
+
+    def decorate(sizer: Sizer) -> Sizer:
+        _SIZERS[reader_name] = sizer
+        return sizer
+
+    return decorate
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def default_memory_budget() -> int:
+    """A quarter of physical memory (2 GiB where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return 2 << 30
+
+
+def _feature_dim(sample: Table, label: str | None) -> int:
+    """Features after preprocessing, from schema inference and a fit on the sample."""
+    from udl_core.preprocess import Preprocessor
+    from udl_core.schema import infer
+
+    try:
+        schema = infer(sample, label=label)
+        return Preprocessor.fit(sample, schema).feature_dim
+    except (UDLError, *_ERRORS):
+        return _simple_dim(sample)
+
+
+def _simple_dim(sample: Table) -> int:
+    if sample.features is not None:
+        return int(np.prod(sample.features.shape[1:], dtype=np.int64)) or 1
+    assert sample.columns is not None
+    dim = 0
+    for column in sample.columns.columns:
+        if pa.types.is_string(column.type):
+            dim += min(len(column.unique()), 32)
+        else:
+            dim += 1
+    return max(dim, 1)
+
+
+def estimate(path: str | Path, options: ReadOptions | None = None, *,
+             label: str | None = None) -> Estimate:
+    """Rows, sizes and whether `path` must be streamed, without reading big files whole."""
+    path = Path(path)
+    options = options or ReadOptions()
+    spec = find_reader(path)
+    sizer = _SIZERS.get(spec.name, _by_reading)
+    sized = sizer(path, options)
+    dim = sized.feature_dim
+    if dim is None:
+        dim = _feature_dim(sized.sample, label) if sized.sample is not None else 1
+    budget = options.memory_budget or default_memory_budget()
+    processed = int(sized.rows) * int(dim) * 4
+    return Estimate(
+        rows=int(sized.rows),
+        bytes_on_disk=_disk_bytes(path),
+        processed_bytes=processed,
+        streamed=processed > budget or sized.in_memory_bytes > budget,
+        memory_budget=budget,
+        exact=sized.exact,
+        feature_dim=int(dim),
+        in_memory_bytes=int(sized.in_memory_bytes),
+    )
+
+
+def _disk_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _by_reading(path: Path, options: ReadOptions) -> Sized:
+    """Any format without a sizer: read it (fine for the small ones that lack one)."""
+    table = read_table(path, options)
+    raw = table.columns.nbytes if table.columns is not None else int(table.features.nbytes)
+    return Sized(table.num_rows, True, raw, table)
+
+
+def _head_lines(path: Path) -> tuple[bytes, bool]:
+    """The first 1 MiB cut at a line end, and whether that is the whole file."""
+    with open(path, "rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+        complete = not handle.read(1)
+    if not complete:
+        cut = sample.rfind(b"\n")
+        sample = sample[: cut + 1] if cut > 0 else sample
+    return sample, complete
+
+
+def _scaled(path: Path, sample_rows: int, sample_bytes: int, sample_nbytes: int, complete: bool,
+            overhead: int = 0) -> tuple[int, int]:
+    if complete or sample_rows == 0:
+        return sample_rows, sample_nbytes
+    per_row = max(sample_bytes - overhead, 1) / sample_rows
+    rows = round((path.stat().st_size - overhead) / per_row)
+    return rows, round(sample_nbytes * rows / sample_rows)
+
+
+@register_sizer("csv")
+def _size_delimited(path: Path, options: ReadOptions) -> Sized:
+    from udl_core.formats.delimited import _arrow_options, _Invalid, _normalise, detect_dialect
+
+    dialect = detect_dialect(path, options)
+    sample, complete = _head_lines(path)
+    if complete:
+        table = read_table(path, options)
+        return Sized(table.num_rows, True, table.columns.nbytes, table)
+    if dialect.encoding.codec.startswith("utf-16") and len(sample) % 2:
+        sample += b"\x00"
+    try:
+        raw = pacsv.read_csv(io.BytesIO(sample), **_arrow_options(dialect, options, _Invalid(), threads=False))
+        columns = _normalise(raw, dialect, options)
+    except _ERRORS as exc:
+        raise CorruptFileError(path, f"cannot be parsed as delimited text ({exc})") from None
+    unit = 2 if dialect.encoding.codec.startswith("utf-16") else 1
+    header = len(dialect.encoding.bom) + unit * len(
+        dialect.delimiter.join(dialect.names)) + unit if dialect.header else 0
+    rows, nbytes = _scaled(path, columns.num_rows, len(sample), columns.nbytes, complete, header)
+    return Sized(rows, False, nbytes, Table(str(path), "csv", columns=columns))
+
+
+@register_sizer("json")
+def _size_json(path: Path, options: ReadOptions) -> Sized:
+    sample, complete = _head_lines(path)
+    if complete or not sample.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        if complete or path.stat().st_size <= 8 * SAMPLE_BYTES:
+            table = read_table(path, options)
+            return Sized(table.num_rows, True, table.columns.nbytes, table)
+        return _size_json_array(path)
+    lines = [line for line in sample.splitlines() if line.strip()]
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    columns = _records_table(records)
+    rows, nbytes = _scaled(path, len(lines), len(sample), columns.nbytes, complete)
+    return Sized(rows, False, nbytes, Table(str(path), "jsonl", columns=columns))
+
+
+def _records_table(records: list[dict]) -> pa.Table:
+    from udl_core.formats.jsonfmt import _finish
+
+    try:
+        frame = pl.DataFrame(records, infer_schema_length=None)
+        nested = [n for n, t in frame.schema.items() if t.is_nested()]
+        table = frame.drop(nested).to_arrow()
+    except _ERRORS:
+        table = pa.table({})
+    return _finish(table, ReadOptions())
+
+
+def _size_json_array(path: Path) -> Sized:
+    """A big JSON array: decode records from the first 1 MiB, scale by their mean size."""
+    with open(path, "rb") as handle:
+        text = handle.read(SAMPLE_BYTES).decode("utf-8", errors="ignore")
+    decoder = json.JSONDecoder()
+    at = text.index("[") + 1
+    records, consumed = [], 0
+    while True:
+        while at < len(text) and text[at] in " \t\r\n,":
+            at += 1
+        try:
+            record, end = decoder.raw_decode(text, at)
+        except ValueError:
+            break
+        if isinstance(record, dict):
+            records.append(record)
+        consumed, at = end, end
+    columns = _records_table(records)
+    rows, nbytes = _scaled(path, len(records), max(consumed, 1), columns.nbytes, False)
+    return Sized(rows, False, nbytes, Table(str(path), "json", columns=columns))
+
+
+@register_sizer("parquet")
+def _size_parquet(path: Path, options: ReadOptions) -> Sized:
+    from udl_core.formats.columnar import _open_parquet, normalise_types
+
+    parquet = _open_parquet(path)
+    meta = parquet.metadata
+    try:
+        first = next(parquet.iter_batches(batch_size=SAMPLE_ROWS), None)
+    except _ERRORS as exc:
+        raise CorruptFileError(path, f"is damaged ({exc})") from None
+    sample = normalise_types(pa.Table.from_batches([first])) if first is not None else None
+    if sample is None or sample.num_rows == 0:
+        return Sized(meta.num_rows, True, 0, None)
+    raw = round(sample.nbytes * meta.num_rows / sample.num_rows)  # decoded, not compressed, size
+    return Sized(meta.num_rows, True, raw, Table(str(path), "parquet", columns=sample))
+
+
+@register_sizer("arrow")
+def _size_arrow(path: Path, options: ReadOptions) -> Sized:
+    from udl_core.formats.columnar import ARROW_MAGIC, normalise_types
+
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head[:6] != ARROW_MAGIC:
+        return _by_reading(path, options)
+    try:
+        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+        batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+    except _ERRORS as exc:
+        raise CorruptFileError(path, f"truncated or not an Arrow file ({exc})") from None
+    rows = sum(b.num_rows for b in batches)
+    raw = sum(b.nbytes for b in batches)
+    sample = normalise_types(pa.Table.from_batches(batches, schema=reader.schema).slice(0, SAMPLE_ROWS))
+    return Sized(rows, True, raw, Table(str(path), "arrow", columns=sample))
+
+
+def _size_array(path: Path, options: ReadOptions) -> Sized:
+    from udl_core.formats.arrays import array_info
+
+    try:
+        info = array_info(path)
+    except (OSError, ValueError) as exc:
+        raise CorruptFileError(path, f"cannot read its array header ({exc})") from None
+    rows = int(info.shape[0]) if info.shape else 1
+    dim = int(np.prod(info.shape[1:], dtype=np.int64)) if len(info.shape) > 1 else 1
+    return Sized(rows, True, info.nbytes, None, feature_dim=dim)
+
+
+_SIZERS.setdefault("npy", _size_array)
+_SIZERS.setdefault("npz", _size_array)
