@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from udl_core.errors import UDLError
+from udl_core.errors import ConfigError, UDLError
 
 __all__ = ["add_loader_arguments", "build_parser", "loader_from_args", "main"]
 
@@ -66,8 +66,16 @@ def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one `error:` line (and exit 2) like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="udl", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="udl", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     inspect = sub.add_parser("inspect", help="schema, label, task and a load estimate")
@@ -116,7 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except UDLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # A DatasetError names its file already; a bad option is about this dataset too.
+        where = getattr(args, "path", None)
+        prefix = f"{where}: " if where and isinstance(exc, ConfigError) else ""
+        print(f"error: {prefix}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -1,0 +1,227 @@
+"""`udl inspect` and `udl batch`: what the loader sees, for people and for scripts.
+
+Human mode prints aligned tables; `--json` prints one JSON object (NaN and infinity become
+null, dates ISO strings, so any JSON parser reads it). Warnings and notes are part of the
+answer (stdout), not of stderr: they describe the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import decimal
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import numpy as np
+
+from udl_core.loader import UnifiedDataLoader
+
+__all__ = ["batch_report", "inspect_report", "run_batch", "run_inspect"]
+
+QUARANTINE_SHOWN = 20
+HUMAN_COLUMNS = 8
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-safe copy of `value`: NaN/inf -> None, numpy -> python, dates -> ISO text."""
+    if isinstance(value, (str, bool, int)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            return [to_json(v) for v in value.tolist()]
+        return to_json(value.tolist())
+    if isinstance(value, np.generic):
+        return to_json(value.item())
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return to_json(float(value))
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _estimate_dict(estimate: object) -> dict | None:
+    if estimate is None:
+        return None
+    fields = dataclasses.asdict(estimate) if dataclasses.is_dataclass(estimate) else dict(vars(estimate))
+    return {**fields, "text": str(estimate)}
+
+
+def inspect_report(loader: UnifiedDataLoader) -> dict[str, Any]:
+    """Everything `udl inspect --json` prints, as a dict."""
+    table, schema = loader.table, loader.schema
+    return to_json({
+        "source": table.source,
+        "format": table.format,
+        "rows": table.num_rows,
+        "labelled_rows": loader.num_train + loader.num_val,
+        "columns": [dataclasses.asdict(c) for c in schema.columns],
+        "features": schema.features,
+        "feature_names": loader.feature_names,
+        "feature_dim": loader.feature_dim,
+        "dropped": loader.preprocessor.dropped,
+        "label": schema.label,
+        "task": schema.task,
+        "classes": list(schema.classes),
+        "class_counts": schema.class_counts,
+        "num_train": loader.num_train,
+        "num_val": loader.num_val,
+        "batch_size": loader.batch_size,
+        "batches": len(loader),
+        "quarantine": [dataclasses.asdict(r) for r in table.quarantine],
+        "warnings": loader.warnings,
+        "notes": table.notes,
+        "estimate": _estimate_dict(loader.estimate),
+    })
+
+
+def batch_report(loader: UnifiedDataLoader, index: int, split: str = "train", epoch: int = 0) -> dict[str, Any]:
+    """Everything `udl batch --json` prints, as a dict."""
+    batch = loader.get_batch(index, split=split, epoch=epoch)
+    return to_json({
+        "index": batch.index,
+        "split": split,
+        "epoch": epoch,
+        "seed": loader.seed,
+        "batch_size": loader.batch_size,
+        "batches": loader.num_batches(split),
+        "rows": batch.rows,
+        "raw": batch.raw(),
+        "x": batch.x,
+        "y": batch.y,
+        "feature_names": list(batch.feature_names),
+        "label": loader.schema.label,
+        "task": loader.schema.task,
+        "classes": list(loader.schema.classes),
+    })
+
+
+# human output ---------------------------------------------------------------------------
+def _cell(value: Any, width: int = 14) -> str:
+    if isinstance(value, float):
+        text = "nan" if math.isnan(value) else f"{value:.6g}"
+    elif isinstance(value, np.ndarray):
+        text = f"array{list(value.shape)}"
+    elif value is None:
+        text = "null"
+    else:
+        text = str(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[bool], out: TextIO,
+           indent: str = "  ") -> None:
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(header)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]
+        return (indent + "  ".join(parts)).rstrip()
+
+    print(line(header), file=out)
+    for row in cells:
+        print(line(row), file=out)
+
+
+def _print_quarantine(loader: UnifiedDataLoader, out: TextIO) -> None:
+    records = loader.quarantine
+    if not records:
+        return
+    print(f"quarantine: {len(records)} malformed record(s) skipped", file=out)
+    for record in records[:QUARANTINE_SHOWN]:
+        print(f"  {record.location}: {record.reason}", file=out)
+    if len(records) > QUARANTINE_SHOWN:
+        print(f"  ... and {len(records) - QUARANTINE_SHOWN} more", file=out)
+
+
+def print_inspect(loader: UnifiedDataLoader, out: TextIO) -> None:
+    table, schema = loader.table, loader.schema
+    print(f"{table.source}  ({table.format}, {table.num_rows:,} rows, {len(schema.columns)} columns)", file=out)
+    _table(("column", "type", "kind", "role", "missing", "distinct"),
+           [(c.name, c.dtype, c.kind, c.role, c.missing, c.distinct) for c in schema.columns],
+           (False, False, False, False, True, True), out)
+    line = f"label: {schema.label}   task: {schema.task}"
+    if schema.task == "classification":
+        counts = ", ".join(f"{name}: {schema.class_counts.get(name, 0)}" for name in schema.classes[:12])
+        more = f", ... {len(schema.classes) - 12} more" if len(schema.classes) > 12 else ""
+        line += f"   classes: {len(schema.classes)} ({counts}{more})"
+    print(line, file=out)
+    print(f"features: {len(schema.features)} column(s) -> {loader.feature_dim} processed feature(s)"
+          + (f", dropped: {', '.join(loader.preprocessor.dropped)}" if loader.preprocessor.dropped else ""),
+          file=out)
+    print(f"split: {loader.num_train:,} train / {loader.num_val:,} val rows; batch size {loader.batch_size}"
+          f" -> {len(loader)} batch(es) per epoch", file=out)
+    if loader.estimate is not None:
+        print(f"estimate: {loader.estimate}", file=out)
+    for note in table.notes:
+        print(f"note: {note}", file=out)
+    for warning in loader.warnings:
+        print(f"warning: {warning}", file=out)
+    _print_quarantine(loader, out)
+
+
+def print_batch(loader: UnifiedDataLoader, index: int, split: str, out: TextIO) -> None:
+    batch = loader.get_batch(index, split=split)
+    count = loader.num_batches(split)
+    print(f"batch {index} of {count} ({split}, epoch 0, seed {loader.seed}): {len(batch)} row(s), "
+          f"x {batch.x.shape[0]}x{batch.x.shape[1]} {batch.x.dtype}, y {batch.y.dtype}", file=out)
+    raw = batch.raw()
+    names = list(raw)[:HUMAN_COLUMNS]
+    hidden = len(raw) - len(names)
+    print("raw" + (f" (first {len(names)} of {len(raw)} columns)" if hidden else "") + ":", file=out)
+    _table(["row", *names], [[int(r), *(raw[n][i] for n in names)] for i, r in enumerate(batch.rows)],
+           [True] + [False] * len(names), out)
+    features = list(batch.feature_names)[:HUMAN_COLUMNS]
+    shown = len(features)
+    print("processed" + (f" (first {shown} of {len(batch.feature_names)} features)"
+                         if shown < len(batch.feature_names) else "") + ":", file=out)
+    classes = loader.schema.classes
+    rows = []
+    for i, r in enumerate(batch.rows):
+        y = batch.y[i]
+        target = (f"{int(y)} ({classes[int(y)]})" if loader.task == "classification" and 0 <= int(y) < len(classes)
+                  else f"{float(y):.6g}")
+        rows.append([int(r), *(float(v) for v in batch.x[i, :shown]), target])
+    _table(["row", *features, "y"], rows, [True] * (shown + 1) + [False], out)
+
+
+# commands -------------------------------------------------------------------------------
+def _load(args: argparse.Namespace) -> UnifiedDataLoader:
+    from udl_core.cli import loader_from_args
+
+    return loader_from_args(args)
+
+
+def run_inspect(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    loader = _load(args)
+    if args.json:
+        print(json.dumps(inspect_report(loader), allow_nan=False), file=out)
+    else:
+        print_inspect(loader, out)
+    return 0
+
+
+def run_batch(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    loader = _load(args)
+    split = getattr(args, "split", "train")
+    if args.json:
+        print(json.dumps(batch_report(loader, args.index, split), allow_nan=False), file=out)
+    else:
+        print_batch(loader, args.index, split, out)
+    return 0
