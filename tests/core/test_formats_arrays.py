@@ -204,7 +204,22 @@ def test_npz_members_over_limit_together(tmp_path, monkeypatch):
     np.savez_compressed(path, x=np.zeros((100, 100)), y=np.zeros(100), z=np.zeros((100, 100)))
     monkeypatch.setattr(arrays, "NPZ_LIMIT_FLOOR", 0)
     with pytest.raises(UnsafeInputError, match="together"):
-        read_table(path, ReadOptions(memory_budget=30_000))  # limit 120 kB; each member is 80 kB
+        read_table(path, ReadOptions(memory_budget=120_000))  # each member is 80 kB, 160 kB together
+
+
+def test_npz_directory_claiming_more_than_deflate_can_expand(tmp_path):
+    path = tmp_path / "liar.npz"
+    np.savez_compressed(path, x=np.ones((10, 2)), y=np.arange(10))
+    data = bytearray(path.read_bytes())
+    # Claim 4 GB uncompressed for every member, in the local headers and the central directory.
+    for signature, field in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        at = data.find(signature)
+        while at >= 0:
+            data[at + field:at + field + 4] = (0xFFFFFF00).to_bytes(4, "little")
+            at = data.find(signature, at + 4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnsafeInputError, match="liar.npz.*more than deflate can expand"):
+        read_table(path)
 
 
 def test_npz_member_lying_about_its_shape(tmp_path):

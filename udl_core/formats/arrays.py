@@ -8,7 +8,8 @@ array becomes [N, 1]; 3-D and up (images N×H×W[×C]) keep their shape. Record 
 An `.npz` names its arrays: features from x / X / features / data, labels from y / Y /
 labels / label / target (any case). Members stored uncompressed (`np.savez`) are
 memory-mapped in place; compressed ones (`np.savez_compressed`) are loaded, after their
-uncompressed sizes in the zip directory are checked against `npz_size_limit()`.
+uncompressed sizes in the zip directory are checked against `npz_size_limit()` and
+against what deflate can physically produce.
 
 Nothing is ever unpickled: object arrays are refused with `UnsafeInputError`.
 """
@@ -43,8 +44,11 @@ __all__ = [
 ]
 
 NPY_MAGIC = b"\x93NUMPY"
-# Compressed NPZ members may expand to at most max(NPZ_LIMIT_FLOOR, 4 × memory budget).
-NPZ_LIMIT_FLOOR = 4 << 30
+# Compressed NPZ members may expand to at most max(NPZ_LIMIT_FLOOR, memory budget): they are
+# loaded into memory whole, so more than the budget could never be used anyway.
+NPZ_LIMIT_FLOOR = 1 << 30
+# Deflate expands at most about 1032:1; a member declaring more than that is lying about its size.
+DEFLATE_MAX_RATIO = 1032
 
 
 def memory_budget(options: ReadOptions) -> int:
@@ -59,7 +63,7 @@ def memory_budget(options: ReadOptions) -> int:
 
 def npz_size_limit(options: ReadOptions) -> int:
     """The most bytes the compressed members of one NPZ may expand to, each and together."""
-    return max(NPZ_LIMIT_FLOOR, 4 * memory_budget(options))
+    return max(NPZ_LIMIT_FLOOR, memory_budget(options))
 
 
 class ArrayInfo:
@@ -199,10 +203,16 @@ def _check_sizes(path: Path, members: list[zipfile.ZipInfo], options: ReadOption
     limit = npz_size_limit(options)
     packed = [m for m in members if m.compress_type != zipfile.ZIP_STORED]
     for member in packed:
+        if (member.compress_type == zipfile.ZIP_DEFLATED
+                and member.file_size > DEFLATE_MAX_RATIO * member.compress_size + 4096):
+            raise UnsafeInputError(
+                path, f"member {member.filename} declares {member.file_size} bytes from "
+                f"{member.compress_size} compressed bytes, more than deflate can expand; refused",
+            )
         if member.file_size > limit:
             raise UnsafeInputError(
                 path, f"member {member.filename} would expand to {member.file_size} bytes, "
-                f"over the {limit}-byte limit; refused",
+                f"over the {limit}-byte limit; refused (a larger ReadOptions.memory_budget raises it)",
             )
     total = sum(m.file_size for m in packed)
     if total > limit:

@@ -10,9 +10,11 @@ among the images, scaled down to fit inside 64×64 (keeping that size's aspect r
 Channels: C=1 when every image is grayscale (1, L, LA, I, I;16, F), else C=3 (RGBA, P,
 CMYK, ... converted to RGB; alpha dropped).
 
-Images that cannot be decoded (0 bytes, truncated, not an image, over Pillow's
-decompression-bomb limit) are skipped and listed in `Table.quarantine`; more than
-`max_bad_fraction` of them, or none decoded, is a `CorruptFileError`.
+Images that cannot be decoded (0 bytes, truncated, not an image) are skipped and listed in
+`Table.quarantine`; more than `max_bad_fraction` of them, or none decoded, is a
+`CorruptFileError`. An image over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`)
+is an `UnsafeInputError` for the whole folder. Symbolic links are not followed below a
+class folder, and a class folder linking back into the dataset is left out, so loops end.
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from udl_core.errors import ConfigError, CorruptFileError, DatasetError, EmptyDatasetError, SchemaError
+from udl_core.errors import (
+    ConfigError,
+    CorruptFileError,
+    DatasetError,
+    EmptyDatasetError,
+    SchemaError,
+    UnsafeInputError,
+)
 from udl_core.events import Progress
 from udl_core.formats.arrays import memory_budget
 from udl_core.formats.registry import register_reader
@@ -108,12 +117,18 @@ def _walk_class(folder: Path, root: Path, label: int) -> Generator[_Image, None,
                 yield _Image(path, os.path.relpath(path, root), label)
 
 
-def _probe(path: str) -> tuple[tuple[int, int], bool]:
-    """(width, height) and whether it is grayscale, from the header alone."""
+def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool]:
+    """(width, height) and whether it is grayscale, from the header alone.
+
+    A decompression bomb refuses the whole folder: it is hostile input, not a damaged file.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as image:
-            return image.size, image.mode in _GRAY_MODES
+        try:
+            with Image.open(item.path) as image:
+                return image.size, image.mode in _GRAY_MODES
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise UnsafeInputError(root, f"{item.rel} is a decompression bomb, refused ({exc})") from None
 
 
 def target_size(sizes: list[tuple[int, int]], options: ReadOptions) -> tuple[int, int]:
@@ -159,6 +174,8 @@ def _decode(path: str, size: tuple[int, int], gray: bool) -> np.ndarray:
 def _try(job) -> tuple[object, str | None]:
     try:
         return job(), None
+    except UnsafeInputError:
+        raise
     except Exception as exc:  # Pillow's decoders raise many types on corrupt input
         return None, f"cannot decode: {exc or type(exc).__name__}"
 
@@ -180,7 +197,7 @@ def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, N
     sizes: list[tuple[int, int]] = []
     gray = True
     for i, item in enumerate(images, 1):
-        probed, reason = _try(lambda: _probe(item.path))
+        probed, reason = _try(lambda: _probe(root, item))
         if reason:
             bad.append(BadRecord(str(root), item.rel, reason))
         else:
