@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -57,7 +58,12 @@ def test_corpus_is_deterministic(tmp_path):
     make_corpus.build_all(b)
     for path in make_corpus.corpus_files(a):
         twin = b / path.relative_to(a)
-        if path.is_fifo():
+        if path.is_fifo() or "pickle_payload" in str(path):   # payloads hold their own path
+            continue
+        if path.suffix == ".npz":   # zip members carry a timestamp: compare the members
+            with zipfile.ZipFile(path) as one, zipfile.ZipFile(twin) as two:
+                assert [(i.filename, i.file_size, i.CRC) for i in one.infolist()] == \
+                    [(i.filename, i.file_size, i.CRC) for i in two.infolist()]
             continue
         assert path.read_bytes() == twin.read_bytes(), path.relative_to(a)
     _restore_permissions(a)
