@@ -7,6 +7,7 @@ timestamps. Large Parquet files are read one row group at a time, with progress.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
@@ -170,7 +171,10 @@ def iter_parquet_batches(
 
 def _read_ipc(path: Path, head: bytes) -> Generator[Progress, None, tuple[pa.Table, str]]:
     if head[:4] == FEATHER_V1_MAGIC:
-        return feather.read_table(str(path), memory_map=True), "Feather v1"
+        with warnings.catch_warnings():  # pyarrow deprecates v1; the note tells the user instead
+            warnings.simplefilter("ignore", DeprecationWarning)
+            table = feather.read_table(str(path), memory_map=True)
+        return table, "Feather v1 (deprecated; rewrite it as Feather v2 / Arrow IPC)"
     source = pa.memory_map(str(path), "r")
     if head[:6] == ARROW_MAGIC:
         reader = pa.ipc.open_file(source)

@@ -1,0 +1,452 @@
+"""Text and columnar readers: delimited text, JSON / JSON Lines, Parquet, Arrow / Feather."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from udl_core.errors import (
+    CorruptFileError,
+    DatasetError,
+    EmptyDatasetError,
+    UDLError,
+    UnsupportedFormatError,
+)
+from udl_core.formats import read_table
+from udl_core.formats.columnar import iter_parquet_batches
+from udl_core.formats.delimited import iter_record_batches
+from udl_core.formats.encoding import detect_encoding
+from udl_core.table import ReadOptions
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def rows(path: Path, **options) -> list[dict]:
+    return read_table(path, ReadOptions(**options)).columns.to_pylist()
+
+
+def types(path: Path) -> dict[str, str]:
+    table = read_table(path).columns
+    return {field.name: str(field.type) for field in table.schema}
+
+
+# --- delimited text ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "name"), [(",", "comma"), (";", "semicolon"), ("\t", "tab"), ("|", "pipe")]
+)
+def test_each_delimiter_is_sniffed(tmp_path, delimiter, name):
+    text = "\n".join(delimiter.join(row) for row in [["id", "x", "city"], ["1", "2.5", "Oslo"],
+                                                       ["2", "3.5", "Rome"]]) + "\n"
+    table = read_table(write(tmp_path, "data.csv", text))
+    assert table.format == "csv"
+    assert table.columns.column_names == ["id", "x", "city"]
+    assert table.columns.to_pylist()[1] == {"id": 2, "x": 3.5, "city": "Rome"}
+    assert f"delimiter: {name}" in table.notes
+
+
+def test_quoted_delimiters_and_newlines(tmp_path):
+    path = write(tmp_path, "q.csv", 'name,score\n"Smith, John",1\n"two\nlines",2\n"say ""hi""",3\n')
+    assert rows(path) == [
+        {"name": "Smith, John", "score": 1},
+        {"name": "two\nlines", "score": 2},
+        {"name": 'say "hi"', "score": 3},
+    ]
+
+
+def test_headerless_file_gets_column_names(tmp_path):
+    table = read_table(write(tmp_path, "nohead.csv", "1,2.0,cat\n3,4.0,dog\n"))
+    assert table.columns.column_names == ["column_1", "column_2", "column_3"]
+    assert table.num_rows == 2
+    assert any("no header" in note for note in table.notes)
+
+
+def test_header_forced_off_by_option(tmp_path):
+    path = write(tmp_path, "h.csv", "a,b\nc,d\n")
+    assert read_table(path).num_rows == 1
+    assert read_table(path, ReadOptions(header=False)).num_rows == 2
+
+
+def test_duplicate_and_blank_header_names_are_made_unique(tmp_path):
+    table = read_table(write(tmp_path, "dup.csv", ",a,a\n0,1,2\n"))
+    assert table.columns.column_names == ["column_1", "a", "a_2"]
+
+
+def test_utf8_bom_is_dropped(tmp_path):
+    table = read_table(write(tmp_path, "bom.csv", "\ufeffname,x\ncafé,1\n".encode("utf-8")))
+    assert table.columns.column_names == ["name", "x"]
+    assert table.columns.column("name").to_pylist() == ["café"]
+    assert "encoding: utf-8 with BOM" in table.notes
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_with_and_without_bom(tmp_path, codec):
+    path = write(tmp_path, "u16.csv", "name,x\ncafé,1\n€uro,2\n".encode(codec))
+    assert rows(path) == [{"name": "café", "x": 1}, {"name": "€uro", "x": 2}]
+
+
+def test_cp1252_is_detected_by_rule(tmp_path):
+    table = read_table(write(tmp_path, "cp.csv", "name,price\ncafé,€5\nnaïve,€6\n".encode("cp1252")))
+    assert table.columns.to_pylist() == [{"name": "café", "price": "€5"}, {"name": "naïve", "price": "€6"}]
+    assert "encoding: cp1252" in table.notes
+
+
+def test_latin1_when_bytes_are_undefined_in_cp1252(tmp_path):
+    data = "name,x\ncafé,1\n".encode("latin-1") + b"\x81\xe9,2\n"
+    table = read_table(write(tmp_path, "l1.csv", data))
+    assert table.columns.column("name").to_pylist() == ["café", "\x81é"]
+    assert "encoding: latin-1" in table.notes
+
+
+def test_encoding_rule():
+    assert detect_encoding("a,b\ncafé\n".encode()).codec == "utf-8"
+    assert detect_encoding("a,b\ncafé €\n".encode("cp1252")).codec == "cp1252"
+    assert detect_encoding(b"a,\x81\n").codec == "latin-1"
+    assert detect_encoding("ab,cd\n".encode("utf-16-le")).codec == "utf-16-le"
+    assert detect_encoding(os.urandom(4096)) is None
+
+
+def test_non_utf8_after_the_sample_falls_back_to_cp1252(tmp_path):
+    data = b"name,x\n" + b"plain,1\n" * 40000 + "café,2\n".encode("cp1252")
+    table = read_table(write(tmp_path, "late.csv", data))
+    assert table.columns.column("name")[-1].as_py() == "café"
+    assert table.columns.schema.field("name").type == pa.string()
+
+
+def test_crlf_line_endings(tmp_path):
+    path = write(tmp_path, "crlf.csv", "a,b\r\n1,x\r\n2,y\r\n")
+    assert rows(path) == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+
+
+def test_decimal_comma_in_semicolon_file(tmp_path):
+    table = read_table(write(tmp_path, "eu.csv", "temp;count;place\n3,14;2;Lyon\n-0,5;;Gent\n12;4;Bonn\n"))
+    assert table.columns.schema.field("temp").type == pa.float64()
+    assert table.columns.column("temp").to_pylist() == [3.14, -0.5, 12.0]
+    assert table.columns.column("count").to_pylist() == [2, None, 4]
+    assert any("decimal comma" in note for note in table.notes)
+
+
+def test_padded_numbers_become_numbers(tmp_path):
+    table = read_table(write(tmp_path, "pad.csv", "a,b\n 1 , 2.5\n3, NA\n"))
+    assert table.columns.to_pylist() == [{"a": 1, "b": 2.5}, {"a": 3, "b": None}]
+
+
+def test_missing_tokens_become_nulls_in_every_column_kind(tmp_path):
+    path = write(tmp_path, "m.csv", "n,s\nNA,x\n2,N/A\n?,null\nNaN,\n5,ok\n")
+    table = read_table(path).columns
+    assert table.schema.field("n").type == pa.int64()
+    assert table.column("n").to_pylist() == [None, 2, None, None, 5]
+    assert table.column("s").to_pylist() == ["x", None, None, None, "ok"]
+
+
+def test_custom_missing_tokens(tmp_path):
+    path = write(tmp_path, "m.csv", "n\n-999\n3\n")
+    assert rows(path, missing_values=("-999",)) == [{"n": None}, {"n": 3}]
+
+
+def test_booleans_and_datetimes(tmp_path):
+    path = write(tmp_path, "b.csv", "flag,ok,when\ntrue,yes,2024-01-02T03:04:05\nfalse,no,2024-02-03\n")
+    table = read_table(path).columns
+    assert table.schema.field("flag").type == pa.bool_()
+    assert table.column("ok").to_pylist() == [True, False]
+    assert pa.types.is_timestamp(table.schema.field("when").type)
+
+
+def test_nul_byte_does_not_crash(tmp_path):
+    path = write(tmp_path, "nul.csv", "a,b\n" + "x\x00y,1\n" + "p,2\n" * 60)
+    table = read_table(path)
+    assert table.columns.column("a")[0].as_py() == "xy"
+    assert table.num_rows == 61
+
+
+# --- content decides, not the extension ------------------------------------------------------
+
+
+def test_parquet_named_csv_is_read_as_parquet(tmp_path):
+    path = tmp_path / "really.csv"
+    pq.write_table(pa.table({"x": [1, 2, 3]}), path)
+    table = read_table(path)
+    assert table.format == "parquet"
+    assert table.columns.column("x").to_pylist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("name", ["data.dat", "data.txt", "data"])
+def test_csv_with_other_or_no_extension(tmp_path, name):
+    table = read_table(write(tmp_path, name, "a,b\n1,2\n3,4\n"))
+    assert table.format == "csv"
+    assert table.num_rows == 2
+
+
+def test_jsonl_named_txt_is_read_as_json_lines(tmp_path):
+    table = read_table(write(tmp_path, "log.txt", '{"a": 1}\n{"a": 2}\n'))
+    assert table.format == "jsonl"
+
+
+def test_binary_garbage_named_csv_is_refused(tmp_path):
+    path = write(tmp_path, "garbage.csv", bytes(np.random.default_rng(1).integers(0, 256, 4096, np.uint8)))
+    with pytest.raises(UnsupportedFormatError, match="garbage.csv.*binary data, not text"):
+        read_table(path)
+
+
+# --- empty, truncated, malformed --------------------------------------------------------------
+
+
+def test_empty_file(tmp_path):
+    with pytest.raises(EmptyDatasetError, match="empty.csv"):
+        read_table(write(tmp_path, "empty.csv", b""))
+
+
+def test_blank_lines_only(tmp_path):
+    with pytest.raises(EmptyDatasetError, match="blank"):
+        read_table(write(tmp_path, "blank.csv", "\n\n  \n"))
+
+
+def test_header_only(tmp_path):
+    with pytest.raises(EmptyDatasetError, match="header.csv: has a header but no data rows"):
+        read_table(write(tmp_path, "header.csv", "a,b,c\n"))
+
+
+def test_truncated_parquet(tmp_path):
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"x": list(range(100))}), good)
+    path = write(tmp_path, "cut.parquet", good.read_bytes()[:-20])
+    with pytest.raises(CorruptFileError, match="cut.parquet: truncated or not a Parquet file"):
+        read_table(path)
+
+
+def test_ragged_rows_under_threshold_are_quarantined(tmp_path):
+    lines = ["a,b,c,d,e"] + ["1,2,3,4,5"] * 30
+    lines[10] = "1,2,3,4,5,6,7"
+    lines[20] = "1,2"
+    path = write(tmp_path, "ragged.csv", "\n".join(lines) + "\n")
+    before = path.read_bytes()
+    table = read_table(path)
+    assert table.num_rows == 28
+    assert [(r.location, r.reason) for r in table.quarantine] == [
+        ("line 11", "expected 5 fields, found 7"),
+        ("line 21", "expected 5 fields, found 2"),
+    ]
+    assert all(r.source == str(path) for r in table.quarantine)
+    assert path.read_bytes() == before
+
+
+def test_ragged_rows_over_threshold_raise(tmp_path):
+    path = write(tmp_path, "bad.csv", "a,b\n1,2\n1,2,3\n4\n5,6\n7,8,9\n")
+    with pytest.raises(CorruptFileError, match=r"bad.csv: 3 of 5 rows .*first: line 3"):
+        read_table(path)
+    assert read_table(path, ReadOptions(max_bad_fraction=0.7)).num_rows == 2
+
+
+def test_unknown_encoding_option(tmp_path):
+    with pytest.raises(UnsupportedFormatError, match="unknown encoding"):
+        read_table(write(tmp_path, "a.csv", "a\n1\n"), ReadOptions(encoding="no-such-codec"))
+
+
+def test_missing_file():
+    with pytest.raises(DatasetError, match="no such file"):
+        read_table("/nonexistent/data.csv")
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+def test_json_array_of_records_with_nested_values(tmp_path):
+    path = write(tmp_path, "r.json", '[{"a": 1, "tags": ["x", "y"], "m": {"k": 2}, "s": "NA"},'
+                                     ' {"a": 2.5, "tags": [], "m": null, "s": "hi"}]')
+    table = read_table(path)
+    assert table.format == "json"
+    assert table.columns.to_pylist() == [
+        {"a": 1.0, "tags": '["x","y"]', "m": '{"k":2}', "s": None},
+        {"a": 2.5, "tags": "[]", "m": None, "s": "hi"},
+    ]
+    assert any("nested" in note for note in table.notes)
+
+
+def test_json_object_of_columns(tmp_path):
+    path = write(tmp_path, "c.json", '{"x": [1, 2, 3], "label": ["a", "b", "a"]}')
+    assert rows(path)[2] == {"x": 3, "label": "a"}
+
+
+def test_json_lines_with_a_bad_line(tmp_path):
+    good = [f'{{"x": {i}, "y": "c{i % 3}"}}' for i in range(30)]
+    good.insert(7, '{"x": 99, "y": ')
+    good.insert(12, "[1, 2]")
+    path = write(tmp_path, "d.jsonl", "\n".join(good) + "\n")
+    table = read_table(path)
+    assert table.format == "jsonl"
+    assert table.num_rows == 30
+    assert [r.location for r in table.quarantine] == ["line 8", "line 13"]
+    assert "not a JSON object" in table.quarantine[1].reason
+
+
+def test_malformed_json_document(tmp_path):
+    with pytest.raises(CorruptFileError, match=r"broken.json: is not valid JSON \(line 2"):
+        read_table(write(tmp_path, "broken.json", '[{"a": 1},\n {"a": }]'))
+
+
+def test_json_lines_mostly_bad_raises(tmp_path):
+    with pytest.raises(CorruptFileError, match="lines are malformed"):
+        read_table(write(tmp_path, "bad.jsonl", '{"a": 1}\nnope\nnope\n'))
+
+
+# --- Parquet / Arrow -------------------------------------------------------------------------
+
+
+def sample_arrow_table() -> pa.Table:
+    return pa.table({
+        "i": pa.array([1, 2, None], pa.int32()),
+        "f": pa.array([0.5, 1.5, 2.5], pa.float32()),
+        "s": pa.array(["a", "b", "a"]).dictionary_encode(),
+        "d": pa.array([0, 1, 2], pa.date32()),
+    })
+
+
+def assert_normalised(table: pa.Table) -> None:
+    assert [str(t) for t in table.schema.types] == ["int64", "double", "string", "timestamp[s]"]
+    assert table.column("s").to_pylist() == ["a", "b", "a"]
+    assert table.column("i").to_pylist() == [1, 2, None]
+
+
+def test_parquet_types_are_normalised(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(sample_arrow_table(), path)
+    table = read_table(path)
+    assert table.format == "parquet"
+    assert_normalised(table.columns)
+
+
+@pytest.mark.parametrize("kind", ["feather", "ipc_stream", "feather_v1"])
+def test_arrow_and_feather(tmp_path, kind):
+    path = tmp_path / "t.arrow"
+    data = sample_arrow_table()
+    if kind == "feather":
+        feather.write_feather(data, path)
+    elif kind == "feather_v1":
+        data = data.drop_columns(["d"]).set_column(2, "s", pa.array(["a", "b", "a"]))
+        with pytest.warns(DeprecationWarning):
+            feather.write_feather(data, path, version=1)
+    else:
+        with pa.ipc.new_stream(path, data.schema) as writer:
+            writer.write_table(data)
+    table = read_table(path)
+    assert table.format == "arrow"
+    if kind == "feather_v1":
+        assert table.columns.column("i").to_pylist() == [1, 2, None]
+    else:
+        assert_normalised(table.columns)
+
+
+def test_truncated_arrow(tmp_path):
+    good = tmp_path / "g.feather"
+    feather.write_feather(pa.table({"x": list(range(1000))}), good, compression="uncompressed")
+    path = write(tmp_path, "cut.feather", good.read_bytes()[:-100])
+    with pytest.raises(CorruptFileError, match="cut.feather"):
+        read_table(path)
+
+
+# --- streaming --------------------------------------------------------------------------------
+
+
+def test_csv_stream_matches_full_read(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["id;value;flag;name;when"]
+    for i in range(5000):
+        value = f"{rng.normal():.4f}".replace(".", ",")
+        when = f"2024-01-{1 + i % 28:02d}"
+        lines.append(f"{i};{value};{'yes' if i % 2 else 'no'};{'NA' if i % 7 == 0 else 'n' + str(i % 5)};{when}")
+    lines[100] = "1;2"
+    path = write(tmp_path, "s.csv", "\n".join(lines) + "\n")
+    full = read_table(path)
+    quarantine: list = []
+    batches = list(iter_record_batches(path, ReadOptions(), batch_rows=1000, quarantine=quarantine))
+    assert [b.num_rows for b in batches] == [1000, 1000, 1000, 1000, 999]
+    streamed = pa.Table.from_batches(batches)
+    assert streamed.schema == full.columns.schema
+    assert streamed.equals(full.columns)
+    assert [r.location for r in quarantine] == [r.location for r in full.quarantine] == ["line 101"]
+
+
+def test_csv_stream_headerless_and_padded(tmp_path):
+    path = write(tmp_path, "p.csv", "".join(f"{i}, {i / 2}\n" for i in range(50)))
+    streamed = pa.Table.from_batches(list(iter_record_batches(path, batch_rows=16)))
+    assert streamed.equals(read_table(path).columns)
+
+
+def test_parquet_stream_matches_full_read(tmp_path):
+    path = tmp_path / "t.parquet"
+    data = pa.concat_tables([sample_arrow_table()] * 700)
+    pq.write_table(data, path, row_group_size=500)
+    full = read_table(path).columns
+    batches = list(iter_parquet_batches(path, ReadOptions(), batch_rows=300))
+    assert {b.num_rows for b in batches[:-1]} == {300}
+    assert pa.Table.from_batches(batches).equals(full)
+
+
+def test_large_parquet_reports_progress_per_row_group(tmp_path):
+    from udl_core.formats import load_table
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": np.arange(10_000)}), path, row_group_size=2_000)
+    events = []
+    gen = load_table(path)
+    while True:
+        try:
+            events.append(next(gen))
+        except StopIteration as stop:
+            table = stop.value
+            break
+    assert table.num_rows == 10_000
+    assert [e.done for e in events if e.total == 10_000][:5] == [2000, 4000, 6000, 8000, 10000]
+
+
+# --- robustness -------------------------------------------------------------------------------
+
+_counter = itertools.count()
+_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _only_udl_errors(path: Path) -> None:
+    try:
+        table = read_table(path)
+    except UDLError:
+        return
+    assert table.num_rows > 0
+
+
+@_FUZZ
+@given(data=st.binary(min_size=1, max_size=600), ext=st.sampled_from([".csv", ".json", ".jsonl", ".bin", ""]))
+def test_random_bytes_raise_only_udl_errors(tmp_path, data, ext):
+    _only_udl_errors(write(tmp_path, f"f{next(_counter)}{ext}", data))
+
+
+_cell = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6),
+    st.sampled_from(["", "NA", "1,5", "3.0", "true", '"', '"a,b"', "\n", "\r\n", "2024-01-01"]),
+    st.integers(-10**6, 10**6).map(str),
+)
+
+
+@_FUZZ
+@given(
+    grid=st.lists(st.lists(_cell, min_size=1, max_size=5), min_size=1, max_size=8),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    codec=st.sampled_from(["utf-8", "utf-16", "cp1252", "latin-1"]),
+)
+def test_random_delimited_text_raises_only_udl_errors(tmp_path, grid, delimiter, codec):
+    text = "\n".join(delimiter.join(row) for row in grid)
+    data = text.encode(codec, errors="replace")
+    _only_udl_errors(write(tmp_path, f"g{next(_counter)}.csv", data))
