@@ -21,8 +21,8 @@ Rules, in the order they apply:
   counted in `label_missing` (and dropped by the loader, with a warning).
 * **Task.** `task=` wins when the label allows it. Otherwise a string, bool or categorical
   label means classification; a numeric label means classification when its values are
-  all whole numbers, there are at most 20 distinct ones, and there are at most one
-  distinct value per 20 labelled rows (two values are always classes); any other numeric
+  all whole numbers, there are at most 20 distinct ones, and there are at least 5
+  labelled rows per distinct value (two values are always classes); any other numeric
   label is a regression target. Classes are the label values as strings, sorted (numbers
   numerically), taken from every labelled row, so a class seen only in validation still
   has an index.
@@ -52,7 +52,7 @@ TEXT_MIN_DISTINCT = 50        # free text: more distinct values than this ...
 TEXT_DISTINCT_SHARE = 0.5     # ... and more than this share of the values distinct
 TEXT_MEAN_LENGTH = 64         # or values this long on average
 MAX_AUTO_CLASSES = 20         # integer labels with more distinct values are a regression target
-ROWS_PER_CLASS = 20
+ROWS_PER_CLASS = 5
 MAX_CLASSES = 10_000
 ARRAY_COLUMNS_LIMIT = 4096    # wider 2-D arrays are shown as one tensor column
 DISTINCT_SAMPLE = 100_000     # distinct counts of array columns use at most this many rows
