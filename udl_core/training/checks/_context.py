@@ -1,0 +1,106 @@
+"""What every check reads from a loaded `UnifiedDataLoader`, gathered once and sampled to the budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from udl_core.errors import ConfigError
+from udl_core.training.checks._result import CheckBudget
+
+__all__ = ["CheckContext", "fmt", "name_list"]
+
+
+def fmt(value: float) -> str:
+    """A number as a person reads it in a sentence: 3 significant digits, no noise."""
+    if value != value:  # NaN
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return str(value)
+    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+        return f"{value:.2e}"
+    return f"{value:.3g}"
+
+
+def name_list(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+@dataclass
+class CheckContext:
+    """A loaded loader plus the samples the checks share; arrays are views, never copies of the data."""
+
+    loader: Any
+    budget: CheckBudget
+    seed: int
+    task: str
+    num_classes: int
+    classes: tuple[str, ...]
+    feature_names: list[str]
+    train_x: np.ndarray
+    train_y: np.ndarray
+    train_rows: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    val_rows: np.ndarray
+    sample: np.ndarray            # positions in the train split, sorted, at most budget.sample_rows
+    val_sample: np.ndarray        # positions in the val split, at most budget.eval_rows
+    epoch_hashes: list[str] | None = None   # batch hashes of train epoch 0, filled by the batch checks
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_loader(cls, loader: Any, budget: CheckBudget, seed: int) -> CheckContext:
+        train = getattr(loader, "train_data", None)
+        if train is None:
+            raise ConfigError(f"{where(loader)}: the loader is not loaded; call loader.load() before the checks")
+        val = getattr(loader, "val_data", None)
+        task = str(loader.task)
+        empty_x = np.zeros((0, np.asarray(train.x).shape[1]), np.float32)
+        val_x = np.asarray(val.x) if val is not None else empty_x
+        val_y = np.asarray(val.y) if val is not None else np.zeros(0, np.asarray(train.y).dtype)
+        val_rows = np.asarray(val.rows) if val is not None else np.zeros(0, np.int64)
+        rng = np.random.default_rng(seed)
+        n_train, n_val = len(train.y), len(val_y)
+        sample = np.arange(n_train) if n_train <= budget.sample_rows else \
+            np.sort(rng.choice(n_train, budget.sample_rows, replace=False))
+        val_sample = np.arange(n_val) if n_val <= budget.eval_rows else \
+            np.sort(rng.choice(n_val, budget.eval_rows, replace=False))
+        classes = tuple(str(c) for c in (getattr(loader, "classes", None) or ()))
+        num_classes = int(getattr(loader, "num_classes", len(classes) or 1))
+        names = list(getattr(loader, "feature_names", None) or [])
+        width = np.asarray(train.x).shape[1]
+        if len(names) != width:
+            names = [f"f{i}" for i in range(width)]
+        return cls(loader=loader, budget=budget, seed=seed, task=task, num_classes=num_classes,
+                   classes=classes, feature_names=names, train_x=np.asarray(train.x),
+                   train_y=np.asarray(train.y), train_rows=np.asarray(train.rows), val_x=val_x,
+                   val_y=val_y, val_rows=val_rows, sample=sample, val_sample=val_sample)
+
+    @property
+    def classification(self) -> bool:
+        return self.task == "classification"
+
+    @property
+    def where(self) -> str:
+        return where(self.loader)
+
+    @property
+    def label_name(self) -> str:
+        schema = getattr(self.loader, "schema", None)
+        return str(getattr(schema, "label", None) or "label")
+
+    def class_name(self, index: int) -> str:
+        return self.classes[index] if 0 <= index < len(self.classes) else str(index)
+
+    def sample_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.train_x[self.sample], self.train_y[self.sample]
+
+    def all_y(self) -> np.ndarray:
+        return np.concatenate([self.train_y, self.val_y]) if len(self.val_y) else self.train_y
+
+
+def where(loader: Any) -> str:
+    return str(getattr(loader, "path", None) or "the dataset")

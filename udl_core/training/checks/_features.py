@@ -1,0 +1,387 @@
+"""Scaling and leakage: statistics of the processed features and of the raw columns behind them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from udl_core.schema import parse_numbers
+from udl_core.training.checks._context import CheckContext, fmt, name_list
+from udl_core.training.checks._result import CheckResult
+
+__all__ = ["leakage_checks", "loo_accuracy", "loo_r2", "scaling_checks"]
+
+MEAN_TOLERANCE = 0.5        # |mean| of a standardized column beyond this is off
+STD_RANGE = (0.2, 2.0)      # median imputation of many missing values shrinks the std below 1
+UNSCALED = 10.0             # a mean or std beyond this means "not standardized at all"
+RAW_ORDERS = 3              # raw column scales this many orders of magnitude apart get named
+MAX_LEAK_COLUMNS = 64       # array features: single-column leakage looks at this many at most
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    """One raw feature column at the sampled training rows, as float64 (NaN = missing)."""
+
+    name: str
+    kind: str
+    values: np.ndarray
+    whole: bool            # every value a whole number (an id candidate)
+
+
+def raw_columns(ctx: CheckContext, positions: np.ndarray) -> list[RawColumn] | None:
+    """Raw feature columns of a tabular dataset at train positions `positions`; None for arrays."""
+    if "raw_columns" in ctx.shared:
+        return ctx.shared["raw_columns"]
+    table = getattr(ctx.loader, "table", None)
+    schema = getattr(ctx.loader, "schema", None)
+    columns = getattr(table, "columns", None)
+    if columns is None or schema is None:
+        ctx.shared["raw_columns"] = None
+        return None
+    rows = pa.array(np.asarray(ctx.train_rows[positions], np.int64))
+    out = []
+    for info in schema.feature_columns:
+        if info.name not in columns.column_names or info.kind in ("text", "tensor"):
+            continue
+        column = columns.column(info.name).take(rows)
+        values = _as_float(column, info.kind)
+        finite = values[np.isfinite(values)]
+        whole = bool(finite.size) and info.kind == "numeric" and bool(np.all(finite == np.round(finite)))
+        out.append(RawColumn(info.name, info.kind, values, whole))
+    ctx.shared["raw_columns"] = out
+    return out
+
+
+def _as_float(column: pa.ChunkedArray, kind: str) -> np.ndarray:
+    kind_type = column.type
+    if kind in ("categorical", "text") or (kind != "numeric" and (pa.types.is_string(kind_type)
+                                                                  or pa.types.is_dictionary(kind_type))):
+        codes = pc.dictionary_encode(column.combine_chunks())
+        values = codes.indices.to_numpy(zero_copy_only=False).astype(np.float64)
+        values[np.asarray(codes.is_null())] = np.nan
+        return values
+    if pa.types.is_string(kind_type) or pa.types.is_large_string(kind_type) or pa.types.is_dictionary(kind_type):
+        column = parse_numbers(column)
+    elif pa.types.is_boolean(kind_type):
+        column = pc.cast(column, pa.int8())
+    elif pa.types.is_timestamp(kind_type) or pa.types.is_date(kind_type) or pa.types.is_duration(kind_type):
+        column = pc.cast(pc.cast(column, pa.timestamp("us")) if pa.types.is_date(kind_type) else column,
+                         pa.int64())
+    values = np.array(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+# --- scaling -------------------------------------------------------------------------------------
+
+def scaling_checks(ctx: CheckContext) -> Iterator[CheckResult]:
+    yield _standardized(ctx)
+    yield _raw_scales(ctx)
+
+
+def _standardized(ctx: CheckContext) -> CheckResult:
+    name = "scaling.standardized"
+    x = ctx.train_x[ctx.sample].astype(np.float64)
+    if x.size == 0:
+        return CheckResult(name, "pass", "there are no feature values to check.")
+    layout = getattr(getattr(ctx.loader, "schema", None), "layout", "tabular")
+    finite = np.where(np.isfinite(x), x, np.nan)
+    binary = np.all((x == 0) | (x == 1), axis=0)
+    with np.errstate(all="ignore"):
+        if layout == "image":  # per-channel standardization: judge the pixels as a whole
+            mean = np.array([np.nanmean(finite)])
+            std = np.array([np.nanstd(finite)])
+            names = ["all pixels"]
+        else:
+            keep = ~binary
+            mean = np.nanmean(finite[:, keep], axis=0) if keep.any() else np.zeros(0)
+            std = np.nanstd(finite[:, keep], axis=0) if keep.any() else np.zeros(0)
+            names = [n for n, k in zip(ctx.feature_names, keep) if k]
+    details: dict[str, Any] = {"columns": len(names), "binary_columns": int(binary.sum())}
+    if not len(names):
+        return CheckResult(name, "pass", f"all {x.shape[1]} processed features are 0/1 indicators.", "", details)
+    off_mean = np.abs(np.nan_to_num(mean, nan=0.0))
+    worst = int(np.argmax(np.maximum(off_mean, np.nan_to_num(std, nan=0.0))))
+    details.update(max_abs_mean=float(off_mean.max()), min_std=float(np.nanmin(std)), max_std=float(np.nanmax(std)))
+    unscaled = [names[i] for i in range(len(names)) if off_mean[i] > UNSCALED or std[i] > UNSCALED]
+    if unscaled:
+        return CheckResult(name, "fail",
+                           f"processed feature '{names[worst]}' has mean {fmt(float(mean[worst]))} and std "
+                           f"{fmt(float(std[worst]))} on the training split, so it was not standardized "
+                           f"({len(unscaled)} such features).",
+                           "Standardize numeric features with statistics from the training split "
+                           "(subtract the mean, divide by the std).", {**details, "unscaled": unscaled[:20]})
+    off = [names[i] for i in range(len(names))
+           if off_mean[i] > MEAN_TOLERANCE or not (STD_RANGE[0] <= std[i] <= STD_RANGE[1])]
+    if off:
+        i = names.index(off[0])
+        return CheckResult(name, "warn",
+                           f"processed feature '{off[0]}' has mean {fmt(float(mean[i]))} and std "
+                           f"{fmt(float(std[i]))} on the training split, away from 0 and 1 "
+                           f"({len(off)} such features).",
+                           "A std far below 1 often means most values were missing and imputed; "
+                           "a mean far from 0 means the statistics came from other rows.", {**details, "off": off[:20]})
+    return CheckResult(name, "pass",
+                       f"the {len(names)} standardized features have |mean| <= {float(off_mean.max()):.3f} and "
+                       f"std {float(np.nanmin(std)):.3f} to {float(np.nanmax(std)):.3f} on the training split.",
+                       "", details)
+
+
+def _raw_scales(ctx: CheckContext) -> CheckResult:
+    name = "scaling.raw_columns"
+    columns = raw_columns(ctx, ctx.sample)
+    if columns is None:
+        return CheckResult(name, "pass", "the features are one array, so there are no raw columns to compare.")
+    scales = []
+    for column in columns:
+        if column.kind != "numeric":
+            continue
+        values = column.values[np.isfinite(column.values)]
+        std = float(values.std()) if values.size > 1 else 0.0
+        if std > 0:
+            scales.append((std, column.name))
+    if len(scales) < 2:
+        return CheckResult(name, "pass", f"{len(scales)} varying raw numeric column(s): nothing to compare.")
+    scales.sort()
+    (low, low_name), (high, high_name) = scales[0], scales[-1]
+    orders = math.log10(high / low)
+    details = {"scales": {n: s for s, n in scales}, "orders_of_magnitude": orders}
+    if orders >= RAW_ORDERS:
+        big = [n for s, n in scales if math.log10(s / low) >= RAW_ORDERS]
+        return CheckResult(name, "warn",
+                           f"raw column '{high_name}' (std {fmt(high)}) and '{low_name}' (std {fmt(low)}) differ "
+                           f"by {orders:.0f} orders of magnitude; unscaled: {name_list(big[::-1])}.",
+                           "UDL standardizes them for training here; scale them the same way in any other "
+                           "pipeline, or a model sees mostly the largest column.", {**details, "large": big})
+    return CheckResult(name, "pass",
+                       f"raw numeric columns' scales are within {max(orders, 0):.1f} orders of magnitude "
+                       f"('{high_name}' std {fmt(high)}, '{low_name}' std {fmt(low)}).", "", details)
+
+
+# --- leakage -------------------------------------------------------------------------------------
+
+def leakage_checks(ctx: CheckContext) -> Iterator[CheckResult]:
+    yield _duplicates(ctx)
+    columns = _leak_columns(ctx)
+    yield _label_in_features(ctx, columns)
+    yield _single_feature(ctx, columns)
+
+
+def _row_hashes(x: np.ndarray, seed: int) -> np.ndarray:
+    """A 64-bit hash of each row's exact bytes (float32 bit patterns), chunked to bound memory."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    x = np.where(x == 0, np.float32(0), x)  # -0.0 and 0.0 are the same value
+    bits = x.reshape(len(x), -1).view(np.uint32)
+    coeffs = np.random.default_rng(seed).integers(1, 2**63, bits.shape[1], dtype=np.uint64) | np.uint64(1)
+    out = np.empty(len(x), np.uint64)
+    step = max(1, (1 << 22) // max(bits.shape[1], 1))
+    for start in range(0, len(x), step):
+        chunk = bits[start:start + step].astype(np.uint64)
+        mixed = chunk * coeffs
+        out[start:start + step] = np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(29)), axis=1) \
+            + mixed.sum(axis=1, dtype=np.uint64)
+    return out
+
+
+def _duplicates(ctx: CheckContext) -> CheckResult:
+    name = "leakage.duplicates"
+    if not len(ctx.val_y):
+        return CheckResult(name, "pass", "there are no validation rows to compare with the training rows.")
+    train_h = _row_hashes(ctx.train_x, ctx.seed)
+    val_h = _row_hashes(ctx.val_x, ctx.seed)
+    shared = np.isin(val_h, train_h)
+    count = int(shared.sum())
+    n_val = len(val_h)
+    unique_train, train_counts = np.unique(train_h, return_counts=True)
+    continuous = _has_continuous_feature(ctx)
+    seen_share = 1.0 - float((train_counts == 1).sum()) / max(len(train_h), 1)  # Good-Turing
+    expected = 0.0 if continuous else seen_share * n_val
+    details = {"val_rows_in_train": count, "val_rows": n_val, "continuous_features": continuous,
+               "expected_by_chance": expected, "distinct_train_rows": int(len(unique_train))}
+    if count == 0:
+        return CheckResult(name, "pass",
+                           f"none of the {n_val:,} validation rows is an exact copy of a training row.", "", details)
+    first = int(np.flatnonzero(shared)[0])
+    val_row = int(ctx.val_rows[first])
+    train_row = int(ctx.train_rows[np.flatnonzero(train_h == val_h[first])[0]])
+    share = count / n_val
+    text = (f"{count} of {n_val:,} validation rows ({share:.1%}) are exact copies of training rows after "
+            f"preprocessing (validation row {val_row} = training row {train_row})")
+    hint = ("Deduplicate before splitting, or split by a group key (user, patient, file), so the validation "
+            "score measures rows the model has not seen.")
+    if not continuous:
+        if count <= expected * 1.5 + 3 * math.sqrt(expected) + 3:
+            return CheckResult(name, "pass",
+                               f"{text}, about what {details['distinct_train_rows']:,} distinct discrete rows "
+                               f"give by chance ({expected:.0f} expected).", "", details)
+        return CheckResult(name, "warn", f"{text}, more than the {expected:.0f} expected by chance.", hint, details)
+    status = "fail" if count >= 3 and share >= 0.01 else "warn"
+    return CheckResult(name, status, text + ".", hint, details)
+
+
+def _has_continuous_feature(ctx: CheckContext) -> bool:
+    """True when some feature has so many distinct values that exact row copies cannot be chance."""
+    x = ctx.train_x[ctx.sample]
+    n = len(x)
+    if n < 20:
+        return False
+    for j in range(min(x.shape[1], 512)):
+        if len(np.unique(x[:, j])) >= 0.5 * n:
+            return True
+    return False
+
+
+def _leak_columns(ctx: CheckContext) -> list[RawColumn]:
+    columns = raw_columns(ctx, ctx.sample)
+    if columns is not None:
+        return columns
+    x = ctx.train_x[ctx.sample]
+    if x.shape[1] > MAX_LEAK_COLUMNS:
+        return []
+    return [RawColumn(n, "numeric", x[:, j].astype(np.float64), False) for j, n in enumerate(ctx.feature_names)]
+
+
+def _label_in_features(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
+    name = "leakage.label_in_features"
+    y = ctx.train_y[ctx.sample]
+    label = ctx.label_name
+    for column in columns:
+        if column.name.strip().lower() == label.strip().lower():
+            return CheckResult(name, "fail", f"feature '{column.name}' has the label's name '{label}'.",
+                               f"Ignore '{column.name}' (--ignore {column.name}).")
+        if _is_label_copy(column.values, y, ctx.classification):
+            return CheckResult(name, "fail",
+                               f"feature '{column.name}' is a copy of the label '{label}' "
+                               "(one value per label value, on every sampled row).",
+                               f"Remove '{column.name}' from the features (--ignore {column.name}): "
+                               "it will not be there at prediction time.", {"column": column.name})
+    if not columns:
+        return CheckResult(name, "pass", "too many array features to compare one by one with the label.")
+    return CheckResult(name, "pass", f"none of the {len(columns)} features is a copy of the label '{label}'.")
+
+
+def _is_label_copy(values: np.ndarray, y: np.ndarray, classification: bool) -> bool:
+    ok = np.isfinite(values) & (np.isfinite(y) if y.dtype.kind == "f" else True)
+    v, t = values[ok], y[ok]
+    if len(v) < 10 or len(v) < 0.9 * len(values) or len(np.unique(t)) < 2:
+        return False
+    if classification:
+        pairs = np.unique(np.stack([v, t.astype(np.float64)]), axis=1)
+        return pairs.shape[1] == len(np.unique(v)) == len(np.unique(t))
+    with np.errstate(all="ignore"):
+        corr = np.corrcoef(v, t.astype(np.float64))[0, 1]
+    return bool(np.isfinite(corr) and abs(corr) >= 0.99999)
+
+
+def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
+    name = "leakage.single_feature"
+    y = ctx.train_y[ctx.sample]
+    if not columns:
+        return CheckResult(name, "pass", "too many array features to score one by one.")
+    if ctx.classification:
+        valid = y >= 0
+        counts = np.bincount(y[valid].astype(np.int64), minlength=max(ctx.num_classes, 1))
+        baseline_error = 1.0 - counts.max() / max(valid.sum(), 1)
+        if baseline_error < 0.01 or ctx.num_classes > 500:
+            return CheckResult(name, "pass", "the label barely varies, so single-feature scores mean little.")
+        scores = [(loo_accuracy(c.values[valid], y[valid].astype(np.int64), ctx.num_classes), c) for c in columns]
+        score, best = max(scores, key=lambda s: s[0])
+        error = 1.0 - score
+        perfect = error <= 0.01 * baseline_error + 1.0 / max(valid.sum(), 1)
+        near = error <= 0.05 * baseline_error
+        text = f"{score:.1%} accuracy (always guessing the majority class: {1 - baseline_error:.1%})"
+    else:
+        valid = np.isfinite(y)
+        scores = [(loo_r2(c.values[valid], y[valid].astype(np.float64)), c) for c in columns]
+        score, best = max(scores, key=lambda s: s[0])
+        perfect, near = score >= 0.999, score >= 0.99
+        text = f"R^2 {score:.4f}"
+    details = {"column": best.name, "score": score, "scores": {c.name: s for s, c in scores}}
+    distinct = len(np.unique(best.values[np.isfinite(best.values)]))
+    id_like = best.whole and distinct >= 0.9 * len(best.values)
+    few_values = distinct <= 2 * max(ctx.num_classes, 2) and ctx.classification
+    if perfect and (id_like or few_values or not ctx.classification):
+        kind = "an id" if id_like else "a recoding of the label" if few_values else "derived from the label"
+        return CheckResult(name, "fail",
+                           f"feature '{best.name}' alone predicts the label '{ctx.label_name}' with {text}, "
+                           f"so it looks like {kind}.",
+                           f"Drop '{best.name}' (--ignore {best.name}) unless it will truly be known at "
+                           "prediction time; row ids often encode the order the data was collected in.", details)
+    if perfect or near:
+        return CheckResult(name, "warn",
+                           f"feature '{best.name}' alone predicts the label '{ctx.label_name}' with {text}.",
+                           "Make sure it is not computed from the label or recorded after the outcome; "
+                           "if it is genuine, the task is simply easy.", details)
+    return CheckResult(name, "pass",
+                       f"no single feature predicts the label '{ctx.label_name}' almost perfectly "
+                       f"(best: '{best.name}', {text}).", "", details)
+
+
+def _groups(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    order = np.argsort(v, kind="stable")
+    sorted_v = v[order]
+    new = np.r_[True, sorted_v[1:] != sorted_v[:-1]]
+    group = np.cumsum(new) - 1
+    return order, group, sorted_v[new]
+
+
+def _neighbours(group: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    count = len(values)
+    prev, nxt = group - 1, group + 1
+    left = np.where(prev >= 0, values[group] - values[np.clip(prev, 0, None)], np.inf)
+    right = np.where(nxt < count, values[np.clip(nxt, None, count - 1)] - values[group], np.inf)
+    return np.clip(prev, 0, None), np.clip(nxt, None, count - 1), left, right
+
+
+def loo_accuracy(v: np.ndarray, y: np.ndarray, num_classes: int) -> float:
+    """Leave-one-out accuracy of a 1-D nearest-neighbour classifier on one feature.
+
+    Rows sharing a value are predicted by the majority of the others with that value; a row with a
+    value of its own by the majority of the nearest value's rows. An id in label order, or a
+    recoding of the label, scores 100%; an honest feature scores what its overlap allows.
+    """
+    ok = np.isfinite(v)
+    v, y = v[ok], y[ok]
+    if len(v) < 2:
+        return 0.0
+    order, group, values = _groups(v)
+    y = y[order]
+    counts = np.zeros((len(values), max(num_classes, int(y.max()) + 1)), np.int64)
+    np.add.at(counts, (group, y), 1)
+    size = counts.sum(axis=1)[group]
+    rows = np.arange(len(y))
+    others = counts[group]
+    others[rows, y] -= 1
+    multi_ok = others[rows, y] >= others.max(axis=1)
+    majority = counts == counts.max(axis=1, keepdims=True)
+    prev, nxt, left, right = _neighbours(group, values)
+    single_ok = ((left <= right) & np.isfinite(left) & majority[prev, y]) | \
+                ((right <= left) & np.isfinite(right) & majority[nxt, y])
+    return float(np.where(size > 1, multi_ok, single_ok).mean())
+
+
+def loo_r2(v: np.ndarray, y: np.ndarray) -> float:
+    """Leave-one-out R^2 of a 1-D nearest-neighbour regressor on one feature (see `loo_accuracy`)."""
+    ok = np.isfinite(v) & np.isfinite(y)
+    v, y = v[ok], y[ok]
+    total = float(((y - y.mean()) ** 2).sum()) if len(y) else 0.0
+    if len(y) < 3 or total == 0:
+        return 0.0
+    order, group, values = _groups(v)
+    y = y[order]
+    sums = np.bincount(group, weights=y)
+    sizes = np.bincount(group)
+    size = sizes[group]
+    means = sums / sizes
+    multi = (sums[group] - y) / np.maximum(size - 1, 1)
+    prev, nxt, left, right = _neighbours(group, values)
+    single = np.where(left < right, means[prev], np.where(right < left, means[nxt],
+                                                          (means[prev] + means[nxt]) / 2))
+    pred = np.where(size > 1, multi, single)
+    return 1.0 - float(((y - pred) ** 2).sum()) / total

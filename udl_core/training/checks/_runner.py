@@ -1,0 +1,76 @@
+"""`iter_checks(loader)`: the checklist as a generator (STYLE.md §3); `run_checks` drains it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import Any
+
+from udl_core.errors import ConfigError, UDLError
+from udl_core.events import Progress
+from udl_core.training.checks._batches import batch_checks, determinism_check
+from udl_core.training.checks._context import CheckContext
+from udl_core.training.checks._features import leakage_checks, scaling_checks
+from udl_core.training.checks._labels import label_checks
+from udl_core.training.checks._result import CheckBudget, CheckResult
+from udl_core.training.checks._training import (input_dependence_check, loss_at_init_check, overfit_check,
+                                                speed_check)
+
+__all__ = ["CHECKS", "iter_checks", "run_checks"]
+
+CheckFn = Callable[[CheckContext], Iterator[CheckResult]]
+
+# Order matters only for speed: `batches` records the epoch's hashes that `determinism` compares with.
+CHECKS: tuple[tuple[str, str, CheckFn], ...] = (
+    ("batches", "batches: coverage, NaN/inf, shapes, split", batch_checks),
+    ("labels", "labels", label_checks),
+    ("scaling", "feature scaling", scaling_checks),
+    ("leakage", "leakage", leakage_checks),
+    ("loss_at_init", "loss at initialisation", loss_at_init_check),
+    ("overfit_one_batch", "overfitting one batch", overfit_check),
+    ("determinism", "determinism", determinism_check),
+    ("speed", "data vs compute time", speed_check),
+    ("input_dependence", "real vs zeroed inputs", input_dependence_check),
+)
+CHECK_GROUPS: tuple[str, ...] = tuple(name for name, _, _ in CHECKS)
+
+
+def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,
+                select: Iterable[str] | None = None) -> Generator[Progress | CheckResult, None, list[CheckResult]]:
+    """Run the pipeline checks on a loaded loader; yield `Progress` and each `CheckResult` as it is made.
+
+    `select` names check groups to run (see `CHECK_GROUPS`); by default all run. Returns every result.
+    A `UDLError` inside one group becomes a failed result for that group; the others still run.
+    """
+    budget = budget or CheckBudget()
+    chosen = list(CHECK_GROUPS) if select is None else list(select)
+    unknown = [name for name in chosen if name not in CHECK_GROUPS]
+    if unknown:
+        raise ConfigError(f"unknown check {unknown[0]!r}: choose from {', '.join(CHECK_GROUPS)}")
+    plan = [(name, title, fn) for name, title, fn in CHECKS if name in chosen]
+    total = len(plan)
+    yield Progress("checks", 0, total, "reading the splits")
+    ctx = CheckContext.from_loader(loader, budget, seed)
+    results: list[CheckResult] = []
+    for done, (name, title, fn) in enumerate(plan):
+        yield Progress("checks", done, total, f"checking {title}")
+        try:
+            for result in fn(ctx):
+                results.append(result)
+                yield result
+        except UDLError as exc:
+            result = CheckResult(name, "fail", f"the check could not run: {exc}.", "Fix the error above first.")
+            results.append(result)
+            yield result
+    yield Progress("checks", total, total, "done")
+    return results
+
+
+def run_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,
+               select: Iterable[str] | None = None) -> list[CheckResult]:
+    """Every check's result, in order (`iter_checks` without the events)."""
+    job = iter_checks(loader, budget=budget, seed=seed, select=select)
+    while True:
+        try:
+            next(job)
+        except StopIteration as stop:
+            return stop.value

@@ -1,0 +1,370 @@
+"""Checks that train: loss at initialisation, overfit one batch, input dependence, and speed.
+
+Each builds its model with the trainer's `build_model` and `loss_for_task` inside the generator, so
+everything MLX lives on the thread that runs the checks (DESIGN.md, "MLX streams are per thread").
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+
+from udl_core.training.checks._context import CheckContext, fmt
+from udl_core.training.checks._result import CheckResult
+from udl_core.training.devices import gpu_available
+from udl_core.training.losses import loss_for_task
+from udl_core.training.models import DEFAULT_HIDDEN, ModelSpec, build_model
+
+__all__ = ["TRAINING_CHECKS", "input_dependence_check", "loss_at_init_check", "overfit_check", "speed_check"]
+
+OVERFIT_LR = 1e-2
+OVERFIT_FRACTION = 0.1       # "close to zero": within 10% of the way from the floor to the start
+INIT_PASS = 0.35             # |loss - ln C| / ln C within this is "near ln C"
+INIT_WARN = 1.5
+DATA_BOUND_WARN = 0.8        # share of the time spent waiting for data that earns a warning
+
+
+class _Setup:
+    """Model, loss and a compiled Adam step, built on the calling thread."""
+
+    def __init__(self, ctx: CheckContext, learning_rate: float, seed: int) -> None:
+        y = ctx.train_y.astype(np.float64)
+        y = y[np.isfinite(y)]
+        self.target_mean = float(y.mean()) if (not ctx.classification and y.size) else 0.0
+        std = float(y.std()) if (not ctx.classification and y.size) else 1.0
+        self.target_std = std if std > 1e-12 else 1.0
+        self.classification = ctx.classification
+        out_dim = max(ctx.num_classes, 2) if ctx.classification else 1
+        mx.random.seed(seed)
+        self.model = build_model(ModelSpec("mlp", ctx.train_x.shape[1], out_dim, ctx.task, DEFAULT_HIDDEN))
+        mx.eval(self.model.parameters())
+        self.loss_fn = loss_for_task(ctx.task, self.target_mean, self.target_std)
+        optimizer = optim.Adam(learning_rate=learning_rate)
+        loss_and_grad = nn.value_and_grad(self.model, self.loss_fn)
+        self.state = [self.model.state, optimizer.state]
+
+        @partial(mx.compile, inputs=self.state, outputs=self.state)
+        def step(x: mx.array, y: mx.array) -> mx.array:
+            loss, grads = loss_and_grad(self.model, x, y)
+            optimizer.update(self.model, grads)
+            return loss
+
+        self.step = step
+
+    def loss(self, x: mx.array, y: mx.array) -> float:
+        return float(self.loss_fn(self.model, x, y).item())
+
+    def row_losses(self, x: mx.array, y: mx.array) -> np.ndarray:
+        out = self.model(x)
+        if self.classification:
+            losses = nn.losses.cross_entropy(out, y, reduction="none")
+        else:
+            losses = (out[:, 0] - (y - self.target_mean) / self.target_std) ** 2
+        return np.array(losses, dtype=np.float64)
+
+
+def _xy(x: np.ndarray, y: np.ndarray, classification: bool) -> tuple[mx.array, mx.array]:
+    return (mx.array(np.ascontiguousarray(x, np.float32)),
+            mx.array(np.asarray(y, np.int32 if classification else np.float32)))
+
+
+def _valid_rows(ctx: CheckContext, y: np.ndarray) -> np.ndarray:
+    return (y >= 0) if ctx.classification else np.isfinite(y)
+
+
+def _learnable(ctx: CheckContext) -> str | None:
+    y = ctx.train_y[_valid_rows(ctx, ctx.train_y)]
+    if y.size == 0 or len(np.unique(y)) < 2:
+        return f"not run: the label '{ctx.label_name}' takes one value in the training rows (see labels.constant)."
+    return None
+
+
+def loss_at_init_check(ctx: CheckContext) -> Iterator[CheckResult]:
+    name = "loss_at_init"
+    skipped = _learnable(ctx)
+    if skipped:
+        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+        return
+    x, y = ctx.sample_xy()
+    keep = _valid_rows(ctx, y)
+    x, y = x[keep][:1024], y[keep][:1024]
+    setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
+    loss = setup.loss(*_xy(x, y, ctx.classification))
+    details: dict[str, Any] = {"loss": loss, "rows": len(y)}
+    if not math.isfinite(loss):
+        yield CheckResult(name, "fail", f"the loss of the untrained model is {loss} on {len(y)} training rows.",
+                          "NaN or inf in the inputs (see batches.finite) or overflowing feature values.", details)
+        return
+    if ctx.classification:
+        classes = max(ctx.num_classes, 2)
+        expected = math.log(classes)
+        off = abs(loss - expected) / expected
+        details.update(expected=expected, classes=classes)
+        text = (f"the untrained model's cross-entropy is {loss:.3f} against ln({classes}) = {expected:.3f} "
+                f"for {classes} classes")
+        if off <= INIT_PASS:
+            yield CheckResult(name, "pass", text + ": it starts from an even guess, as it should.", "", details)
+        elif off <= INIT_WARN:
+            yield CheckResult(name, "warn", text + f", {off:.0%} away.",
+                              "Large initial logits: check the feature scale (scaling checks).", details)
+        else:
+            yield CheckResult(name, "fail", text + f", {off:.0%} away: the logits start huge or collapsed.",
+                              "The inputs are probably unscaled (see scaling.standardized) or the class count "
+                              "is wrong.", details)
+        return
+    details["expected"] = 1.0
+    text = (f"the untrained model's MSE on standardized targets is {loss:.3f}; about 1 means it starts by "
+            "predicting the mean")
+    if 0.5 <= loss <= 2.5:
+        yield CheckResult(name, "pass", text + ", as it should.", "", details)
+    elif loss <= 25:
+        yield CheckResult(name, "warn", text + f", but it is {fmt(loss)}.",
+                          "The initial outputs are large: check the feature scale (scaling checks).", details)
+    else:
+        yield CheckResult(name, "fail", text + f", but it is {fmt(loss)}: the outputs start huge.",
+                          "The inputs are probably unscaled (see scaling.standardized).", details)
+
+
+def _floor(x: np.ndarray, y: np.ndarray, classification: bool, mean: float, std: float) -> float:
+    """The lowest mean loss any model can reach on (x, y): rows with equal x must share a prediction."""
+    _, group = np.unique(np.ascontiguousarray(x).reshape(len(x), -1), axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    if classification:
+        counts = np.zeros((group.max() + 1, int(y.max()) + 1))
+        np.add.at(counts, (group, y), 1)
+        p = counts[group, y] / counts[group].sum(axis=1)
+        return float(-np.log(p).mean())
+    t = (y.astype(np.float64) - mean) / std
+    means = np.bincount(group, weights=t) / np.bincount(group)
+    return float(((t - means[group]) ** 2).mean())
+
+
+def overfit_check(ctx: CheckContext) -> Iterator[CheckResult]:
+    name = "overfit_one_batch"
+    skipped = _learnable(ctx)
+    if skipped:
+        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+        return
+    batch = _first_batch(ctx.loader)
+    x, y = np.asarray(batch.x), np.asarray(batch.y)
+    keep = _valid_rows(ctx, y)
+    x, y = x[keep][:ctx.budget.overfit_rows], y[keep][:ctx.budget.overfit_rows]
+    setup = _Setup(ctx, OVERFIT_LR, ctx.seed)
+    floor = _floor(x, y, ctx.classification, setup.target_mean, setup.target_std) if np.isfinite(x).all() else 0.0
+    xb, yb = _xy(x, y, ctx.classification)
+    start = setup.loss(xb, yb)
+    target = floor + OVERFIT_FRACTION * max(start - floor, 0.0)
+    details: dict[str, Any] = {"rows": len(y), "start": start, "floor": floor, "target": target}
+    loss, reached = start, None
+    for step in range(1, ctx.budget.overfit_steps + 1):
+        value = setup.step(xb, yb)
+        mx.eval(setup.state, value)
+        if step % 10 == 0 or step == ctx.budget.overfit_steps:
+            loss = setup.loss(xb, yb)
+            if not math.isfinite(loss):
+                yield CheckResult(name, "fail", f"the loss on batch 0 became {loss} at step {step}.",
+                                  "NaN or inf in the batch (see batches.finite) or exploding values.",
+                                  {**details, "step": step})
+                return
+            if loss <= target:
+                reached = step
+                break
+    details.update(final=loss, steps=reached or ctx.budget.overfit_steps)
+    where = f"{len(y)} rows of batch 0"
+    if reached is None:
+        yield CheckResult(name, "fail",
+                          f"after {ctx.budget.overfit_steps} steps the loss on {where} is still {loss:.3f} "
+                          f"(it started at {start:.3f}; reachable: {floor:.3f}).",
+                          "A model that cannot memorise one batch points at the pipeline: check that x and y "
+                          "are the right rows, the label encoding, and the feature shapes.", details)
+    elif floor > OVERFIT_FRACTION * start:
+        yield CheckResult(name, "warn",
+                          f"the loss on {where} fell from {start:.3f} to {loss:.3f} in {reached} steps, but rows "
+                          f"with identical features carry different labels (lowest reachable loss {floor:.3f}).",
+                          "Identical inputs with different labels: a feature that tells them apart is missing, "
+                          "or the labels are noisy.", details)
+    else:
+        yield CheckResult(name, "pass",
+                          f"the model drove the loss on {where} from {start:.3f} to {loss:.3f} in {reached} steps.",
+                          "", details)
+
+
+def _first_batch(loader: Any) -> Any:
+    get_batch = getattr(loader, "get_batch", None)
+    if get_batch is not None:
+        try:
+            return get_batch(0, split="train", epoch=0)
+        except TypeError:
+            return get_batch(0)
+    return next(iter(loader.batches("train", epoch=0)))
+
+
+def _short_training(ctx: CheckContext, x: mx.array, y: mx.array, idx: np.ndarray,
+                    x_eval: mx.array, y_eval: mx.array) -> np.ndarray:
+    setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
+    for rows in idx:
+        take = mx.array(rows)
+        value = setup.step(x[take], y[take])
+        mx.eval(setup.state, value)
+    return setup.row_losses(x_eval, y_eval)
+
+
+def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
+    name = "input_dependence"
+    skipped = _learnable(ctx)
+    if skipped:
+        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+        return
+    x, y = ctx.sample_xy()
+    keep = _valid_rows(ctx, y)
+    x, y = x[keep], y[keep]
+    if len(ctx.val_y):
+        xe, ye = ctx.val_x[ctx.val_sample], ctx.val_y[ctx.val_sample]
+        keep_e = _valid_rows(ctx, ye)
+        xe, ye, held = xe[keep_e], ye[keep_e], "validation"
+    else:  # no validation split: hold out the last fifth of the sample
+        cut = max(1, int(len(y) * 0.8))
+        x, xe, y, ye, held = x[:cut], x[cut:], y[:cut], y[cut:], "held-out training"
+    if len(ye) < 5 or len(y) < 5:
+        yield CheckResult(name, "warn", f"too few rows to compare ({len(y)} training, {len(ye)} {held}).",
+                          "Add rows or lower --val-fraction.")
+        return
+    rng = np.random.default_rng(ctx.seed)
+    batch = min(ctx.budget.train_batch, len(y))
+    idx = rng.integers(0, len(y), (ctx.budget.train_steps, batch)).astype(np.int32)
+    xr, yr = _xy(x, y, ctx.classification)
+    xe_m, ye_m = _xy(xe, ye, ctx.classification)
+    real = _short_training(ctx, xr, yr, idx, xe_m, ye_m)
+    zero = _short_training(ctx, mx.zeros_like(xr), yr, idx, mx.zeros_like(xe_m), ye_m)
+    diff = zero - real
+    n = len(diff)
+    details: dict[str, Any] = {"real_loss": float(real.mean()), "zeroed_loss": float(zero.mean()),
+                               "rows": n, "steps": ctx.budget.train_steps}
+    if not (np.isfinite(real).all() and np.isfinite(zero).all()):
+        yield CheckResult(name, "fail", f"the short trainings' {held} loss is NaN or inf.",
+                          "NaN or inf in the inputs (see batches.finite).", details)
+        return
+    se = float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    t = float(diff.mean()) / se if se > 0 else (math.inf if diff.mean() > 0 else 0.0)
+    details["t"] = t
+    text = (f"after {ctx.budget.train_steps} steps the {held} loss is {real.mean():.3f} on the real inputs "
+            f"and {zero.mean():.3f} on zeroed inputs (paired t = {fmt(t)} over {n:,} rows)")
+    hint = ("The labels do not follow from the features: shuffled labels, the wrong label column (--label), "
+            "or a labels file misaligned with the features row by row.")
+    if t >= 3:
+        yield CheckResult(name, "pass", text + ": the model uses its inputs.", "", details)
+    elif t >= 1:
+        yield CheckResult(name, "warn", text + ": the inputs help only a little.", hint, details)
+    else:
+        yield CheckResult(name, "fail", text + ": the inputs do not help at all.", hint, details)
+
+
+def speed_check(ctx: CheckContext) -> Iterator[CheckResult]:
+    name = "speed"
+    skipped = _learnable(ctx)
+    if skipped:
+        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+        return
+    setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
+    batches = iter(ctx.loader.batches("train", epoch=0))
+    wait = compute = 0.0
+    steps = rows = 0
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+    try:
+        warm = next(batches, None)
+        if warm is None:
+            yield CheckResult(name, "warn", "the training split gave no batches to time.", "")
+            return
+        _timed_step(setup, warm, ctx.classification)  # compiles the step; not timed
+        deadline = time.perf_counter() + ctx.budget.speed_seconds
+        while steps < ctx.budget.speed_batches and time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            batch = next(batches, None)
+            if batch is None:
+                break
+            t1 = time.perf_counter()
+            _timed_step(setup, batch, ctx.classification)
+            wait += t1 - t0
+            compute += time.perf_counter() - t1
+            steps += 1
+            rows += len(batch.y)
+            if len(kept) < 20:
+                kept.append((np.asarray(batch.x), np.asarray(batch.y)))
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    if steps == 0:
+        yield CheckResult(name, "pass", "one batch per epoch: nothing to time beyond the first step.", "")
+        return
+    share = wait / max(wait + compute, 1e-12)
+    per_s = rows / max(wait + compute, 1e-12)
+    details: dict[str, Any] = {"steps": steps, "data_wait_s": wait, "step_s": compute, "data_share": share,
+                               "samples_per_s": per_s, "gpu": gpu_available()}
+    verdict = "data-bound" if share > 0.5 else "compute-bound"
+    text = (f"{verdict}: over {steps} steps {share:.0%} of the time went to waiting for batches "
+            f"({wait * 1e3 / steps:.2f} ms a batch) and {1 - share:.0%} to the training step "
+            f"({compute * 1e3 / steps:.2f} ms), {per_s:,.0f} samples/s")
+    device = _device_comparison(ctx, kept)
+    if device:
+        details.update(device)
+        text += f"; {device['recommendation']}"
+    else:
+        text += "; MLX has no GPU here, so the CPU runs it"
+    if share > DATA_BOUND_WARN:
+        yield CheckResult(name, "warn", text + ".",
+                          "The model waits for data: raise --batch-size, keep prefetching on, or store the data "
+                          "as Parquet/NPY so batches are gathered, not parsed.", details)
+    else:
+        hint = "Fine for a smoke run." if share <= 0.5 else \
+            "Loading and computing are close: a larger batch size helps both."
+        yield CheckResult(name, "pass", text + ".", hint, details)
+
+
+def _timed_step(setup: _Setup, batch: Any, classification: bool) -> None:
+    x, y = _xy(np.asarray(batch.x), np.asarray(batch.y), classification)
+    value = setup.step(x, y)
+    mx.eval(setup.state, value)
+
+
+def _device_comparison(ctx: CheckContext, kept: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any] | None:
+    """The same steps timed on the CPU and the GPU, where MLX has one."""
+    if not gpu_available() or not kept:
+        return None
+    seconds = {}
+    for label, device in (("cpu", mx.cpu), ("gpu", mx.gpu)):
+        with mx.stream(device):
+            setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
+            _timed_step(setup, _Pair(*kept[0]), ctx.classification)
+            start = time.perf_counter()
+            for _ in range(3):
+                for x, y in kept:
+                    _timed_step(setup, _Pair(x, y), ctx.classification)
+            seconds[label] = time.perf_counter() - start
+    faster = min(seconds, key=seconds.get)
+    slower = max(seconds, key=seconds.get)
+    ratio = seconds[slower] / max(seconds[faster], 1e-12)
+    return {"cpu_s": seconds["cpu"], "gpu_s": seconds["gpu"],
+            "recommendation": f"the {faster.upper()} ran the same steps {ratio:.1f}x faster than the "
+                              f"{slower.upper()}, so use --device {faster}"}
+
+
+class _Pair:
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+
+
+TRAINING_CHECKS: tuple[tuple[str, Callable[[CheckContext], Iterator[CheckResult]]], ...] = (
+    ("loss_at_init", loss_at_init_check),
+    ("overfit_one_batch", overfit_check),
+    ("input_dependence", input_dependence_check),
+    ("speed", speed_check),
+)
