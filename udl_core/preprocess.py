@@ -259,18 +259,17 @@ class Preprocessor:
     def _fit_image(features: np.ndarray, rows: np.ndarray) -> dict:
         scale = 1.0 / 255.0 if features.dtype == np.uint8 else 1.0
         channels = features.shape[-1] if features.ndim == 4 else 1
-        total = np.zeros(channels)
-        squares = np.zeros(channels)
-        count = 0
-        for start in range(0, rows.size, 1024):
-            chunk = np.asarray(features[rows[start:start + 1024]], dtype=np.float64) * scale
-            chunk = chunk.reshape(-1, channels)
-            total += chunk.sum(axis=0)
-            squares += np.square(chunk).sum(axis=0)
-            count += chunk.shape[0]
-        mean = total / max(count, 1)
-        std = np.sqrt(np.maximum(squares / max(count, 1) - mean**2, 0.0))
-        std[std == 0] = 1.0
+        def chunks():
+            for start in range(0, rows.size, 1024):
+                chunk = np.asarray(features[rows[start:start + 1024]], dtype=np.float64) * scale
+                yield chunk.reshape(-1, channels)
+
+        # Two passes (mean, then squared deviations): a flat channel gets std 0, not rounding noise.
+        count = max(1, rows.size * int(np.prod(features.shape[1:])) // channels)
+        mean = sum((c.sum(axis=0) for c in chunks()), np.zeros(channels)) / count
+        var = sum((np.square(c - mean).sum(axis=0) for c in chunks()), np.zeros(channels)) / count
+        std = np.sqrt(var)
+        std[std < 1e-12] = 1.0
         return {"kind": "image", "shape": list(features.shape[1:]), "scale": scale,
                 "channels": channels, "mean": mean.tolist(), "std": std.tolist()}
 
