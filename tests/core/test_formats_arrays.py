@@ -316,3 +316,12 @@ def test_folder_with_features_and_labels_names(tmp_path):
     np.save(tmp_path / "labels.npy", np.array([[0, 1], [1, 0], [1, 0], [0, 1]]))
     table = read_table(tmp_path)
     assert table.labels.tolist() == [1, 0, 0, 1]
+
+
+def test_estimate_of_a_pair_folder(tmp_path):
+    from udl_core.formats.estimate import estimate
+
+    np.save(tmp_path / "X.npy", np.ones((50, 6), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(50))
+    result = estimate(tmp_path)
+    assert (result.rows, result.feature_dim, result.exact) == (50, 6, True)

@@ -263,3 +263,16 @@ def test_pair_files_beat_the_image_reader(tmp_path):
     np.save(tmp_path / "X.npy", np.ones((2, 2)))
     np.save(tmp_path / "y.npy", np.array([0, 1]))
     assert find_reader(tmp_path).name == "pair"
+
+
+def test_estimate_reads_headers_only(tmp_path, monkeypatch):
+    from udl_core.formats.estimate import estimate
+
+    for i in range(4):
+        _save(tmp_path / "a" / f"{i}.png", (128, 96))
+        _save(tmp_path / "b" / f"{i}.png", (128, 96), mode="L")
+    monkeypatch.setattr(images, "_decode", lambda *a: pytest.fail("decoded an image"))
+    result = estimate(tmp_path)
+    assert result.rows == 8 and result.exact
+    assert result.feature_dim == 48 * 64 * 3
+    assert result.processed_bytes == 8 * 48 * 64 * 3 * 4

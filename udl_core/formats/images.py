@@ -40,10 +40,11 @@ from udl_core.errors import (
 )
 from udl_core.events import Progress
 from udl_core.formats.arrays import memory_budget
+from udl_core.formats.estimate import Sized, register_sizer
 from udl_core.formats.registry import register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "read_image_folder", "target_size"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "image_shape", "read_image_folder", "target_size"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 MAX_SIDE = 64
@@ -184,31 +185,67 @@ def _sniff_folder(path: Path, head: bytes) -> bool:
     return True  # the folder reader of last resort: a folder without images gets a clear error
 
 
+@dataclass
+class _Survey:
+    """Every image's header read: what decodes, at which sizes, and whether all are gray."""
+
+    classes: list[str]
+    total: int
+    good: list[_Image]
+    sizes: list[tuple[int, int]]
+    gray: bool
+    bad: list[BadRecord]
+    notes: list[str]
+
+
+def _survey(root: Path) -> Generator[Progress, None, _Survey]:
+    classes, images, notes = _scan(root)
+    total = len(images)
+    yield Progress("scan", 0, total, f"found {total} images in {len(classes)} classes")
+    survey = _Survey(classes, total, [], [], True, [], notes)
+    for i, item in enumerate(images, 1):
+        probed, reason = _try(lambda: _probe(root, item))
+        if reason:
+            survey.bad.append(BadRecord(str(root), item.rel, reason))
+        else:
+            survey.good.append(item)
+            survey.sizes.append(probed[0])
+            survey.gray = survey.gray and probed[1]
+        if i % (_CHUNK * 4) == 0:
+            yield Progress("scan", i, total, f"read {i} of {total} image headers")
+    if not survey.good:
+        _none_decoded(root, survey)
+    return survey
+
+
+def _none_decoded(root: Path, survey: _Survey) -> None:
+    first = survey.bad[0]
+    raise CorruptFileError(
+        root, f"none of the {survey.total} images could be decoded; first: {first.location}: {first.reason}"
+    )
+
+
+def image_shape(path: str | Path, options: ReadOptions) -> tuple[int, tuple[int, int, int]]:
+    """(images, (height, width, channels)) of a folder from headers alone, nothing decoded."""
+    gen = _survey(Path(path))
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            survey = stop.value
+            break
+    width, height = target_size(survey.sizes, options)
+    return len(survey.good), (height, width, 1 if survey.gray else 3)
+
+
 @register_reader("images", sniff=_sniff_folder, priority=90, folders=True,
                  description="a folder of images, one subfolder per class")
 def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
     """Scan, probe every header, then decode and resize in a small thread pool."""
     root = Path(path)
-    classes, images, notes = _scan(root)
-    total = len(images)
-    yield Progress("scan", 0, total, f"found {total} images in {len(classes)} classes")
-    bad: list[BadRecord] = []
-    good: list[_Image] = []
-    sizes: list[tuple[int, int]] = []
-    gray = True
-    for i, item in enumerate(images, 1):
-        probed, reason = _try(lambda: _probe(root, item))
-        if reason:
-            bad.append(BadRecord(str(root), item.rel, reason))
-        else:
-            good.append(item)
-            sizes.append(probed[0])
-            gray = gray and probed[1]
-        if i % (_CHUNK * 4) == 0:
-            yield Progress("scan", i, total, f"read {i} of {total} image headers")
-    if not good:
-        raise CorruptFileError(root, f"none of the {total} images could be decoded; first: {bad[0].location}: {bad[0].reason}")
-    width, height = target_size(sizes, options)
+    survey = yield from _survey(root)
+    good, bad, gray = survey.good, survey.bad, survey.gray
+    width, height = target_size(survey.sizes, options)
     channels = 1 if gray else 3
     need = len(good) * width * height * channels
     if need > memory_budget(options):
@@ -233,21 +270,29 @@ def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, N
                 kept += 1
             yield Progress("decode", start + len(chunk), len(good), f"decoded {kept} images")
     if kept == 0:
-        raise CorruptFileError(root, f"none of the {total} images could be decoded; first: {bad[0].location}: {bad[0].reason}")
-    if bad and len(bad) / total > options.max_bad_fraction:
+        _none_decoded(root, survey)
+    if bad and len(bad) / survey.total > options.max_bad_fraction:
         raise CorruptFileError(
-            root, f"{len(bad)} of {total} images could not be decoded, over the "
+            root, f"{len(bad)} of {survey.total} images could not be decoded, over the "
             f"{options.max_bad_fraction:.0%} allowed; first: {bad[0].location}: {bad[0].reason}",
         )
     if kept < len(good):
         features, labels = features[:kept].copy(), labels[:kept].copy()
     rule = "as asked" if options.image_size else f"the most common size, fit inside {MAX_SIDE}×{MAX_SIDE}"
-    resized = sum(1 for s in sizes if s != (width, height))
-    notes.insert(0, f"{kept} images in {len(classes)} classes, {'grayscale' if gray else 'RGB'}; "
-                    f"{resized} resized to {width}×{height} ({rule}; plain resize, aspect ratio not kept)")
+    resized = sum(1 for s in survey.sizes if s != (width, height))
+    notes = [f"{kept} images in {len(survey.classes)} classes, {'grayscale' if gray else 'RGB'}; "
+             f"{resized} resized to {width}×{height} ({rule}; plain resize, aspect ratio not kept)",
+             *survey.notes]
     if bad:
         notes.append(f"{len(bad)} images could not be decoded and were skipped")
     return Table(
         source=str(root), format="images", features=features, labels=labels, label_name="class",
-        class_names=tuple(classes), quarantine=bad, notes=notes,
+        class_names=tuple(survey.classes), quarantine=bad, notes=notes,
     )
+
+
+@register_sizer("images")
+def _size_image_folder(path: Path, options: ReadOptions) -> Sized:
+    rows, shape = image_shape(path, options)
+    dim = shape[0] * shape[1] * shape[2]
+    return Sized(rows, True, rows * dim, None, feature_dim=dim)

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from udl_core.errors import DatasetError, SchemaError
+from udl_core.formats.estimate import Sized, estimate, register_sizer
 from udl_core.formats.registry import read_table, readers, register_reader
 from udl_core.table import ReadOptions, Table
 
@@ -226,3 +227,12 @@ def read_pair_folder(path: Path, options: ReadOptions) -> Table:
     table = read_table(features_path, dataclasses.replace(options, labels_path=None))
     table = attach_labels(table, labels_path, options)
     return dataclasses.replace(table, source=str(path), format="pair")
+
+
+@register_sizer("pair")
+def _size_pair_folder(path: Path, options: ReadOptions) -> Sized:
+    pair = find_pair(path)
+    if pair is None:
+        raise SchemaError(path, "holds no features file (x, features, data) beside a labels file (y, labels, target)")
+    sized = estimate(pair[0], dataclasses.replace(options, labels_path=None))
+    return Sized(sized.rows, sized.exact, sized.in_memory_bytes, None, feature_dim=sized.feature_dim)
