@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from udl_core.errors import (
+    ConfigError,
     CorruptFileError,
     DatasetError,
     EmptyDatasetError,
@@ -171,6 +172,38 @@ def test_nul_byte_does_not_crash(tmp_path):
     table = read_table(path)
     assert table.columns.column("a")[0].as_py() == "xy"
     assert table.num_rows == 61
+
+
+def test_header_one_name_short_like_a_pandas_index(tmp_path):
+    table = read_table(write(tmp_path, "idx.csv", "a,b\n0,1,2\n1,3,4\n2,5,6\n"))
+    assert table.columns.column_names == ["column_1", "a", "b"]
+    assert table.columns.column("b").to_pylist() == [2, 4, 6]
+    assert table.quarantine == []
+
+
+def test_quoted_newline_past_the_sample_is_not_quarantined(tmp_path):
+    body = "".join(f"{i},plain text\n" for i in range(30000))
+    path = write(tmp_path, "late.csv", "n,note\n" + body + '30000,"two\nlines"\n')
+    table = read_table(path)
+    assert table.num_rows == 30001
+    assert table.columns.column("note")[-1].as_py() == "two\nlines"
+    assert table.quarantine == []
+
+
+def test_quoted_thousands_in_comma_file_stay_text(tmp_path):
+    table = read_table(write(tmp_path, "k.csv", 'n,amount\n1,"1,234"\n2,"5,678"\n'))
+    assert table.columns.column("amount").to_pylist() == ["1,234", "5,678"]
+
+
+def test_bad_delimiter_option(tmp_path):
+    with pytest.raises(ConfigError, match="one character"):
+        read_table(write(tmp_path, "a.csv", "a\n1\n"), ReadOptions(delimiter=";;"))
+
+
+def test_explicit_delimiter_and_encoding(tmp_path):
+    path = write(tmp_path, "x.csv", "a:b\ncaf\xe9:1\n".encode("latin-1"))
+    table = read_table(path, ReadOptions(delimiter=":", encoding="latin-1"))
+    assert table.columns.to_pylist() == [{"a": "café", "b": 1}]
 
 
 # --- content decides, not the extension ------------------------------------------------------

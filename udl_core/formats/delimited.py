@@ -12,14 +12,14 @@ import io
 import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from udl_core.errors import CorruptFileError, EmptyDatasetError, UnsupportedFormatError
+from udl_core.errors import ConfigError, CorruptFileError, EmptyDatasetError, UnsupportedFormatError
 from udl_core.events import Progress
 from udl_core.formats.encoding import TextEncoding, decode_sample, detect_encoding
 from udl_core.formats.registry import readers, register_reader
@@ -58,6 +58,7 @@ class Dialect:
     header: bool
     names: tuple[str, ...]
     header_lines: int              # physical lines the header record spans (0 without one)
+    names_given: bool              # we name the columns (no header, or a header of another width)
     decimal_comma: bool
     quoted_newlines: bool
     has_nul: bool
@@ -176,13 +177,19 @@ def _unique_names(raw: list[str], width: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _numeric_text_columns(rows: list[list[str]], width: int, decimal_comma: bool,
+def _numeric_text_columns(rows: list[list[str]], width: int, delimiter: str, decimal_comma: bool,
                           missing: frozenset[str]) -> tuple[int, ...]:
-    """Columns pyarrow will leave as text but that hold numbers (padded, or mixed decimals)."""
+    """Columns pyarrow will leave as text but that hold numbers (padded, or mixed decimals).
+
+    In a comma-separated file a quoted "1,234" is more likely a thousands separator than a
+    decimal comma, so there such columns stay text.
+    """
     found = []
     for j in range(width):
         values = [row[j] for row in rows if j < len(row) and row[j].strip() not in missing]
         if not values or not all(_NUMBER_RE.fullmatch(v) for v in values):
+            continue
+        if delimiter == "," and any("," in v for v in values):
             continue
         padded = any(v != v.strip() for v in values)
         comma = any("," in v for v in values)
@@ -211,19 +218,27 @@ def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
     text = text.replace("\x00", "")
     if not text.strip():
         raise EmptyDatasetError(path, "holds only blank lines")
+    if options.delimiter is not None and len(options.delimiter) != 1:
+        raise ConfigError(f"the delimiter must be one character, not {options.delimiter!r}")
     delimiter = options.delimiter or _sniff_delimiter(text, complete)
     rows = _records(text, delimiter, complete)
     missing = frozenset(options.missing_values)
     header = options.header if options.header is not None else _has_header(rows, missing)
-    width = Counter(len(row) for row in rows).most_common(1)[0][0]
+    body = rows[1:] if header else rows
+    width = Counter(len(row) for row in (body or rows)).most_common(1)[0][0]
+    names_given = not header
     if header:
-        width = len(rows[0])
-        names = _unique_names(rows[0], width)
         header_lines = 1 + sum(field.count("\n") for field in rows[0])
+        # A header one name short (a pandas index) would make every row "malformed".
+        names_given = len(body) >= 2 and width != len(rows[0])
+        if not names_given:
+            width = len(rows[0])
+        raw = rows[0] if width >= len(rows[0]) else rows[0][:width]
+        names = _unique_names([""] * (width - len(raw)) + raw, width) if names_given else \
+            _unique_names(rows[0], width)
     else:
         names = tuple(f"column_{i + 1}" for i in range(width))
         header_lines = 0
-    body = rows[1:] if header else rows
     tokens = [token for row in body[:2000] for token in row]
     decimal_comma = delimiter != "," and any(_COMMA_DECIMAL_RE.fullmatch(t) for t in tokens) and not any(
         _DOT_DECIMAL_RE.fullmatch(t) for t in tokens
@@ -235,10 +250,11 @@ def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
         header=header,
         names=names,
         header_lines=header_lines,
+        names_given=names_given,
         decimal_comma=decimal_comma,
         quoted_newlines=quoted_newlines,
         has_nul=has_nul,
-        numeric_text=_numeric_text_columns(body[:2000], width, decimal_comma, missing),
+        numeric_text=_numeric_text_columns(body[:2000], width, delimiter, decimal_comma, missing),
     )
 
 
@@ -260,7 +276,8 @@ def _arrow_options(
     read = pacsv.ReadOptions(
         use_threads=threads,
         encoding=codec,
-        column_names=None if dialect.header else list(dialect.names),
+        column_names=list(dialect.names) if dialect.names_given else None,
+        skip_rows=dialect.header_lines if dialect.names_given else 0,
         block_size=block_size,
     )
     if column_types is not None:  # streaming: names fixed by us, header lines skipped
@@ -333,15 +350,27 @@ def _parse_with_fallbacks(path: Path, dialect: Dialect, options: ReadOptions
         if has_binary and encoding == "utf-8" and not options.encoding:
             encoding = "cp1252"  # valid UTF-8 in the sample, not after it
             continue
+        if invalid.rows and not dialect.quoted_newlines:
+            # A quoted line break past the sample splits its row in two: retry allowing them.
+            multiline = replace(dialect, quoted_newlines=True)
+            retried, fewer = _parse(path, multiline, options, threads=True, encoding=encoding)
+            if len(fewer.rows) < len(invalid.rows):
+                table, invalid = retried, fewer
         return table, invalid, encoding
 
 
-def _numeric_from_text(column: pa.ChunkedArray, missing: list[str]) -> pa.ChunkedArray | None:
-    """A string column of numbers (padded, or with decimal commas) as int64/float64, else None."""
+def _trimmed(column: pa.ChunkedArray, missing: list[str]) -> pa.ChunkedArray:
     trimmed = pc.utf8_trim_whitespace(column)
-    trimmed = pc.if_else(pc.is_in(trimmed, pa.array(missing, pa.string())), None, trimmed)
+    return pc.if_else(pc.is_in(trimmed, pa.array(missing, pa.string())), None, trimmed)
+
+
+def _numeric_from_text(column: pa.ChunkedArray, missing: list[str], delimiter: str
+                       ) -> pa.ChunkedArray | None:
+    """A string column of numbers (padded, or with decimal commas) as int64/float64, else None."""
+    trimmed = _trimmed(column, missing)
     present = pc.drop_null(trimmed)
-    if len(present) == 0 or not pc.all(pc.match_substring_regex(present, f"^{_NUMBER}$")).as_py():
+    number = _NUMBER.replace("[.,]", "[.]") if delimiter == "," else _NUMBER
+    if len(present) == 0 or not pc.all(pc.match_substring_regex(present, f"^{number}$")).as_py():
         return None
     if pc.all(pc.match_substring_regex(present, r"^[+-]?\d+$")).as_py():
         return pc.cast(trimmed, pa.int64())
@@ -367,7 +396,7 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
             if dialect.has_nul:
                 column = pc.replace_substring(column, "\x00", "")
             if numeric_text and j in dialect.numeric_text:
-                column = _numeric_from_text(column, missing) or column
+                column = _numeric_from_text(column, missing, dialect.delimiter) or column
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 
@@ -493,12 +522,11 @@ def iter_record_batches(
 
 def _to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa.Schema) -> pa.RecordBatch:
     table = _normalise(part, dialect, options, numeric_text=False)
+    missing = list(options.missing_values)
     columns = []
     for j, field in enumerate(schema):
         column = table.column(j)
         if column.type != field.type:  # numbers that the full read pulls out of padded text
-            column = pc.cast(
-                pc.replace_substring(pc.utf8_trim_whitespace(column), ",", "."), field.type
-            )
+            column = pc.cast(pc.replace_substring(_trimmed(column, missing), ",", "."), field.type)
         columns.append(column)
     return pa.table(columns, schema=schema).combine_chunks().to_batches()[0]
