@@ -59,7 +59,9 @@ class ArrayLoader:
 def blobs(n=600, classes=3, dim=4, seed=0, spread=0.3):
     """A separable classification problem: `classes` well-apart Gaussian blobs."""
     rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 3, (classes, dim))
+    centers = np.zeros((classes, dim))
+    for k in range(classes):  # 4 apart along distinct axes: well separated for spread <= 1
+        centers[k, k % dim] = 4.0 if k < dim else -4.0
     y = rng.integers(0, classes, n)
     x = centers[y] + rng.normal(0, spread, (n, dim))
     return x.astype(np.float32), y.astype(np.int32)

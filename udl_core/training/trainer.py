@@ -21,7 +21,7 @@ import mlx.optimizers as optim
 import numpy as np
 
 from udl_core.errors import ConfigError, DivergedError
-from udl_core.events import Notice
+from udl_core.events import Notice, Progress
 from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.losses import loss_for_task, predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
@@ -93,7 +93,7 @@ class EpochMetrics:
         return event
 
 
-TrainEvent = StepLoss | EpochMetrics | Notice
+TrainEvent = StepLoss | EpochMetrics | Notice | Progress
 
 
 @dataclass
@@ -183,12 +183,15 @@ def _target_stats(loader: Any) -> tuple[float, float]:
 
 def train(loader: Any, config: TrainConfig = TrainConfig(), *,
           should_stop: Callable[[], bool] | None = None) -> Generator[TrainEvent, None, TrainResult]:
-    """Train a model sized from `loader` (loaded) and return a `TrainResult`.
+    """Train a model sized from `loader` and return a `TrainResult` (a loader not yet loaded is
+    loaded first, and its `Progress` events pass through).
 
     Yields a `Notice` for a CPU fallback, a `StepLoss` every `config.report_every` steps and an
     `EpochMetrics` per epoch. `should_stop()` is asked before every step; when it says yes the run
     ends cleanly with what it has (`stopped=True`). A NaN or infinite loss raises `DivergedError`.
     """
+    if getattr(loader, "train_data", None) is None and hasattr(loader, "iter_load"):
+        yield from loader.iter_load()  # Progress and Notice events of the load
     _check_config(loader, config)
     device, notice = resolve_device(config.device)
     if notice is not None:
