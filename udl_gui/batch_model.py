@@ -41,7 +41,7 @@ def format_value(value: object) -> str:
 
 
 class BatchTableModel(QAbstractTableModel):
-    """Columns are the processed feature names (or the raw column names), then the label."""
+    """Columns are the label (marked), then the processed feature names (or the raw column names)."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -80,7 +80,7 @@ class BatchTableModel(QAbstractTableModel):
         self._mode = "raw"
         names = [name for name in raw if name != label]
         if label is not None and label in raw:
-            names.append(label)  # the label always sits last, as in the processed view
+            names.insert(0, label)  # the label always sits first, as in the processed view
         self._names = names
         self._raw = [raw[name] for name in names]
         self._rows = np.asarray(rows)
@@ -105,15 +105,17 @@ class BatchTableModel(QAbstractTableModel):
 
     @property
     def label_column(self) -> int | None:
-        """The column index of the label, or None when the batch has none."""
-        if self._label is None:
-            return None
-        return self.columnCount() - 1
+        """The column index of the label (the first one), or None when the batch has none."""
+        return None if self._label is None else 0
+
+    def _offset(self) -> int:
+        """Processed view: feature j is column j + 1 when the label takes column 0."""
+        return 1 if (self._mode == "processed" and self._y is not None) else 0
 
     def column_name(self, column: int) -> str:
         if column == self.label_column:
             return self._label or ""
-        return self._names[column]
+        return self._names[column - self._offset()]
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         if parent.isValid():
@@ -131,8 +133,8 @@ class BatchTableModel(QAbstractTableModel):
         """The cell's underlying value (a float, an int, or the raw object)."""
         if self._mode == "raw":
             return self._raw[column][row]
-        if self._y is not None and column == len(self._names):
-            return self._y[row].item()
+        if self._y is not None:
+            return self._y[row].item() if column == 0 else self._x[row, column - 1].item()
         return self._x[row, column].item()
 
     def _label_text(self, value: object) -> str:

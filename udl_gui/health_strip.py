@@ -46,19 +46,19 @@ class HealthStrip(QWidget):
         self._stats_plot = self._view.addPlot(row=1, col=0)
         self._stats_plot.setXLink(self._labels_plot)
         self._labels_plot.setLabel("left", "labels")
-        self._stats_plot.setLabel("left", "x")
         self._stats_plot.setLabel("bottom", "batch")
         self._labels_plot.getAxis("bottom").setStyle(showValues=False)
         for plot in (self._labels_plot, self._stats_plot):
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(48)
             plot.setMenuEnabled(False)
             plot.getViewBox().setMouseEnabled(y=False)
             plot.hideButtons()
-        self._stats_plot.addLegend(offset=(-5, 2), colCount=3)
         self._bars: list[pg.BarGraphItem] = []
         self._label_curve = self._labels_plot.plot([], [])
         self._mean_curve = self._stats_plot.plot([], [], name="mean")
         self._std_curve = self._stats_plot.plot([], [], name="std")
-        self._nan_marks = pg.ScatterPlotItem(symbol="t1", size=9, name="NaN/inf")
+        self._nan_marks = pg.ScatterPlotItem(symbol="t1", size=9)
         self._stats_plot.addItem(self._nan_marks)
         self._cursor = [pg.InfiniteLine(angle=90, movable=False) for _ in range(2)]
         self._labels_plot.addItem(self._cursor[0])
@@ -88,6 +88,8 @@ class HealthStrip(QWidget):
                 plot.getAxis(name).setTextPen(pg.mkPen(text))
         self._mean_curve.setPen(pg.mkPen(accent, width=1.5))
         self._std_curve.setPen(pg.mkPen(QColor("#e8743b"), width=1.5))
+        self._stats_plot.setLabel("left", f"<span style='color:{accent.name()}'>mean</span> "
+                                  f"<span style='color:#e8743b'>std</span>")
         self._label_curve.setPen(pg.mkPen(accent, width=1.5))
         self._nan_marks.setBrush(pg.mkBrush("#d62728"))
         self._nan_marks.setPen(pg.mkPen(None))
@@ -98,7 +100,7 @@ class HealthStrip(QWidget):
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
-        if event.type() == event.Type.PaletteChange:
+        if event.type() == event.Type.PaletteChange and hasattr(self, "_cursor"):
             self.apply_palette()
 
     # -- data ----------------------------------------------------------------------------

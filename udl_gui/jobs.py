@@ -22,9 +22,11 @@ __all__ = [
     "BatchHealth",
     "DeviceInfo",
     "StepLosses",
+    "TrainSummary",
     "WalkSummary",
     "batch_health",
     "coalesce_steps",
+    "epoch_health",
     "load_job",
     "probe_device_job",
     "train_job",
@@ -100,24 +102,60 @@ def load_job(path: str, **kwargs: Any) -> Generator[Progress | Notice, None, Any
     from udl_core.loader import UnifiedDataLoader
 
     loader = UnifiedDataLoader(path, **kwargs)
-    return (yield from loader.iter_load())
+    loader = yield from loader.iter_load()
+    yield Progress("health", 0, None, "per-batch statistics")
+    if len(loader):
+        yield epoch_health(loader)
+    return loader
+
+
+def _row_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: finite count, sum and sum of squares of the finite values, non-finite count."""
+    x = np.asarray(x).reshape(len(x), -1)
+    finite = np.isfinite(x)
+    clean = np.where(finite, x, 0).astype(np.float64)
+    count = finite.sum(axis=1)
+    return count, clean.sum(axis=1), np.square(clean).sum(axis=1), x.shape[1] - count
+
+
+def _health_from_rows(stats: tuple[np.ndarray, ...], y: np.ndarray, starts: np.ndarray, start: int,
+                      num_classes: int | None) -> BatchHealth:
+    count, total, squares, bad = (np.add.reduceat(a, starts) if len(a) else a for a in stats)
+    with np.errstate(all="ignore"):
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    batch_of_row = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(y))))
+    counts = label_mean = None
+    if num_classes:
+        codes = batch_of_row * num_classes + np.clip(np.asarray(y, dtype=np.int64), 0, num_classes - 1)
+        counts = np.bincount(codes, minlength=len(starts) * num_classes).reshape(len(starts), num_classes)
+    else:
+        yf = np.asarray(y, dtype=np.float64)
+        ok = np.isfinite(yf)
+        with np.errstate(all="ignore"):
+            label_mean = (np.bincount(batch_of_row, np.where(ok, yf, 0), minlength=len(starts))
+                          / np.bincount(batch_of_row, ok, minlength=len(starts)))
+    return BatchHealth(start, counts, label_mean, bad.astype(np.int64), mean, std)
 
 
 def batch_health(xs: list[np.ndarray], ys: list[np.ndarray], start: int, num_classes: int | None) -> BatchHealth:
     """Statistics for consecutive batches (lists of x [B, D] and y [B])."""
-    nonfinite = np.array([int(np.count_nonzero(~np.isfinite(x))) for x in xs], dtype=np.int64)
-    with np.errstate(all="ignore"):
-        mean = np.array([float(np.nanmean(x)) if x.size else np.nan for x in xs], dtype=np.float64)
-        std = np.array([float(np.nanstd(x)) if x.size else np.nan for x in xs], dtype=np.float64)
-    counts = None
-    label_mean = None
-    if num_classes:
-        counts = np.stack([np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes)[:num_classes]
-                           for y in ys]) if ys else np.zeros((0, num_classes), np.int64)
-    else:
-        with np.errstate(all="ignore"):
-            label_mean = np.array([float(np.nanmean(y)) if len(y) else np.nan for y in ys], dtype=np.float64)
-    return BatchHealth(start, counts, label_mean, nonfinite, mean, std)
+    sizes = np.array([len(x) for x in xs])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    stats = _row_stats(np.concatenate([np.asarray(x).reshape(len(x), -1) for x in xs]))
+    return _health_from_rows(stats, np.concatenate([np.asarray(y) for y in ys]), starts, start, num_classes)
+
+
+def epoch_health(loader: Any, split: str = "train", epoch: int = 0) -> BatchHealth:
+    """Every batch's statistics for one epoch at once, from the split's arrays (no batch is built)."""
+    data = loader.train_data if split == "train" else loader.val_data
+    order = loader.order(split, epoch)
+    stats = tuple(a[order] for a in _row_stats(data.x))
+    n_batches = loader.num_batches(split)
+    starts = np.arange(n_batches, dtype=np.int64) * loader.batch_size
+    used = min(len(order), n_batches * loader.batch_size)
+    stats = tuple(a[:used] for a in stats)
+    return _health_from_rows(stats, np.asarray(data.y)[order][:used], starts, 0, _num_classes(loader))
 
 
 def _num_classes(loader: Any) -> int | None:
@@ -225,8 +263,26 @@ def coalesce_steps(events: Iterable[Any], interval: float = COALESCE_S) -> Gener
         yield event
 
 
-def train_job(loader: Any, config: Any) -> Generator[Any, None, Any]:
-    """Train with udl_core's trainer (MLX is imported and used here, on the worker thread)."""
-    from udl_core.training import train
+@dataclass(frozen=True)
+class TrainSummary:
+    """What the window keeps of a run: numbers only (the MLX model stays on the worker thread)."""
 
-    return (yield from coalesce_steps(train(loader, config)))
+    device: str
+    seconds: float
+    samples: int
+    samples_per_s: float
+    stopped: bool
+    epochs: tuple[Any, ...] = field(default_factory=tuple)   # EpochMetrics (floats only)
+
+    @property
+    def final(self) -> Any:
+        return self.epochs[-1] if self.epochs else None
+
+
+def train_job(loader: Any, **config: Any) -> Generator[Any, None, TrainSummary]:
+    """Train with udl_core's trainer; MLX is imported and used only here, on the worker thread."""
+    from udl_core.training import TrainConfig, train
+
+    result = yield from coalesce_steps(train(loader, TrainConfig(**config)))
+    return TrainSummary(result.device, float(result.seconds), int(result.samples), float(result.samples_per_s),
+                        bool(result.stopped), tuple(result.epochs))

@@ -85,6 +85,7 @@ class LossPlot(pg.PlotWidget):
         self._previous_data: list[tuple[np.ndarray, np.ndarray]] = []
         self._run = 0
         self._log = False
+        self._alpha = EMA_ALPHA
 
         plot = self.getPlotItem()
         plot.showGrid(x=True, y=True, alpha=0.15)
@@ -127,12 +128,18 @@ class LossPlot(pg.PlotWidget):
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
-        if event.type() == event.Type.PaletteChange:
+        if event.type() == event.Type.PaletteChange and hasattr(self, "_val_curve"):
             self.apply_palette()
 
     # -- data ----------------------------------------------------------------------------
-    def start_run(self) -> None:
-        """Keep the current run faintly for comparison, then start an empty one."""
+    def start_run(self, steps_per_epoch: int | None = None) -> None:
+        """Keep the current run faintly for comparison, then start an empty one.
+
+        The moving average spans about an epoch (between 5 and 50 steps), so short runs on
+        small data are not smoothed flat and long ones are not noisy.
+        """
+        span = min(50, max(5, steps_per_epoch or 20))
+        self._alpha = 2.0 / (span + 1)
         if len(self._ema):
             self._keep_as_previous()
         self._steps.clear()
@@ -159,7 +166,7 @@ class LossPlot(pg.PlotWidget):
         self._steps.append(step, loss)
         if np.isfinite(loss):
             self._ema_value = loss if self._ema_value is None else (
-                EMA_ALPHA * loss + (1 - EMA_ALPHA) * self._ema_value
+                self._alpha * loss + (1 - self._alpha) * self._ema_value
             )
         self._ema.append(step, self._ema_value if self._ema_value is not None else np.nan)
         self._dirty = True

@@ -246,6 +246,7 @@ class SchemaPanel(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([520, 330])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -261,7 +262,7 @@ class SchemaPanel(QWidget):
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
-        if event.type() == event.Type.PaletteChange:
+        if event.type() == event.Type.PaletteChange and hasattr(self, "classes_plot"):
             self._apply_palette()
 
     def _kind_choices(self, index: _Index) -> list[str]:
@@ -294,10 +295,10 @@ class SchemaPanel(QWidget):
         counts = getattr(schema, "class_counts", None) or {}
         self.show_class_counts(classes, [int(counts.get(c, 0)) if isinstance(counts, dict) else 0 for c in classes]
                                if classes else [])
-        notes = list(getattr(loader, "warnings", None) or schema.warnings or ())
+        warnings = list(dict.fromkeys([*(getattr(loader, "warnings", None) or ()), *(schema.warnings or ())]))
         table = getattr(loader, "table", None)
-        notes += [n for n in (getattr(table, "notes", None) or ()) if n not in notes]
-        self.show_messages(notes, list(getattr(loader, "quarantine", None) or ()))
+        notes = [n for n in (getattr(table, "notes", None) or ()) if n not in warnings]
+        self.show_messages(warnings, list(getattr(loader, "quarantine", None) or ()), notes)
 
     def show_class_counts(self, classes: Sequence[str], counts: Sequence[int]) -> None:
         if self._bars is not None:
@@ -321,16 +322,19 @@ class SchemaPanel(QWidget):
         self.classes_title.setText("Class counts: " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts))
                                    if len(classes) <= 6 else f"Class counts ({len(classes)} classes)")
 
-    def show_messages(self, warnings: Sequence[str], quarantine: Sequence[Any]) -> None:
+    def show_messages(self, warnings: Sequence[str], quarantine: Sequence[Any], notes: Sequence[str] = ()) -> None:
         self.warnings.clear()
         for text in warnings:
             QListWidgetItem(f"\u26a0 {text}", self.warnings)
+        for text in notes:
+            QListWidgetItem(f"\u2139 {text}", self.warnings)
         if quarantine:
             QListWidgetItem(f"{len(quarantine)} records skipped:", self.warnings)
             for record in list(quarantine)[:200]:
                 QListWidgetItem(f"  {record}", self.warnings)
         if not warnings and not quarantine:
             QListWidgetItem("No warnings; no records skipped.", self.warnings)
+        self.warnings.scrollToTop()
 
     def clear(self) -> None:
         self.model.set_columns([])

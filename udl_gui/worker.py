@@ -75,22 +75,28 @@ class Job(QObject):
         self.worker.returned.connect(self.returned)
         self.worker.errored.connect(self.errored)
         self.worker.cancelled.connect(self.cancelled)
-        self.worker.finished.connect(self.finished)
+        self.worker.finished.connect(self._on_worker_finished)
         self.worker.finished.connect(self.thread.quit)
         # No deleteLater on the worker: this object owns it, so a late stop() never touches a
         # deleted C++ object; both go when the owner drops the Job after `done`.
         self.thread.finished.connect(self._on_thread_finished)
         self._running = False
+        self._active = False
         self._stop_requested = False
 
     def start(self) -> None:
-        self._running = True
+        self._running = self._active = True
         self.thread.start()
 
     @property
     def running(self) -> bool:
         """True from `start()` until the thread has ended."""
         return self._running
+
+    @property
+    def active(self) -> bool:
+        """True until the worker has finished (its thread may still be winding down)."""
+        return self._active
 
     @property
     def stop_requested(self) -> bool:
@@ -102,7 +108,12 @@ class Job(QObject):
         if wait and self._running:
             self.thread.quit()
             self.thread.wait()
-            self._running = False
+            self._running = self._active = False
+
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        self._active = False
+        self.finished.emit()
 
     @Slot()
     def _on_thread_finished(self) -> None:

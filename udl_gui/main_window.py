@@ -1,0 +1,951 @@
+"""The main window: drop a dataset, see its schema and batches, Run to walk or train, watch it learn.
+
+Every long job (load, walk, train, device probe) runs through one `Job` on a QThread; the
+GUI thread never waits on it except in `closeEvent`, which stops and joins. A new job cancels
+the one before it; events of a cancelled job are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from udl_core.errors import UDLError
+from udl_core.events import Notice, Progress
+from udl_gui import jobs
+from udl_gui.batch_model import BatchTableModel
+from udl_gui.controls import BatchToolbar, DatasetRow, TrainingControls
+from udl_gui.health_strip import HealthStrip
+from udl_gui.loss_plot import LossPlot
+from udl_gui.schema_panel import SchemaPanel
+from udl_gui.worker import Job
+
+__all__ = ["MainWindow", "file_dialog_filter"]
+
+MAX_RECENT = 10
+APP_NAME = "UDL"
+
+
+def file_dialog_filter() -> str:
+    """"Datasets (*.csv *.parquet ...);;CSV (*.csv);;...;;All files (*)" from the reader registry."""
+    try:
+        from udl_core.formats import readers
+
+        specs = [s for s in readers() if s.extensions]
+    except Exception:  # the registry is optional for the dialog: fall back to every file
+        specs = []
+    patterns = sorted({f"*{ext}" for spec in specs for ext in spec.extensions})
+    parts = [f"Datasets ({' '.join(patterns)})"] if patterns else []
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.description in seen:
+            continue
+        seen.add(spec.description)
+        parts.append(f"{spec.description} ({' '.join('*' + e for e in spec.extensions)})")
+    parts.append("All files (*)")
+    return ";;".join(parts)
+
+
+def _labels_first(paths: list[str]) -> tuple[str, str | None]:
+    """For two dropped files, which is the dataset and which the labels (by name)."""
+    if len(paths) != 2:
+        return paths[0], None
+    def is_labels(p: str) -> bool:
+        stem = Path(p).stem.lower()
+        return stem in ("y", "labels", "label", "target", "targets") or stem.endswith(("_labels", "_y", "-labels"))
+    a, b = paths
+    if is_labels(a) and not is_labels(b):
+        return b, a
+    if is_labels(b):
+        return a, b
+    return a, None
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(APP_NAME)
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.settings = settings if settings is not None else QSettings("UDL", "UDL")
+        self.loader: Any = None
+        self.last_error_box: QMessageBox | None = None
+        self.last_walk: jobs.WalkSummary | None = None
+        self.last_train: jobs.TrainSummary | None = None
+        self._job: Job | None = None
+        self._jobs: list[Job] = []
+        self._probe: Job | None = None
+        self._loaded_kwargs: dict[str, Any] | None = None
+        self._run_after_load = False
+        self._run_started = 0.0
+        self._rate_mark: tuple[float, float] | None = None
+        self._gpu: tuple[bool, str] | None = None
+        self._pending_kwargs: dict[str, Any] = {}
+        self._load_health: jobs.BatchHealth | None = None
+        self._steps_per_epoch = 1
+        self._epochs = 1
+
+        self._build_widgets()
+        self._build_menus()
+        self._wire()
+        self._restore_settings()
+        self._set_busy(None)
+
+    # -- construction ----------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.dataset_row = DatasetRow()
+        self.schema_panel = SchemaPanel()
+        self.batch_toolbar = BatchToolbar()
+        self.batch_model = BatchTableModel(self)
+        self.batch_table = QTableView()
+        self.batch_table.setObjectName("batchTable")
+        self.batch_table.setModel(self.batch_model)
+        self.batch_table.setAlternatingRowColors(True)
+        self.batch_table.setWordWrap(False)
+        self.batch_table.horizontalHeader().setDefaultSectionSize(96)
+        self.batch_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.controls = TrainingControls()
+        self.loss_plot = LossPlot()
+        self.loss_plot.setAcceptDrops(False)
+        self.health_strip = HealthStrip()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setObjectName("progressBar")
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("idle")
+        self.log_view = QPlainTextEdit()
+        self.log_view.setObjectName("logView")
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.log_view.setPlaceholderText("What UDL does and finds is logged here.")
+
+        self.log_scale_check = QCheckBox("Log scale")
+        self.log_scale_check.setObjectName("logScaleCheck")
+        self.clear_runs_button = QPushButton("Clear previous runs")
+        self.clear_runs_button.setObjectName("clearRunsButton")
+
+        batch_box = QWidget()
+        batch_layout = QVBoxLayout(batch_box)
+        batch_layout.setContentsMargins(0, 0, 0, 0)
+        batch_layout.addWidget(self.batch_toolbar)
+        batch_layout.addWidget(self.batch_table, 1)
+
+        plot_bar = QHBoxLayout()
+        plot_bar.addWidget(QLabel("Loss"))
+        plot_bar.addStretch(1)
+        plot_bar.addWidget(self.log_scale_check)
+        plot_bar.addWidget(self.clear_runs_button)
+        plot_box = QWidget()
+        plot_layout = QVBoxLayout(plot_box)
+        plot_layout.setContentsMargins(0, 0, 0, 0)
+        plot_layout.addLayout(plot_bar)
+        plot_layout.addWidget(self.loss_plot, 1)
+        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts.addWidget(plot_box)
+        charts.addWidget(self.health_strip)
+        charts.setStretchFactor(0, 3)
+        charts.setStretchFactor(1, 2)
+        charts.setChildrenCollapsible(False)
+
+        train_box = QWidget()
+        train_layout = QVBoxLayout(train_box)
+        train_layout.setContentsMargins(0, 0, 0, 0)
+        train_layout.addWidget(self.controls)
+        train_layout.addWidget(self.progress_bar)
+        train_layout.addWidget(charts, 1)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(batch_box)
+        right.addWidget(train_box)
+        right.addWidget(self.log_view)
+        right.setChildrenCollapsible(False)
+        right.setSizes([300, 430, 130])
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(self.schema_panel)
+        main.addWidget(right)
+        main.setChildrenCollapsible(False)
+        main.setSizes([340, 1060])
+        self._splitters = {"main": main, "right": right, "charts": charts}
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.addWidget(self.dataset_row)
+        layout.addWidget(main, 1)
+        self.setCentralWidget(central)
+
+        self.drop_overlay = QLabel("Drop a dataset file or folder to load it", central)
+        self.drop_overlay.setObjectName("dropOverlay")
+        self.drop_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_overlay.setStyleSheet(
+            "#dropOverlay { border: 3px dashed palette(highlight); border-radius: 12px;"
+            " background: rgba(90, 140, 230, 40); font-size: 20pt; color: palette(highlighted-text); }")
+        self.drop_overlay.hide()
+
+        status = self.statusBar()
+        self.device_label = QLabel("device: \u2026")
+        self.device_label.setObjectName("deviceLabel")
+        self.rate_label = QLabel("")
+        self.rate_label.setObjectName("rateLabel")
+        self.wait_label = QLabel("")
+        self.wait_label.setObjectName("waitLabel")
+        self.wait_label.setToolTip("Share of the time spent waiting for data against time in the training step")
+        for label in (self.rate_label, self.wait_label, self.device_label):
+            status.addPermanentWidget(label)
+        self.resize(1400, 900)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = QAction("&Open\u2026", self)
+        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self._on_open_triggered)
+        file_menu.addAction(self.open_action)
+        open_folder = QAction("Open &Folder\u2026", self)
+        open_folder.triggered.connect(self._on_open_folder_triggered)
+        file_menu.addAction(open_folder)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("recentMenu")
+        reload_action = QAction("&Reload", self)
+        reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        reload_action.triggered.connect(lambda: self.reload())
+        file_menu.addAction(reload_action)
+        file_menu.addSeparator()
+        self.export_png_action = QAction("Export Plot as &PNG\u2026", self)
+        self.export_png_action.triggered.connect(self._on_export_png_triggered)
+        file_menu.addAction(self.export_png_action)
+        self.export_csv_action = QAction("Export Losses as &CSV\u2026", self)
+        self.export_csv_action.triggered.connect(self._on_export_csv_triggered)
+        file_menu.addAction(self.export_csv_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = menu.addMenu("&View")
+        self.log_scale_action = QAction("&Log-Scale Loss", self)
+        self.log_scale_action.setCheckable(True)
+        self.log_scale_action.toggled.connect(self.log_scale_check.setChecked)
+        view_menu.addAction(self.log_scale_action)
+        clear_action = QAction("&Clear Previous Runs", self)
+        clear_action.triggered.connect(self.loss_plot.clear_previous)
+        view_menu.addAction(clear_action)
+        view_menu.addSeparator()
+        self.raw_action = QAction("&Raw Rows", self)
+        self.raw_action.setCheckable(True)
+        self.raw_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.raw_action.toggled.connect(lambda on: (self.batch_toolbar.raw_button if on
+                                                    else self.batch_toolbar.processed_button).setChecked(True))
+        view_menu.addAction(self.raw_action)
+        prev_action = QAction("&Previous Batch", self)
+        prev_action.setShortcut(QKeySequence("Ctrl+["))
+        prev_action.triggered.connect(lambda: self.batch_toolbar.index_spin.stepBy(-1))
+        next_action = QAction("&Next Batch", self)
+        next_action.setShortcut(QKeySequence("Ctrl+]"))
+        next_action.triggered.connect(lambda: self.batch_toolbar.index_spin.stepBy(1))
+        view_menu.addAction(prev_action)
+        view_menu.addAction(next_action)
+        view_menu.addSeparator()
+        clear_log = QAction("Clear &Log", self)
+        clear_log.triggered.connect(self.log_view.clear)
+        view_menu.addAction(clear_log)
+
+        help_menu = menu.addMenu("&Help")
+        about = QAction("&About UDL", self)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self._on_about_triggered)
+        help_menu.addAction(about)
+        self._rebuild_recent_menu()
+
+    def _wire(self) -> None:
+        row = self.dataset_row
+        row.path_edit.returnPressed.connect(self._on_path_edit_return_pressed)
+        row.open_button.clicked.connect(self._on_open_triggered)
+        row.folder_button.clicked.connect(self._on_open_folder_triggered)
+        row.labels_button.clicked.connect(self._on_labels_button_clicked)
+        row.labels_edit.returnPressed.connect(lambda: self.reload())
+        row.label_combo.activated.connect(self._on_label_combo_activated)
+        bar = self.batch_toolbar
+        bar.index_spin.valueChanged.connect(self._on_batch_index_changed)
+        bar.prev_button.clicked.connect(lambda: bar.index_spin.stepBy(-1))
+        bar.next_button.clicked.connect(lambda: bar.index_spin.stepBy(1))
+        bar.split_combo.currentIndexChanged.connect(self._on_split_changed)
+        bar.raw_button.toggled.connect(self._on_raw_toggled)
+        c = self.controls
+        c.run_button.clicked.connect(self.run)
+        c.stop_button.clicked.connect(self.stop)
+        c.batch_size_spin.valueChanged.connect(self._on_batch_size_changed)
+        c.seed_spin.valueChanged.connect(self._on_loader_option_changed)
+        self.log_scale_check.toggled.connect(self.loss_plot.set_log_scale)
+        self.log_scale_check.toggled.connect(self.log_scale_action.setChecked)
+        self.clear_runs_button.clicked.connect(self.loss_plot.clear_previous)
+        self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
+
+    # -- settings ------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        c = self.controls
+        c.epochs_spin.setValue(int(s.value("training/epochs", c.epochs_spin.value())))
+        c.batch_size_spin.blockSignals(True)
+        c.batch_size_spin.setValue(int(s.value("training/batchSize", c.batch_size_spin.value())))
+        c.batch_size_spin.blockSignals(False)
+        c.seed_spin.blockSignals(True)
+        c.seed_spin.setValue(int(s.value("training/seed", c.seed_spin.value())))
+        c.seed_spin.blockSignals(False)
+        c.lr_spin.setValue(float(s.value("training/learningRate", c.lr_spin.value())))
+        c.model_combo.setCurrentText(str(s.value("training/model", c.model_combo.currentText())))
+        c.device_combo.setCurrentText(str(s.value("training/device", c.device_combo.currentText())))
+        c.train_switch.setChecked(str(s.value("training/trainModel", "false")).lower() == "true")
+        self.log_scale_check.setChecked(str(s.value("view/logScale", "false")).lower() == "true")
+
+    def save_settings(self) -> None:
+        s = self.settings
+        c = self.controls
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("training/epochs", c.epochs_spin.value())
+        s.setValue("training/batchSize", c.batch_size_spin.value())
+        s.setValue("training/seed", c.seed_spin.value())
+        s.setValue("training/learningRate", c.lr_spin.value())
+        s.setValue("training/model", c.model_combo.currentText())
+        s.setValue("training/device", c.device_combo.currentText())
+        s.setValue("training/trainModel", "true" if c.train_switch.isChecked() else "false")
+        s.setValue("view/logScale", "true" if self.log_scale_check.isChecked() else "false")
+        s.sync()
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self.recent_files() if p != path]
+        recent.insert(0, path)
+        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
+        self.settings.setValue("lastFolder", str(Path(path).parent if Path(path).is_file() else Path(path)))
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.load(p))
+        self.recent_menu.setEnabled(bool(recent))
+        if recent:
+            self.recent_menu.addSeparator()
+            clear = self.recent_menu.addAction("Clear Menu")
+            clear.triggered.connect(self._on_clear_recent_triggered)
+
+    def _on_clear_recent_triggered(self) -> None:
+        self.settings.setValue("recentFiles", [])
+        self._rebuild_recent_menu()
+
+    def _last_folder(self) -> str:
+        return str(self.settings.value("lastFolder", str(Path.home())))
+
+    # -- jobs ----------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._job is not None and self._job.active and not self._job.stop_requested
+
+    @property
+    def job(self) -> Job | None:
+        return self._job
+
+    def _start_job(self, kind: str, fn: Any, *args: Any, **kwargs: Any) -> Job:
+        if self._job is not None and self._job.running:
+            self._job.stop()  # a new job cancels the old one; its late events are ignored
+        self._jobs = [j for j in self._jobs if j.running]
+        job = Job(fn, *args, name=kind, **kwargs)
+        self._jobs.append(job)
+        self._job = job
+        job.progressed.connect(self._on_job_progressed)
+        job.returned.connect(self._on_job_returned)
+        job.errored.connect(self._on_job_errored)
+        job.cancelled.connect(self._on_job_cancelled)
+        job.finished.connect(self._on_job_finished)
+        job.done.connect(self._on_job_done)
+        self._set_busy(kind)
+        self._run_started = time.perf_counter()
+        self._rate_mark = None
+        job.start()
+        return job
+
+    def _current(self) -> Job | None:
+        """The Job that sent the signal being handled, if it is the current one."""
+        sender = self.sender()
+        return sender if sender is self._job else None
+
+    def _set_busy(self, kind: str | None) -> None:
+        c = self.controls
+        busy = kind is not None
+        c.run_button.setEnabled(not busy)
+        c.stop_button.setEnabled(busy)
+        if not busy:
+            return
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat({"load": "loading\u2026", "walk": "walking batches\u2026",
+                                     "train": "starting training\u2026"}.get(kind, "working\u2026"))
+
+    @Slot(object)
+    def _on_job_progressed(self, event: Any) -> None:
+        job = self._current()
+        if job is None:
+            return
+        if isinstance(event, jobs.StepLosses):
+            self._on_steps(event)
+        elif isinstance(event, jobs.BatchHealth):
+            if job.name == "load":
+                self._load_health = event  # shown once the loaded dataset's classes are known
+            else:
+                self.health_strip.add(event)
+        elif isinstance(event, Progress):
+            self._on_progress(event)
+        elif isinstance(event, Notice):
+            self.log(event.message, event.level)
+        elif type(event).__name__ == "EpochMetrics":
+            self._on_epoch(event)
+        else:
+            self.log(str(event))
+
+    @Slot(object)
+    def _on_job_returned(self, result: Any) -> None:
+        job = self._current()
+        if job is None:
+            return
+        if job.name == "load":
+            self._on_loaded(result)
+        elif job.name == "walk":
+            self._on_walked(result)
+        elif job.name == "train":
+            self._on_trained(result)
+
+    @Slot(object)
+    def _on_job_errored(self, exc: BaseException) -> None:
+        job = self._current()
+        if job is None:
+            return
+        self._run_after_load = False
+        what = {"load": "Could not load the dataset", "walk": "Walking the batches failed",
+                "train": "Training stopped with an error"}.get(job.name, "The job failed")
+        self.progress_bar.setFormat(f"{job.name} failed")
+        if isinstance(exc, UDLError):
+            self.show_error(what, str(exc))
+        else:
+            details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.show_error(what, f"{type(exc).__name__}: {exc}", details)
+
+    @Slot()
+    def _on_job_cancelled(self) -> None:
+        job = self._current()
+        if job is None:
+            return
+        self._run_after_load = False
+        self.progress_bar.setFormat(f"{job.name} stopped")
+        self.log(f"{job.name} stopped")
+        if job.name == "train":
+            self.loss_plot.flush()
+
+    @Slot()
+    def _on_job_finished(self) -> None:
+        if self._current() is None:
+            return
+        self._set_busy(None)
+        self.loss_plot.flush()
+        self.health_strip.flush()
+        if self._run_after_load and self.loader is not None:
+            self._run_after_load = False
+            QTimer.singleShot(0, self.run)
+
+    @Slot()
+    def _on_job_done(self) -> None:
+        # Drop finished jobs later, never inside the signal of the object being dropped.
+        QTimer.singleShot(0, self._prune_jobs)
+
+    def _prune_jobs(self) -> None:
+        self._jobs = [j for j in self._jobs if j.running or j is self._job]
+
+    def stop(self) -> None:
+        if self._job is not None and self._job.running:
+            self.log(f"stopping {self._job.name}\u2026")
+            self._job.stop()
+            self.controls.stop_button.setEnabled(False)
+
+    def stop_all(self, wait: bool = True) -> None:
+        for job in self._jobs + ([self._probe] if self._probe else []):
+            if job.running:
+                job.stop(wait=wait)
+
+    # -- loading -------------------------------------------------------------------------
+    def loader_kwargs(self) -> dict[str, Any]:
+        c = self.controls
+        kwargs: dict[str, Any] = {"batch_size": c.batch_size_spin.value(), "seed": c.seed_spin.value()}
+        labels = self.dataset_row.labels_edit.text().strip()
+        if labels:
+            kwargs["labels"] = labels
+        label = self.dataset_row.label()
+        if label:
+            kwargs["label"] = label
+        return kwargs
+
+    def load(self, path: str | Path | None = None, *, labels: str | None = None, run_after: bool = False,
+             **overrides: Any) -> Job | None:
+        """Load `path` (or the path field) on the worker thread; the old dataset stays until it succeeds."""
+        if path is not None:
+            path = str(path)
+            if path != self.dataset_row.path_edit.text().strip():
+                self.dataset_row.set_columns([], None)  # a new file: its label is detected afresh
+            self.dataset_row.path_edit.setText(path)
+        if labels is not None:
+            self.dataset_row.labels_edit.setText(labels)
+        text = self.dataset_row.path_edit.text().strip()
+        if not text:
+            self.show_error("No dataset", "Type a path, press Open, or drop a file or folder on the window.")
+            return None
+        kwargs = self.loader_kwargs()
+        for key, value in overrides.items():
+            if key == "label" and not value:
+                kwargs.pop("label", None)
+            elif value not in (None, ()):
+                kwargs[key] = tuple(value) if isinstance(value, list) else value
+        self._pending_kwargs = dict(kwargs, path=text)
+        self._run_after_load = run_after
+        self.log(f"loading {text}")
+        return self._start_job("load", jobs.load_job, text, **kwargs)
+
+    def reload(self, **overrides: Any) -> Job | None:
+        previous = dict(self._loaded_kwargs or {})
+        for key in ("ignore", "categorical", "numeric"):
+            if key in previous and key not in overrides:
+                overrides[key] = previous[key]
+        return self.load(**overrides)
+
+    def _on_progress(self, event: Progress) -> None:
+        fraction = event.fraction
+        if fraction is None:
+            self.progress_bar.setRange(0, 0)  # busy indicator
+        else:
+            self.progress_bar.setRange(0, 1000)
+            self.progress_bar.setValue(int(fraction * 1000))
+        text = event.message or event.stage
+        self.progress_bar.setFormat(f"{event.stage}: {text}" if event.message else text)
+        if self._job is not None and self._job.name == "walk":
+            elapsed = time.perf_counter() - self._run_started
+            if elapsed > 0 and event.done:
+                self.rate_label.setText(f"{event.done / elapsed:,.0f} batches/s")
+
+    def _on_loaded(self, loader: Any) -> None:
+        self.loader = loader
+        self._loaded_kwargs = dict(self._pending_kwargs)
+        self._loaded_kwargs.setdefault("label", loader.schema.label)  # the detected label counts as chosen
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(1000)
+        seconds = time.perf_counter() - self._run_started
+        path = str(getattr(loader, "path", None) or self.dataset_row.path_edit.text())
+        self._remember(self.dataset_row.path_edit.text().strip())
+        self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
+        schema = loader.schema
+        self.schema_panel.show_loader(loader)
+        self.dataset_row.set_columns([c.name for c in schema.columns], schema.label)
+        rows = getattr(getattr(loader, "table", None), "num_rows", None)
+        self.progress_bar.setFormat(f"loaded {rows:,} rows in {seconds:.2f} s" if rows is not None
+                                    else f"loaded in {seconds:.2f} s")
+        self.log(f"loaded {path}: {rows} rows, {loader.feature_dim} features, label {schema.label!r}, "
+                 f"task {schema.task}, {len(loader)} training batches of {self._batch_size()}")
+        for warning in list(getattr(loader, "warnings", None) or ()):
+            self.log(warning, "warning")
+        quarantine = list(getattr(loader, "quarantine", None) or ())
+        if quarantine:
+            self.log(f"{len(quarantine)} records skipped (see the schema panel)", "warning")
+        self.health_strip.reset(tuple(loader.classes or ()) if loader.task == "classification" else ())
+        if self._load_health is not None:
+            self.health_strip.add(self._load_health)
+            self._load_health = None
+        self._update_batch_range()
+        self._show_batch()
+
+    # -- the batch table -----------------------------------------------------------------
+    def _batch_size(self) -> int:
+        return int(getattr(self.loader, "batch_size", None) or self.controls.batch_size_spin.value())
+
+    def batch_count(self, split: str | None = None) -> int:
+        if self.loader is None:
+            return 0
+        split = split or self.batch_toolbar.split_combo.currentText()
+        if split == "train":
+            return len(self.loader)
+        return math.ceil(int(getattr(self.loader, "num_val", 0)) / max(1, self._batch_size()))
+
+    def _update_batch_range(self) -> None:
+        n = self.batch_count()
+        spin = self.batch_toolbar.index_spin
+        spin.blockSignals(True)
+        spin.setRange(0, max(0, n - 1))
+        spin.blockSignals(False)
+        self.batch_toolbar.of_label.setText(f"of {n}")
+        spin.setEnabled(n > 0)
+
+    def _show_batch(self) -> None:
+        if self.loader is None:
+            self.batch_model.clear()
+            return
+        bar = self.batch_toolbar
+        split = bar.split_combo.currentText()
+        index = bar.index_spin.value()
+        if self.batch_count(split) == 0:
+            self.batch_model.clear()
+            bar.info.setText(f"no {split} batches")
+            return
+        try:
+            batch = self.loader.get_batch(index, split=split)
+            label = self.loader.schema.label
+            if bar.raw:
+                self.batch_model.set_raw(batch.raw(), batch.rows, label)
+            else:
+                classes = tuple(self.loader.classes or ()) if self.loader.task == "classification" else ()
+                self.batch_model.set_processed(batch.x, batch.y, batch.rows, list(batch.feature_names), label,
+                                               classes)
+        except UDLError as exc:
+            self.batch_model.clear()
+            bar.info.setText(str(exc))
+            self.log(str(exc), "warning")
+            return
+        self._size_columns()
+        shape = "\u00d7".join(str(d) for d in batch.x.shape)
+        bar.info.setText(f"{len(batch.rows)} rows \u00b7 x {shape} {batch.x.dtype} \u00b7 y {batch.y.dtype}"
+                         + (" \u00b7 raw values" if bar.raw else ""))
+        self.health_strip.set_current(index)
+
+    def _size_columns(self) -> None:
+        """Fit the first columns to their headers (cheap: header text only, never the cells)."""
+        header = self.batch_table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for column in range(min(self.batch_model.columnCount(), 80)):
+            text = str(self.batch_model.headerData(column, Qt.Orientation.Horizontal) or "")
+            header.resizeSection(column, max(64, min(220, metrics.horizontalAdvance(text) + 24)))
+
+    def _on_batch_index_changed(self, _value: int) -> None:
+        self._show_batch()
+
+    def _on_split_changed(self, _index: int) -> None:
+        self.batch_toolbar.index_spin.setValue(0)
+        self._update_batch_range()
+        self._show_batch()
+
+    def _on_raw_toggled(self, on: bool) -> None:
+        self.raw_action.blockSignals(True)
+        self.raw_action.setChecked(on)
+        self.raw_action.blockSignals(False)
+        self._show_batch()
+
+    def _on_loader_option_changed(self, _value: int) -> None:
+        if self.loader is not None and not self.busy:
+            self.reload()
+
+    def _on_batch_size_changed(self, value: int) -> None:
+        if self.loader is not None and not self.busy:
+            self._apply_batch_size()
+
+    def _apply_batch_size(self) -> None:
+        """The loader re-batches in place (no reload): only the split and the seed need one."""
+        value = self.controls.batch_size_spin.value()
+        if self.loader is None or self.loader.batch_size == value:
+            return
+        self.loader.batch_size = value
+        if self._loaded_kwargs is not None:
+            self._loaded_kwargs["batch_size"] = value
+        self.log(f"batch size {value}: {len(self.loader)} training batches")
+        self._update_batch_range()
+        self._show_batch()
+
+    def _needs_reload(self) -> bool:
+        if self.loader is None or self._loaded_kwargs is None:
+            return True
+        self._apply_batch_size()
+        wanted = dict(self.loader_kwargs(), path=self.dataset_row.path_edit.text().strip())
+        loaded = self._loaded_kwargs
+        return any(loaded.get(k) != v for k, v in wanted.items())
+
+    # -- running -------------------------------------------------------------------------
+    def run(self) -> Job | None:
+        """Walk every batch (TRAIN_MODEL off) or train (on); loads first when needed."""
+        if self.busy:
+            return None
+        if self._needs_reload():
+            return self.load(run_after=True)
+        if self.controls.train_switch.isChecked():
+            return self._start_training()
+        self.health_strip.reset(tuple(self.loader.classes or ()) if self.loader.task == "classification" else ())
+        self.log(f"walking {len(self.loader)} training batches")
+        return self._start_job("walk", jobs.walk_job, self.loader)
+
+    def _start_training(self) -> Job:
+        c = self.controls
+        config = {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
+                  "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
+        self._steps_per_epoch = max(1, len(self.loader))
+        self.loss_plot.start_run(self._steps_per_epoch)
+        self._epochs = config["epochs"]
+        self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
+                 f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
+        return self._start_job("train", jobs.train_job, self.loader, **config)
+
+    def _on_steps(self, event: jobs.StepLosses) -> None:
+        for step, loss in zip(event.steps.tolist(), event.losses.tolist()):
+            self.loss_plot.add_step(step, loss)
+        if not len(event.steps):
+            return
+        total = self._steps_per_epoch * self._epochs
+        done = int(event.steps[-1])
+        elapsed = time.perf_counter() - self._run_started
+        left = elapsed / done * (total - done) if done else 0.0
+        step_in_epoch = done - (event.epoch - 1) * self._steps_per_epoch
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(int(1000 * min(1.0, done / total)))
+        self.progress_bar.setFormat(f"epoch {event.epoch}/{self._epochs} \u00b7 step {step_in_epoch}/"
+                                    f"{self._steps_per_epoch} \u00b7 {_duration(left)} left")
+        now = time.perf_counter()
+        if self._rate_mark is None:
+            self._rate_mark = (now, done)
+        elif now - self._rate_mark[0] > 0.5:
+            t0, s0 = self._rate_mark
+            rate = (done - s0) * self._batch_size() / (now - t0)
+            self.rate_label.setText(f"{rate:,.0f} samples/s")
+            self._rate_mark = (now, done)
+
+    def _on_epoch(self, m: Any) -> None:
+        if m.val_loss is not None:
+            self.loss_plot.add_val(m.steps, m.val_loss)
+        parts = [f"epoch {m.epoch}/{m.epochs}", f"train loss {m.train_loss:.4f}"]
+        if m.val_loss is not None:
+            parts.append(f"val loss {m.val_loss:.4f}")
+        if m.val_accuracy is not None:
+            parts.append(f"val accuracy {m.val_accuracy:.1%}")
+        if getattr(m, "val_r2", None) is not None:
+            parts.append(f"val R\u00b2 {m.val_r2:.3f}")
+        parts.append(f"{m.samples_per_s:,.0f} samples/s")
+        self.log(", ".join(parts))
+        for warning in getattr(m, "warnings", ()) or ():
+            self.log(warning, "warning")
+        self.rate_label.setText(f"{m.samples_per_s:,.0f} samples/s")
+        total = m.data_wait_s + m.step_s
+        if total > 0:
+            self.wait_label.setText(f"data wait {m.data_wait_s / total:.0%} \u00b7 step {m.step_s / total:.0%}")
+
+    def _on_walked(self, summary: jobs.WalkSummary) -> None:
+        self.last_walk = summary
+        problems = "; ".join(summary.problems) if summary.problems else "no problems found"
+        text = (f"walked {summary.batches} batches ({summary.samples:,} samples) in {summary.seconds:.2f} s: "
+                f"{summary.batches_per_s:,.0f} batches/s, {summary.samples_per_s:,.0f} samples/s; {problems}")
+        self.log(text, "warning" if summary.problems else "info")
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(1000)
+        self.progress_bar.setFormat(f"{summary.batches} batches \u00b7 {summary.batches_per_s:,.0f} batches/s")
+        self.rate_label.setText(f"{summary.batches_per_s:,.0f} batches/s")
+
+    def _on_trained(self, result: jobs.TrainSummary) -> None:
+        self.last_train = result
+        self.device_label.setText(f"device: {result.device}")
+        final = result.final
+        verdict = "stopped early" if result.stopped else "finished"
+        text = f"training {verdict} on {result.device} in {result.seconds:.1f} s, {result.samples_per_s:,.0f} samples/s"
+        if final is not None:
+            text += f"; final train loss {final.train_loss:.4f}"
+            if final.val_loss is not None:
+                text += f", val loss {final.val_loss:.4f}"
+            if final.val_accuracy is not None:
+                text += f", val accuracy {final.val_accuracy:.1%}"
+        self.log(text)
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(1000 if not result.stopped else self.progress_bar.value())
+        self.progress_bar.setFormat(text.split(";")[0])
+
+    # -- device --------------------------------------------------------------------------
+    def probe_device(self) -> None:
+        """Ask MLX for a GPU on a worker thread (MLX is imported there, not at start-up)."""
+        if self._probe is not None:
+            return
+        self._probe = Job(jobs.probe_device_job, name="probe")
+        self._probe.returned.connect(self._on_probe_returned)
+        self._probe.errored.connect(lambda exc: self.device_label.setText(f"device: unknown ({exc})"))
+        self._probe.start()
+
+    def _on_probe_returned(self, info: jobs.DeviceInfo) -> None:
+        self._gpu = (info.gpu, info.reason)
+        self.controls.set_gpu(info.gpu, info.reason)
+        self.device_label.setText("device: GPU available" if info.gpu else "device: CPU (no GPU)")
+        self.device_label.setToolTip(info.reason)
+        if not info.gpu:
+            self.log(f"no GPU: {info.reason}")
+
+    # -- messages ------------------------------------------------------------------------
+    def log(self, message: str, level: str = "info") -> None:
+        stamp = time.strftime("%H:%M:%S")
+        prefix = "\u26a0 " if level == "warning" else ("\u2716 " if level == "error" else "")
+        self.log_view.appendPlainText(f"{stamp}  {prefix}{message}")
+
+    def show_error(self, title: str, message: str, details: str | None = None) -> QMessageBox:
+        """A window-modal, non-blocking message box (tests find it as `last_error_box`)."""
+        self.log(f"{title}: {message}", "error")
+        if self.last_error_box is not None:
+            self.last_error_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorDialog")
+        if details:
+            box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        box.open()
+        self.last_error_box = box
+        return box
+
+    def report_exception(self, exc_type: type, exc: BaseException, tb: Any) -> None:
+        """The sys.excepthook's target: log and show, never abort."""
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        self.log_view.appendPlainText(details.rstrip())
+        self.show_error("Unexpected error", f"{exc_type.__name__}: {exc}\n\nUDL keeps running; the details are in "
+                        "the log.", details)
+
+    # -- slots for the menus and rows ----------------------------------------------------
+    def _on_open_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", self._last_folder(), file_dialog_filter())
+        if path:
+            self.dataset_row.labels_edit.clear()
+            self.load(path)
+
+    def _on_open_folder_triggered(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images", self._last_folder())
+        if path:
+            self.dataset_row.labels_edit.clear()
+            self.load(path)
+
+    def _on_labels_button_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a labels file", self._last_folder(), file_dialog_filter())
+        if path:
+            self.dataset_row.labels_edit.setText(path)
+            if self.dataset_row.path_edit.text().strip():
+                self.reload()
+
+    def _on_path_edit_return_pressed(self) -> None:
+        self.load()
+
+    def _on_label_combo_activated(self, _index: int) -> None:
+        if self.dataset_row.path_edit.text().strip():
+            self.reload(label=self.dataset_row.label())
+
+    def _on_schema_overrides_requested(self, overrides: dict) -> None:
+        self.log("reloading with overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items() if v))
+        if overrides.get("label"):
+            self.dataset_row.label_combo.setCurrentText(overrides["label"])
+        self.load(**overrides)
+
+    def _on_export_png_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the loss plot", str(Path(self._last_folder()) / "loss.png"),
+                                              "PNG image (*.png)")
+        if path:
+            try:
+                self.loss_plot.export_png(path)
+                self.log(f"saved the plot to {path}")
+            except OSError as exc:
+                self.show_error("Could not save the plot", f"{path}: {exc.strerror or exc}")
+
+    def _on_export_csv_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the losses", str(Path(self._last_folder()) / "losses.csv"),
+                                              "CSV (*.csv)")
+        if path:
+            try:
+                self.loss_plot.export_csv(path)
+                self.log(f"saved the losses to {path}")
+            except OSError as exc:
+                self.show_error("Could not save the losses", f"{path}: {exc.strerror or exc}")
+
+    def _on_about_triggered(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("About UDL")
+        box.setText("<b>UDL \u2014 Unified Data Loader</b>")
+        box.setInformativeText("Drop a dataset, see its schema and the exact tensors of every batch, and flip "
+                               "TRAIN_MODEL to watch a small MLX model learn from them.")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.open()
+        self._about_box = box
+
+    # -- drag and drop -------------------------------------------------------------------
+    @staticmethod
+    def _local_paths(mime: Any) -> list[str]:
+        if not mime.hasUrls():
+            return []
+        return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if self._local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            self.drop_overlay.setGeometry(self.centralWidget().rect().adjusted(6, 6, -6, -6))
+            self.drop_overlay.raise_()
+            self.drop_overlay.show()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if self._local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        self.drop_overlay.hide()
+        event.accept()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        self.drop_overlay.hide()
+        paths = self._local_paths(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        data, labels = _labels_first(paths)
+        self.dataset_row.labels_edit.setText(labels or "")
+        self.load(data)
+
+    # -- lifetime ------------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._probe is None:
+            QTimer.singleShot(0, self.probe_device)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.save_settings()
+        self.stop_all(wait=True)
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
