@@ -64,7 +64,7 @@ def test_bundled_sample_loss_falls_on_a_worker_thread():
 
 def test_csv_classification_learns_and_an_unloaded_loader_is_loaded(tmp_path):
     loader = UnifiedDataLoader(write_blobs_csv(tmp_path / "species.csv"), batch_size=32)
-    events, result = on_thread(_drain, train(loader, TrainConfig(epochs=4, learning_rate=1e-2, device="cpu")))
+    events, result = on_thread(_drain, train(loader, TrainConfig(epochs=4, learning_rate=3e-3, device="cpu")))
     assert loader.train_data is not None
     assert result.final.val_accuracy >= 0.95
     assert result.classes == ("setosa", "versicolor", "virginica")
@@ -82,7 +82,7 @@ def test_csv_regression_reaches_high_r2(tmp_path):
 def test_save_and_predict_round_trip(tmp_path):
     data = write_blobs_csv(tmp_path / "species.csv")
     loader = UnifiedDataLoader(data).load()
-    result = on_thread(train_model, loader, num_epochs=3, learning_rate=1e-2)
+    result = on_thread(train_model, loader, num_epochs=3, learning_rate=3e-3)
     weights, sidecar = save_model(result, loader, tmp_path / "model.safetensors")
     assert weights.is_file() and sidecar == sidecar_path(weights) and sidecar.is_file()
     assert not list(tmp_path.glob(".*tmp*")), "temporary files left behind"

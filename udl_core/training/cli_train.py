@@ -44,8 +44,8 @@ def _num(value: float | None, digits: int = 4) -> str:
 def format_epoch(m: EpochMetrics) -> str:
     """"epoch 2/5  train_loss 0.4132  val_loss 0.4410  val_accuracy 0.913  12,400 samples/s"."""
     parts = [f"epoch {m.epoch}/{m.epochs}", f"train_loss {_num(m.train_loss)}", f"val_loss {_num(m.val_loss)}"]
-    if m.val_r2 is not None or m.val_mse is not None:
-        parts += [f"val_r2 {_num(m.val_r2, 3)}", f"val_mse {m.val_mse:.4g}" if m.val_mse is not None else ""]
+    if m.task == "regression":
+        parts += [f"val_r2 {_num(m.val_r2, 3)}", f"val_mse {_num(m.val_mse)}"]
     elif m.val_accuracy is not None:
         parts.append(f"val_accuracy {m.val_accuracy:.3f}")
     parts.append(f"{m.samples_per_s:,.0f} samples/s")

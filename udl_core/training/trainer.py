@@ -79,12 +79,13 @@ class EpochMetrics:
     data_wait_s: float
     step_s: float
     warnings: tuple[str, ...] = ()
+    task: str = "classification"
 
     def to_dict(self) -> dict[str, Any]:
         """The `udl train --json` epoch event (DESIGN.md): accuracy or R^2/MSE by task."""
         event: dict[str, Any] = {"event": "epoch", "epoch": self.epoch, "train_loss": self.train_loss,
                                  "val_loss": self.val_loss}
-        if self.val_r2 is not None or self.val_mse is not None:
+        if self.task == "regression":
             event.update(val_r2=self.val_r2, val_mse=self.val_mse)
         else:
             event["val_accuracy"] = self.val_accuracy
@@ -286,7 +287,8 @@ def _run(loader: Any, config: TrainConfig, device: str,
             epoch=epoch + 1, epochs=config.epochs, steps=global_step, train_loss=train_loss,
             val_loss=val["loss"], val_accuracy=val["accuracy"], val_r2=val["r2"], val_mse=val["mse"],
             samples=int(sum(sizes)), samples_per_s=sum(sizes) / max(wait_s + step_s, 1e-9),
-            seconds=time.perf_counter() - epoch_start, data_wait_s=wait_s, step_s=step_s, warnings=warnings)
+            seconds=time.perf_counter() - epoch_start, data_wait_s=wait_s, step_s=step_s, warnings=warnings,
+            task=task)
         result.epochs.append(metrics)
         yield metrics
     result.step_losses = np.concatenate(all_losses) if all_losses else np.zeros(0, np.float32)
