@@ -167,3 +167,24 @@ def test_train_json_on_every_format(tmp_path, capsys, kind):
     assert len(epochs) == 3 and events[-1]["event"] == "done"
     assert epochs[-1]["train_loss"] < epochs[0]["train_loss"]
     assert epochs[-1]["val_accuracy"] >= 0.8
+
+
+def test_ctrl_c_stops_cleanly_and_reports_what_it_has(tmp_path):
+    import signal
+
+    data = write_blobs_csv(tmp_path / "species.csv", n=3000)
+    weights = tmp_path / "m.safetensors"
+    proc = subprocess.Popen([sys.executable, "-m", "udl_core", "train", str(data), "--epochs", "100000",
+                             "--batch-size", "8", "--json", "--device", "cpu", "--save", str(weights)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["event"] == "epoch"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    done = json_lines(out)[-1]
+    assert done["event"] == "done" and done["stopped"] is True and done["epochs"] >= 1
+    assert "stopping after this step" in err and weights.is_file()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -95,22 +97,23 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     for warning in getattr(loader, "warnings", None) or ():
         _notice(Notice(str(warning), "warning"), args.json, out, err)
 
-    job = train(loader, config)
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as done:
-            result: TrainResult = done.value
-            break
-        if isinstance(event, Notice):
-            _notice(event, args.json, out, err)
-        elif isinstance(event, EpochMetrics):
-            if args.json:
-                _emit(event.to_dict(), out)
-            else:
-                print(format_epoch(event), file=out, flush=True)
-                for warning in event.warnings:
-                    print(f"warning: epoch {event.epoch}: {warning}", file=err)
+    with _StopOnInterrupt(err) as interrupted:
+        job = train(loader, config, should_stop=interrupted)
+        while True:
+            try:
+                event = next(job)
+            except StopIteration as done:
+                result: TrainResult = done.value
+                break
+            if isinstance(event, Notice):
+                _notice(event, args.json, out, err)
+            elif isinstance(event, EpochMetrics):
+                if args.json:
+                    _emit(event.to_dict(), out)
+                else:
+                    print(format_epoch(event), file=out, flush=True)
+                    for warning in event.warnings:
+                        print(f"warning: epoch {event.epoch}: {warning}", file=err)
 
     saved: list[str] = []
     if args.save:
@@ -128,10 +131,11 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         done_event: dict[str, Any] = {"event": "done", "device": result.device, "seconds": result.seconds,
                                       "samples_per_s": result.samples_per_s, "epochs": len(result.epochs),
                                       "steps": int(len(result.step_losses)), "task": result.task,
-                                      "model": result.spec.kind, "saved": saved}
+                                      "model": result.spec.kind, "stopped": result.stopped, "saved": saved}
         _emit(done_event, out)
     else:
-        summary = f"done in {result.seconds:.1f} s on {result.device}: {result.samples_per_s:,.0f} samples/s"
+        summary = (f"{'stopped' if result.stopped else 'done'} in {result.seconds:.1f} s on {result.device}: "
+                   f"{result.samples_per_s:,.0f} samples/s")
         if final is not None and final.val_accuracy is not None:
             summary += f", val_accuracy {final.val_accuracy:.3f}"
         elif final is not None and final.val_r2 is not None:
@@ -140,6 +144,34 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         for path in saved:
             print(f"wrote {path}", file=out)
     return 0
+
+
+class _StopOnInterrupt:
+    """The first Ctrl-C asks the run to stop after the current step (it then ends cleanly, saves
+    and reports what it has); a second one interrupts at once. Only the main thread gets signals."""
+
+    def __init__(self, err: TextIO) -> None:
+        self._err = err
+        self._requested = False
+        self._previous: Any = None
+
+    def __call__(self) -> bool:
+        return self._requested
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        if self._requested:
+            raise KeyboardInterrupt
+        self._requested = True
+        print("stopping after this step (Ctrl-C again to abort)", file=self._err, flush=True)
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _notice(event: Notice, as_json: bool, out: TextIO, err: TextIO) -> None:
