@@ -294,7 +294,7 @@ def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
         score, best = max(scores, key=lambda s: s[0])
         error = 1.0 - score
         perfect = error <= 0.01 * baseline_error + 1.0 / max(valid.sum(), 1)
-        near = error <= 0.05 * baseline_error
+        near = error <= 0.02 * baseline_error
         text = f"{score:.1%} accuracy (always guessing the majority class: {1 - baseline_error:.1%})"
     else:
         valid = np.isfinite(y)

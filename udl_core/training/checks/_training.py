@@ -29,6 +29,8 @@ OVERFIT_LR = 1e-2
 OVERFIT_FRACTION = 0.1       # "close to zero": within 10% of the way from the floor to the start
 INIT_PASS = 0.35             # |loss - ln C| / ln C within this is "near ln C"
 INIT_WARN = 1.5
+CHECKPOINT_EVERY = 25        # steps between early-stopping checkpoints of the input-dependence trainings
+MIN_FAIL_ROWS = 50           # fewer scored rows than this cannot prove that the inputs do not matter
 DATA_BOUND_WARN = 0.8        # share of the time spent waiting for data that earns a warning
 
 
@@ -208,13 +210,20 @@ def _first_batch(loader: Any) -> Any:
 
 
 def _short_training(ctx: CheckContext, x: mx.array, y: mx.array, idx: np.ndarray,
-                    x_eval: mx.array, y_eval: mx.array) -> np.ndarray:
+                    stop: tuple[mx.array, mx.array], evaluate: tuple[mx.array, mx.array]) -> np.ndarray:
+    """Per-row losses on `evaluate` at the checkpoint with the lowest loss on `stop` (early stopping,
+    chosen without looking at the rows that are scored, so small datasets are not judged overfit)."""
     setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
-    for rows in idx:
+    best, best_losses = math.inf, setup.row_losses(*evaluate)
+    for i, rows in enumerate(idx, start=1):
         take = mx.array(rows)
         value = setup.step(x[take], y[take])
         mx.eval(setup.state, value)
-    return setup.row_losses(x_eval, y_eval)
+        if i % CHECKPOINT_EVERY == 0 or i == len(idx):
+            stop_loss = float(setup.row_losses(*stop).mean())
+            if stop_loss < best:
+                best, best_losses = stop_loss, setup.row_losses(*evaluate)
+    return best_losses
 
 
 def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
@@ -226,24 +235,31 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     x, y = ctx.sample_xy()
     keep = _valid_rows(ctx, y)
     x, y = x[keep], y[keep]
+    rng = np.random.default_rng(ctx.seed)
     if len(ctx.val_y):
         xe, ye = ctx.val_x[ctx.val_sample], ctx.val_y[ctx.val_sample]
         keep_e = _valid_rows(ctx, ye)
         xe, ye, held = xe[keep_e], ye[keep_e], "validation"
-    else:  # no validation split: hold out the last fifth of the sample
+    else:  # no validation split: hold out a fifth of the sample
+        perm = rng.permutation(len(y))
         cut = max(1, int(len(y) * 0.8))
-        x, xe, y, ye, held = x[:cut], x[cut:], y[:cut], y[cut:], "held-out training"
-    if len(ye) < 5 or len(y) < 5:
+        xe, ye, held = x[perm[cut:]], y[perm[cut:]], "held-out training"
+        x, y = x[perm[:cut]], y[perm[:cut]]
+    perm = rng.permutation(len(y))
+    cut = max(1, int(len(y) * 0.8))
+    xs, ys, x, y = x[perm[cut:]], y[perm[cut:]], x[perm[:cut]], y[perm[:cut]]
+    if len(ye) < 5 or len(y) < 5 or len(ys) < 2:
         yield CheckResult(name, "warn", f"too few rows to compare ({len(y)} training, {len(ye)} {held}).",
                           "Add rows or lower --val-fraction.")
         return
-    rng = np.random.default_rng(ctx.seed)
     batch = min(ctx.budget.train_batch, len(y))
     idx = rng.integers(0, len(y), (ctx.budget.train_steps, batch)).astype(np.int32)
     xr, yr = _xy(x, y, ctx.classification)
+    xs_m, ys_m = _xy(xs, ys, ctx.classification)
     xe_m, ye_m = _xy(xe, ye, ctx.classification)
-    real = _short_training(ctx, xr, yr, idx, xe_m, ye_m)
-    zero = _short_training(ctx, mx.zeros_like(xr), yr, idx, mx.zeros_like(xe_m), ye_m)
+    real = _short_training(ctx, xr, yr, idx, (xs_m, ys_m), (xe_m, ye_m))
+    zero = _short_training(ctx, mx.zeros_like(xr), yr, idx, (mx.zeros_like(xs_m), ys_m),
+                           (mx.zeros_like(xe_m), ye_m))
     diff = zero - real
     n = len(diff)
     details: dict[str, Any] = {"real_loss": float(real.mean()), "zeroed_loss": float(zero.mean()),
@@ -260,7 +276,7 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     sign_z = (wins + ties / 2 - n / 2) / math.sqrt(n / 4)
     evidence = max(t, sign_z)
     details.update(t=t, wins=wins, sign_z=sign_z)
-    text = (f"after {ctx.budget.train_steps} steps the {held} loss is {real.mean():.3f} on the real inputs "
+    text = (f"after up to {ctx.budget.train_steps} steps the {held} loss is {real.mean():.3f} on the real inputs "
             f"and {zero.mean():.3f} on zeroed inputs, lower on {wins:,} of {n:,} rows (paired t = {fmt(t)})")
     hint = ("The labels do not follow from the features: shuffled labels, the wrong label column (--label), "
             "or a labels file misaligned with the features row by row.")
@@ -268,6 +284,9 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
         yield CheckResult(name, "pass", text + ": the model uses its inputs.", "", details)
     elif evidence >= 1:
         yield CheckResult(name, "warn", text + ": the inputs help only a little.", hint, details)
+    elif n < MIN_FAIL_ROWS:
+        yield CheckResult(name, "warn", text + f": the inputs do not help, but {n} rows are too few to be sure.",
+                          hint, details)
     else:
         yield CheckResult(name, "fail", text + ": the inputs do not help at all.", hint, details)
 
