@@ -1,0 +1,81 @@
+"""The loss plot: appended points, smoothing, validation markers, earlier runs, exports."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+from udl_gui.loss_plot import Buffer, LossPlot
+
+
+def test_buffer_grows_and_keeps_order():
+    buf = Buffer(capacity=2)
+    for i in range(5):
+        buf.append(i, i * i)
+    assert len(buf) == 5
+    assert buf.x.tolist() == [0, 1, 2, 3, 4] and buf.y.tolist() == [0, 1, 4, 9, 16]
+
+
+def make_plot(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 300)
+    plot.show()
+    return plot
+
+
+def test_points_smoothing_and_validation(qtbot):
+    plot = make_plot(qtbot)
+    assert plot.objectName() == "lossPlot"
+    plot.start_run(steps_per_epoch=10)
+    losses = np.linspace(2.0, 0.1, 50)
+    for step, loss in enumerate(losses, start=1):
+        plot.add_step(step, loss)
+    plot.add_val(10, 1.5)
+    plot.add_val(20, 1.0)
+    with qtbot.waitSignal(plot.pointsChanged, timeout=2000):
+        pass  # the throttled timer redraws on its own
+    assert plot.displayed_points() == 50
+    x, smooth = plot.smoothed_points
+    assert smooth[0] == 2.0 and smooth[-1] < 0.5 and np.all(np.diff(smooth) <= 0)
+    assert plot.val_points[1].tolist() == [1.5, 1.0]
+
+
+def test_previous_runs_are_kept_and_cleared(qtbot):
+    plot = make_plot(qtbot)
+    for run in range(3):
+        plot.start_run()
+        for step in range(1, 6):
+            plot.add_step(step, 1.0 / step + run)
+    assert plot.previous_runs == 2
+    plot.start_run()
+    assert plot.previous_runs == 3 and len(plot.step_points[0]) == 0
+    plot.clear_previous()
+    assert plot.previous_runs == 0
+
+
+def test_log_scale_toggle(qtbot):
+    plot = make_plot(qtbot)
+    plot.set_log_scale(True)
+    assert plot.log_scale and plot.getPlotItem().ctrl.logYCheck.isChecked()
+    plot.set_log_scale(False)
+    assert not plot.log_scale
+
+
+def test_exports(qtbot, tmp_path):
+    plot = make_plot(qtbot)
+    plot.start_run()
+    for step in range(1, 5):
+        plot.add_step(step, 1.0 / step)
+    plot.add_val(4, 0.3)
+    out = plot.export_csv(tmp_path / "losses.csv")
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0] == ["step", "loss", "smoothed_loss", "val_loss"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    assert float(rows[2][1]) == 0.5 and rows[4][3] == "0.3" and rows[1][3] == ""
+    png = plot.export_png(tmp_path / "loss.png")
+    image = QImage(str(png))
+    assert not image.isNull() and image.width() >= 800
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "losses.csv"]  # no temp files left

@@ -1,0 +1,88 @@
+"""The Worker/Job pair: events become signals on the GUI thread; stop, errors and joins."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import QThread
+
+from udl_core.errors import DatasetError
+from udl_core.events import Progress
+from udl_gui.worker import Job
+
+
+def counting(n, seen_threads):
+    for i in range(n):
+        seen_threads.add(threading.get_ident())
+        yield Progress("count", i + 1, n)
+    return "done"
+
+
+def endless(gate):
+    i = 0
+    while True:
+        i += 1
+        gate.set()
+        yield None if i % 2 else Progress("tick", i)
+
+
+def failing():
+    yield Progress("read", 0)
+    raise DatasetError("bad.csv", "line 3 is not valid")
+
+
+def test_events_arrive_on_the_gui_thread_and_the_result_is_returned(qtbot):
+    threads: set[int] = set()
+    job = Job(counting, 5, threads)
+    received, where = [], []
+    job.progressed.connect(lambda e: (received.append(e.done), where.append(QThread.currentThread())))
+    with qtbot.waitSignal(job.returned, timeout=5000) as returned:
+        job.start()
+    qtbot.waitUntil(lambda: not job.running, timeout=5000)
+    assert returned.args == ["done"]
+    assert received == [1, 2, 3, 4, 5]
+    assert threading.get_ident() not in threads  # the generator body ran on the worker thread
+    assert all(t is QThread.currentThread() for t in where)
+
+
+def test_stop_cancels_within_one_event_and_joins(qtbot):
+    gate = threading.Event()
+    job = Job(endless, gate)
+    cancelled, returned = [], []
+    job.cancelled.connect(lambda: cancelled.append(True))
+    job.returned.connect(returned.append)
+    job.start()
+    assert gate.wait(5)
+    with qtbot.waitSignal(job.finished, timeout=5000):
+        job.stop()
+    qtbot.waitUntil(lambda: not job.running, timeout=5000)
+    assert cancelled == [True] and returned == []
+    assert not job.thread.isRunning()
+
+
+def test_an_exception_becomes_errored_not_a_crash(qtbot):
+    job = Job(failing)
+    with qtbot.waitSignal(job.errored, timeout=5000) as errored:
+        job.start()
+    qtbot.waitUntil(lambda: not job.running, timeout=5000)
+    assert isinstance(errored.args[0], DatasetError)
+    assert "bad.csv" in str(errored.args[0])
+
+
+def test_stop_with_wait_joins_a_running_thread(qtbot):
+    gate = threading.Event()
+    job = Job(endless, gate)
+    job.start()
+    assert gate.wait(5)
+    job.stop(wait=True)
+    assert not job.thread.isRunning()
+    assert not job.running
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_short_jobs_finish(qtbot, n):
+    job = Job(counting, n, set())
+    with qtbot.waitSignal(job.done, timeout=5000):
+        job.start()
+    assert not job.active
