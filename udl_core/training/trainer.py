@@ -234,18 +234,60 @@ def _run(loader: Any, config: TrainConfig, device: str,
     all_losses: list[np.ndarray] = []
     train_seconds = 0.0
     started = time.perf_counter()
-    global_step = 0
     for epoch in range(config.epochs):
         epoch_start = time.perf_counter()
+        run = _EpochRun(first_step=sum(map(len, all_losses)) + 1)
+        yield from run.steps(loader, epoch, step, state, config, should_stop)
+        all_losses.append(run.losses)
+        train_seconds += run.wait_s + run.step_s
+        result.samples += run.samples
+        if run.stopped:
+            result.stopped = True
+            break
+        train_loss = float(np.average(run.losses, weights=run.sizes)) if run.sizes else float("nan")
+        val = _evaluate(model, loader, task, target_mean, target_std)
+        history = [m.train_loss for m in result.epochs] + [train_loss]
+        warnings = tuple(w for w in (
+            plateau_alarm(history, config.plateau_epochs, config.plateau_tolerance),
+            chance_alarm(train_loss, chance, config.chance_tolerance) if classification else None,
+        ) if w)
+        metrics = EpochMetrics(
+            epoch=epoch + 1, epochs=config.epochs, steps=run.last_step, train_loss=train_loss,
+            val_loss=val["loss"], val_accuracy=val["accuracy"], val_r2=val["r2"], val_mse=val["mse"],
+            samples=run.samples, samples_per_s=run.samples / max(run.wait_s + run.step_s, 1e-9),
+            seconds=time.perf_counter() - epoch_start, data_wait_s=run.wait_s, step_s=run.step_s,
+            warnings=warnings, task=task)
+        result.epochs.append(metrics)
+        yield metrics
+    result.step_losses = np.concatenate(all_losses) if all_losses else np.zeros(0, np.float32)
+    result.seconds = time.perf_counter() - started
+    result.samples_per_s = result.samples / max(train_seconds, 1e-9)
+    return result
+
+
+class _EpochRun:
+    """The steps of one epoch: their losses, batch sizes, and where the time went."""
+
+    def __init__(self, first_step: int) -> None:
+        self.last_step = first_step - 1
+        self.losses = np.zeros(0, np.float32)
+        self.sizes: list[int] = []
+        self.wait_s = self.step_s = 0.0
+        self.stopped = False
+
+    @property
+    def samples(self) -> int:
+        return int(sum(self.sizes))
+
+    def steps(self, loader: Any, epoch: int, step: Callable[[mx.array, mx.array], mx.array], state: list,
+              config: TrainConfig, should_stop: Callable[[], bool] | None) -> Generator[StepLoss, None, None]:
         pending: list[mx.array] = []
-        epoch_losses: list[np.ndarray] = []
-        sizes: list[int] = []
-        wait_s = step_s = 0.0
+        read: list[np.ndarray] = []
         batches: Iterator = iter(loader.batches("train", epoch=epoch))
         try:
             while True:
                 if should_stop is not None and should_stop():
-                    result.stopped = True
+                    self.stopped = True
                     break
                 t0 = time.perf_counter()
                 batch = next(batches, None)
@@ -255,46 +297,23 @@ def _run(loader: Any, config: TrainConfig, device: str,
                 t1 = time.perf_counter()
                 loss = step(x, y)
                 mx.eval(state, loss)
-                step_s += time.perf_counter() - t1
-                wait_s += t1 - t0
-                global_step += 1
+                self.step_s += time.perf_counter() - t1
+                self.wait_s += t1 - t0
+                self.last_step += 1
                 pending.append(loss)
-                sizes.append(len(batch.y))
-                if global_step % config.report_every == 0:
-                    values = _flush(pending, global_step, config.learning_rate)
-                    epoch_losses.append(values)
-                    yield StepLoss(step=global_step, epoch=epoch + 1, loss=float(values[-1]))
+                self.sizes.append(len(batch.y))
+                # reading a loss back costs a transfer: do it every report_every steps, not every step
+                if self.last_step % config.report_every == 0:
+                    read.append(_flush(pending, self.last_step, config.learning_rate))
+                    yield StepLoss(step=self.last_step, epoch=epoch + 1, loss=float(read[-1][-1]))
         finally:
             close = getattr(batches, "close", None)
             if close is not None:
                 close()
         if pending:
-            epoch_losses.append(_flush(pending, global_step, config.learning_rate))
-        losses = np.concatenate(epoch_losses) if epoch_losses else np.zeros(0, np.float32)
-        all_losses.append(losses)
-        train_seconds += wait_s + step_s
-        result.samples += int(sum(sizes))
-        if result.stopped:
-            break
-        train_loss = float(np.average(losses, weights=sizes)) if sizes else float("nan")
-        val = _evaluate(model, loader, task, target_mean, target_std)
-        history = [m.train_loss for m in result.epochs] + [train_loss]
-        warnings = tuple(w for w in (
-            plateau_alarm(history, config.plateau_epochs, config.plateau_tolerance),
-            chance_alarm(train_loss, chance, config.chance_tolerance) if classification else None,
-        ) if w)
-        metrics = EpochMetrics(
-            epoch=epoch + 1, epochs=config.epochs, steps=global_step, train_loss=train_loss,
-            val_loss=val["loss"], val_accuracy=val["accuracy"], val_r2=val["r2"], val_mse=val["mse"],
-            samples=int(sum(sizes)), samples_per_s=sum(sizes) / max(wait_s + step_s, 1e-9),
-            seconds=time.perf_counter() - epoch_start, data_wait_s=wait_s, step_s=step_s, warnings=warnings,
-            task=task)
-        result.epochs.append(metrics)
-        yield metrics
-    result.step_losses = np.concatenate(all_losses) if all_losses else np.zeros(0, np.float32)
-    result.seconds = time.perf_counter() - started
-    result.samples_per_s = result.samples / max(train_seconds, 1e-9)
-    return result
+            read.append(_flush(pending, self.last_step, config.learning_rate))
+        if read:
+            self.losses = np.concatenate(read)
 
 
 def _flush(pending: list[mx.array], last_step: int, learning_rate: float) -> np.ndarray:
