@@ -456,7 +456,13 @@ class MainWindow(QMainWindow):
         self._run_after_load = False
         what = {"load": "Could not load the dataset", "walk": "Walking the batches failed",
                 "train": "Training stopped with an error"}.get(job.name, "The job failed")
+        self.progress_bar.setRange(0, 1000)
         self.progress_bar.setFormat(f"{job.name} failed")
+        if job.name == "load" and self.loader is not None and self._loaded_kwargs:
+            # The dataset on screen stays; so do the fields that describe it.
+            self.dataset_row.path_edit.setText(str(self._loaded_kwargs.get("path", "")))
+            self.dataset_row.labels_edit.setText(str(self._loaded_kwargs.get("labels", "") or ""))
+            self.dataset_row.set_columns([c.name for c in self.loader.schema.columns], self.loader.schema.label)
         if isinstance(exc, UDLError):
             self.show_error(what, str(exc))
         else:
