@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from udl_core.errors import CorruptFileError, SchemaError, UnsafeInputError
+from udl_core.errors import CorruptFileError, EmptyDatasetError, SchemaError, UnsafeInputError
 from udl_core.formats import arrays, pairs  # noqa: F401  (registers the readers)
 from udl_core.formats.registry import find_reader, read_table
 from udl_core.table import ReadOptions
@@ -162,6 +162,18 @@ def test_npz_one_hot_labels_become_indices(tmp_path):
     assert read_table(tmp_path / "d.npz").labels.tolist() == [2, 0, 1]
 
 
+def test_npz_without_arrays_is_empty(tmp_path):
+    np.savez(tmp_path / "none.npz")
+    with pytest.raises(EmptyDatasetError, match="none.npz.*no .npy arrays"):
+        read_table(tmp_path / "none.npz")
+
+
+def test_npy_with_zero_rows_is_empty(tmp_path):
+    np.save(tmp_path / "z.npy", np.ones((0, 4)))
+    with pytest.raises(EmptyDatasetError, match="z.npy"):
+        read_table(tmp_path / "z.npy")
+
+
 def test_npz_single_array_is_like_npy(tmp_path):
     np.savez_compressed(tmp_path / "one.npz", arr_0=np.ones((6, 3)))
     table = read_table(tmp_path / "one.npz")
@@ -270,12 +282,31 @@ def test_pair_with_txt_labels(tmp_path):
     assert table.labels.tolist() == [0, 1, 0]
 
 
-def test_txt_labels_numbers_and_missing(tmp_path):
-    (tmp_path / "ints.txt").write_text("1\n2\n3\n")
-    (tmp_path / "floats.txt").write_text("1.5\n\n3\n")
-    assert pairs._read_text_labels(tmp_path / "ints.txt").dtype == np.int64
-    values = pairs._read_text_labels(tmp_path / "floats.txt")
-    assert values[0] == 1.5 and np.isnan(values[1])
+def _labels_from(tmp_path, text: str, rows: int = 3, encoding: str = "utf-8"):
+    np.save(tmp_path / "X.npy", np.ones((rows, 2)))
+    (tmp_path / "y.txt").write_bytes(text.encode(encoding))
+    return read_table(tmp_path / "X.npy", ReadOptions(labels_path=str(tmp_path / "y.txt")))
+
+
+def test_txt_labels_numbers_missing_and_header(tmp_path):
+    ints = _labels_from(tmp_path, "1\n2\n3\n")
+    assert ints.labels.dtype == np.int64 and ints.labels.tolist() == [1, 2, 3]
+    floats = _labels_from(tmp_path, "1.5\n\n3\n")
+    assert floats.labels[0] == 1.5 and np.isnan(floats.labels[1])
+    named = _labels_from(tmp_path, "score\n0.5\n1\n2\n")
+    assert named.label_name == "score" and named.labels.tolist() == [0.5, 1.0, 2.0]
+
+
+def test_txt_labels_utf16_and_tabular(tmp_path):
+    utf16 = _labels_from(tmp_path, "\ufeffchat\nchien\nchat\n", encoding="utf-16-le")
+    assert utf16.class_names == ("chat", "chien")
+    table = _labels_from(tmp_path, "id\tlabel\n1\tx\n2\ty\n3\tx\n")
+    assert table.class_names == ("x", "y") and table.labels.tolist() == [0, 1, 0]
+
+
+def test_txt_labels_with_a_hole_in_text(tmp_path):
+    with pytest.raises(SchemaError, match=r"y\.txt: line 2 holds no label"):
+        _labels_from(tmp_path, "cat\n\ndog\n")
 
 
 def test_tabular_features_get_a_label_column_without_clash():

@@ -134,6 +134,23 @@ def test_gif_webp_bmp_jpeg_decode(tmp_path):
         assert got[3] == (0, 255, 255)
 
 
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import ImageOps
+
+    pixels = np.zeros((4, 8, 3), np.uint8)
+    pixels[:, :4] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: turn 90° clockwise to show
+    (tmp_path / "a").mkdir()
+    Image.fromarray(pixels).save(tmp_path / "a" / "0.png", exif=exif)
+    _save(tmp_path / "b" / "0.png", (4, 8))
+    table = read_table(tmp_path)
+    assert table.features.shape == (2, 8, 4, 3)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "a" / "0.png")))
+    np.testing.assert_array_equal(table.features[0], upright)
+    assert not np.array_equal(upright[:4], upright[4:])
+
+
 def test_corrupt_and_empty_images_are_quarantined(tmp_path):
     for i in range(10):
         _save(tmp_path / "a" / f"{i}.png")

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.lib.format as npformat
 import pyarrow as pa
 
-from udl_core.errors import CorruptFileError, DatasetError, SchemaError, UnsafeInputError
+from udl_core.errors import CorruptFileError, DatasetError, EmptyDatasetError, SchemaError, UnsafeInputError
 from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
 from udl_core.formats.registry import register_reader
 from udl_core.table import ReadOptions, Table
@@ -270,7 +270,7 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if m.filename.endswith(".npy")]
             if not members:
-                raise SchemaError(path, "holds no .npy arrays")
+                raise EmptyDatasetError(path, "holds no .npy arrays")
             _check_sizes(path, members, options)
             by_key = {_member_key(m.filename): m for m in members}
             keys = sorted(by_key)

@@ -7,7 +7,7 @@ and WebP are decoded with Pillow.
 Size rule: every image is resized, plainly (aspect ratio not kept, no padding, bilinear),
 to `ReadOptions.image_size` (width, height) when given; otherwise to the most common size
 among the images, scaled down to fit inside 64×64 (keeping that size's aspect ratio).
-Channels: C=1 when every image is grayscale (1, L, LA, I, I;16, F), else C=3 (RGBA, P,
+Photos are turned upright by their EXIF orientation first. Channels: C=1 when every image is grayscale (1, L, LA, I, I;16, F), else C=3 (RGBA, P,
 CMYK, ... converted to RGB; alpha dropped).
 
 Images that cannot be decoded (0 bytes, truncated, not an image) are skipped and listed in
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from udl_core.errors import (
     ConfigError,
@@ -49,6 +49,8 @@ __all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "image_shape", "read_image_folder", "
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 MAX_SIDE = 64
 _GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+_EXIF_ORIENTATION = 0x0112
+_TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _CHUNK = 128  # images decoded between progress events (and between cancel points)
 
 
@@ -127,7 +129,8 @@ def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool]:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(item.path) as image:
-                return image.size, image.mode in _GRAY_MODES
+                size = image.size[::-1] if _orientation(image) in _TURNED else image.size
+                return size, image.mode in _GRAY_MODES
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UnsafeInputError(root, f"{item.rel} is a decompression bomb, refused ({exc})") from None
 
@@ -154,10 +157,18 @@ def _to_gray(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
+def _orientation(image: Image.Image) -> int:
+    return int(image.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+
+
 def _decode(path: str, size: tuple[int, int], gray: bool) -> np.ndarray:
     with Image.open(path) as image:
+        orientation = _orientation(image)
         if image.format == "JPEG":
-            image.draft("L" if gray else "RGB", size)  # decode big JPEGs at a reduced scale
+            # Decode big JPEGs at a reduced scale (the size before any EXIF turn).
+            image.draft("L" if gray else "RGB", size[::-1] if orientation in _TURNED else size)
+        if orientation != 1:
+            image = ImageOps.exif_transpose(image)  # camera photos: stored sideways, shown upright
         if gray:
             image = _to_gray(image)
         elif image.mode in _GRAY_MODES:

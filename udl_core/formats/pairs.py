@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from udl_core.errors import DatasetError, SchemaError
+from udl_core.formats.encoding import detect_encoding
 from udl_core.formats.estimate import Sized, estimate, register_sizer
 from udl_core.formats.registry import read_table, readers, register_reader
 from udl_core.table import ReadOptions, Table
@@ -132,7 +133,7 @@ def _numpy_labels(values, source: str) -> tuple[np.ndarray, tuple[str, ...] | No
 
 def _read_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa.ChunkedArray, str | None]:
     if path.suffix.lower() == ".txt":
-        return _read_text_labels(path), None
+        return _read_text_labels(path, options)
     labels = read_table(path, dataclasses.replace(options, labels_path=None))
     if labels.is_tabular:
         return _one_column(labels)
@@ -155,31 +156,46 @@ def _one_column(labels: Table) -> tuple[pa.ChunkedArray, str]:
     )
 
 
-def _read_text_labels(path: Path) -> np.ndarray:
-    """One label per line; numbers when every line is a number, text otherwise."""
+def _read_text_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa.ChunkedArray, str | None]:
+    """One label per line: numbers when every line is one, text otherwise.
+
+    A first line that is text above lines that are all numbers is a header (the name).
+    A line holding a tab or comma means the file is really a table: the registry reads it.
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-    lines = [line.strip() for line in text.splitlines()]
+    encoding = detect_encoding(raw, complete=True)
+    if encoding is None:
+        raise SchemaError(path, "is not text; a .txt labels file holds one label per line")
+    lines = [line.strip() for line in raw[len(encoding.bom):].decode(encoding.codec, "replace").splitlines()]
     while lines and not lines[-1]:
         lines.pop()
+    if any("\t" in line or "," in line for line in lines):
+        return _one_column(read_table(path, dataclasses.replace(options, labels_path=None)))
+    name = None
+    numbers = _numbers(lines)
+    if numbers is None and len(lines) > 1 and _numbers(lines[1:]) is not None and lines[0]:
+        name, lines = lines[0], lines[1:]
+        numbers = _numbers(lines)
+    if numbers is not None:
+        return numbers, name
+    if not all(lines):
+        raise SchemaError(path, f"line {lines.index('') + 1} holds no label")
+    return np.array(lines, dtype=str), name
+
+
+def _numbers(lines: list[str]) -> np.ndarray | None:
     try:
         return np.array(lines, dtype=np.int64)
     except (ValueError, OverflowError):
         pass
     try:
-        return np.array([s or "nan" for s in lines], dtype=np.float64)
+        values = np.array([s or "nan" for s in lines], dtype=np.float64)
     except ValueError:
-        pass
-    if any(not s for s in lines):
-        missing = next(i for i, s in enumerate(lines, 1) if not s)
-        raise SchemaError(path, f"line {missing} holds no label")
-    return np.array(lines, dtype=str)
+        return None
+    return None if np.isnan(values).all() else values
 
 
 # --- a folder holding the pair ---------------------------------------------------------------
