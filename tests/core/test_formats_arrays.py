@@ -103,6 +103,16 @@ def test_npy_header_garbage_is_corrupt(tmp_path):
         read_table(path)
 
 
+@pytest.mark.parametrize("shape", ["(-3, 2)", "(4611686018427387904, 4611686018427387904)"])
+def test_npy_header_with_impossible_shape(tmp_path, shape):
+    path = tmp_path / "odd.npy"
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': %s, }" % shape
+    header += " " * (118 - len(header)) + "\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + b"\x00" * 64)
+    with pytest.raises(CorruptFileError, match="odd.npy"):
+        read_table(path)
+
+
 def test_npy_sniffed_under_another_extension(tmp_path):
     path = tmp_path / "arr.bin"
     with open(path, "wb") as handle:

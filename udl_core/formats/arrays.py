@@ -16,7 +16,7 @@ Nothing is ever unpickled: object arrays are refused with `UnsafeInputError`.
 
 from __future__ import annotations
 
-import os
+import math
 import struct
 import zipfile
 import zlib
@@ -28,6 +28,7 @@ import numpy.lib.format as npformat
 import pyarrow as pa
 
 from udl_core.errors import CorruptFileError, DatasetError, EmptyDatasetError, SchemaError, UnsafeInputError
+from udl_core.formats.estimate import default_memory_budget
 from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
 from udl_core.formats.registry import register_reader
 from udl_core.table import ReadOptions, Table
@@ -53,12 +54,7 @@ DEFLATE_MAX_RATIO = 1032
 
 def memory_budget(options: ReadOptions) -> int:
     """Bytes UDL may hold in memory: `options.memory_budget`, else a quarter of physical RAM."""
-    if options.memory_budget:
-        return int(options.memory_budget)
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
-    except (ValueError, OSError, AttributeError):
-        return 2 << 30
+    return int(options.memory_budget) if options.memory_budget else default_memory_budget()
 
 
 def npz_size_limit(options: ReadOptions) -> int:
@@ -77,7 +73,7 @@ class ArrayInfo:
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize  # Python ints: a lying header cannot overflow
 
 
 def _read_header(handle: BinaryIO, path: Path, what: str) -> ArrayInfo:
@@ -94,6 +90,8 @@ def _read_header(handle: BinaryIO, path: Path, what: str) -> ArrayInfo:
         raise UnsafeInputError(
             path, f"{what} holds a pickled object array (dtype {dtype}); refused, UDL never unpickles"
         )
+    if any(n < 0 for n in shape) or dtype.itemsize == 0:
+        raise CorruptFileError(path, f"{what} has an impossible NPY header (shape {shape}, dtype {dtype})")
     return ArrayInfo(tuple(int(n) for n in shape), dtype, bool(fortran), handle.tell() - start)
 
 
@@ -105,16 +103,19 @@ def _sniff_npy(path: Path, head: bytes) -> bool:
 def read_npy(path: Path, options: ReadOptions) -> Table:
     """A memory-mapped `.npy`: header checked first, so a truncated file never maps."""
     path = Path(path)
-    with open(path, "rb") as handle:
-        info = _read_header(handle, path, "the file")
-    size = path.stat().st_size
-    if info.offset + info.nbytes > size:
-        raise CorruptFileError(
-            path,
-            f"is truncated: its header promises {info.shape} {info.dtype} "
-            f"({info.offset + info.nbytes} bytes) but the file has {size} bytes",
-        )
-    arr = _map(path, info, info.offset)
+    try:
+        with open(path, "rb") as handle:
+            info = _read_header(handle, path, "the file")
+        size = path.stat().st_size
+        if info.offset + info.nbytes > size:
+            raise CorruptFileError(
+                path,
+                f"is truncated: its header promises {info.shape} {info.dtype} "
+                f"({info.offset + info.nbytes} bytes) but the file has {size} bytes",
+            )
+        arr = _map(path, info, info.offset)
+    except OSError as exc:
+        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
     table = table_from_array(path, arr, "npy")
     if isinstance(arr, np.memmap):
         table.notes.append(f"{path.name} is memory-mapped (read-only), not loaded whole")
@@ -318,7 +319,7 @@ def array_info(path: str | Path) -> ArrayInfo:
     with zipfile.ZipFile(path) as archive:
         members = {_member_key(m.filename): m for m in archive.infolist() if m.filename.endswith(".npy")}
         if not members:
-            raise SchemaError(path, "holds no .npy arrays")
+            raise EmptyDatasetError(path, "holds no .npy arrays")
         keys = sorted(members)
         key = keys[0] if len(keys) == 1 else _pick(path, keys, FEATURE_NAMES, "features") or keys[0]
         with archive.open(members[key]) as handle:
