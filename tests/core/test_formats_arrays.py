@@ -314,6 +314,13 @@ def test_txt_labels_utf16_and_tabular(tmp_path):
     assert table.class_names == ("x", "y") and table.labels.tolist() == [0, 1, 0]
 
 
+def test_labels_from_an_npz_keep_their_class_names(tmp_path):
+    np.save(tmp_path / "X.npy", np.ones((3, 2)))
+    np.savez(tmp_path / "labels.npz", x=np.zeros((3, 1)), y=np.array(["b", "a", "b"]))
+    table = read_table(tmp_path / "X.npy", ReadOptions(labels_path=str(tmp_path / "labels.npz")))
+    assert table.class_names == ("a", "b") and table.labels.tolist() == [1, 0, 1]
+
+
 def test_txt_labels_with_a_hole_in_text(tmp_path):
     with pytest.raises(SchemaError, match=r"y\.txt: line 2 holds no label"):
         _labels_from(tmp_path, "cat\n\ndog\n")

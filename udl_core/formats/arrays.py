@@ -34,8 +34,8 @@ from udl_core.formats.registry import register_reader
 from udl_core.table import ReadOptions, Table
 
 __all__ = [
-    "NPZ_LIMIT_FLOOR",
     "ArrayInfo",
+    "NPZ_LIMIT_FLOOR",
     "array_info",
     "memory_budget",
     "npz_size_limit",

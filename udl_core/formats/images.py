@@ -7,8 +7,9 @@ and WebP are decoded with Pillow.
 Size rule: every image is resized, plainly (aspect ratio not kept, no padding, bilinear),
 to `ReadOptions.image_size` (width, height) when given; otherwise to the most common size
 among the images, scaled down to fit inside 64×64 (keeping that size's aspect ratio).
-Photos are turned upright by their EXIF orientation first. Channels: C=1 when every image is grayscale (1, L, LA, I, I;16, F), else C=3 (RGBA, P,
-CMYK, ... converted to RGB; alpha dropped).
+Photos are first turned upright by their EXIF orientation. Channels: C=1 when every image
+is grayscale (1, L, LA, I, I;16, F), else C=3 (RGBA, P, CMYK, ... converted to RGB; alpha
+dropped). The chosen size and rule are written into `Table.notes`.
 
 Images that cannot be decoded (0 bytes, truncated, not an image) are skipped and listed in
 `Table.quarantine`; more than `max_bad_fraction` of them, or none decoded, is a
@@ -140,7 +141,9 @@ def target_size(sizes: list[tuple[int, int]], options: ReadOptions) -> tuple[int
     if options.image_size is not None:
         width, height = options.image_size
         if int(width) < 1 or int(height) < 1:
-            raise ConfigError(f"image_size must be two positive integers (width, height), not {options.image_size}")
+            raise ConfigError(
+                f"image_size must be two positive integers (width, height), not {options.image_size}"
+            )
         return int(width), int(height)
     width, height = Counter(sizes).most_common(1)[0][0]
     scale = min(1.0, MAX_SIDE / width, MAX_SIDE / height)

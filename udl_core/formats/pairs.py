@@ -108,7 +108,13 @@ def _arrow_labels(values: np.ndarray) -> pa.Array:
     return pa.array(np.ascontiguousarray(values))
 
 
-def _numpy_labels(values, source: str) -> tuple[np.ndarray, tuple[str, ...] | None]:
+def _is_number(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+
+
+def _numpy_labels(
+    values: np.ndarray | pa.Array | pa.ChunkedArray, source: str
+) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """Labels for array features: numbers as they are, text as int32 indices + class names."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         if pa.types.is_dictionary(values.type):
@@ -117,12 +123,14 @@ def _numpy_labels(values, source: str) -> tuple[np.ndarray, tuple[str, ...] | No
             if values.null_count:
                 raise SchemaError(source, f"{values.null_count} labels are missing")
             values = np.asarray(values.to_pylist(), dtype=str)
-        elif pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type):
+        elif _is_number(values.type):
             if values.null_count:
                 values = pc.cast(values, pa.float64())  # missing numbers -> NaN
             values = values.to_numpy(zero_copy_only=False)
         else:
-            raise SchemaError(source, f"labels of type {values.type} cannot be used; expected numbers or text")
+            raise SchemaError(
+                source, f"labels of type {values.type} cannot be used; expected numbers or text"
+            )
     if values.dtype.kind == "S":
         values = np.char.decode(values, "utf-8", "replace")
     if values.dtype.kind == "U":
@@ -137,8 +145,10 @@ def _read_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa.Chun
     labels = read_table(path, dataclasses.replace(options, labels_path=None))
     if labels.is_tabular:
         return _one_column(labels)
-    if labels.labels is not None and labels.features is not None:
-        # An NPZ with both features and labels: its labels are what was meant.
+    if labels.labels is not None:
+        # An NPZ with features and labels (or a class folder): its labels are what was meant.
+        if labels.class_names:
+            return np.asarray(labels.class_names)[labels.labels], labels.label_name
         return labels.labels, labels.label_name
     assert labels.features is not None
     return as_label_vector(labels.features, path), None
@@ -151,9 +161,8 @@ def _one_column(labels: Table) -> tuple[pa.ChunkedArray, str]:
     named = [n for n in names if n.lower() in _LABEL_COLUMN_NAMES]
     if len(named) == 1:
         return labels.columns.column(named[0]), named[0]
-    raise SchemaError(
-        labels.source, f"a labels file must hold one column; this one has {len(names)} ({', '.join(names[:8])})"
-    )
+    shown = ", ".join(names[:8])
+    raise SchemaError(labels.source, f"a labels file must hold one column; this one has {len(names)} ({shown})")
 
 
 def _read_text_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa.ChunkedArray, str | None]:
@@ -227,6 +236,13 @@ def find_pair(folder: str | Path) -> tuple[Path, Path] | None:
     return features[min(features)], labels[min(labels)]
 
 
+def _pair_in(folder: Path) -> tuple[Path, Path]:
+    pair = find_pair(folder)
+    if pair is None:
+        raise SchemaError(folder, "holds no features file (x, features, data) beside a labels file (y, labels, ...)")
+    return pair
+
+
 def _sniff_pair_folder(path: Path, head: bytes) -> bool:
     return find_pair(path) is not None
 
@@ -236,10 +252,7 @@ def _sniff_pair_folder(path: Path, head: bytes) -> bool:
 def read_pair_folder(path: Path, options: ReadOptions) -> Table:
     """X.npy + y.npy (or features.csv + labels.csv, ...) in one folder, joined row by row."""
     path = Path(path)
-    pair = find_pair(path)
-    if pair is None:
-        raise SchemaError(path, "holds no features file (x, features, data) beside a labels file (y, labels, target)")
-    features_path, labels_path = pair
+    features_path, labels_path = _pair_in(path)
     table = read_table(features_path, dataclasses.replace(options, labels_path=None))
     table = attach_labels(table, labels_path, options)
     return dataclasses.replace(table, source=str(path), format="pair")
@@ -247,8 +260,6 @@ def read_pair_folder(path: Path, options: ReadOptions) -> Table:
 
 @register_sizer("pair")
 def _size_pair_folder(path: Path, options: ReadOptions) -> Sized:
-    pair = find_pair(path)
-    if pair is None:
-        raise SchemaError(path, "holds no features file (x, features, data) beside a labels file (y, labels, target)")
-    sized = estimate(pair[0], dataclasses.replace(options, labels_path=None))
+    features_path, _ = _pair_in(Path(path))
+    sized = estimate(features_path, dataclasses.replace(options, labels_path=None))
     return Sized(sized.rows, sized.exact, sized.in_memory_bytes, None, feature_dim=sized.feature_dim)
