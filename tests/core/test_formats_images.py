@@ -134,21 +134,19 @@ def test_gif_webp_bmp_jpeg_decode(tmp_path):
         assert got[3] == (0, 255, 255)
 
 
-def test_exif_orientation_is_applied(tmp_path):
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied(tmp_path, orientation):
     from PIL import ImageOps
 
-    pixels = np.zeros((4, 8, 3), np.uint8)
-    pixels[:, :4] = (255, 0, 0)
+    pixels = np.arange(4 * 8 * 3, dtype=np.uint8).reshape(4, 8, 3)  # no symmetry to hide a wrong turn
     exif = Image.Exif()
-    exif[0x0112] = 6  # stored sideways: turn 90° clockwise to show
+    exif[0x0112] = orientation
     (tmp_path / "a").mkdir()
     Image.fromarray(pixels).save(tmp_path / "a" / "0.png", exif=exif)
-    _save(tmp_path / "b" / "0.png", (4, 8))
-    table = read_table(tmp_path)
-    assert table.features.shape == (2, 8, 4, 3)
     upright = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "a" / "0.png")))
+    _save(tmp_path / "b" / "0.png", (upright.shape[1], upright.shape[0]))
+    table = read_table(tmp_path)
     np.testing.assert_array_equal(table.features[0], upright)
-    assert not np.array_equal(upright[:4], upright[4:])
 
 
 def test_corrupt_and_empty_images_are_quarantined(tmp_path):

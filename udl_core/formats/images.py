@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from udl_core.errors import (
     ConfigError,
@@ -51,7 +51,16 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 MAX_SIDE = 64
 _GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 _EXIF_ORIENTATION = 0x0112
-_TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+_TRANSPOSE = {  # EXIF orientation -> the turn that shows the image upright (as ImageOps.exif_transpose)
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_TURNED = (5, 6, 7, 8)  # orientations that swap width and height
 _CHUNK = 128  # images decoded between progress events (and between cancel points)
 
 
@@ -121,17 +130,21 @@ def _walk_class(folder: Path, root: Path, label: int) -> Generator[_Image, None,
                 yield _Image(path, os.path.relpath(path, root), label)
 
 
-def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool]:
-    """(width, height) and whether it is grayscale, from the header alone.
+def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool, int]:
+    """(width, height) as shown, whether it is grayscale, and its EXIF orientation: header only.
 
     A decompression bomb refuses the whole folder: it is hostile input, not a damaged file.
     """
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's remarks on odd EXIF blocks
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(item.path) as image:
-                size = image.size[::-1] if _orientation(image) in _TURNED else image.size
-                return size, image.mode in _GRAY_MODES
+                orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+                if orientation not in _TRANSPOSE:
+                    orientation = 1
+                size = image.size[::-1] if orientation in _TURNED else image.size
+                return size, image.mode in _GRAY_MODES, orientation
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UnsafeInputError(root, f"{item.rel} is a decompression bomb, refused ({exc})") from None
 
@@ -160,18 +173,13 @@ def _to_gray(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-def _orientation(image: Image.Image) -> int:
-    return int(image.getexif().get(_EXIF_ORIENTATION, 1) or 1)
-
-
-def _decode(path: str, size: tuple[int, int], gray: bool) -> np.ndarray:
+def _decode(path: str, size: tuple[int, int], gray: bool, orientation: int) -> np.ndarray:
     with Image.open(path) as image:
-        orientation = _orientation(image)
         if image.format == "JPEG":
             # Decode big JPEGs at a reduced scale (the size before any EXIF turn).
             image.draft("L" if gray else "RGB", size[::-1] if orientation in _TURNED else size)
         if orientation != 1:
-            image = ImageOps.exif_transpose(image)  # camera photos: stored sideways, shown upright
+            image = image.transpose(_TRANSPOSE[orientation])  # camera photos: stored sideways
         if gray:
             image = _to_gray(image)
         elif image.mode in _GRAY_MODES:
@@ -206,6 +214,7 @@ class _Survey:
     classes: list[str]
     total: int
     good: list[_Image]
+    turns: list[int]
     sizes: list[tuple[int, int]]
     gray: bool
     bad: list[BadRecord]
@@ -216,13 +225,14 @@ def _survey(root: Path) -> Generator[Progress, None, _Survey]:
     classes, images, notes = _scan(root)
     total = len(images)
     yield Progress("scan", 0, total, f"found {total} images in {len(classes)} classes")
-    survey = _Survey(classes, total, [], [], True, [], notes)
+    survey = _Survey(classes, total, [], [], [], True, [], notes)
     for i, item in enumerate(images, 1):
         probed, reason = _try(lambda: _probe(root, item))
         if reason:
             survey.bad.append(BadRecord(str(root), item.rel, reason))
         else:
             survey.good.append(item)
+            survey.turns.append(probed[2])
             survey.sizes.append(probed[0])
             survey.gray = survey.gray and probed[1]
         if i % (_CHUNK * 4) == 0:
@@ -274,7 +284,10 @@ def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, N
     with ThreadPoolExecutor(workers, thread_name_prefix="udl-images") as pool:
         for start in range(0, len(good), _CHUNK):
             chunk = good[start:start + _CHUNK]
-            jobs = [lambda item=item: _decode(item.path, (width, height), gray) for item in chunk]
+            jobs = [
+                lambda item=item, turn=turn: _decode(item.path, (width, height), gray, turn)
+                for item, turn in zip(chunk, survey.turns[start:start + _CHUNK])
+            ]
             for item, (pixels, reason) in zip(chunk, pool.map(_try, jobs)):
                 if reason:
                     bad.append(BadRecord(str(root), item.rel, reason))
