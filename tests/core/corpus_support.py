@@ -84,8 +84,12 @@ def judge(case, command: str, answer: Answer) -> None:
 
 
 def _judge_error_line(case, answer: Answer, context: str) -> None:
+    """One `error:` line, the last; any other stderr line is a `note:` or `warning:` before it."""
     lines = [line for line in answer.err.splitlines() if line.strip()]
-    assert len(lines) == 1, "not exactly one stderr line\n" + context
-    assert lines[0].startswith("error:"), context
-    assert len(lines[0]) > len("error: ") + 5, context
-    assert any(name in lines[0] for name in case.names()), f"the error line names none of {case.names()}\n" + context
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1, "not exactly one `error:` line\n" + context
+    assert lines[-1] is errors[0] or lines[-1] == errors[0], "the `error:` line is not the last\n" + context
+    others = [line for line in lines[:-1] if not line.startswith(("note:", "warning:"))]
+    assert not others, f"stray stderr lines {others}\n" + context
+    assert len(errors[0]) > len("error: ") + 5, context
+    assert any(name in errors[0] for name in case.names()), f"the error line names none of {case.names()}\n" + context

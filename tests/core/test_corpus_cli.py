@@ -89,7 +89,7 @@ def subprocess_answers(corpus) -> dict[str, Answer]:
     """Each case's first command as a real `python -m udl_core` run, four at a time."""
     runnable = [case for case in CASES if not case.skip_if()]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = pool.map(lambda case: run_subprocess(case.argv(case.commands[0], corpus), timeout=120), runnable)
+        answers = pool.map(lambda case: run_subprocess(case.argv(case.commands[0], corpus), timeout=45), runnable)
         return {case.name: answer for case, answer in zip(runnable, answers)}
 
 
@@ -103,10 +103,7 @@ def _api_load(case, folder: Path):
     """What the command would do, through the Python API: load, and fetch the batch it names."""
     from udl_core.cli import build_parser, loader_from_args
 
-    command = "batch" if "batch" in case.commands else case.commands[0]
-    if command == "train":
-        command = "batch"
-    args = build_parser().parse_args(case.argv(command, folder))
+    args = build_parser().parse_args(case.argv("batch", folder))
     loader = loader_from_args(args)
     loader.get_batch(args.index, split=args.split)
     return loader
