@@ -30,6 +30,7 @@ OVERFIT_FRACTION = 0.1       # "close to zero": within 10% of the way from the f
 INIT_PASS = 0.35             # |loss - ln C| / ln C within this is "near ln C"
 INIT_WARN = 1.5
 CHECKPOINT_EVERY = 25        # steps between early-stopping checkpoints of the input-dependence trainings
+MIN_GAIN = 0.02              # the real inputs must lower the mean or the median row loss by 2% at least
 MIN_FAIL_ROWS = 50           # fewer scored rows than this cannot prove that the inputs do not matter
 DATA_BOUND_WARN = 0.8        # share of the time spent waiting for data that earns a warning
 
@@ -187,7 +188,7 @@ def overfit_check(ctx: CheckContext) -> Iterator[CheckResult]:
                           f"(it started at {start:.3f}; reachable: {floor:.3f}).",
                           "A model that cannot memorise one batch points at the pipeline: check that x and y "
                           "are the right rows, the label encoding, and the feature shapes.", details)
-    elif floor > OVERFIT_FRACTION * start:
+    elif floor > 0.5 * start:
         yield CheckResult(name, "warn",
                           f"the loss on {where} fell from {start:.3f} to {loss:.3f} in {reached} steps, but rows "
                           f"with identical features carry different labels (lowest reachable loss {floor:.3f}).",
@@ -275,20 +276,24 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     # a sign test next to the t statistic: a few confidently wrong rows must not hide a clear win
     sign_z = (wins + ties / 2 - n / 2) / math.sqrt(n / 4)
     evidence = max(t, sign_z)
-    details.update(t=t, wins=wins, sign_z=sign_z)
+    base_mean, base_median = float(zero.mean()), float(np.median(zero))
+    gain = max(float(diff.mean()) / base_mean if base_mean > 0 else 0.0,
+               float(np.median(diff)) / base_median if base_median > 0 else 0.0)
+    details.update(t=t, wins=wins, sign_z=sign_z, gain=gain)
     text = (f"after up to {ctx.budget.train_steps} steps the {held} loss is {real.mean():.3f} on the real inputs "
             f"and {zero.mean():.3f} on zeroed inputs, lower on {wins:,} of {n:,} rows (paired t = {fmt(t)})")
+    helps = evidence >= 1 and gain >= MIN_GAIN
     hint = ("The labels do not follow from the features: shuffled labels, the wrong label column (--label), "
             "or a labels file misaligned with the features row by row.")
-    if evidence >= 3:
+    if helps and evidence >= 3:
         yield CheckResult(name, "pass", text + ": the model uses its inputs.", "", details)
-    elif evidence >= 1:
+    elif helps:
         yield CheckResult(name, "warn", text + ": the inputs help only a little.", hint, details)
     elif n < MIN_FAIL_ROWS:
         yield CheckResult(name, "warn", text + f": the inputs do not help, but {n} rows are too few to be sure.",
                           hint, details)
     else:
-        yield CheckResult(name, "fail", text + ": the inputs do not help at all.", hint, details)
+        yield CheckResult(name, "fail", text + ": the inputs do not help.", hint, details)
 
 
 def speed_check(ctx: CheckContext) -> Iterator[CheckResult]:
