@@ -125,10 +125,11 @@ def torch_epoch(x_all: np.ndarray, y_all: np.ndarray, batch_size: int, seed: int
 
 
 def main() -> None:
+    from udl_core.training import blas_status  # first: it picks the BLAS before mlx.core loads
     from udl_core.loader import UnifiedDataLoader
 
-    print(f"bench_train: one epoch, MLP {DIM}-{'-'.join(map(str, HIDDEN))}-{CLASSES}, Adam, {ROWS:,} rows, CPU",
-          flush=True)
+    print(f"bench_train: one epoch, MLP {DIM}-{'-'.join(map(str, HIDDEN))}-{CLASSES}, Adam, {ROWS:,} rows, CPU, "
+          f"{blas_status()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = make_dataset(Path(tmp))
         for batch_size in BATCH_SIZES:

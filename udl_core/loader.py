@@ -15,6 +15,7 @@ be fetched again on its own. Validation batches are never shuffled.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -173,16 +174,22 @@ class UnifiedDataLoader:
         for message in pre.warnings:
             self.warnings.append(message)
             yield Notice(message, "warning")
-        splits = {}
-        done = 0
-        for name, rows in (("train", train_rows), ("val", val_rows)):
-            x = np.empty((rows.size, pre.feature_dim), dtype=np.float32)
-            for start in range(0, rows.size, _TRANSFORM_ROWS):
-                chunk = rows[start:start + _TRANSFORM_ROWS]
-                x[start:start + chunk.size] = pre.transform(table, chunk)
-                done += chunk.size
-                yield Progress("preprocess", done, total, f"processed {done} of {total} rows")
-            splits[name] = Split(x, np.ascontiguousarray(y_all[rows]), rows)
+        # Transform contiguous slices (zero-copy, no arrow take) and scatter each slice's rows
+        # into the split they belong to; both splits' rows are sorted.
+        x_train = np.empty((train_rows.size, pre.feature_dim), dtype=np.float32)
+        x_val = np.empty((val_rows.size, pre.feature_dim), dtype=np.float32)
+        first = int(min(train_rows[:1].tolist() + val_rows[:1].tolist()))
+        last = int(max(train_rows[-1:].tolist() + val_rows[-1:].tolist())) + 1
+        for start in range(first, last, _TRANSFORM_ROWS):
+            stop = min(last, start + _TRANSFORM_ROWS)
+            part = pre.transform(_slice(table, start, stop))
+            for rows, x in ((train_rows, x_train), (val_rows, x_val)):
+                a, b = np.searchsorted(rows, [start, stop])
+                x[a:b] = part[rows[a:b] - start]
+            done = int(np.searchsorted(train_rows, stop) + np.searchsorted(val_rows, stop))
+            yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
+        splits = {"train": Split(x_train, np.ascontiguousarray(y_all[train_rows]), train_rows),
+                  "val": Split(x_val, np.ascontiguousarray(y_all[val_rows]), val_rows)}
         self.train_data, self.val_data = splits["train"], splits["val"]
         if self.num_batches("train") == 0:
             message = (f"the training split has {self.num_train} rows, fewer than one batch of "
@@ -344,6 +351,14 @@ class UnifiedDataLoader:
             return f"UnifiedDataLoader({self.path!r}, not loaded)"
         return (f"UnifiedDataLoader({self.path!r}, {self.num_train} train / {self.num_val} val rows, "
                 f"{self.feature_dim} features, {self.task}, batch_size={self.batch_size})")
+
+
+def _slice(table: Table, start: int, stop: int) -> Table:
+    """Rows [start, stop) of `table`, without copying."""
+    if table.is_tabular:
+        return replace(table, columns=table.columns.slice(start, stop - start))
+    return replace(table, features=table.features[start:stop],
+                   labels=None if table.labels is None else table.labels[start:stop])
 
 
 def _estimate(path: str, options: ReadOptions):

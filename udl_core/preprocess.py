@@ -165,14 +165,9 @@ class Preprocessor:
     @classmethod
     def _fit_tabular(cls, table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
                      dropped: list[str]) -> list[dict]:
-        columns = schema.feature_columns
-        data = table.columns.select([c.name for c in columns])
-        if rows is not None:
-            data = data.take(rows)
         steps = []
-        for info in columns:
-            column = data.column(info.name)
-            step = cls._fit_column(info, column, max_categories)
+        for info in schema.feature_columns:
+            step = cls._fit_column(info, table.columns.column(info.name), rows, max_categories)
             if step is None:
                 dropped.append(info.name)
                 continue
@@ -187,13 +182,19 @@ class Preprocessor:
         return steps
 
     @staticmethod
-    def _fit_column(info: ColumnInfo, column: pa.ChunkedArray, max_categories: int) -> dict | None:
+    def _fit_column(info: ColumnInfo, column: pa.ChunkedArray, rows: np.ndarray | None,
+                    max_categories: int) -> dict | None:
+        # Numbers are converted whole and indexed in numpy: cheaper than an arrow take.
+        def numbers() -> np.ndarray:
+            values = _numbers(column)
+            return values if rows is None else values[rows]
+
         base = {"column": info.name, "kind": info.kind}
         if info.kind == "numeric":
-            stats = _scale_stats(_numbers(column))
+            stats = _scale_stats(numbers())
             return None if stats["constant"] else {**base, **stats}
         if info.kind == "bool":
-            values = _numbers(column)
+            values = numbers()
             present = values[~np.isnan(values)]
             mode = 1.0 if present.size and present.mean() >= 0.5 else 0.0
             filled = np.where(np.isnan(values), mode, values)
@@ -201,7 +202,7 @@ class Preprocessor:
                 return None
             return {**base, "mode": mode}
         if info.kind == "categorical":
-            values = _categories(column)
+            values = _categories(column if rows is None else column.take(rows))
             counts = pc.value_counts(values.drop_null())
             pairs = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()),
                            key=lambda item: (-item[1], item[0]))
@@ -213,7 +214,8 @@ class Preprocessor:
             return step
         if info.kind == "datetime":
             parts = _datetime_parts(column)
-            return {**base, "parts": {name: _scale_stats(parts[name]) for name in DATETIME_PARTS}}
+            return {**base, "parts": {name: _scale_stats(parts[name] if rows is None else parts[name][rows])
+                                      for name in DATETIME_PARTS}}
         raise SchemaError(info.name, f"column kind {info.kind!r} cannot be a feature")
 
     @classmethod

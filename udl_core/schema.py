@@ -191,9 +191,16 @@ def _missing(column: pa.ChunkedArray) -> int:
     return nulls
 
 
-def _distinct(column: pa.ChunkedArray) -> int:
-    if pa.types.is_floating(column.type):
-        column = pc.if_else(pc.is_finite(column), column, pa.scalar(None, column.type))
+def _distinct(column: pa.ChunkedArray | pa.Array) -> int:
+    """Distinct non-missing values. Numbers are sorted (np.unique), which beats arrow's hash
+    count by an order of magnitude on high-cardinality floats."""
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = column.drop_null().to_numpy() if isinstance(column, pa.Array) else \
+            np.concatenate([c.drop_null().to_numpy() for c in column.chunks] or [np.empty(0)])
+        if values.dtype.kind == "f":
+            values = values[np.isfinite(values)]
+        return int(np.unique(values).size)
     return int(pc.count_distinct(column).as_py())
 
 

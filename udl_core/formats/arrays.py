@@ -27,7 +27,14 @@ import numpy as np
 import numpy.lib.format as npformat
 import pyarrow as pa
 
-from udl_core.errors import CorruptFileError, DatasetError, EmptyDatasetError, SchemaError, UnsafeInputError
+from udl_core.errors import (
+    CorruptFileError,
+    DatasetError,
+    EmptyDatasetError,
+    SchemaError,
+    UnsafeInputError,
+    UnsupportedFormatError,
+)
 from udl_core.formats.estimate import default_memory_budget
 from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
 from udl_core.formats.registry import register_reader
@@ -84,7 +91,7 @@ def _read_header(handle: BinaryIO, path: Path, what: str) -> ArrayInfo:
             shape, fortran, dtype = npformat.read_array_header_1_0(handle)
         else:
             shape, fortran, dtype = npformat.read_array_header_2_0(handle)
-    except (ValueError, OSError, SyntaxError, TypeError) as exc:
+    except Exception as exc:  # numpy's header parser and a zip stream raise many types on bad bytes
         raise CorruptFileError(path, f"{what} has no valid NPY header ({exc})") from None
     if dtype.hasobject:
         raise UnsafeInputError(
@@ -154,6 +161,11 @@ def table_from_array(path: Path, arr: np.ndarray, fmt: str) -> Table:
 def _text_column(values: np.ndarray) -> pa.Array:
     if values.dtype.kind == "S":
         return pa.array([v.decode("utf-8", "replace") for v in values.tolist()], pa.string())
+    # numpy's UCS-4 text can hold code points Python cannot make into str: replace them.
+    codes = np.ascontiguousarray(values).view(np.uint32)
+    invalid = (codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))
+    if invalid.any():
+        values = np.where(invalid, 0xFFFD, codes).astype(np.uint32).view(values.dtype)
     return pa.array(values.tolist(), pa.string())
 
 
@@ -190,8 +202,11 @@ _LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
 def _sniff_npz(path: Path, head: bytes) -> bool:
     if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return False
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return path.name.lower().endswith(".npz")  # a damaged .npz: the reader says what is wrong
     return not names or any(name.endswith(".npy") for name in names)
 
 
@@ -289,6 +304,8 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
             labels = _load_member(path, archive, by_key[y_key]) if y_key else None
     except zipfile.BadZipFile as exc:
         raise CorruptFileError(path, f"is not a readable zip archive ({exc})") from None
+    except NotImplementedError as exc:
+        raise UnsupportedFormatError(path, f"uses a zip feature Python cannot read ({exc})") from None
     except OSError as exc:
         raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
     table = table_from_array(path, features, "npz")

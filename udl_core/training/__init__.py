@@ -8,9 +8,13 @@ show batches when it is off (`udl inspect`, `udl batch`).
 
 from __future__ import annotations
 
-from udl_core.training.devices import gpu_available, gpu_unavailable_reason, resolve_device
-from udl_core.training.models import MLP, DummyModel, LinearModel, ModelSpec, build_model
-from udl_core.training.trainer import EpochMetrics, StepLoss, TrainConfig, TrainResult, train, train_model
+from udl_core.training.blas import blas_status, prefer_system_blas
+
+prefer_system_blas()  # must run before mlx.core is imported (see blas.py); UDL_BLAS=bundled opts out
+
+from udl_core.training.devices import gpu_available, gpu_unavailable_reason, resolve_device  # noqa: E402
+from udl_core.training.models import MLP, DummyModel, LinearModel, ModelSpec, build_model  # noqa: E402
+from udl_core.training.trainer import EpochMetrics, StepLoss, TrainConfig, TrainResult, train, train_model  # noqa: E402
 
 __all__ = [
     "DummyModel",
@@ -22,9 +26,11 @@ __all__ = [
     "TRAIN_MODEL",
     "TrainConfig",
     "TrainResult",
+    "blas_status",
     "build_model",
     "gpu_available",
     "gpu_unavailable_reason",
+    "prefer_system_blas",
     "resolve_device",
     "train",
     "train_model",
