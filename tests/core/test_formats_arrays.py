@@ -8,6 +8,8 @@ import zipfile
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from udl_core.errors import CorruptFileError, EmptyDatasetError, SchemaError, UnsafeInputError
 from udl_core.formats import arrays, pairs  # noqa: F401  (registers the readers)
@@ -373,3 +375,56 @@ def test_estimate_of_a_pair_folder(tmp_path):
     np.save(tmp_path / "y.npy", np.zeros(50))
     result = estimate(tmp_path)
     assert (result.rows, result.feature_dim, result.exact) == (50, 6, True)
+
+
+# --- damaged files: a documented error or a table, never anything else ----------------------
+
+def _sources() -> list[tuple[bytes, str]]:
+    import io
+
+    out = []
+    for save, ext, kwargs in (
+        (np.save, ".npy", {"arr": np.arange(60, dtype=np.float32).reshape(20, 3)}),
+        (np.save, ".npy", {"arr": np.zeros(5, dtype=[("a", "i4"), ("b", "U3")])}),
+        (np.savez, ".npz", {"x": np.ones((20, 3)), "y": np.arange(20)}),
+        (np.savez_compressed, ".npz", {"x": np.ones((20, 3)), "y": np.arange(20)}),
+    ):
+        buffer = io.BytesIO()
+        if save is np.save:
+            save(buffer, kwargs["arr"])
+        else:
+            save(buffer, **kwargs)
+        out.append((buffer.getvalue(), ext))
+    return out
+
+
+_SOURCES = _sources()
+
+
+@given(
+    source=st.integers(0, len(_SOURCES) - 1),
+    flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=6),
+    keep=st.floats(0.01, 1.0),
+)
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_damaged_arrays_raise_documented_errors(source, flips, keep):
+    import tempfile
+    from pathlib import Path
+
+    from udl_core.errors import DatasetError
+
+    data, ext = _SOURCES[source]
+    data = bytearray(data[: max(1, int(len(data) * keep))])
+    for where, value in flips:
+        data[int(where * len(data))] = value
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"damaged{ext}"
+        path.write_bytes(bytes(data))
+        try:
+            table = read_table(path)
+        except DatasetError as exc:
+            assert str(path) in str(exc)
+        else:
+            if table.features is not None:
+                np.array(table.features, copy=True)  # every byte mapped and readable
+        assert path.read_bytes() == bytes(data)
