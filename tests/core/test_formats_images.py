@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, features
 
 from udl_core.errors import CorruptFileError, DatasetError, EmptyDatasetError, SchemaError, UnsafeInputError
@@ -291,3 +293,45 @@ def test_estimate_reads_headers_only(tmp_path, monkeypatch):
     assert result.rows == 8 and result.exact
     assert result.feature_dim == 48 * 64 * 3
     assert result.processed_bytes == 8 * 48 * 64 * 3 * 4
+
+
+def _encoded(fmt: str) -> bytes:
+    import io
+
+    pixels = np.random.default_rng(0).integers(0, 255, (16, 12, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+_ENCODED = [(_encoded(fmt), ext) for fmt, ext in (("PNG", ".png"), ("JPEG", ".jpg"), ("GIF", ".gif"), ("BMP", ".bmp"))]
+
+
+@given(
+    damage=st.lists(
+        st.tuples(st.integers(0, 3), st.floats(0, 1), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)),
+                                                                 max_size=4)),
+        min_size=4, max_size=4,
+    )
+)
+@settings(max_examples=40, deadline=None, derandomize=True)
+def test_damaged_images_are_quarantined_or_refused(damage):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for i, (source, keep, flips) in enumerate(damage):
+            data, ext = _ENCODED[source]
+            data = bytearray(data[: int(len(data) * keep)])
+            for where, value in flips:
+                if data:
+                    data[min(len(data) - 1, int(where * len(data)))] = value
+            (root / "ab"[i % 2]).mkdir(exist_ok=True)
+            (root / "ab"[i % 2] / f"{i}{ext}").write_bytes(bytes(data))
+        try:
+            table = read_table(root, ReadOptions(max_bad_fraction=1.0))
+        except (CorruptFileError, UnsafeInputError) as exc:
+            assert str(root) in str(exc)
+        else:
+            assert table.num_rows + len(table.quarantine) == 4
+            assert table.features.dtype == np.uint8 and table.features.ndim == 4
