@@ -1,0 +1,72 @@
+"""The Checks panel runs the checks on its worker thread, lists each verdict, and stops cleanly."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.core.checks_support import FakeLoader, blobs, load
+from udl_core.training.checks import CheckBudget, CheckResult
+from udl_gui.checks_panel import NAME_ROLE, STATUS_ROLE, ChecksPanel, status_icon
+
+FAST = CheckBudget(train_steps=100, overfit_steps=100, speed_batches=5, speed_seconds=0.5)
+
+
+def test_panel_runs_the_checks_and_fills_the_list(qtbot):
+    panel = ChecksPanel(budget=FAST)
+    qtbot.addWidget(panel)
+    assert not panel.run_button.isEnabled()
+    panel.set_loader(load("resources/samples/sample.csv"))
+    assert panel.run_button.isEnabled() and panel.run_button.objectName() == "runChecksButton"
+    with qtbot.waitSignal(panel.checks_finished, timeout=120_000) as finished:
+        qtbot.mouseClick(panel.run_button, qtbot_left())
+    results = finished.args[0]
+    assert len(results) == 18 and all(isinstance(r, CheckResult) for r in results)
+    assert panel.list.objectName() == "checksList" and panel.list.count() == 18
+    items = [panel.list.item(i) for i in range(panel.list.count())]
+    assert [i.data(NAME_ROLE) for i in items] == [r.name for r in results]
+    assert {i.data(STATUS_ROLE) for i in items} <= {"pass", "warn"}
+    assert all(not i.icon().isNull() for i in items)
+    assert "input_dependence — " in items[-1].text()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+    assert panel.run_button.isEnabled()
+    assert panel.progress.value() == panel.progress.maximum() == 9
+    assert panel.summary.text().endswith("0 failed.")
+
+
+def test_failures_show_with_their_hint(qtbot):
+    x, y = blobs(n=300, seed=1)
+    x[5, 0] = np.nan
+    panel = ChecksPanel(budget=FAST)
+    qtbot.addWidget(panel)
+    panel.set_loader(FakeLoader(x, y))
+    with qtbot.waitSignal(panel.checks_finished, timeout=120_000):
+        panel.run_checks()
+    items = {panel.list.item(i).data(NAME_ROLE): panel.list.item(i) for i in range(panel.list.count())}
+    finite = items["batches.finite"]
+    assert finite.data(STATUS_ROLE) == "fail" and "\nHint: " in finite.text()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+
+
+def test_stopping_mid_run_joins_the_thread(qtbot):
+    x, y = blobs(n=2000, seed=2)
+    panel = ChecksPanel()
+    qtbot.addWidget(panel)
+    panel.set_loader(FakeLoader(x, y, delay=0.001))
+    panel.run_checks()
+    qtbot.waitUntil(lambda: panel.list.count() >= 1, timeout=60_000)
+    panel.stop(wait=True)
+    assert not panel.running
+    assert panel.list.count() < 18
+    panel.set_loader(None)
+    assert panel.list.count() == 0 and not panel.run_button.isEnabled()
+
+
+def test_icons_differ_by_status(qtbot):
+    images = [status_icon(s).pixmap(16, 16).toImage() for s in ("pass", "warn", "fail")]
+    assert images[0] != images[1] != images[2]
+
+
+def qtbot_left():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton
