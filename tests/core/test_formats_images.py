@@ -200,6 +200,15 @@ def test_images_without_class_folders(tmp_path):
         read_table(tmp_path)
 
 
+def test_split_folders_are_not_classes(tmp_path):
+    for split in ("train", "test"):
+        for name in ("cat", "dog"):
+            _save(tmp_path / split / name / "0.png")
+    with pytest.raises(SchemaError, match=r"split folders \(test, train\).*open one of them"):
+        read_table(tmp_path)
+    assert read_table(tmp_path / "train").class_names == ("cat", "dog")
+
+
 def test_nested_images_count_for_their_class(tmp_path):
     _save(tmp_path / "a" / "deep" / "er" / "0.png")
     _save(tmp_path / "b" / "0.png")
@@ -218,6 +227,8 @@ def test_symlink_loop_does_not_hang_or_double_count(tmp_path):
     table = read_table(tmp_path)
     assert table.num_rows == 6
     assert table.class_names == ("a", "b")
+    assert any("b_again links to a class already read" in note for note in table.notes)
+    assert any("self links back" in note for note in table.notes)
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads through chmod 000")

@@ -61,6 +61,7 @@ _TRANSPOSE = {  # EXIF orientation -> the turn that shows the image upright (as 
     8: Image.Transpose.ROTATE_90,
 }
 _TURNED = (5, 6, 7, 8)  # orientations that swap width and height
+_SPLIT_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation"})
 _CHUNK = 128  # images decoded between progress events (and between cancel points)
 
 
@@ -97,8 +98,11 @@ def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
         real = os.path.realpath(entry.path)
         # A link back to the dataset (or one of its ancestors) or a second link to a class
         # already read would loop or count images twice.
-        if real in seen or root_real == real or root_real.startswith(real + os.sep):
+        if root_real == real or root_real.startswith(real + os.sep):
             notes.append(f"subfolder {entry.name} links back into the dataset and was left out")
+            continue
+        if real in seen:
+            notes.append(f"subfolder {entry.name} links to a class already read and was left out")
             continue
         seen.add(real)
         found = list(_walk_class(Path(entry.path), root, len(classes)))
@@ -113,9 +117,21 @@ def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
                 root, f"images must be in one subfolder per class; found {loose} directly in the folder"
             )
         raise EmptyDatasetError(root, "no images found (PNG, JPEG, BMP, GIF, WebP) in class subfolders")
+    _refuse_split_folders(root, classes, images)
     if loose:
         notes.append(f"{loose} images directly in the folder (not in a class subfolder) were left out")
     return classes, images, notes
+
+
+def _refuse_split_folders(root: Path, classes: list[str], images: list[_Image]) -> None:
+    """train/ and test/ holding class folders are splits, not classes: learning them is useless."""
+    if not {name.lower() for name in classes} <= _SPLIT_NAMES:
+        return
+    if all(len(Path(item.rel).parts) >= 3 for item in images):
+        raise SchemaError(
+            root, f"holds split folders ({', '.join(classes)}), not class folders; "
+            f"open one of them, e.g. {Path(root, classes[0])}",
+        )
 
 
 def _walk_class(folder: Path, root: Path, label: int) -> Generator[_Image, None, None]:
