@@ -124,7 +124,43 @@ def torch_epoch(x_all: np.ndarray, y_all: np.ndarray, batch_size: int, seed: int
     return len(perm) / (time.perf_counter() - start)
 
 
+def _reference_blas_child(path: str, batch_size: int) -> None:
+    """In a child started with UDL_BLAS=bundled: one hand-written epoch, as JSON."""
+    import json
+
+    import udl_core.training  # noqa: F401  (applies UDL_BLAS before mlx.core loads)
+    from udl_core.loader import UnifiedDataLoader
+
+    loader = UnifiedDataLoader(path, batch_size=batch_size, seed=0, val_fraction=0.01).load()
+    rates, last = [], 0.0
+    for _ in range(REPEATS):
+        rate, last = mlx_epoch(loader.train_data.x, loader.train_data.y, batch_size, seed=1)
+        rates.append(rate)
+    print(json.dumps({"rate": max(rates), "last_loss": last}))
+
+
+def compare_with_reference_blas(path: Path, batch_size: int, loader) -> str:
+    """OpenBLAS against the wheel's reference BLAS: same loop, same data, a child process each side."""
+    import json
+    import subprocess
+
+    rate, last = max((mlx_epoch(loader.train_data.x, loader.train_data.y, batch_size, seed=1)
+                      for _ in range(REPEATS)), key=lambda r: r[0])
+    env = {**os.environ, "UDL_BLAS": "bundled"}
+    child = subprocess.run([sys.executable, "-m", "bench.bench_train", "--reference-blas", str(path),
+                            str(batch_size)], capture_output=True, text=True, env=env, timeout=600,
+                           cwd=Path(__file__).resolve().parents[1])
+    if child.returncode != 0:
+        return f"  reference BLAS run failed: {child.stderr.strip().splitlines()[-1:]}"
+    ref = json.loads(child.stdout.splitlines()[-1])
+    return (f"  B={batch_size:<5d} hand-written loop with OpenBLAS {rate:,.0f} samples/s vs the wheel's reference "
+            f"BLAS {ref['rate']:,.0f} samples/s: {rate / ref['rate']:.1f}x; last loss {last:.7f} vs "
+            f"{ref['last_loss']:.7f}")
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--reference-blas":
+        return _reference_blas_child(sys.argv[2], int(sys.argv[3]))
     from udl_core.training import blas_status  # first: it picks the BLAS before mlx.core loads
     from udl_core.loader import UnifiedDataLoader
 
@@ -152,6 +188,9 @@ def main() -> None:
             print(line, flush=True)
         if torch_best is None:
             print("  PyTorch: not installed, skipped", flush=True)
+        if blas_status().startswith("OpenBLAS"):
+            print(compare_with_reference_blas(path, BATCH_SIZES[0], UnifiedDataLoader(
+                path, batch_size=BATCH_SIZES[0], seed=0, val_fraction=0.01).load()), flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
