@@ -258,6 +258,15 @@ def test_npz_member_lying_about_its_shape(tmp_path):
         read_table(path)
 
 
+def test_array_info_on_a_damaged_npz_is_corrupt(tmp_path):
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04" + b"\x00" * 20)
+    assert find_reader(tmp_path / "cut.npz").name == "npz"
+    with pytest.raises(CorruptFileError, match="cut.npz"):
+        arrays.array_info(tmp_path / "cut.npz")
+    with pytest.raises(CorruptFileError, match="cut.npz"):
+        read_table(tmp_path / "cut.npz")
+
+
 def test_array_info_reads_headers_only(tmp_path):
     np.save(tmp_path / "a.npy", np.ones((7, 5), np.float32))
     np.savez_compressed(tmp_path / "b.npz", y=np.ones(9), X=np.ones((9, 2)))

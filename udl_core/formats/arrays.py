@@ -329,15 +329,22 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
 def array_info(path: str | Path) -> ArrayInfo:
     """The features array's header of an `.npy` or `.npz`, read without touching its data."""
     path = Path(path)
-    with open(path, "rb") as handle:
-        if handle.read(len(NPY_MAGIC)) == NPY_MAGIC:
-            handle.seek(0)
-            return _read_header(handle, path, "the file")
-    with zipfile.ZipFile(path) as archive:
-        members = {_member_key(m.filename): m for m in archive.infolist() if m.filename.endswith(".npy")}
-        if not members:
-            raise EmptyDatasetError(path, "holds no .npy arrays")
-        keys = sorted(members)
-        key = keys[0] if len(keys) == 1 else _pick(path, keys, FEATURE_NAMES, "features") or keys[0]
-        with archive.open(members[key]) as handle:
-            return _read_header(handle, path, f"member {members[key].filename}")
+    try:
+        with open(path, "rb") as handle:
+            if handle.read(len(NPY_MAGIC)) == NPY_MAGIC:
+                handle.seek(0)
+                return _read_header(handle, path, "the file")
+        with zipfile.ZipFile(path) as archive:
+            members = {_member_key(m.filename): m for m in archive.infolist() if m.filename.endswith(".npy")}
+            if not members:
+                raise EmptyDatasetError(path, "holds no .npy arrays")
+            keys = sorted(members)
+            key = keys[0] if len(keys) == 1 else _pick(path, keys, FEATURE_NAMES, "features") or keys[0]
+            with archive.open(members[key]) as handle:
+                return _read_header(handle, path, f"member {members[key].filename}")
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(path, f"is not a readable zip archive ({exc})") from None
+    except NotImplementedError as exc:
+        raise UnsupportedFormatError(path, f"uses a zip feature Python cannot read ({exc})") from None
+    except OSError as exc:
+        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
