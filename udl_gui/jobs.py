@@ -105,17 +105,28 @@ def load_job(path: str, **kwargs: Any) -> Generator[Progress | Notice, None, Any
     loader = yield from loader.iter_load()
     yield Progress("health", 0, None, "per-batch statistics")
     if len(loader):
-        yield epoch_health(loader)
+        yield (yield from iter_epoch_health(loader))
     return loader
 
 
 def _row_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per row: finite count, sum and sum of squares of the finite values, non-finite count."""
     x = np.asarray(x).reshape(len(x), -1)
-    finite = np.isfinite(x)
-    clean = np.where(finite, x, 0).astype(np.float64)
-    count = finite.sum(axis=1)
-    return count, clean.sum(axis=1), np.square(clean).sum(axis=1), x.shape[1] - count
+    width = x.shape[1]
+    total = x.sum(axis=1, dtype=np.float64)
+    squares = np.square(x, dtype=np.float64).sum(axis=1) if x.dtype != np.float64 else np.square(x).sum(axis=1)
+    count = np.full(len(x), width, dtype=np.int64)
+    bad = np.zeros(len(x), dtype=np.int64)
+    odd = np.flatnonzero(~np.isfinite(total) | ~np.isfinite(squares))
+    if odd.size:  # only rows holding NaN/inf (or overflowing) take the slow, exact path
+        sub = x[odd]
+        finite = np.isfinite(sub)
+        clean = np.where(finite, sub, 0).astype(np.float64)
+        count[odd] = finite.sum(axis=1)
+        bad[odd] = width - count[odd]
+        total[odd] = clean.sum(axis=1)
+        squares[odd] = np.square(clean).sum(axis=1)
+    return count, total, squares, bad
 
 
 def _health_from_rows(stats: tuple[np.ndarray, ...], y: np.ndarray, starts: np.ndarray, start: int,
@@ -146,16 +157,35 @@ def batch_health(xs: list[np.ndarray], ys: list[np.ndarray], start: int, num_cla
     return _health_from_rows(stats, np.concatenate([np.asarray(y) for y in ys]), starts, start, num_classes)
 
 
-def epoch_health(loader: Any, split: str = "train", epoch: int = 0) -> BatchHealth:
-    """Every batch's statistics for one epoch at once, from the split's arrays (no batch is built)."""
+def iter_epoch_health(loader: Any, split: str = "train", epoch: int = 0,
+                      chunk_rows: int = 131_072) -> Generator[None, None, BatchHealth]:
+    """Every batch's statistics for one epoch, from the split's arrays (no batch is built).
+
+    Works through the rows in chunks and yields None between them, so a stop is honoured.
+    """
     data = loader.train_data if split == "train" else loader.val_data
     order = loader.order(split, epoch)
-    stats = tuple(a[order] for a in _row_stats(data.x))
     n_batches = loader.num_batches(split)
-    starts = np.arange(n_batches, dtype=np.int64) * loader.batch_size
     used = min(len(order), n_batches * loader.batch_size)
-    stats = tuple(a[:used] for a in stats)
-    return _health_from_rows(stats, np.asarray(data.y)[order][:used], starts, 0, _num_classes(loader))
+    order = order[:used]
+    parts: list[tuple[np.ndarray, ...]] = []
+    for start in range(0, used, chunk_rows):
+        parts.append(_row_stats(np.take(data.x, order[start:start + chunk_rows], axis=0)))
+        yield None
+    stats = tuple(np.concatenate(column) for column in zip(*parts)) if parts else tuple(
+        np.zeros(0) for _ in range(4))
+    starts = np.arange(n_batches, dtype=np.int64) * loader.batch_size
+    return _health_from_rows(stats, np.asarray(data.y)[order], starts, 0, _num_classes(loader))
+
+
+def epoch_health(loader: Any, split: str = "train", epoch: int = 0) -> BatchHealth:
+    """`iter_epoch_health` run to the end."""
+    gen = iter_epoch_health(loader, split, epoch)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
 
 
 def _num_classes(loader: Any) -> int | None:

@@ -1,8 +1,11 @@
 """The live loss plot: step loss, its moving average, validation loss per epoch, earlier runs.
 
-Points are appended to growing numpy buffers and the curves redrawn by a timer at most ~30
+Points are appended to growing numpy buffers and the curves redrawn by a timer at most ~25
 times a second (STYLE.md §8), so a run that reports thousands of steps a second costs the
-event loop one `setData` per frame, never one per point.
+event loop one `setData` per frame, never one per point. The view range is kept by hand with
+some slack (it grows in jumps) instead of pyqtgraph's auto-range: a range that moves every
+frame makes both axes regenerate and repaint their ticks every frame, which was most of the
+cost of a frame. There is no grid for the same reason: the axes draw it, over the whole plot.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from PySide6.QtWidgets import QApplication
 
 __all__ = ["Buffer", "LossPlot"]
 
-REDRAW_MS = 33
+REDRAW_MS = 40
 EMA_ALPHA = 0.05
 MAX_PREVIOUS_RUNS = 5
 
@@ -88,7 +91,6 @@ class LossPlot(pg.PlotWidget):
         self._alpha = EMA_ALPHA
 
         plot = self.getPlotItem()
-        plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setLabel("bottom", "step")
         plot.setLabel("left", "loss")
         plot.setClipToView(True)
@@ -97,6 +99,15 @@ class LossPlot(pg.PlotWidget):
         self._raw_curve = plot.plot([], [], name="loss per step")
         self._ema_curve = plot.plot([], [], name="smoothed")
         self._val_curve = plot.plot([], [], name="validation", symbol="o", symbolSize=8)
+        plot.disableAutoRange()
+        plot.setXRange(0, 10, padding=0)
+        plot.setYRange(0, 1, padding=0)
+        self._follow = True        # off once the user pans or zooms, until the next run
+        self._planned_steps: int | None = None
+        self._lo = np.inf           # the smallest finite (and, for log scale, positive) value shown
+        self._hi = -np.inf
+        self._xmax = 0.0
+        plot.getViewBox().sigRangeChangedManually.connect(self._on_range_changed_manually)
         self.apply_palette()
 
         self._timer = QTimer(self)
@@ -132,7 +143,7 @@ class LossPlot(pg.PlotWidget):
             self.apply_palette()
 
     # -- data ----------------------------------------------------------------------------
-    def start_run(self, steps_per_epoch: int | None = None) -> None:
+    def start_run(self, steps_per_epoch: int | None = None, planned_steps: int | None = None) -> None:
         """Keep the current run faintly for comparison, then start an empty one.
 
         The moving average spans about an epoch (between 5 and 50 steps), so short runs on
@@ -140,6 +151,8 @@ class LossPlot(pg.PlotWidget):
         """
         span = min(50, max(5, steps_per_epoch or 20))
         self._alpha = 2.0 / (span + 1)
+        self._planned_steps = planned_steps
+        self._follow = True
         if len(self._ema):
             self._keep_as_previous()
         self._steps.clear()
@@ -147,6 +160,7 @@ class LossPlot(pg.PlotWidget):
         self._val.clear()
         self._ema_value = None
         self._run += 1
+        self._reset_extent()
         self._dirty = True
         self._redraw()
 
@@ -164,6 +178,7 @@ class LossPlot(pg.PlotWidget):
     def add_step(self, step: float, loss: float) -> None:
         loss = float(loss)
         self._steps.append(step, loss)
+        self._extend(step, loss)
         if np.isfinite(loss):
             self._ema_value = loss if self._ema_value is None else (
                 self._alpha * loss + (1 - self._alpha) * self._ema_value
@@ -173,6 +188,7 @@ class LossPlot(pg.PlotWidget):
 
     def add_val(self, step: float, loss: float) -> None:
         self._val.append(step, float(loss))
+        self._extend(step, float(loss))
         self._dirty = True
 
     def flush(self) -> None:
@@ -184,6 +200,8 @@ class LossPlot(pg.PlotWidget):
             self.getPlotItem().removeItem(item)
         self._previous.clear()
         self._previous_data.clear()
+        self._reset_extent()
+        self._update_range(force=True)
 
     def clear_all(self) -> None:
         self.clear_previous()
@@ -191,12 +209,15 @@ class LossPlot(pg.PlotWidget):
         self._ema.clear()
         self._val.clear()
         self._ema_value = None
+        self._reset_extent()
         self._dirty = True
         self._redraw()
 
     def set_log_scale(self, on: bool) -> None:
         self._log = bool(on)
         self.getPlotItem().setLogMode(y=self._log)
+        self._reset_extent()
+        self._update_range(force=True)
 
     @property
     def log_scale(self) -> bool:
@@ -232,7 +253,55 @@ class LossPlot(pg.PlotWidget):
         self._raw_curve.setData(self._steps.x, self._steps.y)
         self._ema_curve.setData(self._ema.x, self._ema.y, connect="finite")
         self._val_curve.setData(self._val.x, self._val.y)
+        self._update_range()
         self.pointsChanged.emit()
+
+    # -- the view range ------------------------------------------------------------------
+    def _extend(self, step: float, value: float) -> None:
+        if step > self._xmax:
+            self._xmax = step
+        if np.isfinite(value) and (value > 0 or not self._log):
+            if value < self._lo:
+                self._lo = value
+            if value > self._hi:
+                self._hi = value
+
+    def _reset_extent(self) -> None:
+        """Recompute the data's extent from every shown series (after a clear or a scale change)."""
+        self._lo, self._hi, self._xmax = np.inf, -np.inf, 0.0
+        series = [(self._steps.x, self._steps.y), (self._val.x, self._val.y), *self._previous_data]
+        for x, y in series:
+            if len(x):
+                self._xmax = max(self._xmax, float(np.max(x)))
+            ok = np.isfinite(y) & ((y > 0) if self._log else True)
+            if ok.any():
+                self._lo = min(self._lo, float(np.min(y[ok])))
+                self._hi = max(self._hi, float(np.max(y[ok])))
+
+    def _on_range_changed_manually(self, *_args) -> None:
+        self._follow = False
+
+    def _update_range(self, force: bool = False) -> None:
+        """Move the view only when the data leaves it (or fills much less of it), in jumps."""
+        vb = self.getPlotItem().getViewBox()
+        if not self._follow or any(vb.autoRangeEnabled()):
+            return
+        (x0, x1), (y0, y1) = vb.viewRange()
+        if self._xmax > x1 or force or x1 > 4 * max(self._xmax, 10):
+            planned = self._planned_steps or 0
+            target = planned if self._xmax <= planned <= 4 * max(self._xmax, 10) else self._xmax * 1.5
+            vb.setXRange(0, max(10.0, target), padding=0)
+        if not np.isfinite(self._lo):
+            return
+        if self._log:
+            lo, hi = np.log10(self._lo), np.log10(self._hi)
+            if force or lo < y0 or hi > y1 or (y1 - y0) > (hi - lo) + 2:
+                vb.setYRange(lo - 0.3, hi + 0.1, padding=0)
+        else:
+            lo = min(0.0, self._lo)
+            hi = self._hi
+            if force or lo < y0 or hi > y1 or (y1 - y0) > 3 * max(hi - lo, 1e-12):
+                vb.setYRange(lo, lo + (hi - lo) * 1.08 or 1.0, padding=0)
 
     # -- export --------------------------------------------------------------------------
     def export_png(self, path: str | os.PathLike) -> Path:

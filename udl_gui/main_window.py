@@ -718,7 +718,7 @@ class MainWindow(QMainWindow):
         config = {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
                   "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
         self._steps_per_epoch = max(1, len(self.loader))
-        self.loss_plot.start_run(self._steps_per_epoch)
+        self.loss_plot.start_run(self._steps_per_epoch, planned_steps=self._steps_per_epoch * config["epochs"])
         self._epochs = config["epochs"]
         self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
                  f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
