@@ -109,6 +109,9 @@ def test_events_are_plain_values_and_steps_report_every_n():
     assert len(result.step_losses) == 2 * per_epoch
     for event in steps:
         assert isinstance(event.loss, float) and event.loss == pytest.approx(result.step_losses[event.step - 1])
+        assert event.epochs == 2 and event.steps_per_epoch == per_epoch
+        assert event.step == (event.epoch - 1) * per_epoch + event.step_in_epoch
+        assert event.samples_per_s > 0 and 0.0 <= event.data_wait_share <= 1.0
     assert [m.epoch for m in epochs] == [1, 2]
     for m in epochs:
         for value in vars(m).values():

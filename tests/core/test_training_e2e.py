@@ -16,6 +16,7 @@ from training_support import blobs, linear_data, on_thread
 from udl_core.errors import CorruptFileError, DatasetError, SchemaError
 from udl_core.loader import UnifiedDataLoader
 from udl_core.training import EpochMetrics, TrainConfig, train, train_model
+from udl_core.training.blas import blas_setting
 from udl_core.training.export import write_script
 from udl_core.training.saving import load_model, predict_file, save_model, sidecar_path
 
@@ -143,6 +144,7 @@ def test_exported_script_reproduces_the_losses(tmp_path):
     script = write_script(tmp_path / "again.py", data, kwargs, config, device=result.device)
     text = script.read_text()
     assert "UnifiedDataLoader(" in text and "seed=3" in text and "hidden=(32, 16)" in text
+    assert f"\"UDL_BLAS\", \"{blas_setting()}\"" in text
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env,
                          cwd=tmp_path, timeout=120)

@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "blas_status", "prefer_system_blas"]
+__all__ = ["ENV_VAR", "blas_setting", "blas_status", "prefer_system_blas"]
 
 ENV_VAR = "UDL_BLAS"
 _OPT_OUT = {"bundled", "reference", "off", "none", "0", "no", "false"}
@@ -36,6 +36,14 @@ _CANDIDATES = (
 
 _status = "not checked yet"
 _handle: ctypes.CDLL | None = None
+
+
+def blas_setting() -> str:
+    """The `UDL_BLAS` value that selects the BLAS this process uses: "openblas", "bundled", or "auto"
+    where there is no choice (macOS). Exported scripts pin it, so a rerun does the same additions."""
+    if not sys.platform.startswith("linux"):
+        return "auto"
+    return "openblas" if _handle is not None else "bundled"
 
 
 def blas_status() -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from udl_core.atomic import atomic_write
+from udl_core.training.blas import blas_setting
 from udl_core.training.trainer import TrainConfig
 
 __all__ = ["render_script", "write_script"]
@@ -27,6 +28,9 @@ step for step. Prints one JSON line per epoch.
 """
 
 import json
+import os
+
+os.environ.setdefault("UDL_BLAS", "{blas}")  # the BLAS the run used: the same additions, the same losses
 
 from udl_core.loader import UnifiedDataLoader
 from udl_core.training import EpochMetrics, StepLoss, TrainConfig, train
@@ -67,11 +71,12 @@ def render_script(path: str | Path, loader_kwargs: dict[str, Any], config: Train
     if device:
         settings["device"] = device
     settings["hidden"] = tuple(settings["hidden"])
-    path_line = f"    {loader_args.pop('path')!r},\n"
+    path_line = f"    {loader_args.pop('path')!r},"
     return _TEMPLATE.format(
         when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        loader_args=path_line + _arguments(loader_args),
+        loader_args="\n".join(filter(None, [path_line, _arguments(loader_args)])),
         config_args=_arguments(settings),
+        blas=blas_setting(),
     )
 
 

@@ -52,11 +52,17 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class StepLoss:
-    """The training loss after optimizer step `step` (counted from 1 over the whole run)."""
+    """The training loss after optimizer step `step` (counted from 1 over the whole run), with where
+    the run stands (for a progress bar) and this epoch's running throughput so far."""
 
     step: int
     epoch: int
     loss: float
+    epochs: int = 0
+    step_in_epoch: int = 0
+    steps_per_epoch: int = 0
+    samples_per_s: float = 0.0
+    data_wait_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -232,11 +238,12 @@ def _run(loader: Any, config: TrainConfig, device: str,
                          target_mean=target_mean, target_std=target_std,
                          step_losses=np.zeros(0, np.float32))
     all_losses: list[np.ndarray] = []
+    steps_per_epoch = len(loader) if hasattr(loader, "__len__") else 0
     train_seconds = 0.0
     started = time.perf_counter()
     for epoch in range(config.epochs):
         epoch_start = time.perf_counter()
-        run = _EpochRun(first_step=sum(map(len, all_losses)) + 1)
+        run = _EpochRun(first_step=sum(map(len, all_losses)) + 1, steps_per_epoch=steps_per_epoch)
         yield from run.steps(loader, epoch, step, state, config, should_stop)
         all_losses.append(run.losses)
         train_seconds += run.wait_s + run.step_s
@@ -268,8 +275,9 @@ def _run(loader: Any, config: TrainConfig, device: str,
 class _EpochRun:
     """The steps of one epoch: their losses, batch sizes, and where the time went."""
 
-    def __init__(self, first_step: int) -> None:
+    def __init__(self, first_step: int, steps_per_epoch: int) -> None:
         self.last_step = first_step - 1
+        self.steps_per_epoch = steps_per_epoch
         self.losses = np.zeros(0, np.float32)
         self.sizes: list[int] = []
         self.wait_s = self.step_s = 0.0
@@ -305,7 +313,11 @@ class _EpochRun:
                 # reading a loss back costs a transfer: do it every report_every steps, not every step
                 if self.last_step % config.report_every == 0:
                     read.append(_flush(pending, self.last_step, config.learning_rate))
-                    yield StepLoss(step=self.last_step, epoch=epoch + 1, loss=float(read[-1][-1]))
+                    busy = max(self.wait_s + self.step_s, 1e-9)
+                    yield StepLoss(step=self.last_step, epoch=epoch + 1, loss=float(read[-1][-1]),
+                                   epochs=config.epochs, step_in_epoch=len(self.sizes),
+                                   steps_per_epoch=self.steps_per_epoch, samples_per_s=self.samples / busy,
+                                   data_wait_share=self.wait_s / busy)
         finally:
             close = getattr(batches, "close", None)
             if close is not None:
