@@ -47,7 +47,7 @@ def test_train_json_lines_match_the_design(tmp_path, capsys):
     assert epochs[-1]["val_accuracy"] >= 0.95
     done = events[-1]
     assert done["event"] == "done" and done["device"] == "cpu"
-    assert done["seconds"] > 0 and done["samples_per_s"] > 0
+    assert done["seconds"] > 0 and done["samples_per_s"] > 0 and isinstance(done["blas"], str)
     assert not any(e["event"] == "notice" for e in events)  # --device cpu: no fallback notice
 
 

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from udl_core.errors import ConfigError
 from udl_core.events import Notice
+from udl_core.training.blas import blas_status
 from udl_core.training.devices import resolve_device
 from udl_core.training.trainer import EpochMetrics, TrainConfig, TrainResult, train
 
@@ -132,6 +133,8 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
                                       "samples_per_s": result.samples_per_s, "epochs": len(result.epochs),
                                       "steps": int(len(result.step_losses)), "task": result.task,
                                       "model": result.spec.kind, "stopped": result.stopped, "saved": saved}
+        if result.device == "cpu":
+            done_event["blas"] = blas_status()
         _emit(done_event, out)
     else:
         summary = (f"{'stopped' if result.stopped else 'done'} in {result.seconds:.1f} s on {result.device}: "
