@@ -166,6 +166,8 @@ def test_bad_configuration_is_a_config_error():
         next(train(_blob_loader(), TrainConfig(learning_rate=-1.0)))
     with pytest.raises(ConfigError, match="unknown model"):
         next(train(_blob_loader(), TrainConfig(model="cnn")))
+    with pytest.raises(ConfigError, match="hidden layer sizes"):
+        next(train(_blob_loader(), TrainConfig(hidden=(64, 0))))
 
 
 def test_validation_rows_are_never_trained_on():

@@ -166,6 +166,8 @@ def _check_config(loader: Any, config: TrainConfig) -> None:
         raise ConfigError(f"the learning rate must be a positive number, not {config.learning_rate}")
     if config.model not in MODEL_KINDS:
         raise ConfigError(f"unknown model {config.model!r}: choose one of {', '.join(MODEL_KINDS)}")
+    if config.model == "mlp" and (not config.hidden or any(int(h) < 1 for h in config.hidden)):
+        raise ConfigError(f"hidden layer sizes must be positive, not {tuple(config.hidden)}")
     if config.report_every < 1:
         raise ConfigError(f"report_every must be at least 1, not {config.report_every}")
     if getattr(loader, "train_data", None) is None:
