@@ -137,6 +137,7 @@ def _formats(tmp_path: Path) -> dict[str, list[str]]:
     with open(tmp_path / "d.jsonl", "w") as handle:
         for row in table.to_pylist():
             handle.write(json.dumps(row) + "\n")
+    (tmp_path / "d.json").write_text(json.dumps(table.to_pylist()))
     np.savez(tmp_path / "d.npz", x=x, y=y)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y)
@@ -151,13 +152,14 @@ def _formats(tmp_path: Path) -> dict[str, list[str]]:
         "parquet": [tmp_path / "d.parquet"],
         "arrow": [tmp_path / "d.arrow"],
         "jsonl": [tmp_path / "d.jsonl"],
+        "json": [tmp_path / "d.json"],
         "npz": [tmp_path / "d.npz"],
         "npy+labels": [tmp_path / "x.npy", "--labels", tmp_path / "y.npy"],
         "images": [tmp_path / "images"],
     }
 
 
-@pytest.mark.parametrize("kind", ["parquet", "arrow", "jsonl", "npz", "npy+labels", "images"])
+@pytest.mark.parametrize("kind", ["parquet", "arrow", "jsonl", "json", "npz", "npy+labels", "images"])
 def test_train_json_on_every_format(tmp_path, capsys, kind):
     code, out, err = run_cli(capsys, "train", *_formats(tmp_path)[kind], "--epochs", "3", "--lr", "0.01",
                              "--json", "--batch-size", "16")
