@@ -115,7 +115,7 @@ def _cell(value: Any, width: int = 14) -> str:
     if isinstance(value, float):
         text = "nan" if math.isnan(value) else f"{value:.6g}"
     elif isinstance(value, np.ndarray):
-        text = f"array{list(value.shape)}"
+        text = f"<{'x'.join(map(str, value.shape))} {value.dtype}>"
     elif value is None:
         text = "null"
     else:
@@ -124,8 +124,8 @@ def _cell(value: Any, width: int = 14) -> str:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[bool], out: TextIO,
-           indent: str = "  ") -> None:
-    cells = [[_cell(v) for v in row] for row in rows]
+           indent: str = "  ", first_width: int = 14) -> None:
+    cells = [[_cell(v, first_width if j == 0 else 20) for j, v in enumerate(row)] for row in rows]
     widths = [max([len(h)] + [len(r[j]) for r in cells]) for j, h in enumerate(header)]
 
     def line(values: Sequence[str]) -> str:
@@ -152,8 +152,9 @@ def print_inspect(loader: UnifiedDataLoader, out: TextIO) -> None:
     table, schema = loader.table, loader.schema
     print(f"{table.source}  ({table.format}, {table.num_rows:,} rows, {len(schema.columns)} columns)", file=out)
     _table(("column", "type", "kind", "role", "missing", "distinct"),
-           [(c.name, c.dtype, c.kind, c.role, c.missing, c.distinct) for c in schema.columns],
-           (False, False, False, False, True, True), out)
+           [(c.name, c.dtype, c.kind, c.role, c.missing, "-" if c.kind == "tensor" else c.distinct)
+            for c in schema.columns],
+           (False, False, False, False, True, True), out, first_width=40)
     line = f"label: {schema.label}   task: {schema.task}"
     if schema.task == "classification":
         counts = ", ".join(f"{name}: {schema.class_counts.get(name, 0)}" for name in schema.classes[:12])
@@ -169,8 +170,10 @@ def print_inspect(loader: UnifiedDataLoader, out: TextIO) -> None:
         print(f"estimate: {loader.estimate}", file=out)
     for note in table.notes:
         print(f"note: {note}", file=out)
+    skipped = f"{len(loader.quarantine)} malformed record(s) were skipped"
     for warning in loader.warnings:
-        print(f"warning: {warning}", file=out)
+        if not (loader.quarantine and warning.startswith(skipped)):   # listed in full below
+            print(f"warning: {warning}", file=out)
     _print_quarantine(loader, out)
 
 

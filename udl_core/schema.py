@@ -363,6 +363,9 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
     if len(names) > MAX_CLASSES:
         raise SchemaError(source, f"the label column '{label}' has {len(names)} distinct values, "
                                   f"too many classes (at most {MAX_CLASSES})")
+    if len(names) > MAX_AUTO_CLASSES and len(names) > present // 2:
+        inf.warn(f"the label column '{label}' has {len(names)} distinct values in {present} rows: nearly every "
+                 "row is a class of its own; is it an identifier? (name the label with label=)")
     if len(names) < 2:
         inf.warn(f"the label column '{label}' has a single class ({names[0]!r}); nothing can be learned from it")
     return task, tuple(names), dict(zip(names, counts))
