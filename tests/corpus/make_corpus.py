@@ -326,6 +326,17 @@ def _make_fifo(folder: Path) -> None:
     os.mkfifo(folder / "data.csv")
 
 
+def _make_fifo_image(folder: Path) -> None:
+    _image_folder(folder / "imgs", per_class=5)
+    os.mkfifo(folder / "imgs" / "cats" / "pipe.png")
+
+
+def _make_fifo_labels(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "X.npy", np.random.default_rng(4).normal(size=(20, 3)).astype(np.float32))
+    os.mkfifo(folder / "y.npy")
+
+
 def _make_wide(rows: int) -> Callable[[Path], None]:
     def make(folder: Path) -> None:
         header = ",".join(f"c{i}" for i in range(10_000))
@@ -483,6 +494,10 @@ CASES: tuple[Case, ...] = (
          skip_if=_not_root_reason),
     Case("fifo_named_csv", _make_fifo, "data.csv", hazard=True, raises=("DatasetError",),
          note="a named pipe: opening it for reading blocks forever; fails as root too"),
+    Case("fifo_in_image_folder", _make_fifo_image, "imgs", hazard=True, expect="handled",
+         mentions=("imgs", "pipe.png"), note="a named pipe called pipe.png among good images: skip it or refuse"),
+    Case("fifo_labels_file", _make_fifo_labels, "X.npy", args=("--labels", "{dir}/y.npy"), hazard=True,
+         raises=("DatasetError",), mentions=("y.npy",)),
     Case("utf16_junk", _make_utf16_junk, "data.csv"),
     Case("utf16_excel_export", _make_utf16_excel, "data.txt", expect="ok",
          note="Excel's Unicode Text export: UTF-16 LE, BOM, tabs, CRLF"),

@@ -90,6 +90,9 @@ def find_reader(path: str | Path) -> ReaderSpec:
     if not path.exists():
         raise DatasetError(path, "no such file or folder")
     is_dir = path.is_dir()
+    if not is_dir and not path.is_file():
+        # A named pipe or a device: opening it could block forever or never end.
+        raise DatasetError(path, "is not a regular file or folder (a pipe, socket or device)")
     head = _head(path)
     if not is_dir and not head:
         raise EmptyDatasetError(path, "the file is empty (0 bytes)")
