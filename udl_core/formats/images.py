@@ -156,7 +156,9 @@ def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool, int]:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(item.path) as image:
-                orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+                # PNG's getexif() decodes the whole image when no eXIf chunk came before the pixels.
+                has_exif = image.format != "PNG" or "exif" in image.info
+                orientation = int(image.getexif().get(_EXIF_ORIENTATION, 1) or 1) if has_exif else 1
                 if orientation not in _TRANSPOSE:
                     orientation = 1
                 size = image.size[::-1] if orientation in _TURNED else image.size
