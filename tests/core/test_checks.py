@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.core.checks_support import FakeLoader, blobs, load, regression, three_classes, write_csv
+from checks_support import FakeLoader, blobs, load, regression, three_classes, write_csv
 from udl_core.errors import ConfigError
 from udl_core.events import Progress
 from udl_core.training.checks import (CHECK_GROUPS, CheckBudget, CheckResult, iter_checks, loo_accuracy, loo_r2,
                                       run_checks, worst_status)
 
-SAMPLE = "resources/samples/sample.csv"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = str(ROOT / "resources" / "samples" / "sample.csv")
 FAST = CheckBudget(train_steps=150, speed_batches=10, speed_seconds=0.5)
 
 

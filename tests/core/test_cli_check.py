@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from tests.core.checks_support import three_classes, write_csv
+from checks_support import three_classes, write_csv
 from udl_core.cli import main
 from udl_core.training.checks import CheckResult
 from udl_core.training.cli_check import format_table
 
-SAMPLE = "resources/samples/sample.csv"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = str(ROOT / "resources" / "samples" / "sample.csv")
 
 
 def test_json_is_one_object_and_exit_zero_on_clean_data(capsys):
@@ -71,7 +73,7 @@ def test_bad_input_exits_two_with_one_error_line(tmp_path, capsys):
 
 def test_console_entry_point_runs_in_a_subprocess():
     proc = subprocess.run([sys.executable, "-m", "udl_core", "check", SAMPLE, "--json"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=ROOT)
     assert json.loads(proc.stdout)["summary"]["fail"] == 0
 
 

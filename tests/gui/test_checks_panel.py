@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from tests.core.checks_support import FakeLoader, blobs, load
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from checks_support import FakeLoader, blobs, load  # noqa: E402  (tests/core's helpers)
 from udl_core.training.checks import CheckBudget, CheckResult
 from udl_gui.checks_panel import NAME_ROLE, STATUS_ROLE, ChecksPanel, status_icon
 
@@ -15,7 +19,7 @@ def test_panel_runs_the_checks_and_fills_the_list(qtbot):
     panel = ChecksPanel(budget=FAST)
     qtbot.addWidget(panel)
     assert not panel.run_button.isEnabled()
-    panel.set_loader(load("resources/samples/sample.csv"))
+    panel.set_loader(load(Path(__file__).resolve().parents[2] / "resources" / "samples" / "sample.csv"))
     assert panel.run_button.isEnabled() and panel.run_button.objectName() == "runChecksButton"
     with qtbot.waitSignal(panel.checks_finished, timeout=120_000) as finished:
         qtbot.mouseClick(panel.run_button, qtbot_left())
