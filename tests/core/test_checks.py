@@ -326,3 +326,23 @@ def test_one_feature_scores():
     t = rng.normal(size=500)
     assert loo_r2(t * 3 - 1, t) > 0.999
     assert loo_r2(rng.normal(size=500), t) < 0.1
+
+
+def test_public_names_are_sorted():
+    import udl_core.training.checks as checks
+
+    assert checks.__all__ == sorted(checks.__all__)
+
+
+def test_cpu_and_gpu_comparison_recommends_the_faster(monkeypatch):
+    import mlx.core as mx
+
+    from udl_core.training.checks import _training
+
+    # no GPU here: compare the CPU with itself to exercise the path a Metal or CUDA machine takes
+    monkeypatch.setattr(_training, "gpu_available", lambda: True)
+    monkeypatch.setattr(_training, "COMPARED_DEVICES", (("cpu", mx.cpu), ("gpu", mx.cpu)))
+    x, y = blobs(n=400, seed=28)
+    check = by_name(run_checks(FakeLoader(x, y), select=["speed"], budget=FAST))["speed"]
+    assert check.details["gpu"] is True and check.details["cpu_s"] > 0 and check.details["gpu_s"] > 0
+    assert "faster than the" in check.reason and "--device" in check.reason

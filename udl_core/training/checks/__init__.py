@@ -15,9 +15,9 @@ from udl_core.training.checks._runner import CHECK_GROUPS, iter_checks, run_chec
 
 __all__ = [
     "CHECK_GROUPS",
-    "STATUSES",
     "CheckBudget",
     "CheckResult",
+    "STATUSES",
     "iter_checks",
     "loo_accuracy",
     "loo_r2",

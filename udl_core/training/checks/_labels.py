@@ -96,14 +96,19 @@ def _small_classes(ctx: CheckContext) -> CheckResult:
     if small:
         i = ctx.classes.index(small[0]) if small[0] in ctx.classes else int(small[0])
         return CheckResult(name, "warn",
-                           f"class '{small[0]}' has only {int(total[i])} rows ({int(train[i])} training, "
-                           f"{int(val[i])} validation); {len(small)} classes have fewer than {MIN_CLASS_ROWS}.",
+                           f"class '{small[0]}' has only {_rows(int(total[i]))} ({int(train[i])} training, "
+                           f"{int(val[i])} validation); {len(small)} of {int((total > 0).sum())} classes have "
+                           f"fewer than {MIN_CLASS_ROWS}.",
                            "Too few rows to learn or to validate: merge rare classes or gather more rows.",
                            {"small": small})
     present = total[total > 0]
     return CheckResult(name, "pass",
-                       f"every class has at least {int(present.min()) if present.size else 0} rows and "
+                       f"every class has at least {_rows(int(present.min()) if present.size else 0)} and "
                        "appears in the training split.", "")
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
 def _outliers(ctx: CheckContext, y: np.ndarray) -> CheckResult:

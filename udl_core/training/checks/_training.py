@@ -377,7 +377,7 @@ def _device_comparison(ctx: CheckContext, kept: list[tuple[np.ndarray, np.ndarra
     if not gpu_available() or not kept:
         return None
     seconds = {}
-    for label, device in (("cpu", mx.cpu), ("gpu", mx.gpu)):
+    for label, device in COMPARED_DEVICES:
         with mx.stream(device):
             setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
             _timed_step(setup, _Pair(*kept[0]), ctx.classification)
@@ -392,6 +392,9 @@ def _device_comparison(ctx: CheckContext, kept: list[tuple[np.ndarray, np.ndarra
     return {"cpu_s": seconds["cpu"], "gpu_s": seconds["gpu"],
             "recommendation": f"the {faster.upper()} ran the same steps {ratio:.1f}x faster than the "
                               f"{slower.upper()}, so use --device {faster}"}
+
+
+COMPARED_DEVICES = (("cpu", mx.cpu), ("gpu", mx.gpu))
 
 
 class _Pair:
