@@ -39,7 +39,7 @@ from udl_gui.controls import BatchToolbar, DatasetRow, TrainingControls
 from udl_gui.health_strip import HealthStrip
 from udl_gui.loss_plot import LossPlot
 from udl_gui.schema_panel import SchemaPanel
-from udl_gui.worker import Job
+from udl_gui.worker import Job, mlx_thread
 
 __all__ = ["MainWindow", "file_dialog_filter"]
 
@@ -380,11 +380,11 @@ class MainWindow(QMainWindow):
     def job(self) -> Job | None:
         return self._job
 
-    def _start_job(self, kind: str, fn: Any, *args: Any, **kwargs: Any) -> Job:
+    def _start_job(self, kind: str, fn: Any, *args: Any, thread: Any = None, **kwargs: Any) -> Job:
         if self._job is not None and self._job.running:
             self._job.stop()  # a new job cancels the old one; its late events are ignored
         self._jobs = [j for j in self._jobs if j.running]
-        job = Job(fn, *args, name=kind, **kwargs)
+        job = Job(fn, *args, name=kind, thread=thread, **kwargs)
         self._jobs.append(job)
         self._job = job
         job.progressed.connect(self._on_job_progressed)
@@ -722,7 +722,7 @@ class MainWindow(QMainWindow):
         self._epochs = config["epochs"]
         self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
                  f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
-        return self._start_job("train", jobs.train_job, self.loader, **config)
+        return self._start_job("train", jobs.train_job, self.loader, thread=mlx_thread(), **config)
 
     def _on_steps(self, event: jobs.StepLosses) -> None:
         for step, loss in zip(event.steps.tolist(), event.losses.tolist()):
@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
         """Ask MLX for a GPU on a worker thread (MLX is imported there, not at start-up)."""
         if self._probe is not None:
             return
-        self._probe = Job(jobs.probe_device_job, name="probe")
+        self._probe = Job(jobs.probe_device_job, name="probe", thread=mlx_thread())
         self._probe.returned.connect(self._on_probe_returned)
         self._probe.errored.connect(lambda exc: self.device_label.setText(f"device: unknown ({exc})"))
         self._probe.start()

@@ -3,16 +3,42 @@
 The shape follows STYLE.md §4 (after superqt's `GeneratorWorker`): the job's body runs on the
 worker thread, each yielded event is emitted as `progressed`, the generator's return value as
 `returned`, an exception as `errored`; a stop request is a flag checked between two events.
+
+Jobs that use MLX run on one long-lived thread (`mlx_thread()`): MLX keeps a stream, and a
+scheduler thread of its own, for every thread that ever used it, for the life of the process,
+so a fresh QThread per training run would leave one thread behind per run.
 """
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Callable, Generator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-__all__ = ["Job", "Worker"]
+__all__ = ["Job", "Worker", "mlx_thread"]
+
+_MLX_THREAD: QThread | None = None
+
+
+def mlx_thread() -> QThread:
+    """The one thread every MLX job runs on, started on first use and joined at exit."""
+    global _MLX_THREAD
+    if _MLX_THREAD is None:
+        thread = QThread()
+        thread.setObjectName("udl-mlx")
+        thread.start()
+        _MLX_THREAD = thread
+        atexit.register(_stop_mlx_thread)
+    return _MLX_THREAD
+
+
+def _stop_mlx_thread() -> None:
+    if _MLX_THREAD is not None and _MLX_THREAD.isRunning():
+        _MLX_THREAD.quit()
+        _MLX_THREAD.wait()
 
 
 class Worker(QObject):
@@ -26,6 +52,7 @@ class Worker(QObject):
         super().__init__()
         self._gen = job(*args, **kwargs)   # the body runs later, on the worker thread
         self._abort = False
+        self.ended = threading.Event()     # set once run() has returned (for a blocking join)
 
     def quit(self) -> None:                # called from the GUI thread: just a flag
         self._abort = True
@@ -45,6 +72,7 @@ class Worker(QObject):
             self.errored.emit(exc)
         finally:
             self.finished.emit()
+            self.ended.set()
 
 
 class Job(QObject):
@@ -53,7 +81,10 @@ class Job(QObject):
     The Job lives on the GUI thread and re-emits the worker's signals (signal-to-signal
     connections to an object on the GUI thread are queued), so whatever the owner connects to
     them, lambdas included, runs on the GUI thread. `stop()` asks the generator to stop after
-    its current event; `stop(wait=True)` also joins the thread (for `closeEvent`).
+    its current event; `stop(wait=True)` also waits for it (for `closeEvent`).
+
+    With `thread=None` the job gets a thread of its own that ends with it; with a shared
+    thread (`mlx_thread()`) the worker is queued on that thread's event loop instead.
     """
 
     progressed = Signal(object)
@@ -61,59 +92,83 @@ class Job(QObject):
     errored = Signal(object)
     cancelled = Signal()
     finished = Signal()
-    done = Signal()  # the thread has ended: the owner may drop this Job
+    done = Signal()  # the job's thread is no longer busy with it: the owner may drop this Job
+    _kick = Signal()
 
-    def __init__(self, job: Callable[..., Generator], /, *args: Any, name: str = "job", **kwargs: Any) -> None:
+    def __init__(self, job: Callable[..., Generator], /, *args: Any, name: str = "job",
+                 thread: QThread | None = None, **kwargs: Any) -> None:
         super().__init__()
         self.name = name
         self.worker = Worker(job, *args, **kwargs)
-        self.thread = QThread()
-        self.thread.setObjectName(f"udl-{name}")
+        self._own_thread = thread is None
+        self.thread = QThread() if thread is None else thread
         self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
         self.worker.progressed.connect(self.progressed)
         self.worker.returned.connect(self.returned)
         self.worker.errored.connect(self.errored)
         self.worker.cancelled.connect(self.cancelled)
         self.worker.finished.connect(self._on_worker_finished)
-        self.worker.finished.connect(self.thread.quit)
-        # No deleteLater on the worker: this object owns it, so a late stop() never touches a
-        # deleted C++ object; both go when the owner drops the Job after `done`.
-        self.thread.finished.connect(self._on_thread_finished)
+        if self._own_thread:
+            self.thread.setObjectName(f"udl-{name}")
+            self.thread.started.connect(self.worker.run)
+            self.worker.finished.connect(self.thread.quit)
+            # No deleteLater on the worker: this object owns it, so a late stop() never touches
+            # a deleted C++ object; both go when the owner drops the Job after `done`.
+            self.thread.finished.connect(self._on_thread_finished)
+        else:
+            self._kick.connect(self.worker.run)  # queued: run() starts on the shared thread
+            self.worker.finished.connect(self.worker.deleteLater)  # deleted on its own thread
+        self._ended = self.worker.ended  # kept here: the shared-thread worker deletes itself
         self._running = False
         self._active = False
         self._stop_requested = False
 
     def start(self) -> None:
         self._running = self._active = True
-        self.thread.start()
+        if self._own_thread:
+            self.thread.start()
+        else:
+            self._kick.emit()
 
     @property
     def running(self) -> bool:
-        """True from `start()` until the thread has ended."""
+        """True from `start()` until the job's thread is done with it."""
         return self._running
 
     @property
     def active(self) -> bool:
-        """True until the worker has finished (its thread may still be winding down)."""
+        """True until the worker has finished (its own thread may still be winding down)."""
         return self._active
 
     @property
     def stop_requested(self) -> bool:
         return self._stop_requested
 
+    def thread_busy(self) -> bool:
+        """Whether this job still occupies a thread (its own, or the shared one)."""
+        if self._own_thread:
+            return self.thread.isRunning()
+        return self._running and not self._ended.is_set()
+
     def stop(self, wait: bool = False) -> None:
         self._stop_requested = True
-        self.worker.quit()
+        if self._active:
+            self.worker.quit()
         if wait and self._running:
-            self.thread.quit()
-            self.thread.wait()
+            if self._own_thread:
+                self.thread.quit()
+                self.thread.wait()
+            else:
+                self._ended.wait()
             self._running = self._active = False
 
     @Slot()
     def _on_worker_finished(self) -> None:
         self._active = False
         self.finished.emit()
+        if not self._own_thread:
+            self._running = False
+            self.done.emit()
 
     @Slot()
     def _on_thread_finished(self) -> None:

@@ -62,4 +62,4 @@ def window(qtbot, settings):
     yield win
     win.close()
     for job in list(win._jobs) + ([win._probe] if win._probe else []):
-        assert not job.thread.isRunning()
+        assert not job.thread_busy()

@@ -254,9 +254,9 @@ def test_stop_mid_run_then_run_again(qtbot, window):
 def test_close_mid_run_joins_the_thread(qtbot, window):
     start_long_training(qtbot, window)
     job = window.job
-    assert job.thread.isRunning()
+    assert job.thread_busy()
     window.close()
-    assert not job.thread.isRunning()
+    assert not job.thread_busy() and not job.running
 
 
 def test_a_new_load_cancels_a_running_job(qtbot, window, known_csv):

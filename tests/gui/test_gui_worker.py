@@ -86,3 +86,44 @@ def test_short_jobs_finish(qtbot, n):
     with qtbot.waitSignal(job.done, timeout=5000):
         job.start()
     assert not job.active
+
+
+def test_jobs_on_the_shared_mlx_thread_run_in_turn_and_stop(qtbot):
+    from udl_gui.worker import mlx_thread
+
+    thread = mlx_thread()
+    assert thread.isRunning() and mlx_thread() is thread
+    threads: set[int] = set()
+    first = Job(counting, 3, threads, thread=thread)
+    with qtbot.waitSignal(first.done, timeout=5000):
+        first.start()
+    assert not first.running and not first.thread_busy()
+    gate = threading.Event()
+    second = Job(endless, gate, thread=thread)
+    second.start()
+    assert gate.wait(5) and second.thread_busy()
+    second.stop(wait=True)
+    assert not second.thread_busy() and thread.isRunning()  # the shared thread lives on
+    third = Job(counting, 2, threads, thread=thread)
+    with qtbot.waitSignal(third.returned, timeout=5000):
+        third.start()
+    assert len(threads) == 1  # every job ran on the same thread
+
+
+def test_training_runs_do_not_leave_threads_behind(qtbot, window):
+    import os
+
+    from conftest import SAMPLE
+    from gui_support import load, wait_idle
+
+    load(qtbot, window, SAMPLE)
+    window.controls.train_switch.setChecked(True)
+    window.controls.epochs_spin.setValue(1)
+    window.controls.device_combo.setCurrentText("CPU")
+    counts = []
+    for _ in range(4):
+        window.controls.run_button.click()
+        wait_idle(qtbot, window)
+        qtbot.waitUntil(lambda: not window.job.running)
+        counts.append(len(os.listdir("/proc/self/task")))
+    assert counts[-1] <= counts[0], f"threads after each run: {counts}"
