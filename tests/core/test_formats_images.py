@@ -169,13 +169,23 @@ def test_corrupt_and_empty_images_are_quarantined(tmp_path):
     assert all(record.reason.startswith("cannot decode") for record in table.quarantine)
 
 
-def test_too_many_bad_images(tmp_path):
+def test_too_many_bad_images(tmp_path, monkeypatch):
     for i in range(3):
         _save(tmp_path / "a" / f"{i}.png")
         (tmp_path / "b").mkdir(exist_ok=True)
         (tmp_path / "b" / f"{i}.png").write_bytes(b"garbage" * 10)
-    with pytest.raises(CorruptFileError, match=r"3 of 6 images could not be decoded"):
+    monkeypatch.setattr(images, "_decode", lambda *a: pytest.fail("decoded although headers said no"))
+    with pytest.raises(CorruptFileError, match=r"3 of 6 images could not be decoded, over the 25% allowed"):
         read_table(tmp_path, ReadOptions(max_bad_fraction=0.25))
+
+
+def test_too_many_truncated_images_found_while_decoding(tmp_path):
+    for i in range(4):
+        path = _save(tmp_path / "ab"[i % 2] / f"{i}.png", (32, 32))
+        if i < 2:
+            path.write_bytes(path.read_bytes()[:200])  # the header reads, the pixels do not
+    with pytest.raises(CorruptFileError, match=r"2 of 4 images could not be decoded.*truncated"):
+        read_table(tmp_path, ReadOptions(max_bad_fraction=0.3))
 
 
 def test_all_corrupt_is_an_error(tmp_path):

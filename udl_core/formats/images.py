@@ -267,6 +267,15 @@ def _none_decoded(root: Path, survey: _Survey) -> None:
     )
 
 
+def _check_bad_share(root: Path, survey: _Survey, options: ReadOptions) -> None:
+    bad = survey.bad
+    if bad and len(bad) / survey.total > options.max_bad_fraction:
+        raise CorruptFileError(
+            root, f"{len(bad)} of {survey.total} images could not be decoded, over the "
+            f"{options.max_bad_fraction:.0%} allowed; first: {bad[0].location}: {bad[0].reason}",
+        )
+
+
 def image_shape(path: str | Path, options: ReadOptions) -> tuple[int, tuple[int, int, int]]:
     """(images, (height, width, channels)) of a folder from headers alone, nothing decoded."""
     gen = _survey(Path(path))
@@ -286,6 +295,7 @@ def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, N
     """Scan, probe every header, then decode and resize in a small thread pool."""
     root = Path(path)
     survey = yield from _survey(root)
+    _check_bad_share(root, survey, options)  # before decoding anything, when headers already tell
     good, bad, gray = survey.good, survey.bad, survey.gray
     width, height = target_size(survey.sizes, options)
     channels = 1 if gray else 3
@@ -316,11 +326,7 @@ def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, N
             yield Progress("decode", start + len(chunk), len(good), f"decoded {kept} images")
     if kept == 0:
         _none_decoded(root, survey)
-    if bad and len(bad) / survey.total > options.max_bad_fraction:
-        raise CorruptFileError(
-            root, f"{len(bad)} of {survey.total} images could not be decoded, over the "
-            f"{options.max_bad_fraction:.0%} allowed; first: {bad[0].location}: {bad[0].reason}",
-        )
+    _check_bad_share(root, survey, options)
     if kept < len(good):
         features, labels = features[:kept].copy(), labels[:kept].copy()
     rule = "as asked" if options.image_size else f"the most common size, fit inside {MAX_SIDE}×{MAX_SIDE}"
