@@ -104,7 +104,12 @@ def _read_sample(path: Path) -> tuple[bytes, bool]:
 
 
 def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # one huge field must not stop the sniff
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    finally:
+        csv.field_size_limit(limit)
     rows = [row for row in rows if row]
     if not complete and len(rows) > 1:
         rows.pop()  # the sample may end inside the last record

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,8 @@ __all__ = ["Estimate", "Sized", "default_memory_budget", "estimate", "register_s
 
 SAMPLE_BYTES = 1 << 20
 SAMPLE_ROWS = 10_000
-_ERRORS = (pa.ArrowException, OSError, ValueError, pl.exceptions.PolarsError)
+_ERRORS = (pa.ArrowException, OSError, ValueError, pl.exceptions.PolarsError,
+           pl.exceptions.PanicException)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,12 @@ def estimate(path: str | Path, options: ReadOptions | None = None, *,
     options = options or ReadOptions()
     spec = find_reader(path)
     sizer = _SIZERS.get(spec.name, _by_reading)
-    sized = sizer(path, options)
+    try:
+        sized = sizer(path, options)
+    except UDLError:
+        raise
+    except Exception:  # a sizer that trips over damaged metadata: the reader says what is wrong
+        sized = _by_reading(path, options)
     dim = sized.feature_dim
     if dim is None:
         dim = _feature_dim(sized.sample, label) if sized.sample is not None else 1
@@ -297,7 +304,7 @@ def _size_array(path: Path, options: ReadOptions) -> Sized:
 
     try:
         info = array_info(path)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptFileError(path, f"cannot read its array header ({exc})") from None
     rows = int(info.shape[0]) if info.shape else 1
     dim = int(np.prod(info.shape[1:], dtype=np.int64)) if len(info.shape) > 1 else 1

@@ -28,7 +28,9 @@ __all__ = ["read_json", "sniff_json"]
 
 LINES_EXTENSIONS = (".jsonl", ".ndjson", ".jsonlines")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-_POLARS_ERRORS = (pl.exceptions.PolarsError, OSError, ValueError, RuntimeError)
+# polars can panic on odd input (a NUL byte in a key); its PanicException is a BaseException.
+_POLARS_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError,
+                  RuntimeError)
 
 
 def _text_head(head: bytes) -> str | None:
