@@ -218,9 +218,8 @@ def test_stop_or_close_at_random_moments(qtbot, tmp_path, big_csv, phase):
         assert _every_job_ended(win), f"run {i} ({action}): a thread outlived the window"
         QApplication.processEvents()
         counts.append(_threads())
-    if phase == "load":
-        # No thread left behind: the process's thread count stops growing once the pools exist.
-        assert counts[-1] <= counts[2] + 2, f"threads after each run: {counts}"
+    # No thread left behind: the process's thread count stops growing once the pools exist.
+    assert counts[-1] <= counts[2] + 2, f"threads after each run: {counts}"
 
 
 def test_training_runs_leave_no_os_thread_behind(qtbot, window):
