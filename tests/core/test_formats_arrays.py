@@ -437,3 +437,25 @@ def test_damaged_arrays_raise_documented_errors(source, flips, keep):
             if table.features is not None:
                 np.array(table.features, copy=True)  # every byte mapped and readable
         assert path.read_bytes() == bytes(data)
+
+
+def test_parquet_features_with_npy_text_labels(tmp_path):
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1.0, 2.0, 3.0], "b": ["u", None, "w"]}), tmp_path / "data.parquet")
+    np.save(tmp_path / "target.npy", np.array(["yes", "no", "yes"]))
+    table = read_table(tmp_path / "data.parquet", ReadOptions(labels_path=str(tmp_path / "target.npy")))
+    assert table.columns.column_names == ["a", "b", "label"]
+    assert table.columns.column("label").to_pylist() == ["yes", "no", "yes"]
+    assert table.label_name == "label"
+
+
+def test_folder_with_features_csv_and_labels_csv(tmp_path):
+    if not _csv_reader_landed():
+        pytest.skip("the CSV reader has not landed yet")
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n3,4\n")
+    (tmp_path / "labels.csv").write_text("target\n0\n1\n")
+    table = read_table(tmp_path)
+    assert table.format == "pair"
+    assert table.columns.column_names == ["a", "b", "target"]
+    assert table.columns.column("target").to_pylist() == [0, 1]

@@ -144,7 +144,9 @@ def _read_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa.Chun
         return _read_text_labels(path, options)
     labels = read_table(path, dataclasses.replace(options, labels_path=None))
     if labels.is_tabular:
-        return _one_column(labels)
+        column, name = _one_column(labels)
+        # A 1-D text array's column is named "value" by its reader: not a name worth keeping.
+        return column, None if labels.format in ("npy", "npz") and name == "value" else name
     if labels.labels is not None:
         # An NPZ with features and labels (or a class folder): its labels are what was meant.
         if labels.class_names:
