@@ -125,7 +125,7 @@ class LossPlot(pg.PlotWidget):
             axis.setPen(pg.mkPen(text))
             axis.setTextPen(pg.mkPen(text))
         light = QColor(accent)
-        light.setAlphaF(0.30)
+        light.setAlphaF(0.45)
         self._raw_curve.setPen(pg.mkPen(light, width=1))
         self._ema_curve.setPen(pg.mkPen(accent, width=2))
         val = QColor("#e8743b")  # an orange that reads on light and dark backgrounds

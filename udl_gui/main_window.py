@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
         self.drop_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.drop_overlay.setStyleSheet(
             "#dropOverlay { border: 3px dashed palette(highlight); border-radius: 12px;"
-            " background: rgba(90, 140, 230, 40); font-size: 20pt; color: palette(highlighted-text); }")
+            " background: rgba(90, 140, 230, 70); font-size: 22pt; font-weight: bold; color: palette(highlight); }")
         self.drop_overlay.hide()
 
         status = self.statusBar()
@@ -657,6 +657,12 @@ class MainWindow(QMainWindow):
         for column in range(min(self.batch_model.columnCount(), 80)):
             text = str(self.batch_model.headerData(column, Qt.Orientation.Horizontal) or "")
             header.resizeSection(column, max(64, min(220, metrics.horizontalAdvance(text) + 24)))
+        label = self.batch_model.label_column
+        classes = tuple(self.loader.classes or ()) if self.loader is not None else ()
+        if label is not None and classes and self.batch_model.mode == "processed":
+            longest = max(classes, key=len)[:40]
+            width = metrics.horizontalAdvance(f"{len(classes) - 1} \u00b7 {longest}") + 32
+            header.resizeSection(label, max(header.sectionSize(label), min(260, width)))
 
     def _on_batch_index_changed(self, _value: int) -> None:
         self._show_batch()

@@ -112,7 +112,7 @@ class SchemaModel(QAbstractTableModel):
             if column == 2:
                 return f"{row.missing} missing values" + (f", {row.distinct} distinct" if row.distinct else "")
             return row.name
-        if role == Qt.ItemDataRole.FontRole and row.role == "label":
+        if role == Qt.ItemDataRole.FontRole and (row.role == "label" or (column == 2 and row.missing)):
             font = QFont()
             font.setBold(True)
             return font
@@ -120,8 +120,6 @@ class SchemaModel(QAbstractTableModel):
             palette = QApplication.palette()
             if row.role == "ignore":
                 return QBrush(palette.color(QPalette.ColorRole.PlaceholderText))
-            if column == 2 and row.missing:
-                return QBrush(palette.color(QPalette.ColorRole.Link))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -334,3 +334,48 @@ def test_exports_from_the_menu_code_path(qtbot, window, tmp_path):
     train(qtbot, window, epochs=1)
     window.loss_plot.export_csv(tmp_path / "l.csv")
     assert (tmp_path / "l.csv").read_text().count("\n") == len(window.loader) + 1
+
+
+def test_file_dialog_filter_comes_from_the_reader_registry():
+    from udl_core.formats import readers
+    from udl_gui.main_window import file_dialog_filter
+
+    text = file_dialog_filter()
+    assert text.startswith("Datasets (") and text.endswith("All files (*)")
+    for spec in readers():
+        for ext in spec.extensions:
+            assert f"*{ext}" in text
+
+
+def test_recent_files_menu(qtbot, window, known_csv, tmp_path):
+    load(qtbot, window, known_csv)
+    other = tmp_path / "other.csv"
+    other.write_text(known_csv.read_text())
+    load(qtbot, window, other)
+    assert window.recent_files()[:2] == [str(other), str(known_csv)]
+    actions = [a.text() for a in window.recent_menu.actions() if a.text()]
+    assert actions[:2] == [str(other), str(known_csv)]
+    next(a for a in window.recent_menu.actions() if a.text() == str(known_csv)).trigger()
+    wait_idle(qtbot, window)
+    assert child(window, "datasetPathEdit").text() == str(known_csv)
+    assert window.settings.value("lastFolder") == str(tmp_path)
+
+
+def test_menus_follow_platform_conventions(window):
+    from PySide6.QtGui import QKeySequence
+
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&View", "&Help"]
+    assert window.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+
+
+def test_udl_gui_command_opens_the_window_on_the_path(monkeypatch):
+    import argparse
+
+    from udl_gui import main as gui_main
+
+    seen = []
+    monkeypatch.setattr(gui_main, "main", lambda argv=None: seen.append(argv) or 0)
+    assert gui_main.run_from_cli(argparse.Namespace(path="data.csv")) == 0
+    assert gui_main.run_from_cli(argparse.Namespace(path=None)) == 0
+    assert seen == [["data.csv"], []]
