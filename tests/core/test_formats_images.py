@@ -203,6 +203,12 @@ def test_no_images_is_empty(tmp_path):
         read_table(tmp_path)
 
 
+def test_a_folder_of_data_files_points_at_them(tmp_path):
+    np.save(tmp_path / "data.npy", np.ones((3, 2)))
+    with pytest.raises(EmptyDatasetError, match=r"no images found.*holds data\.npy: open a file"):
+        read_table(tmp_path)
+
+
 def test_images_without_class_folders(tmp_path):
     _save(tmp_path / "0.png")
     _save(tmp_path / "1.png")

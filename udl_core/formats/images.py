@@ -42,7 +42,7 @@ from udl_core.errors import (
 from udl_core.events import Progress
 from udl_core.formats.arrays import memory_budget
 from udl_core.formats.estimate import Sized, register_sizer
-from udl_core.formats.registry import register_reader
+from udl_core.formats.registry import readers, register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "image_shape", "read_image_folder", "target_size"]
@@ -78,6 +78,11 @@ def _unreadable(error: OSError) -> DatasetError:
 
 def _is_image(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _is_data_file(name: str) -> bool:
+    extensions = {ext for spec in readers() if not spec.folders for ext in spec.extensions}
+    return name.lower().endswith(tuple(extensions))
 
 
 def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
@@ -116,7 +121,11 @@ def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
             raise SchemaError(
                 root, f"images must be in one subfolder per class; found {loose} directly in the folder"
             )
-        raise EmptyDatasetError(root, "no images found (PNG, JPEG, BMP, GIF, WebP) in class subfolders")
+        message = "no images found (PNG, JPEG, BMP, GIF, WebP) in class subfolders"
+        data_files = [e.name for e in entries if e.is_file() and _is_data_file(e.name)]
+        if data_files:
+            message += f"; it holds {', '.join(data_files[:3])}: open a file, not the folder"
+        raise EmptyDatasetError(root, message)
     _refuse_split_folders(root, classes, images)
     if loose:
         notes.append(f"{loose} images directly in the folder (not in a class subfolder) were left out")
