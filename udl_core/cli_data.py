@@ -86,6 +86,7 @@ def inspect_report(loader: UnifiedDataLoader) -> dict[str, Any]:
         "warnings": loader.warnings,
         "notes": table.notes,
         "estimate": _estimate_dict(loader.estimate),
+        "streamed": loader.streamed,
     })
 
 
@@ -168,6 +169,8 @@ def print_inspect(loader: UnifiedDataLoader, out: TextIO) -> None:
           f" -> {len(loader)} batch(es) per epoch", file=out)
     if loader.estimate is not None:
         print(f"estimate: {loader.estimate}", file=out)
+    if loader.streamed:
+        print("streamed: over the memory budget, rows are memory-mapped from disk", file=out)
     for note in table.notes:
         print(f"note: {note}", file=out)
     skipped = f"{len(loader.quarantine)} malformed record(s) were skipped"

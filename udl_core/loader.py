@@ -32,12 +32,14 @@ from udl_core.batching import (
 from udl_core.errors import ConfigError
 from udl_core.events import Notice, Progress
 from udl_core.preprocess import Preprocessor
-from udl_core.schema import Schema, infer
+from udl_core.schema import Schema, count_labels, infer, table_slice
+from udl_core.streaming import FIT_ROWS, SAMPLE_ROWS, STREAMABLE, SpillFolder, block_shuffle, spill_table
 from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
 
 __all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader"]
 
 _TRANSFORM_ROWS = 1 << 16
+_LABEL_ROWS = 1 << 20
 _SPLITS = ("train", "val")
 
 
@@ -110,6 +112,8 @@ class UnifiedDataLoader:
         self._processed: ProcessedData | None = None
         self._orders: dict[int, np.ndarray] = {}
         self._epoch = 0
+        self.streamed = False
+        self._spill: SpillFolder | None = None
 
     # options that may change after loading ----------------------------------------------
     @property
@@ -127,19 +131,11 @@ class UnifiedDataLoader:
         self._processed = None
         self._orders = {}
         self._epoch = 0
+        self.streamed = False
         if self._given_table is not None:
             table = self._given_table
         else:
-            self.estimate = _estimate(self.path, self.read_options)
-            if self.estimate is not None and getattr(self.estimate, "streamed", False):
-                yield Notice(
-                    f"{Path(self.path).name} is larger than the memory budget ({self.estimate}); "
-                    "streaming is not available yet, so it is read into memory",
-                    "warning",
-                )
-            from udl_core.formats import load_table
-
-            table = yield from load_table(self.path, self.read_options)
+            table = yield from self._read()
         self.table = table
         for note in table.notes:
             yield Notice(note)
@@ -149,9 +145,16 @@ class UnifiedDataLoader:
             yield Notice(message, "warning")
 
         yield Progress("schema", 0, 1, "inferring the schema")
-        schema = infer(table, label=self.label, task=self.task_option, ignore=self.ignore,
+        sample = table_slice(table, 0, SAMPLE_ROWS) if self.streamed else table
+        schema = infer(sample, label=self.label, task=self.task_option, ignore=self.ignore,
                        categorical=self.categorical, numeric=self.numeric,
                        max_categories=self.max_categories)
+        if sample is not table:
+            schema = count_labels(table, schema)
+        if sample.num_rows < table.num_rows:
+            schema = replace(schema, warnings=schema.warnings + (
+                f"the column types were inferred on the first {sample.num_rows:,} of {table.num_rows:,} rows "
+                "(the data is larger than the memory budget)",))
         self.schema = schema
         yield Progress("schema", 1, 1, f"label '{schema.label}', {schema.task}")
         for message in schema.warnings:
@@ -159,7 +162,8 @@ class UnifiedDataLoader:
             yield Notice(message, "warning")
 
         labels = Preprocessor.labels_only(table, schema)
-        y_all = labels.encode_labels(table)
+        y_all = np.concatenate([labels.encode_labels(table_slice(table, i, i + _LABEL_ROWS))
+                                for i in range(0, table.num_rows, _LABEL_ROWS)])
         known = y_all >= 0 if schema.task == "classification" else ~np.isnan(y_all)
         train_rows, val_rows, notes = split_rows(np.flatnonzero(known), y_all[known], schema.task,
                                                  self.val_fraction, self.seed)
@@ -169,20 +173,25 @@ class UnifiedDataLoader:
 
         total = train_rows.size + val_rows.size
         yield Progress("preprocess", 0, total, f"fitting the preprocessing on {train_rows.size} training rows")
-        pre = Preprocessor.fit(table, schema, train_rows, max_categories=self.max_categories)
+        fit_rows = train_rows[:FIT_ROWS] if self.streamed else train_rows
+        fit_table = table_slice(table, 0, int(fit_rows[-1]) + 1) if self.streamed and fit_rows.size else table
+        pre = Preprocessor.fit(fit_table, schema, fit_rows, max_categories=self.max_categories)
+        if fit_rows.size < train_rows.size:
+            pre.warnings.append(f"the preprocessing was fitted on the first {fit_rows.size:,} of "
+                                f"{train_rows.size:,} training rows (the data is larger than the memory budget)")
         self.preprocessor = pre
         for message in pre.warnings:
             self.warnings.append(message)
             yield Notice(message, "warning")
         # Transform contiguous slices (zero-copy, no arrow take) and scatter each slice's rows
         # into the split they belong to; both splits' rows are sorted.
-        x_train = np.empty((train_rows.size, pre.feature_dim), dtype=np.float32)
-        x_val = np.empty((val_rows.size, pre.feature_dim), dtype=np.float32)
+        x_train = self._array("train_x.f32", (train_rows.size, pre.feature_dim), np.float32)
+        x_val = self._array("val_x.f32", (val_rows.size, pre.feature_dim), np.float32)
         first = int(min(train_rows[:1].tolist() + val_rows[:1].tolist()))
         last = int(max(train_rows[-1:].tolist() + val_rows[-1:].tolist())) + 1
         for start in range(first, last, _TRANSFORM_ROWS):
             stop = min(last, start + _TRANSFORM_ROWS)
-            part = pre.transform(_slice(table, start, stop))
+            part = pre.transform(table_slice(table, start, stop))
             for rows, x in ((train_rows, x_train), (val_rows, x_val)):
                 a, b = np.searchsorted(rows, [start, stop])
                 x[a:b] = part[rows[a:b] - start]
@@ -198,6 +207,39 @@ class UnifiedDataLoader:
             yield Notice(message, "warning")
         yield Progress("preprocess", total, total, f"{total} rows -> {pre.feature_dim} features")
         return self
+
+    def _read(self) -> Generator[Progress | Notice, None, Table]:
+        """The raw Table: read whole, or spilled to disk when over the memory budget."""
+        from udl_core.formats import find_reader, load_table
+
+        self.estimate = _estimate(self.path, self.read_options, self.label)
+        reader = find_reader(self.path).name
+        if not getattr(self.estimate, "streamed", False):
+            return (yield from load_table(self.path, self.read_options))
+        name = Path(self.path).name
+        if reader in STREAMABLE and not self.read_options.labels_path:
+            self.streamed = True
+            self._spill = SpillFolder(self)
+            yield Notice(f"{name} is larger than the memory budget ({self.estimate}); it is streamed to a "
+                         f"memory-mapped file in {self._spill.path}", "warning")
+            return (yield from spill_table(self.path, reader, self.read_options, self._spill, self.estimate.rows))
+        if reader == "npy":
+            self.streamed = True
+            self._spill = SpillFolder(self)
+            yield Notice(f"{name} is larger than the memory budget ({self.estimate}); it stays memory-mapped "
+                         f"and its processed rows go to {self._spill.path}", "warning")
+        else:
+            message = (f"{name} is larger than the memory budget ({self.estimate}), but {reader} files have no "
+                       "streaming reader: it is read into memory")
+            self.warnings.append(message)
+            yield Notice(message, "warning")
+        return (yield from load_table(self.path, self.read_options))
+
+    def _array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """A new array: on the heap, or a memmap in the spill folder when streaming."""
+        if self.streamed:
+            return self._spill.array(name, shape, dtype)
+        return np.empty(shape, dtype=dtype)
 
     def load(self) -> UnifiedDataLoader:
         """`iter_load` without the events."""
@@ -260,7 +302,7 @@ class UnifiedDataLoader:
             train, val = self.train_data, self.val_data
             rows = np.concatenate([train.rows, val.rows])
             order = np.argsort(rows, kind="stable")
-            x = np.empty((rows.size, self.feature_dim), dtype=np.float32)
+            x = self._array("all_x.f32", (rows.size, self.feature_dim), np.float32)
             y = np.empty(rows.size, dtype=train.y.dtype)
             where = np.empty_like(order)
             where[order] = np.arange(order.size)
@@ -293,7 +335,9 @@ class UnifiedDataLoader:
         if epoch not in self._orders:
             if len(self._orders) >= 4:
                 self._orders.pop(next(iter(self._orders)))
-            self._orders[epoch] = np.random.default_rng((self.seed, epoch)).permutation(len(data))
+            rng = np.random.default_rng((self.seed, epoch))
+            # Over the memory budget: a bounded-buffer shuffle that reads a few blocks at a time.
+            self._orders[epoch] = block_shuffle(len(data), rng) if self.streamed else rng.permutation(len(data))
         return self._orders[epoch]
 
     def get_batch(self, i: int, split: str = "train", epoch: int = 0) -> Batch:
@@ -353,20 +397,12 @@ class UnifiedDataLoader:
                 f"{self.feature_dim} features, {self.task}, batch_size={self.batch_size})")
 
 
-def _slice(table: Table, start: int, stop: int) -> Table:
-    """Rows [start, stop) of `table`, without copying."""
-    if table.is_tabular:
-        return replace(table, columns=table.columns.slice(start, stop - start))
-    return replace(table, features=table.features[start:stop],
-                   labels=None if table.labels is None else table.labels[start:stop])
-
-
-def _estimate(path: str, options: ReadOptions):
+def _estimate(path: str, options: ReadOptions, label: str | None):
     try:
         from udl_core.formats.estimate import estimate
     except ImportError:
         return None
-    return estimate(path, options)
+    return estimate(path, options, label=label)
 
 
 def _quarantine_line(records: list[BadRecord]) -> str:

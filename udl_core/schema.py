@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +41,10 @@ import pyarrow.compute as pc
 from udl_core.errors import SchemaError
 from udl_core.table import Table
 
-__all__ = ["ColumnInfo", "Schema", "has_class_names", "infer", "is_image_table", "label_strings", "parse_numbers"]
+__all__ = [
+    "ColumnInfo", "Schema", "class_sort_key", "count_labels", "has_class_names", "infer", "is_image_table",
+    "label_strings", "parse_numbers", "table_slice",
+]
 
 KINDS = ("numeric", "bool", "categorical", "datetime", "text", "tensor")
 ROLES = ("feature", "label", "ignore")
@@ -169,19 +172,28 @@ def label_strings(values: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array:
     return values
 
 
+def class_sort_key(name: str) -> tuple:
+    """Classes sort as numbers where they are numbers ("2" before "10"), else as text."""
+    try:
+        return (0, float(name), name)
+    except ValueError:
+        return (1, 0.0, name)
+
+
 def _sorted_classes(values: pa.Array) -> tuple[list[str], list[int]]:
     counts = pc.value_counts(values.drop_null())
     names = counts.field("values").to_pylist()
     numbers = counts.field("counts").to_pylist()
-
-    def key(name: str) -> tuple:
-        try:
-            return (0, float(name), name)
-        except ValueError:
-            return (1, 0.0, name)
-
-    order = sorted(range(len(names)), key=lambda i: key(names[i]))
+    order = sorted(range(len(names)), key=lambda i: class_sort_key(names[i]))
     return [names[i] for i in order], [numbers[i] for i in order]
+
+
+def table_slice(table: Table, start: int, stop: int) -> Table:
+    """Rows [start, stop) of `table`, sharing its memory."""
+    if table.is_tabular:
+        return replace(table, columns=table.columns.slice(start, stop - start))
+    return replace(table, features=table.features[start:stop],
+                   labels=None if table.labels is None else table.labels[start:stop])
 
 
 def _missing(column: pa.ChunkedArray) -> int:
@@ -331,6 +343,52 @@ def _label_values(table: Table, label: str, names: Sequence[str]) -> pa.Array:
     return pa.array(column)
 
 
+def _clean_labels(values: pa.Array, info: ColumnInfo) -> pa.Array:
+    """Label values with every kind of missing (null, NaN, unparseable number) as null."""
+    if info.kind == "numeric" and pa.types.is_string(values.type):
+        values = parse_numbers(values)
+    if pa.types.is_floating(values.type):
+        values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+    return values
+
+
+def _missing_label_warning(count: int, label: str) -> str:
+    return f"{count} row(s) have no value in the label column '{label}' and are dropped"
+
+
+def count_labels(table: Table, schema: Schema, chunk_rows: int = 1 << 20) -> Schema:
+    """`schema` (inferred on a sample) with its label counts, classes and missing labels
+    recounted over every row of `table`, a chunk at a time."""
+    info = schema.column(schema.label)
+    names = [c.name for c in schema.columns]
+    counts: dict[str, int] = {}
+    missing = 0
+    for start in range(0, table.num_rows, chunk_rows):
+        part = table_slice(table, start, min(table.num_rows, start + chunk_rows))
+        if has_class_names(part):
+            codes = np.bincount(np.asarray(part.labels), minlength=len(part.class_names))
+            for name, k in zip(part.class_names, codes.tolist()):
+                counts[name] = counts.get(name, 0) + k
+            continue
+        values = _clean_labels(_label_values(part, schema.label, names), info)
+        missing += values.null_count
+        if schema.task == "classification":
+            for name, k in zip(*_sorted_classes(label_strings(values))):
+                counts[name] = counts.get(name, 0) + k
+    if missing == table.num_rows:
+        raise SchemaError(table.source, f"the label column '{schema.label}' has no values: every row is missing it")
+    classes = tuple(table.class_names) if has_class_names(table) else tuple(sorted(counts, key=class_sort_key))
+    if len(classes) > MAX_CLASSES:
+        raise SchemaError(table.source, f"the label column '{schema.label}' has {len(classes)} distinct values, "
+                                        f"too many classes (at most {MAX_CLASSES})")
+    warnings = [w for w in schema.warnings if w != _missing_label_warning(schema.label_missing, schema.label)]
+    if missing:
+        warnings.append(_missing_label_warning(missing, schema.label))
+    return replace(schema, classes=classes if schema.task == "classification" else (),
+                   class_counts={c: counts.get(c, 0) for c in classes} if schema.task == "classification" else {},
+                   label_missing=missing, rows=table.num_rows, warnings=tuple(warnings))
+
+
 def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array, task: str,
                  present: int) -> tuple[str, tuple[str, ...], dict[str, int]]:
     source = inf.table.source
@@ -457,17 +515,13 @@ def infer(
         raise SchemaError(table.source, f"there are no feature columns besides the label '{label}'")
 
     # label and task ---------------------------------------------------------------------
-    values = _label_values(table, label, names)
-    if label_info.kind == "numeric" and pa.types.is_string(values.type):
-        values = parse_numbers(values)
-    if pa.types.is_floating(values.type):
-        values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+    values = _clean_labels(_label_values(table, label, names), label_info)
     missing_labels = values.null_count
     present = len(values) - missing_labels
     if present == 0:
         raise SchemaError(table.source, f"the label column '{label}' has no values: every row is missing it")
     if missing_labels:
-        inf.warn(f"{missing_labels} row(s) have no value in the label column '{label}' and are dropped")
+        inf.warn(_missing_label_warning(missing_labels, label))
     if has_class_names(table):
         # The reader names the classes (an image folder's subfolders): keep its order.
         if task == "regression":
