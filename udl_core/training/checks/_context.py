@@ -64,14 +64,16 @@ class CheckContext:
         val_rows = np.asarray(val.rows) if val is not None else np.zeros(0, np.int64)
         rng = np.random.default_rng(seed)
         n_train, n_val = len(train.y), len(val_y)
-        sample = np.arange(n_train) if n_train <= budget.sample_rows else \
-            np.sort(rng.choice(n_train, budget.sample_rows, replace=False))
-        val_sample = np.arange(n_val) if n_val <= budget.eval_rows else \
-            np.sort(rng.choice(n_val, budget.eval_rows, replace=False))
+        width = max(int(np.prod(np.asarray(train.x).shape[1:])), 1)
+        # wide rows (images) get fewer sampled rows, so a sample stays within `sample_values` numbers
+        rows = max(min(budget.sample_rows, budget.sample_values // width), 256)
+        eval_rows = max(min(budget.eval_rows, budget.sample_values // (4 * width)), 128)
+        sample = np.arange(n_train) if n_train <= rows else np.sort(rng.choice(n_train, rows, replace=False))
+        val_sample = np.arange(n_val) if n_val <= eval_rows else \
+            np.sort(rng.choice(n_val, eval_rows, replace=False))
         classes = tuple(str(c) for c in (getattr(loader, "classes", None) or ()))
         num_classes = int(getattr(loader, "num_classes", len(classes) or 1))
         names = list(getattr(loader, "feature_names", None) or [])
-        width = np.asarray(train.x).shape[1]
         if len(names) != width:
             names = [f"f{i}" for i in range(width)]
         return cls(loader=loader, budget=budget, seed=seed, task=task, num_classes=num_classes,

@@ -127,6 +127,9 @@ def _standardized(ctx: CheckContext) -> CheckResult:
                            f"({len(off)} such features).",
                            "A std far below 1 often means most values were missing and imputed; "
                            "a mean far from 0 means the statistics came from other rows.", {**details, "off": off[:20]})
+    if layout == "image":
+        return CheckResult(name, "pass", f"the pixels have mean {float(mean[0]):.3f} and std {float(std[0]):.3f} "
+                           "on the training split.", "", details)
     return CheckResult(name, "pass",
                        f"the {len(names)} standardized features have |mean| <= {float(off_mean.max()):.3f} and "
                        f"std {float(np.nanmin(std)):.3f} to {float(np.nanmax(std)):.3f} on the training split.",

@@ -48,9 +48,11 @@ class CheckBudget:
     """How much work the checks may do; the defaults keep 100,000 x 50 well under 30 s on 2 cores."""
 
     sample_rows: int = 20_000       # training rows the statistics and short trainings look at
+    sample_values: int = 20_000_000  # ... but no more than this many feature values (wide images)
     eval_rows: int = 5_000          # validation rows the short trainings are scored on
     train_steps: int = 300          # steps of each input-dependence training
     train_batch: int = 128
+    train_values: int = 100_000_000  # steps x batch x features of one such training at most
     overfit_steps: int = 300
     overfit_rows: int = 64          # rows of batch 0 the overfit check uses at most
     speed_batches: int = 100

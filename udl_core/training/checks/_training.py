@@ -264,7 +264,9 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
                           "Add rows or lower --val-fraction.")
         return
     batch = min(ctx.budget.train_batch, len(y))
-    idx = rng.integers(0, len(y), (ctx.budget.train_steps, batch)).astype(np.int32)
+    # wide inputs (images) get fewer steps, so both trainings stay within the budget's work
+    steps = max(min(ctx.budget.train_steps, ctx.budget.train_values // (batch * max(x.shape[1], 1))), 50)
+    idx = rng.integers(0, len(y), (steps, batch)).astype(np.int32)
     xr, yr = _xy(x, y, ctx.classification)
     xs_m, ys_m = _xy(xs, ys, ctx.classification)
     xe_m, ye_m = _xy(xe, ye, ctx.classification)
@@ -273,7 +275,7 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
                                        (mx.zeros_like(xe_m), ye_m))
     n = len(real)
     details: dict[str, Any] = {"real_loss": float(real.mean()), "zeroed_loss": float(zero.mean()),
-                               "rows": n, "steps": ctx.budget.train_steps}
+                               "rows": n, "steps": steps}
     if not (np.isfinite(real).all() and np.isfinite(zero).all()):
         yield CheckResult(name, "fail", f"the short trainings' {held} loss is NaN or inf.",
                           "NaN or inf in the inputs (see batches.finite).", details)
@@ -287,7 +289,7 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     wins = int((diff > 0).sum())
     details.update(t=t, wins=wins, gain=gain, real_error=float(real_error.mean()), zeroed_error=base)
     what = "probability of a wrong class" if ctx.classification else "absolute error (in target stds)"
-    text = (f"after up to {ctx.budget.train_steps} steps the mean {what} on {n:,} {held} rows is "
+    text = (f"after up to {steps} steps the mean {what} on {n:,} {held} rows is "
             f"{real_error.mean():.3f} with the real inputs and {base:.3f} with zeroed inputs "
             f"(loss {real.mean():.3f} vs {zero.mean():.3f}, paired t = {fmt(t)})")
     helps = t >= 1 and gain >= MIN_GAIN
