@@ -117,6 +117,10 @@ class ChecksPanel(QWidget):
     def results(self) -> list[CheckResult]:
         return list(self._results)
 
+    def warning_messages(self) -> list[str]:
+        """One line per warned or failed check, for the schema panel's message list."""
+        return [f"{r.status}: {r.name}: {r.reason}" for r in self._results if r.status != "pass"]
+
     @property
     def running(self) -> bool:
         return self._job is not None and self._job.running

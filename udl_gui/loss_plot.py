@@ -290,7 +290,7 @@ class LossPlot(pg.PlotWidget):
         if self._xmax > x1 or force or x1 > 4 * max(self._xmax, 10):
             planned = self._planned_steps or 0
             target = planned if self._xmax <= planned <= 4 * max(self._xmax, 10) else self._xmax * 1.5
-            vb.setXRange(0, max(10.0, target), padding=0)
+            vb.setXRange(0, max(10.0, target) * 1.03, padding=0)  # room for the last marker
         if not np.isfinite(self._lo):
             return
         if self._log:

@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--labels", help="a second file holding the labels")
     parser.add_argument("--screenshot", metavar="FILE.png",
                         help="load the dataset, run a short training, save the window to FILE.png and exit")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs for --screenshot (default 12)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs for --screenshot (default 10)")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS",
                         help="quit this many seconds after the window is shown (for tests)")
     parser.add_argument("--print-first-paint", action="store_true",
@@ -82,7 +82,7 @@ def _screenshot(window: Any, app: Any, target: str, epochs: int) -> None:
     window.controls.train_switch.setChecked(True)
     window.controls.epochs_spin.setValue(epochs)
     window.controls.model_combo.setCurrentText("mlp")
-    window.controls.lr_spin.setValue(0.003)
+    window.controls.lr_spin.setValue(0.001)
     deadline = time.monotonic() + float(os.environ.get("UDL_SCREENSHOT_TIMEOUT", 120))
     state = {"ran": False}
 
@@ -125,6 +125,14 @@ def _screenshot(window: Any, app: Any, target: str, epochs: int) -> None:
     timer.start()
 
 
+def _shown_path(path: Path) -> str:
+    """`path` relative to the working folder when it lies inside it (shorter in the path field)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.screenshot:
@@ -150,10 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:
         window.resize(1440, 920)
     window.show()
-    path = args.path or str(SAMPLE)
+    path = args.path or _shown_path(SAMPLE)
     QTimer.singleShot(0, lambda: window.load(path, labels=args.labels))
     if args.screenshot:
-        _screenshot(window, app, args.screenshot, args.epochs or 12)
+        _screenshot(window, app, args.screenshot, args.epochs or 10)
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     code = app.exec()
