@@ -30,7 +30,6 @@ Rules, in the order they apply:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
@@ -40,6 +39,18 @@ import pyarrow.compute as pc
 
 from udl_core.errors import SchemaError
 from udl_core.table import Table
+from udl_core.values import (
+    class_sort_key,
+    clean_labels,
+    has_class_names,
+    is_image_table,
+    label_strings,
+    label_values,
+    parse_numbers,
+    sorted_classes,
+    table_slice,
+    whole,
+)
 
 __all__ = [
     "ColumnInfo", "Schema", "class_sort_key", "count_labels", "has_class_names", "infer", "is_image_table",
@@ -60,7 +71,6 @@ MAX_CLASSES = 10_000
 ARRAY_COLUMNS_LIMIT = 4096    # wider 2-D arrays are shown as one tensor column
 DISTINCT_SAMPLE = 100_000     # distinct counts of array columns use at most this many rows
 
-_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
 @dataclass(frozen=True)
@@ -119,81 +129,6 @@ class Schema:
         data["warnings"] = tuple(data.get("warnings", ()))
         data["class_counts"] = dict(data.get("class_counts", {}))
         return cls(**data)
-
-
-def has_class_names(table: Table) -> bool:
-    """Array labels that are integer indices into the reader's `class_names`."""
-    return (not table.is_tabular and bool(table.class_names) and table.labels is not None
-            and np.asarray(table.labels).dtype.kind in "iu")
-
-
-def is_image_table(table: Table) -> bool:
-    return not table.is_tabular and "image" in table.format.lower()
-
-
-def parse_numbers(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
-    """Strings -> float64; values that are not numbers become null."""
-    if pa.types.is_dictionary(values.type):
-        values = pc.cast(values, pa.string())
-    ok = pc.match_substring_regex(values, _NUMBER)
-    kept = pc.if_else(ok, values, pa.scalar(None, values.type))
-    return pc.cast(pc.utf8_trim_whitespace(kept), pa.float64())
-
-
-def _whole(values: np.ndarray) -> bool:
-    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
-
-
-def label_strings(values: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array:
-    """Label values as the strings that name classes (nulls stay null).
-
-    Whole floats print without ".0" so a label read as 1.0 from JSON and as 1 from CSV
-    names the same class.
-    """
-    if isinstance(values, np.ndarray):
-        if values.dtype.kind == "f":
-            values = pa.array(values, mask=np.isnan(values))
-        else:
-            values = pa.array(values)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    kind = values.type
-    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        numbers = pc.cast(values, pa.float64())
-        valid = numbers.drop_null().to_numpy(zero_copy_only=False)
-        valid = valid[~np.isnan(valid)]
-        if _whole(valid) and (valid.size == 0 or np.abs(valid).max() < 2**53):
-            numbers = pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers)
-            return pc.cast(pc.cast(numbers, pa.int64()), pa.string())
-        return pc.cast(pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers),
-                       pa.string())
-    if pa.types.is_dictionary(kind) or not pa.types.is_string(kind):
-        return pc.cast(values, pa.string())
-    return values
-
-
-def class_sort_key(name: str) -> tuple:
-    """Classes sort as numbers where they are numbers ("2" before "10"), else as text."""
-    try:
-        return (0, float(name), name)
-    except ValueError:
-        return (1, 0.0, name)
-
-
-def _sorted_classes(values: pa.Array) -> tuple[list[str], list[int]]:
-    counts = pc.value_counts(values.drop_null())
-    names = counts.field("values").to_pylist()
-    numbers = counts.field("counts").to_pylist()
-    order = sorted(range(len(names)), key=lambda i: class_sort_key(names[i]))
-    return [names[i] for i in order], [numbers[i] for i in order]
-
-
-def table_slice(table: Table, start: int, stop: int) -> Table:
-    """Rows [start, stop) of `table`, sharing its memory."""
-    if table.is_tabular:
-        return replace(table, columns=table.columns.slice(start, stop - start))
-    return replace(table, features=table.features[start:stop],
-                   labels=None if table.labels is None else table.labels[start:stop])
 
 
 def _missing(column: pa.ChunkedArray) -> int:
@@ -327,31 +262,6 @@ def _default_label(names: Sequence[str]) -> str:
     return names[-1]
 
 
-def _label_values(table: Table, label: str, names: Sequence[str]) -> pa.Array:
-    if table.is_tabular:
-        return table.columns.column(label).combine_chunks()
-    if table.labels is not None:
-        labels = np.asarray(table.labels)
-        if labels.dtype.kind == "f":
-            return pa.array(labels, mask=np.isnan(labels))
-        if labels.dtype.kind in "US":
-            return pa.array(labels.astype(str), mask=labels == labels.dtype.type(""))
-        return pa.array(labels)
-    column = np.asarray(table.features[:, names.index(label)])
-    if column.dtype.kind == "f":
-        return pa.array(column, mask=np.isnan(column))
-    return pa.array(column)
-
-
-def _clean_labels(values: pa.Array, info: ColumnInfo) -> pa.Array:
-    """Label values with every kind of missing (null, NaN, unparseable number) as null."""
-    if info.kind == "numeric" and pa.types.is_string(values.type):
-        values = parse_numbers(values)
-    if pa.types.is_floating(values.type):
-        values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
-    return values
-
-
 def _missing_label_warning(count: int, label: str) -> str:
     return f"{count} row(s) have no value in the label column '{label}' and are dropped"
 
@@ -370,10 +280,10 @@ def count_labels(table: Table, schema: Schema, chunk_rows: int = 1 << 20) -> Sch
             for name, k in zip(part.class_names, codes.tolist()):
                 counts[name] = counts.get(name, 0) + k
             continue
-        values = _clean_labels(_label_values(part, schema.label, names), info)
+        values = clean_labels(label_values(part, schema.label, names), info.kind)
         missing += values.null_count
         if schema.task == "classification":
-            for name, k in zip(*_sorted_classes(label_strings(values))):
+            for name, k in zip(*sorted_classes(label_strings(values))):
                 counts[name] = counts.get(name, 0) + k
     if missing == table.num_rows:
         raise SchemaError(table.source, f"the label column '{schema.label}' has no values: every row is missing it")
@@ -414,10 +324,10 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
             few = len(distinct) <= 2 or (
                 len(distinct) <= MAX_AUTO_CLASSES and len(distinct) * ROWS_PER_CLASS <= present
             )
-            task = "classification" if few and _whole(distinct) else "regression"
+            task = "classification" if few and whole(distinct) else "regression"
     if task == "regression":
         return task, (), {}
-    names, counts = _sorted_classes(label_strings(values))
+    names, counts = sorted_classes(label_strings(values))
     if len(names) > MAX_CLASSES:
         raise SchemaError(source, f"the label column '{label}' has {len(names)} distinct values, "
                                   f"too many classes (at most {MAX_CLASSES})")
@@ -492,7 +402,7 @@ def infer(
         infos = [ColumnInfo(names[0], f"{table.features.dtype}[{shape}]", "tensor", "feature", 0, 0)]
     if not table.is_tabular and table.labels is not None:
         labels = np.asarray(table.labels)
-        values = _label_values(table, label_col, names)
+        values = label_values(table, label_col, names)
         kind = "numeric" if labels.dtype.kind in "iuf" else "bool" if labels.dtype.kind == "b" else "categorical"
         if table.class_names:
             kind = "categorical"
@@ -515,7 +425,7 @@ def infer(
         raise SchemaError(table.source, f"there are no feature columns besides the label '{label}'")
 
     # label and task ---------------------------------------------------------------------
-    values = _clean_labels(_label_values(table, label, names), label_info)
+    values = clean_labels(label_values(table, label, names), label_info.kind)
     missing_labels = values.null_count
     present = len(values) - missing_labels
     if present == 0:

@@ -1,0 +1,120 @@
+"""Small helpers on raw values shared by schema, preprocess and loader: numbers written as
+text, labels as class names, class order, row slices of a Table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from udl_core.table import Table
+
+__all__ = [
+    "class_sort_key", "clean_labels", "has_class_names", "is_image_table", "label_strings", "label_values",
+    "parse_numbers", "sorted_classes", "table_slice", "whole",
+]
+
+_NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def has_class_names(table: Table) -> bool:
+    """Array labels that are integer indices into the reader's `class_names`."""
+    return (not table.is_tabular and bool(table.class_names) and table.labels is not None
+            and np.asarray(table.labels).dtype.kind in "iu")
+
+
+def is_image_table(table: Table) -> bool:
+    return not table.is_tabular and "image" in table.format.lower()
+
+
+def parse_numbers(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """Strings -> float64; values that are not numbers become null."""
+    if pa.types.is_dictionary(values.type):
+        values = pc.cast(values, pa.string())
+    ok = pc.match_substring_regex(values, _NUMBER)
+    kept = pc.if_else(ok, values, pa.scalar(None, values.type))
+    return pc.cast(pc.utf8_trim_whitespace(kept), pa.float64())
+
+
+def whole(values: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def label_strings(values: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array:
+    """Label values as the strings that name classes (nulls stay null).
+
+    Whole floats print without ".0" so a label read as 1.0 from JSON and as 1 from CSV
+    names the same class.
+    """
+    if isinstance(values, np.ndarray):
+        if values.dtype.kind == "f":
+            values = pa.array(values, mask=np.isnan(values))
+        else:
+            values = pa.array(values)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    kind = values.type
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        numbers = pc.cast(values, pa.float64())
+        valid = numbers.drop_null().to_numpy(zero_copy_only=False)
+        valid = valid[~np.isnan(valid)]
+        if whole(valid) and (valid.size == 0 or np.abs(valid).max() < 2**53):
+            numbers = pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers)
+            return pc.cast(pc.cast(numbers, pa.int64()), pa.string())
+        return pc.cast(pc.if_else(pc.is_nan(numbers), pa.scalar(None, pa.float64()), numbers),
+                       pa.string())
+    if pa.types.is_dictionary(kind) or not pa.types.is_string(kind):
+        return pc.cast(values, pa.string())
+    return values
+
+
+def class_sort_key(name: str) -> tuple:
+    """Classes sort as numbers where they are numbers ("2" before "10"), else as text."""
+    try:
+        return (0, float(name), name)
+    except ValueError:
+        return (1, 0.0, name)
+
+
+def sorted_classes(values: pa.Array) -> tuple[list[str], list[int]]:
+    counts = pc.value_counts(values.drop_null())
+    names = counts.field("values").to_pylist()
+    numbers = counts.field("counts").to_pylist()
+    order = sorted(range(len(names)), key=lambda i: class_sort_key(names[i]))
+    return [names[i] for i in order], [numbers[i] for i in order]
+
+
+def table_slice(table: Table, start: int, stop: int) -> Table:
+    """Rows [start, stop) of `table`, sharing its memory."""
+    if table.is_tabular:
+        return replace(table, columns=table.columns.slice(start, stop - start))
+    return replace(table, features=table.features[start:stop],
+                   labels=None if table.labels is None else table.labels[start:stop])
+
+
+def label_values(table: Table, label: str, names: Sequence[str]) -> pa.Array:
+    if table.is_tabular:
+        return table.columns.column(label).combine_chunks()
+    if table.labels is not None:
+        labels = np.asarray(table.labels)
+        if labels.dtype.kind == "f":
+            return pa.array(labels, mask=np.isnan(labels))
+        if labels.dtype.kind in "US":
+            return pa.array(labels.astype(str), mask=labels == labels.dtype.type(""))
+        return pa.array(labels)
+    column = np.asarray(table.features[:, names.index(label)])
+    if column.dtype.kind == "f":
+        return pa.array(column, mask=np.isnan(column))
+    return pa.array(column)
+
+
+def clean_labels(values: pa.Array, kind: str) -> pa.Array:
+    """Label values with every kind of missing (null, NaN, unparseable number) as null."""
+    if kind == "numeric" and pa.types.is_string(values.type):
+        values = parse_numbers(values)
+    if pa.types.is_floating(values.type):
+        values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+    return values
