@@ -346,3 +346,16 @@ def test_cpu_and_gpu_comparison_recommends_the_faster(monkeypatch):
     check = by_name(run_checks(FakeLoader(x, y), select=["speed"], budget=FAST))["speed"]
     assert check.details["gpu"] is True and check.details["cpu_s"] > 0 and check.details["gpu_s"] > 0
     assert "faster than the" in check.reason and "--device" in check.reason
+
+
+def test_label_copies_in_regression_by_value_and_by_name(tmp_path):
+    cols = regression(n=600, seed=29)
+    cols["price_k"] = cols["price"] / 1000        # the target in other units
+    check = by_name(run_checks(load(write_csv(tmp_path / "copy.csv", cols), label="price"),
+                               select=["leakage"]))["leakage.label_in_features"]
+    assert check.status == "fail" and "'price_k' is a copy of the label 'price'" in check.reason
+    cols = regression(n=600, seed=29)
+    cols["Price"] = np.round(cols["price"] + np.random.default_rng(3).normal(0, 50, 600), 1)
+    check = by_name(run_checks(load(write_csv(tmp_path / "named.csv", cols), label="price"),
+                               select=["leakage"]))["leakage.label_in_features"]
+    assert check.status == "fail" and "has the label's name" in check.reason

@@ -48,6 +48,7 @@ def test_failures_show_with_their_hint(qtbot):
     items = {panel.list.item(i).data(NAME_ROLE): panel.list.item(i) for i in range(panel.list.count())}
     finite = items["batches.finite"]
     assert finite.data(STATUS_ROLE) == "fail" and "\nHint: " in finite.text()
+    assert any(m.startswith("fail: batches.finite: ") for m in panel.warning_messages())
     qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
 
 
