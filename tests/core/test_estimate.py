@@ -46,6 +46,16 @@ def test_small_csv_estimate_is_exact(tmp_path):
     assert est.exact and est.rows == 100
 
 
+def test_gzip_csv_estimate_scales_by_the_compression_ratio(tmp_path):
+    path = tmp_path / "big.csv.gz"
+    with pa.output_stream(path, compression="gzip") as out:
+        pacsv.write_csv(frame(150_000), out)
+    est = estimate(path)
+    assert not est.exact
+    assert abs(est.rows - 150_000) / 150_000 < 0.1
+    assert est.bytes_on_disk == path.stat().st_size
+
+
 def test_parquet_estimate_is_exact(tmp_path):
     path = tmp_path / "t.parquet"
     pq.write_table(frame(30_000), path, row_group_size=10_000)

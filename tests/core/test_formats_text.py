@@ -235,6 +235,32 @@ def test_binary_garbage_named_csv_is_refused(tmp_path):
         read_table(path)
 
 
+@pytest.mark.parametrize(("name", "codec"), [("d.csv.gz", "gzip"), ("d.csv", "gzip"), ("d.tsv.bz2", "bz2"),
+                                           ("d.csv.zst", "zstd")])
+def test_compressed_text_is_read_by_its_magic(tmp_path, name, codec):
+    d = "\t" if ".tsv" in name else ","
+    text = f"a{d}b{d}c\n" + "".join(f"{i}{d}{i * 0.5}{d}c{i % 3}\n" for i in range(2000))
+    path = tmp_path / name
+    with pa.output_stream(path, compression=codec) as out:
+        out.write(text.encode())
+    assert path.read_bytes()[:2] != b"a" + d.encode()
+    table = read_table(path)
+    assert table.format == "csv"
+    assert table.num_rows == 2000
+    assert table.columns.column("b")[3].as_py() == 1.5
+    assert f"compression: {codec}" in table.notes
+    streamed = pa.Table.from_batches(list(iter_record_batches(path, batch_rows=700)))
+    assert streamed.equals(table.columns)
+
+
+def test_truncated_gzip_csv(tmp_path):
+    import gzip
+    packed = gzip.compress(("a,b\n" + "1,2\n" * 50000).encode())
+    path = write(tmp_path, "cut.csv.gz", packed[: len(packed) // 2])
+    with pytest.raises(CorruptFileError, match="cut.csv.gz"):
+        read_table(path)
+
+
 # --- empty, truncated, malformed --------------------------------------------------------------
 
 

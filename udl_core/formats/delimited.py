@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
@@ -35,7 +36,11 @@ __all__ = [
 ]
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".tab", ".psv", ".txt", ".dat")
+COMPRESSED_EXTENSIONS = tuple(f"{e}{z}" for e in (".csv", ".tsv", ".txt") for z in (".gz", ".bz2", ".zst"))
+# Compressed text is recognised by its container's magic bytes, whatever the file is called.
+_COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
 SAMPLE_BYTES = 256 * 1024
+STREAM_SAMPLE_BYTES = 8 << 20
 # Ties in consistency go to the delimiter least likely to appear inside values.
 _DELIMITERS = ("\t", ";", "|", ",")
 _DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
@@ -54,6 +59,7 @@ class Dialect:
     """What the sample says about a delimited file."""
 
     encoding: TextEncoding
+    compression: str | None         # "gzip", "bz2", "zstd", or None for plain text
     delimiter: str
     header: bool
     names: tuple[str, ...]
@@ -66,7 +72,36 @@ class Dialect:
 
     def describe(self) -> str:
         header = "a header row" if self.header else "no header row"
-        return f"{_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, {header}"
+        packed = f", {self.compression}-compressed" if self.compression else ""
+        return f"{_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, {header}{packed}"
+
+
+def compression_of(head: bytes) -> str | None:
+    """The compression container `head` starts with, if any."""
+    for magic, name in _COMPRESSION_MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def open_text_stream(path: Path, compression: str | None) -> pa.NativeFile:
+    """The file's bytes, decompressed where it is compressed (never guessed from the name)."""
+    return pa.input_stream(str(path), compression=compression)
+
+
+def _inflate_head(head: bytes, compression: str) -> bytes:
+    """As much of a compressed head as decompresses (empty when it does not)."""
+    try:
+        with pa.input_stream(pa.BufferReader(head), compression=compression) as stream:
+            return stream.read(len(head) * 4)
+    except (pa.ArrowException, OSError, ValueError):
+        pass
+    if compression == "gzip":  # a head cut mid-stream: zlib gives what it has
+        try:
+            return zlib.decompressobj(wbits=31).decompress(head, len(head) * 4)
+        except zlib.error:
+            return b""
+    return b""
 
 
 def _other_reader_claims(path: Path, head: bytes) -> bool:
@@ -89,18 +124,28 @@ def sniff_delimited(path: Path, head: bytes) -> bool:
     """
     if _other_reader_claims(path, head):
         return False
+    named = Path(path).name.lower().endswith(CSV_EXTENSIONS + COMPRESSED_EXTENSIONS)
+    compression = compression_of(head)
+    if compression:
+        inner = _inflate_head(head, compression)
+        return named or (bool(inner) and detect_encoding(inner) is not None and inner.lstrip()[:1] not in b"[{")
     if detect_encoding(head) is None:
-        return Path(path).name.lower().endswith(CSV_EXTENSIONS)
+        return named
     return True
 
 
-def _read_sample(path: Path) -> tuple[bytes, bool]:
+def _read_sample(path: Path, size: int = SAMPLE_BYTES) -> tuple[bytes, bool, str | None]:
+    """The first `size` bytes of text (decompressed), whether that is all, and the compression."""
+    compression = None
     try:
         with open(path, "rb") as handle:
-            sample = handle.read(SAMPLE_BYTES + 1)
-    except OSError as exc:
-        raise CorruptFileError(path, f"cannot be read ({exc.strerror or exc})") from None
-    return sample[:SAMPLE_BYTES], len(sample) <= SAMPLE_BYTES
+            compression = compression_of(handle.read(4))
+        with open_text_stream(path, compression) as stream:
+            sample = stream.read(size + 1)
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        what = f"a damaged {compression} file" if compression else "unreadable"
+        raise CorruptFileError(path, f"is {what} ({_first_line(exc)})") from None
+    return sample[:size], len(sample) <= size, compression
 
 
 def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
@@ -108,6 +153,8 @@ def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
     csv.field_size_limit(max(limit, len(text) + 1))  # one huge field must not stop the sniff
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    except csv.Error:  # the sniff is best effort; pyarrow's parse is what counts
+        rows = [line.split(delimiter) for line in text.splitlines()]
     finally:
         csv.field_size_limit(limit)
     rows = [row for row in rows if row]
@@ -206,7 +253,7 @@ def _numeric_text_columns(rows: list[list[str]], width: int, delimiter: str, dec
 def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
     """Encoding, delimiter, header and number style of `path`, from its first 256 KiB."""
     path = Path(path)
-    head, complete = _read_sample(path)
+    head, complete, compression = _read_sample(path)
     if options.encoding:
         try:
             encoding = TextEncoding(options.encoding.lower())
@@ -251,6 +298,7 @@ def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
     quoted_newlines = any("\n" in token or "\r" in token for row in rows for token in row)
     return Dialect(
         encoding=encoding,
+        compression=compression,
         delimiter=delimiter,
         header=header,
         names=names,
@@ -328,9 +376,10 @@ _ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, UnicodeDecodeError, Loo
 def _parse(path: Path, dialect: Dialect, options: ReadOptions, *, threads: bool,
            encoding: str | None = None) -> tuple[pa.Table, _Invalid]:
     invalid = _Invalid()
-    table = pacsv.read_csv(
-        path, **_arrow_options(dialect, options, invalid, threads=threads, encoding=encoding)
-    )
+    with open_text_stream(path, dialect.compression) as source:
+        table = pacsv.read_csv(
+            source, **_arrow_options(dialect, options, invalid, threads=threads, encoding=encoding)
+        )
     if invalid.rows and threads and any(n is None for n, _, _ in invalid.rows):
         # Threaded parsing does not know line numbers; only bad files pay for a second pass.
         return _parse(path, dialect, options, threads=False, encoding=encoding)
@@ -430,6 +479,8 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
         raise EmptyDatasetError(path, "holds no data rows")
     notes = [f"encoding: {_encoding_label(dialect.encoding, encoding)}",
              f"delimiter: {_DELIMITER_NAMES.get(dialect.delimiter, repr(dialect.delimiter))}"]
+    if dialect.compression:
+        notes.append(f"compression: {dialect.compression}")
     if not dialect.header:
         notes.append(f"no header row: columns named column_1..column_{table.num_columns}")
     if dialect.decimal_comma:
@@ -442,7 +493,7 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
 
 
 register_reader(
-    "csv", *CSV_EXTENSIONS, sniff=sniff_delimited, priority=200,
+    "csv", *CSV_EXTENSIONS, *COMPRESSED_EXTENSIONS, sniff=sniff_delimited, priority=200,
     description="delimited text (CSV, TSV)",
 )(read_delimited)
 
@@ -459,10 +510,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _sample_types(path: Path, dialect: Dialect, options: ReadOptions) -> tuple[list[pa.DataType], pa.Schema]:
-    """Raw arrow types pyarrow infers on the first 1 MiB, and the schema after `_normalise`."""
-    with open(path, "rb") as handle:
-        sample = handle.read(1 << 20)
-        complete = not handle.read(1)
+    """Raw arrow types pyarrow infers on the first 8 MiB, and the schema after `_normalise`."""
+    sample, complete, _ = _read_sample(path, STREAM_SAMPLE_BYTES)
     if not complete:
         cut = sample.rfind(b"\n")
         sample = sample[: cut + 1] if cut > 0 else sample
@@ -483,7 +532,7 @@ def iter_record_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Stream a delimited file as record batches of `batch_rows` rows (the last may be short).
 
-    Column types are inferred on the first 1 MiB and then held fixed, so a value that does
+    Column types are inferred on the first 8 MiB and then held fixed, so a value that does
     not fit them later on (a fraction in a column of integers) raises `CorruptFileError`.
     Skipped rows are appended to `quarantine` when one is given.
     """
@@ -497,7 +546,7 @@ def iter_record_batches(
         column_types = {f"c{i}": t for i, t in enumerate(types)}
         arrow = _arrow_options(dialect, options, invalid, threads=False,
                                column_types=column_types, block_size=1 << 20)
-        reader = pacsv.open_csv(path, **arrow)
+        reader = pacsv.open_csv(open_text_stream(path, dialect.compression), **arrow)
         pending: list[pa.RecordBatch] = []
         pending_rows = 0
         for batch in reader:

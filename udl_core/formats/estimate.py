@@ -8,10 +8,12 @@ count by their sampled cardinality. Each reader family adds a sizer to `_SIZERS`
 
 from __future__ import annotations
 
+import bz2
 import io
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,21 +177,24 @@ def _head_lines(path: Path) -> tuple[bytes, bool]:
     return sample, complete
 
 
-def _scaled(path: Path, sample_rows: int, sample_bytes: int, sample_nbytes: int, complete: bool,
+def _scaled(total_bytes: int, sample_rows: int, sample_bytes: int, sample_nbytes: int, complete: bool,
             overhead: int = 0) -> tuple[int, int]:
     if complete or sample_rows == 0:
         return sample_rows, sample_nbytes
     per_row = max(sample_bytes - overhead, 1) / sample_rows
-    rows = round((path.stat().st_size - overhead) / per_row)
+    rows = round((total_bytes - overhead) / per_row)
     return rows, round(sample_nbytes * rows / sample_rows)
 
 
 @register_sizer("csv")
 def _size_delimited(path: Path, options: ReadOptions) -> Sized:
-    from udl_core.formats.delimited import _arrow_options, _Invalid, _normalise, detect_dialect
+    from udl_core.formats.delimited import _arrow_options, _Invalid, _normalise, _read_sample, detect_dialect
 
     dialect = detect_dialect(path, options)
-    sample, complete = _head_lines(path)
+    sample, complete, compression = _read_sample(path, SAMPLE_BYTES)
+    if not complete:
+        cut = sample.rfind(b"\n")
+        sample = sample[: cut + 1] if cut > 0 else sample
     if complete:
         table = read_table(path, options)
         return Sized(table.num_rows, True, table.columns.nbytes, table)
@@ -203,8 +208,32 @@ def _size_delimited(path: Path, options: ReadOptions) -> Sized:
     unit = 2 if dialect.encoding.codec.startswith("utf-16") else 1
     header = len(dialect.encoding.bom) + unit * len(
         dialect.delimiter.join(dialect.names)) + unit if dialect.header else 0
-    rows, nbytes = _scaled(path, columns.num_rows, len(sample), columns.nbytes, complete, header)
+    text_bytes = _text_size(path, compression)
+    rows, nbytes = _scaled(text_bytes, columns.num_rows, len(sample), columns.nbytes, complete, header)
     return Sized(rows, False, nbytes, Table(str(path), "csv", columns=columns))
+
+
+def _text_size(path: Path, compression: str | None) -> int:
+    """Bytes of text in `path`: its size, or for compressed text, scaled by the sample's ratio."""
+    size = path.stat().st_size
+    if compression not in ("gzip", "bz2"):
+        if compression is None:
+            return size
+        from udl_core.formats.delimited import open_text_stream
+
+        total = 0
+        with open_text_stream(path, compression) as stream:  # zstd: count it (fast, no storage)
+            while chunk := stream.read(16 << 20):
+                total += len(chunk)
+        return total
+    with open(path, "rb") as handle:
+        packed = handle.read(SAMPLE_BYTES)
+    inflater = zlib.decompressobj(wbits=31) if compression == "gzip" else bz2.BZ2Decompressor()
+    try:
+        inflated = len(inflater.decompress(packed))
+    except (zlib.error, OSError, EOFError):
+        return size
+    return round(size * inflated / max(len(packed), 1))
 
 
 @register_sizer("json")
@@ -225,7 +254,7 @@ def _size_json(path: Path, options: ReadOptions) -> Sized:
         if isinstance(record, dict):
             records.append(record)
     columns = _records_table(records)
-    rows, nbytes = _scaled(path, len(lines), len(sample), columns.nbytes, complete)
+    rows, nbytes = _scaled(path.stat().st_size, len(lines), len(sample), columns.nbytes, complete)
     return Sized(rows, False, nbytes, Table(str(path), "jsonl", columns=columns))
 
 
@@ -259,7 +288,7 @@ def _size_json_array(path: Path) -> Sized:
             records.append(record)
         consumed, at = end, end
     columns = _records_table(records)
-    rows, nbytes = _scaled(path, len(records), max(consumed, 1), columns.nbytes, False)
+    rows, nbytes = _scaled(path.stat().st_size, len(records), max(consumed, 1), columns.nbytes, False)
     return Sized(rows, False, nbytes, Table(str(path), "json", columns=columns))
 
 
