@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from udl_core.events import Progress
 from udl_core.training.checks import CheckBudget, CheckResult, iter_checks
-from udl_gui.worker import Job
+from udl_gui.worker import Job, mlx_thread
 
 __all__ = ["ChecksPanel", "status_icon"]
 
@@ -69,6 +69,7 @@ class ChecksPanel(QWidget):
         self._budget = budget
         self._seed = seed
         self._job: Job | None = None
+        self._jobs: list[Job] = []
         self._results: list[CheckResult] = []
 
         self.run_button = QPushButton("Run checks")
@@ -134,12 +135,16 @@ class ChecksPanel(QWidget):
         self.progress.setRange(0, 0)  # busy until the first Progress says how many groups
         self.summary.setText("Running the checks…")
         self.run_button.setEnabled(False)
-        job = Job(iter_checks, self._loader, budget=self._budget, seed=self._seed, name="checks")
-        job.worker.progressed.connect(self._on_worker_progressed)
-        job.worker.returned.connect(self._on_worker_returned)
-        job.worker.errored.connect(self._on_worker_errored)
-        job.worker.cancelled.connect(self._on_worker_cancelled)
-        job.thread.finished.connect(self._on_thread_finished)
+        # MLX keeps a stream per thread for the life of the process: run on the GUI's one MLX thread
+        job = Job(iter_checks, self._loader, budget=self._budget, seed=self._seed, name="checks",
+                  thread=mlx_thread())
+        job.progressed.connect(self._on_job_progressed)
+        job.returned.connect(self._on_job_returned)
+        job.errored.connect(self._on_job_errored)
+        job.cancelled.connect(self._on_job_cancelled)
+        job.done.connect(self._on_job_done)
+        self._jobs = [j for j in self._jobs if j.running]
+        self._jobs.append(job)  # kept until done: a stopped job may still be winding down
         self._job = job
         job.start()
 
@@ -149,7 +154,9 @@ class ChecksPanel(QWidget):
             self._job.stop(wait=wait)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.stop(wait=True)
+        for job in self._jobs:
+            if job.running:
+                job.stop(wait=True)
         super().closeEvent(event)
 
     # slots ----------------------------------------------------------------------------------------
@@ -158,8 +165,8 @@ class ChecksPanel(QWidget):
         self.run_checks()
 
     @Slot(object)
-    def _on_worker_progressed(self, event: object) -> None:
-        if self.sender() is not self._current_worker():
+    def _on_job_progressed(self, event: object) -> None:
+        if self.sender() is not self._job:
             return
         if isinstance(event, Progress):
             self.progress.setRange(0, event.total or 0)
@@ -170,8 +177,8 @@ class ChecksPanel(QWidget):
             self._add_item(event)
 
     @Slot(object)
-    def _on_worker_returned(self, results: object) -> None:
-        if self.sender() is not self._current_worker():
+    def _on_job_returned(self, results: object) -> None:
+        if self.sender() is not self._job:
             return
         results = list(results or [])
         counts = {s: sum(r.status == s for r in results) for s in ("pass", "warn", "fail")}
@@ -180,8 +187,8 @@ class ChecksPanel(QWidget):
         self.checks_finished.emit(results)
 
     @Slot(object)
-    def _on_worker_errored(self, error: object) -> None:
-        if self.sender() is not self._current_worker():
+    def _on_job_errored(self, error: object) -> None:
+        if self.sender() is not self._job:
             return
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -192,23 +199,24 @@ class ChecksPanel(QWidget):
         self.list.addItem(item)
 
     @Slot()
-    def _on_worker_cancelled(self) -> None:
-        if self.sender() is not self._current_worker():
+    def _on_job_cancelled(self) -> None:
+        if self.sender() is not self._job:
             return
         self.summary.setText(f"Stopped after {len(self._results)} results.")
 
     @Slot()
-    def _on_thread_finished(self) -> None:
-        job = self._job
-        if job is not None and self.sender() is job.thread:
+    def _on_job_done(self) -> None:
+        if self.sender() is self._job:
             self.run_button.setEnabled(self._loader is not None)
             if self.progress.maximum() == 0:
                 self.progress.setRange(0, 1)
+        # drop finished jobs later, never inside the signal of the object being dropped
+        QTimer.singleShot(0, self._prune_jobs)
+
+    def _prune_jobs(self) -> None:
+        self._jobs = [j for j in self._jobs if j.running or j is self._job]
 
     # helpers -------------------------------------------------------------------------------------
-    def _current_worker(self) -> object:
-        return self._job.worker if self._job is not None else None
-
     def _add_item(self, result: CheckResult) -> None:
         text = f"{result.name} — {result.reason}"
         if result.hint and result.status != "pass":

@@ -75,3 +75,20 @@ def qtbot_left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_a_new_loader_cancels_the_old_run_and_ignores_its_events(qtbot):
+    x, y = blobs(n=1500, seed=3)
+    bad = x.copy()
+    bad[:, 1] = np.nan
+    panel = ChecksPanel(budget=FAST)
+    qtbot.addWidget(panel)
+    panel.set_loader(FakeLoader(x, y, delay=0.002))
+    panel.run_checks()
+    panel.set_loader(FakeLoader(bad, y))
+    with qtbot.waitSignal(panel.checks_finished, timeout=120_000) as finished:
+        panel.run_checks()
+    names = {r.name: r.status for r in finished.args[0]}
+    assert names["batches.finite"] == "fail"
+    assert panel.list.count() == len(finished.args[0])
+    qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
