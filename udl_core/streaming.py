@@ -15,8 +15,9 @@ heap instead of reading it whole:
   consecutive rows in random order, then rows shuffled within windows of `BUFFER_ROWS`, so
   each gathered chunk reads a few contiguous blocks rather than the whole file at random.
 
-What stays in RAM grows with the row count only by a few small per-row arrays (label,
-split row ids, the epoch's order: about 20 bytes a row) plus one chunk at a time. JSON,
+The split is the same seeded, stratified split as in memory. What stays in RAM grows with
+the row count only through small per-row arrays (the label, the split's row ids, the
+epoch's order: about 40 bytes a row at the peak), plus one chunk of rows at a time. JSON,
 NPZ and image folders have no streaming reader: they are read into memory, with a warning.
 The folder is deleted when the loader is garbage-collected (or at interpreter exit).
 """
