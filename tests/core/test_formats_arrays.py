@@ -82,6 +82,18 @@ def test_structured_npy_becomes_columns(tmp_path):
     assert table.columns.column("xy_1").to_pylist() == [1.0, 3.0, 5.0, 7.0]
 
 
+def test_nested_records_dates_and_unreadable_fields(tmp_path):
+    nested = np.zeros(2, dtype=[("a", [("b", "i4"), ("c", "f4")]), ("when", "M8[D]")])
+    nested["when"] = ["2024-01-01", "2024-02-29"]
+    np.save(tmp_path / "nested.npy", nested)
+    table = read_table(tmp_path / "nested.npy")
+    assert table.columns.column_names == ["a.b", "a.c", "when"]
+    assert pa.types.is_timestamp(table.columns.schema.field("when").type)
+    np.save(tmp_path / "complex.npy", np.zeros(2, dtype=[("z", "c16"), ("v", "i4")]))
+    with pytest.raises(SchemaError, match="complex.npy: field 'z' holds complex128"):
+        read_table(tmp_path / "complex.npy")
+
+
 def test_object_npy_is_refused_without_unpickling(tmp_path, monkeypatch):
     path = tmp_path / "objects.npy"
     np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)

@@ -139,7 +139,7 @@ def _map(path: Path, info: ArrayInfo, offset: int) -> np.ndarray:
 def table_from_array(path: Path, arr: np.ndarray, fmt: str) -> Table:
     """One array as a Table: numeric -> `features`; records or text -> tabular columns."""
     if arr.dtype.names:
-        return Table(source=str(path), format=fmt, columns=_records_to_arrow(arr))
+        return Table(source=str(path), format=fmt, columns=_records_to_arrow(path, arr))
     if arr.ndim == 0:
         raise SchemaError(path, f"holds a single {arr.dtype} value, not rows of data")
     kind = arr.dtype.kind
@@ -169,28 +169,40 @@ def _text_column(values: np.ndarray) -> pa.Array:
     return pa.array(values.tolist(), pa.string())
 
 
-def _records_to_arrow(arr: np.ndarray) -> pa.Table:
-    """Record arrays: one arrow column per field; sub-array fields flatten to name_0, name_1, ..."""
-    flat = arr.reshape(-1)
+def _records_to_arrow(path: Path, arr: np.ndarray) -> pa.Table:
+    """Record arrays: one arrow column per field; sub-array fields flatten to name_0, name_1, ...
+    and nested records to outer.inner."""
     columns: dict[str, pa.Array] = {}
-    for name in arr.dtype.names:
-        values = np.asarray(flat[name])
-        if values.ndim > 1:
+
+    def add(name: str, values: np.ndarray) -> None:
+        if values.dtype.names:
+            for field in values.dtype.names:
+                add(f"{name}.{field}", values[field])
+        elif values.ndim > 1:
             parts = values.reshape(len(values), -1)
             for i in range(parts.shape[1]):
-                columns[f"{name}_{i}"] = _column(parts[:, i])
+                add(f"{name}_{i}", parts[:, i])
         else:
-            columns[name] = _column(values)
+            columns[name] = _column(path, name, values)
+
+    flat = arr.reshape(-1)
+    for field in arr.dtype.names:
+        add(field, flat[field])
     return pa.table(columns)
 
 
-def _column(values: np.ndarray) -> pa.Array:
-    if values.dtype.kind in "US":
+def _column(path: Path, name: str, values: np.ndarray) -> pa.Array:
+    kind = values.dtype.kind
+    if kind in "US":
         return _text_column(values)
-    if values.dtype.kind == "f" and values.dtype.itemsize < 8:
+    if kind == "f" and values.dtype.itemsize < 8:
         values = values.astype(np.float64)
-    elif values.dtype.kind in "iu":
+    elif kind in "iu":
         values = values.astype(np.int64)
+    elif kind == "M":
+        values = values.astype("datetime64[us]")
+    elif kind not in "bfm":
+        raise SchemaError(path, f"field {name!r} holds {values.dtype} values, which UDL cannot read")
     return pa.array(np.ascontiguousarray(values))
 
 
