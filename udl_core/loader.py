@@ -183,8 +183,21 @@ class UnifiedDataLoader:
         for message in pre.warnings:
             self.warnings.append(message)
             yield Notice(message, "warning")
-        # Transform contiguous slices (zero-copy, no arrow take) and scatter each slice's rows
-        # into the split they belong to; both splits' rows are sorted.
+        splits = yield from self._transform(table, pre, y_all, train_rows, val_rows)
+        self.train_data, self.val_data = splits
+        if self.num_batches("train") == 0:
+            message = (f"the training split has {self.num_train} rows, fewer than one batch of "
+                       f"{self.batch_size} with drop_last: there are no training batches")
+            self.warnings.append(message)
+            yield Notice(message, "warning")
+        yield Progress("preprocess", total, total, f"{total} rows -> {pre.feature_dim} features")
+        return self
+
+    def _transform(self, table: Table, pre: Preprocessor, y_all: np.ndarray, train_rows: np.ndarray,
+                   val_rows: np.ndarray) -> Generator[Progress, None, tuple[Split, Split]]:
+        """Both splits, processed: contiguous slices of the table are transformed (zero-copy,
+        no arrow take) and each slice's rows scattered into their split (rows are sorted)."""
+        total = train_rows.size + val_rows.size
         x_train = self._array("train_x.f32", (train_rows.size, pre.feature_dim), np.float32)
         x_val = self._array("val_x.f32", (val_rows.size, pre.feature_dim), np.float32)
         first = int(min(train_rows[:1].tolist() + val_rows[:1].tolist()))
@@ -197,16 +210,8 @@ class UnifiedDataLoader:
                 x[a:b] = part[rows[a:b] - start]
             done = int(np.searchsorted(train_rows, stop) + np.searchsorted(val_rows, stop))
             yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
-        splits = {"train": Split(x_train, np.ascontiguousarray(y_all[train_rows]), train_rows),
-                  "val": Split(x_val, np.ascontiguousarray(y_all[val_rows]), val_rows)}
-        self.train_data, self.val_data = splits["train"], splits["val"]
-        if self.num_batches("train") == 0:
-            message = (f"the training split has {self.num_train} rows, fewer than one batch of "
-                       f"{self.batch_size} with drop_last: there are no training batches")
-            self.warnings.append(message)
-            yield Notice(message, "warning")
-        yield Progress("preprocess", total, total, f"{total} rows -> {pre.feature_dim} features")
-        return self
+        return (Split(x_train, np.ascontiguousarray(y_all[train_rows]), train_rows),
+                Split(x_val, np.ascontiguousarray(y_all[val_rows]), val_rows))
 
     def _read(self) -> Generator[Progress | Notice, None, Table]:
         """The raw Table: read whole, or spilled to disk when over the memory budget."""
