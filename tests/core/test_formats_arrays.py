@@ -97,7 +97,8 @@ def test_nested_records_dates_and_unreadable_fields(tmp_path):
 def test_object_npy_is_refused_without_unpickling(tmp_path, monkeypatch):
     path = tmp_path / "objects.npy"
     np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled"))
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, lambda *a, **k: pytest.fail("unpickled"))
     with pytest.raises(UnsafeInputError, match="objects.npy.*pickled object array"):
         read_table(path)
 
