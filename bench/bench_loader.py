@@ -185,6 +185,7 @@ def child(method: str, kind: str, path: str) -> None:
     import polars  # noqa: F401  imports before the RSS baseline
     import pyarrow.parquet  # noqa: F401
 
+    import udl_core.formats  # noqa: F401  the readers' imports are not part of the load
     from udl_core.loader import UnifiedDataLoader
 
     before = _reset_peak_rss() or psutil.Process().memory_info().rss
