@@ -163,9 +163,13 @@ def prefetched(source: Iterator, depth: int) -> Iterator:
         thread.join(timeout=10)
 
 
+def _chunk_rows(data: Split, batch_size: int) -> int:
+    row_bytes = max(1, int(np.prod(data.x.shape[1:])) * data.x.itemsize)
+    return max(1, CHUNK_BYTES // (row_bytes * batch_size)) * batch_size
+
+
 def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int) -> Iterator[tuple]:
-    row_bytes = max(1, data.x.shape[1] * data.x.itemsize) if data.x.ndim == 2 else data.x[:1].nbytes or 1
-    per_chunk = max(1, CHUNK_BYTES // (row_bytes * batch_size)) * batch_size
+    per_chunk = _chunk_rows(data, batch_size)
     end = min(order.size, num_batches * batch_size)
     for start in range(0, end, per_chunk):
         index = order[start:min(end, start + per_chunk)]
@@ -177,6 +181,8 @@ def iter_batches(data: Split, order: np.ndarray, batch_size: int, num_batches: i
                  feature_names: Sequence[str], split: str, epoch: int, prefetch: int,
                  raw_rows: Callable | None) -> Iterator[Batch]:
     """Batches of `data` in `order`, gathered a chunk at a time (see the module doc)."""
+    if num_batches * batch_size <= _chunk_rows(data, batch_size):
+        prefetch = 0   # one chunk: a thread could only add its start-up time
     for first, x, y, rows in prefetched(_chunks(data, order, batch_size, num_batches), prefetch):
         for offset in range(0, rows.shape[0], batch_size):
             stop = offset + batch_size
