@@ -359,3 +359,14 @@ def test_label_copies_in_regression_by_value_and_by_name(tmp_path):
     check = by_name(run_checks(load(write_csv(tmp_path / "named.csv", cols), label="price"),
                                select=["leakage"]))["leakage.label_in_features"]
     assert check.status == "fail" and "has the label's name" in check.reason
+
+
+def test_a_column_of_nan_is_reported_without_crashing_any_check():
+    x, y = blobs(n=400, seed=30)
+    x[:, 1] = np.nan
+    x[3, 2] = np.inf
+    results = by_name(run_checks(FakeLoader(x, y), budget=FAST))
+    assert len(results) == 18
+    assert results["batches.finite"].status == "fail"
+    for name in ("loss_at_init", "overfit_one_batch", "input_dependence"):
+        assert results[name].status == "fail" and ("NaN" in results[name].reason or "nan" in results[name].reason)

@@ -92,3 +92,19 @@ def test_a_new_loader_cancels_the_old_run_and_ignores_its_events(qtbot):
     assert names["batches.finite"] == "fail"
     assert panel.list.count() == len(finished.args[0])
     qtbot.waitUntil(lambda: not panel.running, timeout=30_000)
+
+
+def test_an_unexpected_error_is_listed_and_the_thread_finishes(qtbot):
+    x, y = blobs(n=200, seed=4)
+
+    def broken(batch):
+        raise RuntimeError("disk went away")
+
+    panel = ChecksPanel(budget=FAST)
+    qtbot.addWidget(panel)
+    panel.set_loader(FakeLoader(x, y, batch_fn=broken))
+    panel.run_checks()
+    qtbot.waitUntil(lambda: not panel.running, timeout=60_000)
+    assert panel.list.count() == 1
+    assert panel.list.item(0).data(STATUS_ROLE) == "fail" and "disk went away" in panel.list.item(0).text()
+    assert "disk went away" in panel.summary.text() and panel.run_button.isEnabled()

@@ -91,21 +91,24 @@ def _standardized(ctx: CheckContext) -> CheckResult:
     if x.size == 0:
         return CheckResult(name, "pass", "there are no feature values to check.")
     layout = getattr(getattr(ctx.loader, "schema", None), "layout", "tabular")
-    finite = np.where(np.isfinite(x), x, np.nan)
-    binary = np.all((x == 0) | (x == 1), axis=0)
-    with np.errstate(all="ignore"):
-        if layout == "image":  # per-channel standardization: judge the pixels as a whole
-            mean = np.array([np.nanmean(finite)])
-            std = np.array([np.nanstd(finite)])
-            names = ["all pixels"]
-        else:
-            keep = ~binary
-            mean = np.nanmean(finite[:, keep], axis=0) if keep.any() else np.zeros(0)
-            std = np.nanstd(finite[:, keep], axis=0) if keep.any() else np.zeros(0)
-            names = [n for n, k in zip(ctx.feature_names, keep) if k]
+    ok = np.isfinite(x)
+    binary = np.all((x == 0) | (x == 1) | ~ok, axis=0) & ok.any(axis=0)
+    if layout == "image":  # per-channel standardization: judge the pixels as a whole
+        x, ok, names = x.reshape(-1, 1), ok.reshape(-1, 1), ["all pixels"]
+    else:
+        keep = ~binary
+        x, ok = x[:, keep], ok[:, keep]
+        names = [n for n, k in zip(ctx.feature_names, keep) if k]
+    count = ok.sum(axis=0)
+    with np.errstate(all="ignore"):  # all-NaN columns give NaN statistics; batches.finite names them
+        mean = np.where(ok, x, 0).sum(axis=0) / count
+        std = np.sqrt(np.where(ok, (x - mean) ** 2, 0).sum(axis=0) / count)
+    usable = count > 0
+    mean, std, names = mean[usable], std[usable], [n for n, u in zip(names, usable) if u]
     details: dict[str, Any] = {"columns": len(names), "binary_columns": int(binary.sum())}
     if not len(names):
-        return CheckResult(name, "pass", f"all {x.shape[1]} processed features are 0/1 indicators.", "", details)
+        return CheckResult(name, "pass", f"all {int(binary.sum())} processed features are 0/1 indicators.", "",
+                           details)
     off_mean = np.abs(np.nan_to_num(mean, nan=0.0))
     worst = int(np.argmax(np.maximum(off_mean, np.nan_to_num(std, nan=0.0))))
     details.update(max_abs_mean=float(off_mean.max()), min_std=float(np.nanmin(std)), max_std=float(np.nanmax(std)))
