@@ -31,14 +31,13 @@ from udl_core.batching import (
 )
 from udl_core.errors import ConfigError
 from udl_core.events import Notice, Progress
-from udl_core.preprocess import Preprocessor
+from udl_core.preprocess import Preprocessor, chunk_rows
 from udl_core.schema import Schema, count_labels, infer, table_slice
 from udl_core.streaming import FIT_ROWS, SAMPLE_ROWS, STREAMABLE, SpillFolder, block_shuffle, spill_table
 from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
 
 __all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader"]
 
-_TRANSFORM_ROWS = 1 << 16
 _LABEL_ROWS = 1 << 20
 _SPLITS = ("train", "val")
 
@@ -202,8 +201,9 @@ class UnifiedDataLoader:
         x_val = self._array("val_x.f32", (val_rows.size, pre.feature_dim), np.float32)
         first = int(min(train_rows[:1].tolist() + val_rows[:1].tolist()))
         last = int(max(train_rows[-1:].tolist() + val_rows[-1:].tolist())) + 1
-        for start in range(first, last, _TRANSFORM_ROWS):
-            stop = min(last, start + _TRANSFORM_ROWS)
+        step = chunk_rows(max(pre.feature_dim, _raw_width(table)))
+        for start in range(first, last, step):
+            stop = min(last, start + step)
             part = pre.transform(table_slice(table, start, stop))
             for rows, x in ((train_rows, x_train), (val_rows, x_val)):
                 a, b = np.searchsorted(rows, [start, stop])
@@ -400,6 +400,12 @@ class UnifiedDataLoader:
             return f"UnifiedDataLoader({self.path!r}, not loaded)"
         return (f"UnifiedDataLoader({self.path!r}, {self.num_train} train / {self.num_val} val rows, "
                 f"{self.feature_dim} features, {self.task}, batch_size={self.batch_size})")
+
+
+def _raw_width(table: Table) -> int:
+    if table.is_tabular:
+        return table.columns.num_columns
+    return int(np.prod(table.features.shape[1:]))
 
 
 def _estimate(path: str, options: ReadOptions, label: str | None):

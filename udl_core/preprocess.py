@@ -34,11 +34,16 @@ from udl_core.errors import ConfigError, SchemaError
 from udl_core.schema import ColumnInfo, Schema, has_class_names, label_strings, parse_numbers
 from udl_core.table import Table
 
-__all__ = ["DATETIME_PARTS", "Preprocessor"]
+__all__ = ["DATETIME_PARTS", "Preprocessor", "chunk_rows"]
 
 DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "days")
 _US_PER_DAY = 86_400_000_000
-_ROW_CHUNK = 1 << 16
+CHUNK_BYTES = 32 << 20   # float64 working memory per chunk of rows
+
+
+def chunk_rows(values_per_row: int) -> int:
+    """Rows per chunk so that one chunk of float64 values stays near CHUNK_BYTES."""
+    return max(1, min(1 << 16, CHUNK_BYTES // (8 * max(1, values_per_row))))
 
 
 def _as_rows(rows: np.ndarray | Sequence[int] | None) -> np.ndarray | None:
@@ -85,7 +90,12 @@ def _scale_stats(values: np.ndarray) -> dict:
     filled = np.where(finite, values, median)
     constant = filled.size == 0 or float(np.ptp(filled)) == 0.0
     mean = float(filled.mean()) if filled.size else 0.0
-    std = float(filled.std()) if filled.size else 1.0
+    std = 1.0
+    if not constant:
+        # Squares of tiny (1e-200) or huge (1e200) values under/overflow: take the std of
+        # the column scaled to [-1, 1], then scale back.
+        size = float(np.abs(filled).max())
+        std = float((filled / size).std()) * size
     return {"median": median, "mean": mean, "std": std if std > 0 else 1.0, "constant": constant}
 
 
@@ -262,8 +272,9 @@ class Preprocessor:
         scale = 1.0 / 255.0 if features.dtype == np.uint8 else 1.0
         channels = features.shape[-1] if features.ndim == 4 else 1
         def chunks():
-            for start in range(0, rows.size, 1024):
-                chunk = np.asarray(features[rows[start:start + 1024]], dtype=np.float64) * scale
+            step = chunk_rows(int(np.prod(features.shape[1:])))
+            for start in range(0, rows.size, step):
+                chunk = np.asarray(features[rows[start:start + step]], dtype=np.float64) * scale
                 yield chunk.reshape(-1, channels)
 
         # Two passes (mean, then squared deviations): a flat channel gets std 0, not rounding noise.
@@ -314,8 +325,9 @@ class Preprocessor:
                                             f"the preprocessing expects {step['shape']}")
         n = table.num_rows if rows is None else rows.size
         out = np.empty((n, self.feature_dim), dtype=np.float32)
-        for start in range(0, n, _ROW_CHUNK):
-            stop = min(n, start + _ROW_CHUNK)
+        per_chunk = chunk_rows(int(np.prod(table.features.shape[1:])))
+        for start in range(0, n, per_chunk):
+            stop = min(n, start + per_chunk)
             chunk = table.features[start:stop] if rows is None else table.features[rows[start:stop]]
             out[start:stop] = self._transform_array(step, np.asarray(chunk))
         return out
