@@ -14,6 +14,8 @@ be fetched again on its own. Validation batches are never shuffled.
 
 from __future__ import annotations
 
+import numbers
+
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -78,7 +80,8 @@ class UnifiedDataLoader:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = int(seed)
-        if not isinstance(val_fraction, (int, float)) or not 0.0 <= float(val_fraction) < 1.0:
+        if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) \
+                or not 0.0 <= float(val_fraction) < 1.0:
             raise ConfigError(f"val_fraction must be at least 0 and below 1, got {val_fraction!r}")
         self.val_fraction = float(val_fraction)
         if task not in ("auto", "classification", "regression"):
