@@ -89,15 +89,20 @@ def split_rows(rows: np.ndarray, y: np.ndarray, task: str, fraction: float, seed
         return rows.copy(), np.empty(0, dtype=np.int64), warnings
     rng = np.random.default_rng(seed)
     if task == "classification":
-        picked = []
-        singles = 0
-        for c in np.unique(y):
-            members = rows[y == c]
-            if members.size < 2:
-                singles += 1
-                continue
-            k = min(members.size - 1, int(round(fraction * members.size)))
-            picked.append(members[rng.permutation(members.size)[:k]])
+        classes, sizes = np.unique(y, return_counts=True)
+        can = np.where(sizes >= 2, sizes - 1, 0)            # every class keeps a training row
+        # Largest remainders: the validation split gets round(fraction * rows) in total.
+        ideal = fraction * sizes * (sizes >= 2)
+        take = np.minimum(np.floor(ideal).astype(np.int64), can)
+        short = int(round(fraction * sizes[sizes >= 2].sum())) - int(take.sum())
+        for c in np.argsort(-(ideal - take), kind="stable"):
+            if short <= 0:
+                break
+            if take[c] < can[c]:
+                take[c] += 1
+                short -= 1
+        picked = [rows[y == c][rng.permutation(int(n))[:k]] for c, n, k in zip(classes, sizes, take) if k]
+        singles = int(np.sum(sizes < 2))
         if singles:
             warnings.append(f"{singles} class(es) have a single labelled row; those rows stay in training")
         val = np.sort(np.concatenate(picked)) if picked else np.empty(0, dtype=np.int64)
