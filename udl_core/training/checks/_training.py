@@ -30,7 +30,7 @@ OVERFIT_FRACTION = 0.1       # "close to zero": within 10% of the way from the f
 INIT_PASS = 0.35             # |loss - ln C| / ln C within this is "near ln C"
 INIT_WARN = 1.5
 CHECKPOINT_EVERY = 10        # steps between early-stopping checkpoints of the input-dependence trainings
-MIN_GAIN = 0.02              # the real inputs must lower the mean or the median row loss by 2% at least
+MIN_GAIN = 0.02              # the real inputs must lower the mean per-row error by 2% at least
 MIN_FAIL_ROWS = 50           # fewer scored rows than this cannot prove that the inputs do not matter
 DATA_BOUND_WARN = 0.8        # share of the time spent waiting for data that earns a warning
 
