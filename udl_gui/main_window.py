@@ -7,7 +7,6 @@ the one before it; events of a cancelled job are ignored.
 
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from pathlib import Path
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -34,16 +32,17 @@ from PySide6.QtWidgets import (
 from udl_core.errors import UDLError
 from udl_core.events import Notice, Progress
 from udl_gui import jobs
-from udl_gui.batch_model import BatchTableModel
-from udl_gui.controls import BatchToolbar, DatasetRow, TrainingControls
+from udl_gui.batch_view import BatchView
+from udl_gui.controls import DatasetRow, TrainingControls
 from udl_gui.health_strip import HealthStrip
 from udl_gui.loss_plot import LossPlot
+from udl_gui.preferences import Preferences
+from udl_gui.run_monitor import RunMonitor
 from udl_gui.schema_panel import SchemaPanel
 from udl_gui.worker import Job, mlx_thread
 
 __all__ = ["MainWindow", "file_dialog_filter"]
 
-MAX_RECENT = 10
 APP_NAME = "UDL"
 
 
@@ -89,6 +88,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings("UDL", "UDL")
+        self.preferences = Preferences(self.settings)
         self.loader: Any = None
         self.last_error_box: QMessageBox | None = None
         self.last_walk: jobs.WalkSummary | None = None
@@ -98,33 +98,24 @@ class MainWindow(QMainWindow):
         self._probe: Job | None = None
         self._loaded_kwargs: dict[str, Any] | None = None
         self._run_after_load = False
-        self._run_started = 0.0
-        self._rate_mark: tuple[float, float] | None = None
         self._gpu: tuple[bool, str] | None = None
         self._pending_kwargs: dict[str, Any] = {}
         self._load_health: jobs.BatchHealth | None = None
-        self._steps_per_epoch = 1
-        self._epochs = 1
 
         self._build_widgets()
         self._build_menus()
         self._wire()
-        self._restore_settings()
+        self.preferences.restore(self)
         self._set_busy(None)
 
     # -- construction ----------------------------------------------------------------------
     def _build_widgets(self) -> None:
         self.dataset_row = DatasetRow()
         self.schema_panel = SchemaPanel()
-        self.batch_toolbar = BatchToolbar()
-        self.batch_model = BatchTableModel(self)
-        self.batch_table = QTableView()
-        self.batch_table.setObjectName("batchTable")
-        self.batch_table.setModel(self.batch_model)
-        self.batch_table.setAlternatingRowColors(True)
-        self.batch_table.setWordWrap(False)
-        self.batch_table.horizontalHeader().setDefaultSectionSize(96)
-        self.batch_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.batch_view = BatchView()
+        self.batch_toolbar = self.batch_view.toolbar
+        self.batch_model = self.batch_view.model
+        self.batch_table = self.batch_view.table
         self.controls = TrainingControls()
         self.loss_plot = LossPlot()
         self.loss_plot.setAcceptDrops(False)
@@ -145,12 +136,6 @@ class MainWindow(QMainWindow):
         self.log_scale_check.setObjectName("logScaleCheck")
         self.clear_runs_button = QPushButton("Clear previous runs")
         self.clear_runs_button.setObjectName("clearRunsButton")
-
-        batch_box = QWidget()
-        batch_layout = QVBoxLayout(batch_box)
-        batch_layout.setContentsMargins(0, 0, 0, 0)
-        batch_layout.addWidget(self.batch_toolbar)
-        batch_layout.addWidget(self.batch_table, 1)
 
         plot_bar = QHBoxLayout()
         plot_bar.addWidget(QLabel("Loss"))
@@ -177,7 +162,7 @@ class MainWindow(QMainWindow):
         train_layout.addWidget(charts, 1)
 
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(batch_box)
+        right.addWidget(self.batch_view)
         right.addWidget(train_box)
         right.addWidget(self.log_view)
         right.setChildrenCollapsible(False)
@@ -214,6 +199,7 @@ class MainWindow(QMainWindow):
         self.wait_label.setToolTip("Share of the time spent waiting for data against time in the training step")
         for label in (self.rate_label, self.wait_label, self.device_label):
             status.addPermanentWidget(label)
+        self.monitor = RunMonitor(self.progress_bar, self.rate_label, self.wait_label, self.loss_plot, self.log)
         self.resize(1400, 900)
 
     def _build_menus(self) -> None:
@@ -289,12 +275,9 @@ class MainWindow(QMainWindow):
         row.labels_button.clicked.connect(self._on_labels_button_clicked)
         row.labels_edit.returnPressed.connect(lambda: self.reload())
         row.label_combo.activated.connect(self._on_label_combo_activated)
-        bar = self.batch_toolbar
-        bar.index_spin.valueChanged.connect(self._on_batch_index_changed)
-        bar.prev_button.clicked.connect(lambda: bar.index_spin.stepBy(-1))
-        bar.next_button.clicked.connect(lambda: bar.index_spin.stepBy(1))
-        bar.split_combo.currentIndexChanged.connect(self._on_split_changed)
-        bar.raw_button.toggled.connect(self._on_raw_toggled)
+        self.batch_toolbar.raw_button.toggled.connect(self._on_raw_button_toggled)
+        self.batch_view.shown.connect(self.health_strip.set_current)
+        self.batch_view.problem.connect(lambda text: self.log(text, "warning"))
         c = self.controls
         c.run_button.clicked.connect(self.run)
         c.stop_button.clicked.connect(self.stop)
@@ -306,51 +289,18 @@ class MainWindow(QMainWindow):
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
 
     # -- settings ------------------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        s = self.settings
-        geometry = s.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        c = self.controls
-        c.epochs_spin.setValue(int(s.value("training/epochs", c.epochs_spin.value())))
-        c.batch_size_spin.blockSignals(True)
-        c.batch_size_spin.setValue(int(s.value("training/batchSize", c.batch_size_spin.value())))
-        c.batch_size_spin.blockSignals(False)
-        c.seed_spin.blockSignals(True)
-        c.seed_spin.setValue(int(s.value("training/seed", c.seed_spin.value())))
-        c.seed_spin.blockSignals(False)
-        c.lr_spin.setValue(float(s.value("training/learningRate", c.lr_spin.value())))
-        c.model_combo.setCurrentText(str(s.value("training/model", c.model_combo.currentText())))
-        c.device_combo.setCurrentText(str(s.value("training/device", c.device_combo.currentText())))
-        c.train_switch.setChecked(str(s.value("training/trainModel", "false")).lower() == "true")
-        self.log_scale_check.setChecked(str(s.value("view/logScale", "false")).lower() == "true")
-
     def save_settings(self) -> None:
-        s = self.settings
-        c = self.controls
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("training/epochs", c.epochs_spin.value())
-        s.setValue("training/batchSize", c.batch_size_spin.value())
-        s.setValue("training/seed", c.seed_spin.value())
-        s.setValue("training/learningRate", c.lr_spin.value())
-        s.setValue("training/model", c.model_combo.currentText())
-        s.setValue("training/device", c.device_combo.currentText())
-        s.setValue("training/trainModel", "true" if c.train_switch.isChecked() else "false")
-        s.setValue("view/logScale", "true" if self.log_scale_check.isChecked() else "false")
-        s.sync()
+        self.preferences.save(self)
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recentFiles", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in (value or [])]
+        return self.preferences.recent_files()
 
     def _remember(self, path: str) -> None:
-        recent = [p for p in self.recent_files() if p != path]
-        recent.insert(0, path)
-        self.settings.setValue("recentFiles", recent[:MAX_RECENT])
-        self.settings.setValue("lastFolder", str(Path(path).parent if Path(path).is_file() else Path(path)))
+        self.preferences.remember(path)
         self._rebuild_recent_menu()
+
+    def _last_folder(self) -> str:
+        return self.preferences.last_folder()
 
     def _rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -365,11 +315,8 @@ class MainWindow(QMainWindow):
             clear.triggered.connect(self._on_clear_recent_triggered)
 
     def _on_clear_recent_triggered(self) -> None:
-        self.settings.setValue("recentFiles", [])
+        self.preferences.clear_recent()
         self._rebuild_recent_menu()
-
-    def _last_folder(self) -> str:
-        return str(self.settings.value("lastFolder", str(Path.home())))
 
     # -- jobs ----------------------------------------------------------------------------
     @property
@@ -394,8 +341,7 @@ class MainWindow(QMainWindow):
         job.finished.connect(self._on_job_finished)
         job.done.connect(self._on_job_done)
         self._set_busy(kind)
-        self._run_started = time.perf_counter()
-        self._rate_mark = None
+        self.monitor.begin(kind)
         job.start()
         return job
 
@@ -409,11 +355,6 @@ class MainWindow(QMainWindow):
         busy = kind is not None
         c.run_button.setEnabled(not busy)
         c.stop_button.setEnabled(busy)
-        if not busy:
-            return
-        self.progress_bar.setValue(0)
-        self.progress_bar.setFormat({"load": "loading\u2026", "walk": "walking batches\u2026",
-                                     "train": "starting training\u2026"}.get(kind, "working\u2026"))
 
     @Slot(object)
     def _on_job_progressed(self, event: Any) -> None:
@@ -421,18 +362,18 @@ class MainWindow(QMainWindow):
         if job is None:
             return
         if isinstance(event, jobs.StepLosses):
-            self._on_steps(event)
+            self.monitor.on_steps(event)
         elif isinstance(event, jobs.BatchHealth):
             if job.name == "load":
                 self._load_health = event  # shown once the loaded dataset's classes are known
             else:
                 self.health_strip.add(event)
         elif isinstance(event, Progress):
-            self._on_progress(event)
+            self.monitor.on_progress(event)
         elif isinstance(event, Notice):
             self.log(event.message, event.level)
         elif type(event).__name__ == "EpochMetrics":
-            self._on_epoch(event)
+            self.monitor.on_epoch(event)
         else:
             self.log(str(event))
 
@@ -444,9 +385,12 @@ class MainWindow(QMainWindow):
         if job.name == "load":
             self._on_loaded(result)
         elif job.name == "walk":
-            self._on_walked(result)
+            self.last_walk = result
+            self.monitor.on_walked(result)
         elif job.name == "train":
-            self._on_trained(result)
+            self.last_train = result
+            self.device_label.setText(f"device: {result.device}")
+            self.monitor.on_trained(result)
 
     @Slot(object)
     def _on_job_errored(self, exc: BaseException) -> None:
@@ -456,8 +400,7 @@ class MainWindow(QMainWindow):
         self._run_after_load = False
         what = {"load": "Could not load the dataset", "walk": "Walking the batches failed",
                 "train": "Training stopped with an error"}.get(job.name, "The job failed")
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setFormat(f"{job.name} failed")
+        self.monitor.ended(f"{job.name} failed")
         if job.name == "load" and self.loader is not None and self._loaded_kwargs:
             # The dataset on screen stays; so do the fields that describe it.
             self.dataset_row.path_edit.setText(str(self._loaded_kwargs.get("path", "")))
@@ -475,10 +418,8 @@ class MainWindow(QMainWindow):
         if job is None:
             return
         self._run_after_load = False
-        self.progress_bar.setFormat(f"{job.name} stopped")
+        self.monitor.ended(f"{job.name} stopped")
         self.log(f"{job.name} stopped")
-        if job.name == "train":
-            self.loss_plot.flush()
 
     @Slot()
     def _on_job_finished(self) -> None:
@@ -554,27 +495,11 @@ class MainWindow(QMainWindow):
                 overrides[key] = previous[key]
         return self.load(**overrides)
 
-    def _on_progress(self, event: Progress) -> None:
-        fraction = event.fraction
-        if fraction is None:
-            self.progress_bar.setRange(0, 0)  # busy indicator
-        else:
-            self.progress_bar.setRange(0, 1000)
-            self.progress_bar.setValue(int(fraction * 1000))
-        text = event.message or event.stage
-        self.progress_bar.setFormat(f"{event.stage}: {text}" if event.message else text)
-        if self._job is not None and self._job.name == "walk":
-            elapsed = time.perf_counter() - self._run_started
-            if elapsed > 0 and event.done:
-                self.rate_label.setText(f"{event.done / elapsed:,.0f} batches/s")
-
     def _on_loaded(self, loader: Any) -> None:
         self.loader = loader
         self._loaded_kwargs = dict(self._pending_kwargs)
         self._loaded_kwargs.setdefault("label", loader.schema.label)  # the detected label counts as chosen
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(1000)
-        seconds = time.perf_counter() - self._run_started
+        seconds = self.monitor.elapsed
         path = str(getattr(loader, "path", None) or self.dataset_row.path_edit.text())
         self._remember(self.dataset_row.path_edit.text().strip())
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
@@ -582,8 +507,8 @@ class MainWindow(QMainWindow):
         self.schema_panel.show_loader(loader)
         self.dataset_row.set_columns([c.name for c in schema.columns], schema.label)
         rows = getattr(getattr(loader, "table", None), "num_rows", None)
-        self.progress_bar.setFormat(f"loaded {rows:,} rows in {seconds:.2f} s" if rows is not None
-                                    else f"loaded in {seconds:.2f} s")
+        self.monitor.set_fraction(1.0, f"loaded {rows:,} rows in {seconds:.2f} s" if rows is not None
+                                  else f"loaded in {seconds:.2f} s")
         self.log(f"loaded {path}: {rows} rows, {loader.feature_dim} features, label {schema.label!r}, "
                  f"task {schema.task}, {len(loader)} training batches of {self._batch_size()}")
         for warning in list(getattr(loader, "warnings", None) or ()):
@@ -595,88 +520,19 @@ class MainWindow(QMainWindow):
         if self._load_health is not None:
             self.health_strip.add(self._load_health)
             self._load_health = None
-        self._update_batch_range()
-        self._show_batch()
+        self.batch_view.set_loader(loader)
 
     # -- the batch table -----------------------------------------------------------------
     def _batch_size(self) -> int:
         return int(getattr(self.loader, "batch_size", None) or self.controls.batch_size_spin.value())
 
     def batch_count(self, split: str | None = None) -> int:
-        if self.loader is None:
-            return 0
-        split = split or self.batch_toolbar.split_combo.currentText()
-        if split == "train":
-            return len(self.loader)
-        return math.ceil(int(getattr(self.loader, "num_val", 0)) / max(1, self._batch_size()))
+        return self.batch_view.batch_count(split)
 
-    def _update_batch_range(self) -> None:
-        n = self.batch_count()
-        spin = self.batch_toolbar.index_spin
-        spin.blockSignals(True)
-        spin.setRange(0, max(0, n - 1))
-        spin.blockSignals(False)
-        self.batch_toolbar.of_label.setText(f"of {n}")
-        spin.setEnabled(n > 0)
-
-    def _show_batch(self) -> None:
-        if self.loader is None:
-            self.batch_model.clear()
-            return
-        bar = self.batch_toolbar
-        split = bar.split_combo.currentText()
-        index = bar.index_spin.value()
-        if self.batch_count(split) == 0:
-            self.batch_model.clear()
-            bar.info.setText(f"no {split} batches")
-            return
-        try:
-            batch = self.loader.get_batch(index, split=split)
-            label = self.loader.schema.label
-            if bar.raw:
-                self.batch_model.set_raw(batch.raw(), batch.rows, label)
-            else:
-                classes = tuple(self.loader.classes or ()) if self.loader.task == "classification" else ()
-                self.batch_model.set_processed(batch.x, batch.y, batch.rows, list(batch.feature_names), label,
-                                               classes)
-        except UDLError as exc:
-            self.batch_model.clear()
-            bar.info.setText(str(exc))
-            self.log(str(exc), "warning")
-            return
-        self._size_columns()
-        shape = "\u00d7".join(str(d) for d in batch.x.shape)
-        bar.info.setText(f"{len(batch.rows)} rows \u00b7 x {shape} {batch.x.dtype} \u00b7 y {batch.y.dtype}"
-                         + (" \u00b7 raw values" if bar.raw else ""))
-        self.health_strip.set_current(index)
-
-    def _size_columns(self) -> None:
-        """Fit the first columns to their headers (cheap: header text only, never the cells)."""
-        header = self.batch_table.horizontalHeader()
-        metrics = header.fontMetrics()
-        for column in range(min(self.batch_model.columnCount(), 80)):
-            text = str(self.batch_model.headerData(column, Qt.Orientation.Horizontal) or "")
-            header.resizeSection(column, max(64, min(220, metrics.horizontalAdvance(text) + 24)))
-        label = self.batch_model.label_column
-        classes = tuple(self.loader.classes or ()) if self.loader is not None else ()
-        if label is not None and classes and self.batch_model.mode == "processed":
-            longest = max(classes, key=len)[:40]
-            width = metrics.horizontalAdvance(f"{len(classes) - 1} \u00b7 {longest}") + 32
-            header.resizeSection(label, max(header.sectionSize(label), min(260, width)))
-
-    def _on_batch_index_changed(self, _value: int) -> None:
-        self._show_batch()
-
-    def _on_split_changed(self, _index: int) -> None:
-        self.batch_toolbar.index_spin.setValue(0)
-        self._update_batch_range()
-        self._show_batch()
-
-    def _on_raw_toggled(self, on: bool) -> None:
+    def _on_raw_button_toggled(self, on: bool) -> None:
         self.raw_action.blockSignals(True)
         self.raw_action.setChecked(on)
         self.raw_action.blockSignals(False)
-        self._show_batch()
 
     def _on_loader_option_changed(self, _value: int) -> None:
         if self.loader is not None and not self.busy:
@@ -695,8 +551,8 @@ class MainWindow(QMainWindow):
         if self._loaded_kwargs is not None:
             self._loaded_kwargs["batch_size"] = value
         self.log(f"batch size {value}: {len(self.loader)} training batches")
-        self._update_batch_range()
-        self._show_batch()
+        self.batch_view.update_range()
+        self.batch_view.show_batch()
 
     def _needs_reload(self) -> bool:
         if self.loader is None or self._loaded_kwargs is None:
@@ -723,82 +579,10 @@ class MainWindow(QMainWindow):
         c = self.controls
         config = {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
                   "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
-        self._steps_per_epoch = max(1, len(self.loader))
-        self.loss_plot.start_run(self._steps_per_epoch, planned_steps=self._steps_per_epoch * config["epochs"])
-        self._epochs = config["epochs"]
+        self.monitor.start_training(len(self.loader), config["epochs"], self._batch_size())
         self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
                  f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
         return self._start_job("train", jobs.train_job, self.loader, thread=mlx_thread(), **config)
-
-    def _on_steps(self, event: jobs.StepLosses) -> None:
-        for step, loss in zip(event.steps.tolist(), event.losses.tolist()):
-            self.loss_plot.add_step(step, loss)
-        if not len(event.steps):
-            return
-        total = self._steps_per_epoch * self._epochs
-        done = int(event.steps[-1])
-        elapsed = time.perf_counter() - self._run_started
-        left = elapsed / done * (total - done) if done else 0.0
-        step_in_epoch = done - (event.epoch - 1) * self._steps_per_epoch
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(int(1000 * min(1.0, done / total)))
-        self.progress_bar.setFormat(f"epoch {event.epoch}/{self._epochs} \u00b7 step {step_in_epoch}/"
-                                    f"{self._steps_per_epoch} \u00b7 {_duration(left)} left")
-        now = time.perf_counter()
-        if self._rate_mark is None:
-            self._rate_mark = (now, done)
-        elif now - self._rate_mark[0] > 0.5:
-            t0, s0 = self._rate_mark
-            rate = (done - s0) * self._batch_size() / (now - t0)
-            self.rate_label.setText(f"{rate:,.0f} samples/s")
-            self._rate_mark = (now, done)
-
-    def _on_epoch(self, m: Any) -> None:
-        if m.val_loss is not None:
-            self.loss_plot.add_val(m.steps, m.val_loss)
-        parts = [f"epoch {m.epoch}/{m.epochs}", f"train loss {m.train_loss:.4f}"]
-        if m.val_loss is not None:
-            parts.append(f"val loss {m.val_loss:.4f}")
-        if m.val_accuracy is not None:
-            parts.append(f"val accuracy {m.val_accuracy:.1%}")
-        if getattr(m, "val_r2", None) is not None:
-            parts.append(f"val R\u00b2 {m.val_r2:.3f}")
-        parts.append(f"{m.samples_per_s:,.0f} samples/s")
-        self.log(", ".join(parts))
-        for warning in getattr(m, "warnings", ()) or ():
-            self.log(warning, "warning")
-        self.rate_label.setText(f"{m.samples_per_s:,.0f} samples/s")
-        total = m.data_wait_s + m.step_s
-        if total > 0:
-            self.wait_label.setText(f"data wait {m.data_wait_s / total:.0%} \u00b7 step {m.step_s / total:.0%}")
-
-    def _on_walked(self, summary: jobs.WalkSummary) -> None:
-        self.last_walk = summary
-        problems = "; ".join(summary.problems) if summary.problems else "no problems found"
-        text = (f"walked {summary.batches} batches ({summary.samples:,} samples) in {summary.seconds:.2f} s: "
-                f"{summary.batches_per_s:,.0f} batches/s, {summary.samples_per_s:,.0f} samples/s; {problems}")
-        self.log(text, "warning" if summary.problems else "info")
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(1000)
-        self.progress_bar.setFormat(f"{summary.batches} batches \u00b7 {summary.batches_per_s:,.0f} batches/s")
-        self.rate_label.setText(f"{summary.batches_per_s:,.0f} batches/s")
-
-    def _on_trained(self, result: jobs.TrainSummary) -> None:
-        self.last_train = result
-        self.device_label.setText(f"device: {result.device}")
-        final = result.final
-        verdict = "stopped early" if result.stopped else "finished"
-        text = f"training {verdict} on {result.device} in {result.seconds:.1f} s, {result.samples_per_s:,.0f} samples/s"
-        if final is not None:
-            text += f"; final train loss {final.train_loss:.4f}"
-            if final.val_loss is not None:
-                text += f", val loss {final.val_loss:.4f}"
-            if final.val_accuracy is not None:
-                text += f", val accuracy {final.val_accuracy:.1%}"
-        self.log(text)
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(1000 if not result.stopped else self.progress_bar.value())
-        self.progress_bar.setFormat(text.split(";")[0])
 
     # -- device --------------------------------------------------------------------------
     def probe_device(self) -> None:
@@ -953,11 +737,3 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.stop_all(wait=True)
         super().closeEvent(event)
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
