@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import zipfile
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from udl_core.errors import CorruptFileError, EmptyDatasetError, SchemaError, UnsafeInputError
+from udl_core.errors import CorruptFileError, DatasetError, EmptyDatasetError, SchemaError, UnsafeInputError
 from udl_core.formats import arrays, pairs  # noqa: F401  (registers the readers)
 from udl_core.formats.registry import find_reader, read_table
 from udl_core.table import ReadOptions
@@ -345,6 +346,15 @@ def test_labels_from_an_npz_keep_their_class_names(tmp_path):
     assert table.class_names == ("a", "b") and table.labels.tolist() == [1, 0, 1]
 
 
+def test_txt_labels_missing_or_a_pipe(tmp_path):
+    np.save(tmp_path / "X.npy", np.ones((3, 2)))
+    with pytest.raises(DatasetError, match=r"nothere\.txt: no such file"):
+        read_table(tmp_path / "X.npy", ReadOptions(labels_path=str(tmp_path / "nothere.txt")))
+    os.mkfifo(tmp_path / "pipe.txt")
+    with pytest.raises(DatasetError, match=r"pipe\.txt: is not a regular file"):
+        read_table(tmp_path / "X.npy", ReadOptions(labels_path=str(tmp_path / "pipe.txt")))
+
+
 def test_txt_labels_with_a_hole_in_text(tmp_path):
     with pytest.raises(SchemaError, match=r"y\.txt: line 2 holds no label"):
         _labels_from(tmp_path, "cat\n\ndog\n")
@@ -432,8 +442,6 @@ _SOURCES = _sources()
 def test_damaged_arrays_raise_documented_errors(source, flips, keep):
     import tempfile
     from pathlib import Path
-
-    from udl_core.errors import DatasetError
 
     data, ext = _SOURCES[source]
     data = bytearray(data[: max(1, int(len(data) * keep))])

@@ -169,6 +169,19 @@ def test_corrupt_and_empty_images_are_quarantined(tmp_path):
     assert all(record.reason.startswith("cannot decode") for record in table.quarantine)
 
 
+def test_pipes_and_broken_links_are_skipped_not_opened(tmp_path):
+    for i in range(10):
+        _save(tmp_path / "a" / f"{i}.png")
+        _save(tmp_path / "b" / f"{i}.png")
+    os.mkfifo(tmp_path / "a" / "pipe.png")  # opening it would block forever
+    os.symlink(tmp_path / "nowhere.png", tmp_path / "b" / "broken.png")
+    table = read_table(tmp_path, ReadOptions(max_bad_fraction=0.2))
+    assert table.num_rows == 20
+    reasons = {record.location: record.reason for record in table.quarantine}
+    assert set(reasons) == {os.path.join("a", "pipe.png"), os.path.join("b", "broken.png")}
+    assert all("not a regular file" in reason for reason in reasons.values())
+
+
 def test_too_many_bad_images(tmp_path, monkeypatch):
     for i in range(3):
         _save(tmp_path / "a" / f"{i}.png")

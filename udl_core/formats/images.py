@@ -21,6 +21,7 @@ class folder, and a class folder linking back into the dataset is left out, so l
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from collections import Counter
 from collections.abc import Generator
@@ -248,13 +249,23 @@ class _Survey:
     notes: list[str]
 
 
+def _regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _survey(root: Path) -> Generator[Progress, None, _Survey]:
     classes, images, notes = _scan(root)
     total = len(images)
     yield Progress("scan", 0, total, f"found {total} images in {len(classes)} classes")
     survey = _Survey(classes, total, [], [], [], True, [], notes)
     for i, item in enumerate(images, 1):
-        probed, reason = _try(lambda: _probe(root, item))
+        if _regular_file(item.path):
+            probed, reason = _try(lambda: _probe(root, item))
+        else:  # opening a named pipe would wait forever for a writer
+            probed, reason = None, "not a regular file (a pipe, socket, device or broken link)"
         if reason:
             survey.bad.append(BadRecord(str(root), item.rel, reason))
         else:

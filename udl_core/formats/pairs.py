@@ -173,6 +173,10 @@ def _read_text_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa
     A first line that is text above lines that are all numbers is a header (the name).
     A line holding a tab or comma means the file is really a table: the registry reads it.
     """
+    if not path.exists():
+        raise DatasetError(path, "no such file or folder")
+    if not path.is_file():
+        raise DatasetError(path, "is not a regular file (a pipe, socket or device)")
     try:
         raw = path.read_bytes()
     except OSError as exc:
