@@ -1,107 +1,57 @@
-"""Delimited text (CSV, TSV, semicolon, pipe): sniffed on a sample, then one pyarrow read.
+"""Delimited text (CSV, TSV, semicolon, pipe; plain or compressed): one pyarrow read.
 
-The dialect (encoding, delimiter, header, decimal comma) comes from the first 256 KiB;
-the whole file is then parsed once by `pyarrow.csv` with those options, so no Python runs
-per row except for the rows with the wrong number of fields, which are quarantined.
+The dialect comes from a sample (dialect.py); the whole file is then parsed once by
+`pyarrow.csv` with those options, so no Python runs per row except for the rows with the
+wrong number of fields, which are quarantined with their line numbers.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import re
-import zlib
-from collections import Counter
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from udl_core.errors import ConfigError, CorruptFileError, EmptyDatasetError, UnsupportedFormatError
+from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
-from udl_core.formats.encoding import TextEncoding, decode_sample, detect_encoding
+from udl_core.formats.columnar import rebatch
+from udl_core.formats.dialect import (
+    DELIMITER_NAMES,
+    FALSE_VALUES,
+    NUMBER,
+    SAMPLE_BYTES,
+    TRUE_VALUES,
+    Dialect,
+    compression_of,
+    detect_dialect,
+    first_line,
+    inflate_head,
+    open_text_stream,
+    read_sample,
+    unique_names,
+)
+from udl_core.formats.encoding import TextEncoding, detect_encoding
 from udl_core.formats.registry import readers, register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
 
 __all__ = [
+    "COMPRESSED_EXTENSIONS",
     "CSV_EXTENSIONS",
     "Dialect",
     "detect_dialect",
     "iter_record_batches",
+    "parse_sample",
     "read_delimited",
     "sniff_delimited",
 ]
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".tab", ".psv", ".txt", ".dat")
 COMPRESSED_EXTENSIONS = tuple(f"{e}{z}" for e in (".csv", ".tsv", ".txt") for z in (".gz", ".bz2", ".zst"))
-# Compressed text is recognised by its container's magic bytes, whatever the file is called.
-_COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
-SAMPLE_BYTES = 256 * 1024
 STREAM_SAMPLE_BYTES = 8 << 20
-# Ties in consistency go to the delimiter least likely to appear inside values.
-_DELIMITERS = ("\t", ";", "|", ",")
-_DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
-_TRUE = ["true", "True", "TRUE", "yes", "Yes", "YES"]
-_FALSE = ["false", "False", "FALSE", "no", "No", "NO"]
-_NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
-_NUMBER_RE = re.compile(rf"\s*{_NUMBER}\s*")
-_DOT_DECIMAL_RE = re.compile(r"\s*[+-]?\d*\.\d+\s*")
-_COMMA_DECIMAL_RE = re.compile(r"\s*[+-]?\d*,\d+\s*")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
-_INT_RE = re.compile(r"\s*[+-]?\d+\s*")
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """What the sample says about a delimited file."""
-
-    encoding: TextEncoding
-    compression: str | None         # "gzip", "bz2", "zstd", or None for plain text
-    delimiter: str
-    header: bool
-    names: tuple[str, ...]
-    header_lines: int              # physical lines the header record spans (0 without one)
-    names_given: bool              # we name the columns (no header, or a header of another width)
-    decimal_comma: bool
-    quoted_newlines: bool
-    has_nul: bool
-    numeric_text: tuple[int, ...]  # columns whose sample values are numbers padded or comma-decimal
-
-    def describe(self) -> str:
-        header = "a header row" if self.header else "no header row"
-        packed = f", {self.compression}-compressed" if self.compression else ""
-        return f"{_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, {header}{packed}"
-
-
-def compression_of(head: bytes) -> str | None:
-    """The compression container `head` starts with, if any."""
-    for magic, name in _COMPRESSION_MAGIC:
-        if head.startswith(magic):
-            return name
-    return None
-
-
-def open_text_stream(path: Path, compression: str | None) -> pa.NativeFile:
-    """The file's bytes, decompressed where it is compressed (never guessed from the name)."""
-    return pa.input_stream(str(path), compression=compression)
-
-
-def _inflate_head(head: bytes, compression: str) -> bytes:
-    """As much of a compressed head as decompresses (empty when it does not)."""
-    try:
-        with pa.input_stream(pa.BufferReader(head), compression=compression) as stream:
-            return stream.read(len(head) * 4)
-    except (pa.ArrowException, OSError, ValueError):
-        pass
-    if compression == "gzip":  # a head cut mid-stream: zlib gives what it has
-        try:
-            return zlib.decompressobj(wbits=31).decompress(head, len(head) * 4)
-        except zlib.error:
-            return b""
-    return b""
 
 
 def _other_reader_claims(path: Path, head: bytes) -> bool:
@@ -127,188 +77,11 @@ def sniff_delimited(path: Path, head: bytes) -> bool:
     named = Path(path).name.lower().endswith(CSV_EXTENSIONS + COMPRESSED_EXTENSIONS)
     compression = compression_of(head)
     if compression:
-        inner = _inflate_head(head, compression)
+        inner = inflate_head(head, compression)
         return named or (bool(inner) and detect_encoding(inner) is not None and inner.lstrip()[:1] not in b"[{")
     if detect_encoding(head) is None:
         return named
     return True
-
-
-def _read_sample(path: Path, size: int = SAMPLE_BYTES) -> tuple[bytes, bool, str | None]:
-    """The first `size` bytes of text (decompressed), whether that is all, and the compression."""
-    compression = None
-    try:
-        with open(path, "rb") as handle:
-            compression = compression_of(handle.read(4))
-        with open_text_stream(path, compression) as stream:
-            sample = stream.read(size + 1)
-    except (OSError, pa.ArrowException, ValueError) as exc:
-        what = f"a damaged {compression} file" if compression else "unreadable"
-        raise CorruptFileError(path, f"is {what} ({_first_line(exc)})") from None
-    return sample[:size], len(sample) <= size, compression
-
-
-def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, len(text) + 1))  # one huge field must not stop the sniff
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
-    except csv.Error:  # the sniff is best effort; pyarrow's parse is what counts
-        rows = [line.split(delimiter) for line in text.splitlines()]
-    finally:
-        csv.field_size_limit(limit)
-    rows = [row for row in rows if row]
-    if not complete and len(rows) > 1:
-        rows.pop()  # the sample may end inside the last record
-    return rows
-
-
-def _sniff_delimiter(text: str, complete: bool) -> str:
-    best, best_score = ",", (-1.0, 0)
-    for delimiter in _DELIMITERS:
-        if delimiter not in text:
-            continue
-        counts = [len(row) for row in _records(text[:65536], delimiter, complete)]
-        if not counts:
-            continue
-        mode, hits = Counter(counts).most_common(1)[0]
-        if mode < 2:
-            continue
-        score = (round(hits / len(counts), 2), 0)
-        if score > best_score:  # strict: earlier delimiters win ties
-            best, best_score = delimiter, score
-    return best
-
-
-def _kind(token: str, missing: frozenset[str]) -> str:
-    if token.strip() in missing:
-        return "missing"
-    if _NUMBER_RE.fullmatch(token):
-        return "number"
-    if token.strip() in _TRUE or token.strip() in _FALSE:
-        return "bool"
-    if _DATE_RE.fullmatch(token.strip()):
-        return "date"
-    return "text"
-
-
-def _has_header(rows: list[list[str]], missing: frozenset[str]) -> bool:
-    """First row all non-numeric while the rows below hold typed values => a header."""
-    first = [_kind(token, missing) for token in rows[0]]
-    if "number" in first:
-        return False
-    header_votes = data_votes = 0
-    for j, kind in enumerate(first):
-        below = Counter(
-            _kind(row[j], missing) for row in rows[1:200] if j < len(row)
-        )
-        below.pop("missing", None)
-        if not below:
-            continue
-        typical = below.most_common(1)[0][0]
-        if kind == "text" and typical != "text":
-            header_votes += 1
-        elif kind != "text" and kind != "missing" and kind == typical:
-            data_votes += 1
-    if header_votes:
-        return True
-    return not data_votes  # all text: assume a header, as most files have one
-
-
-def _unique_names(raw: list[str], width: int) -> tuple[str, ...]:
-    names: list[str] = []
-    seen: set[str] = set()
-    for i in range(width):
-        name = raw[i].strip() if i < len(raw) else ""
-        name = name or f"column_{i + 1}"
-        candidate, n = name, 2
-        while candidate in seen:
-            candidate, n = f"{name}_{n}", n + 1
-        seen.add(candidate)
-        names.append(candidate)
-    return tuple(names)
-
-
-def _numeric_text_columns(rows: list[list[str]], width: int, delimiter: str, decimal_comma: bool,
-                          missing: frozenset[str]) -> tuple[int, ...]:
-    """Columns pyarrow will leave as text but that hold numbers (padded, or mixed decimals).
-
-    In a comma-separated file a quoted "1,234" is more likely a thousands separator than a
-    decimal comma, so there such columns stay text.
-    """
-    found = []
-    for j in range(width):
-        values = [row[j] for row in rows if j < len(row) and row[j].strip() not in missing]
-        if not values or not all(_NUMBER_RE.fullmatch(v) for v in values):
-            continue
-        if delimiter == "," and any("," in v for v in values):
-            continue
-        padded = any(v != v.strip() for v in values)
-        comma = any("," in v for v in values)
-        if padded or (comma and not decimal_comma) or (decimal_comma and any("." in v for v in values)):
-            found.append(j)
-    return tuple(found)
-
-
-def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
-    """Encoding, delimiter, header and number style of `path`, from its first 256 KiB."""
-    path = Path(path)
-    head, complete, compression = _read_sample(path)
-    if options.encoding:
-        try:
-            encoding = TextEncoding(options.encoding.lower())
-            "".encode(encoding.codec)
-        except LookupError:
-            raise UnsupportedFormatError(path, f"unknown encoding {options.encoding!r}") from None
-    else:
-        detected = detect_encoding(head, complete)
-        if detected is None:
-            raise UnsupportedFormatError(path, "looks like binary data, not text")
-        encoding = detected
-    text = decode_sample(head, encoding)
-    has_nul = "\x00" in text
-    text = text.replace("\x00", "")
-    if not text.strip():
-        raise EmptyDatasetError(path, "holds only blank lines")
-    if options.delimiter is not None and len(options.delimiter) != 1:
-        raise ConfigError(f"the delimiter must be one character, not {options.delimiter!r}")
-    delimiter = options.delimiter or _sniff_delimiter(text, complete)
-    rows = _records(text, delimiter, complete)
-    missing = frozenset(options.missing_values)
-    header = options.header if options.header is not None else _has_header(rows, missing)
-    body = rows[1:] if header else rows
-    width = Counter(len(row) for row in (body or rows)).most_common(1)[0][0]
-    names_given = not header
-    if header:
-        header_lines = 1 + sum(field.count("\n") for field in rows[0])
-        # A header one name short (a pandas index) would make every row "malformed".
-        names_given = len(body) >= 2 and width != len(rows[0])
-        if not names_given:
-            width = len(rows[0])
-        raw = rows[0] if width >= len(rows[0]) else rows[0][:width]
-        names = _unique_names([""] * (width - len(raw)) + raw, width) if names_given else \
-            _unique_names(rows[0], width)
-    else:
-        names = tuple(f"column_{i + 1}" for i in range(width))
-        header_lines = 0
-    tokens = [token for row in body[:2000] for token in row]
-    decimal_comma = delimiter != "," and any(_COMMA_DECIMAL_RE.fullmatch(t) for t in tokens) and not any(
-        _DOT_DECIMAL_RE.fullmatch(t) for t in tokens
-    )
-    quoted_newlines = any("\n" in token or "\r" in token for row in rows for token in row)
-    return Dialect(
-        encoding=encoding,
-        compression=compression,
-        delimiter=delimiter,
-        header=header,
-        names=names,
-        header_lines=header_lines,
-        names_given=names_given,
-        decimal_comma=decimal_comma,
-        quoted_newlines=quoted_newlines,
-        has_nul=has_nul,
-        numeric_text=_numeric_text_columns(body[:2000], width, delimiter, decimal_comma, missing),
-    )
 
 
 def _arrow_options(
@@ -344,8 +117,8 @@ def _arrow_options(
     convert = pacsv.ConvertOptions(
         null_values=list(options.missing_values),
         strings_can_be_null=True,
-        true_values=_TRUE,
-        false_values=_FALSE,
+        true_values=TRUE_VALUES,
+        false_values=FALSE_VALUES,
         decimal_point="," if dialect.decimal_comma else ".",
         column_types=column_types,
     )
@@ -390,9 +163,7 @@ def _parse_with_fallbacks(path: Path, dialect: Dialect, options: ReadOptions
                           ) -> tuple[pa.Table, _Invalid, str]:
     """Parse once; fall back to CP1252 / Latin-1 where the sample's encoding fails later on."""
     encoding = dialect.encoding.codec
-    tried: list[str] = []
     while True:
-        tried.append(encoding)
         try:
             table, invalid = _parse(path, dialect, options, threads=True, encoding=encoding)
         except UnicodeDecodeError:
@@ -423,7 +194,7 @@ def _numeric_from_text(column: pa.ChunkedArray, missing: list[str], delimiter: s
     """A string column of numbers (padded, or with decimal commas) as int64/float64, else None."""
     trimmed = _trimmed(column, missing)
     present = pc.drop_null(trimmed)
-    number = _NUMBER.replace("[.,]", "[.]") if delimiter == "," else _NUMBER
+    number = NUMBER.replace("[.,]", "[.]") if delimiter == "," else NUMBER
     if len(present) == 0 or not pc.all(pc.match_substring_regex(present, f"^{number}$")).as_py():
         return None
     if pc.all(pc.match_substring_regex(present, r"^[+-]?\d+$")).as_py():
@@ -437,7 +208,7 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
     if table.num_columns == len(dialect.names):
         table = table.rename_columns(list(dialect.names))
     else:
-        table = table.rename_columns(list(_unique_names(table.column_names, table.num_columns)))
+        table = table.rename_columns(list(unique_names(table.column_names, table.num_columns)))
     missing = list(options.missing_values)
     columns = []
     for j, column in enumerate(table.columns):
@@ -464,7 +235,7 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
         raw, invalid, encoding = _parse_with_fallbacks(path, dialect, options)
         table = _normalise(raw, dialect, options)
     except _ARROW_ERRORS as exc:
-        raise CorruptFileError(path, f"cannot be parsed as delimited text ({_first_line(exc)})") from None
+        raise CorruptFileError(path, f"cannot be parsed as delimited text ({first_line(exc)})") from None
     bad = invalid.records(path)
     total = table.num_rows + len(bad)
     if bad and len(bad) / total > options.max_bad_fraction:
@@ -478,7 +249,7 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
             raise EmptyDatasetError(path, "has a header but no data rows")
         raise EmptyDatasetError(path, "holds no data rows")
     notes = [f"encoding: {_encoding_label(dialect.encoding, encoding)}",
-             f"delimiter: {_DELIMITER_NAMES.get(dialect.delimiter, repr(dialect.delimiter))}"]
+             f"delimiter: {DELIMITER_NAMES.get(dialect.delimiter, repr(dialect.delimiter))}"]
     if dialect.compression:
         notes.append(f"compression: {dialect.compression}")
     if not dialect.header:
@@ -504,14 +275,9 @@ def _encoding_label(detected: TextEncoding, used: str) -> str:
     return f"{used} (the first {SAMPLE_BYTES // 1024} KiB looked like {detected.codec})"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _sample_types(path: Path, dialect: Dialect, options: ReadOptions) -> tuple[list[pa.DataType], pa.Schema]:
-    """Raw arrow types pyarrow infers on the first 8 MiB, and the schema after `_normalise`."""
-    sample, complete, _ = _read_sample(path, STREAM_SAMPLE_BYTES)
+def parse_sample(sample: bytes, complete: bool, dialect: Dialect, options: ReadOptions
+                 ) -> tuple[pa.Table, pa.Table]:
+    """The first rows of a file (raw as pyarrow types them, and normalised), from its head bytes."""
     if not complete:
         cut = sample.rfind(b"\n")
         sample = sample[: cut + 1] if cut > 0 else sample
@@ -519,9 +285,7 @@ def _sample_types(path: Path, dialect: Dialect, options: ReadOptions) -> tuple[l
             sample += b"\x00"  # keep the UTF-16 LE code unit whole
     arrow = _arrow_options(dialect, options, _Invalid(), threads=False)
     raw = pacsv.read_csv(io.BytesIO(sample), **arrow)
-    types = [pa.string() if pa.types.is_null(t) else t for t in raw.schema.types]
-    normalised = _normalise(raw, dialect, options)
-    return types, normalised.schema
+    return raw, _normalise(raw, dialect, options)
 
 
 def iter_record_batches(
@@ -542,28 +306,19 @@ def iter_record_batches(
     invalid = _Invalid()
     rows = 0
     try:
-        types, schema = _sample_types(path, dialect, options)
-        column_types = {f"c{i}": t for i, t in enumerate(types)}
+        sample, complete, _ = read_sample(path, STREAM_SAMPLE_BYTES)
+        raw, first = parse_sample(sample, complete, dialect, options)
+        column_types = {f"c{i}": pa.string() if pa.types.is_null(t) else t
+                        for i, t in enumerate(raw.schema.types)}
         arrow = _arrow_options(dialect, options, invalid, threads=False,
                                column_types=column_types, block_size=1 << 20)
-        reader = pacsv.open_csv(open_text_stream(path, dialect.compression), **arrow)
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
-        for batch in reader:
-            pending.append(batch)
-            pending_rows += batch.num_rows
-            while pending_rows >= batch_rows:
-                joined = pa.Table.from_batches(pending)
-                yield _to_batch(joined.slice(0, batch_rows), dialect, options, schema)
-                rows += batch_rows
-                rest = joined.slice(batch_rows)
-                pending, pending_rows = rest.to_batches(), rest.num_rows
-        if pending_rows:
-            yield _to_batch(pa.Table.from_batches(pending), dialect, options, schema)
-            rows += pending_rows
+        with open_text_stream(path, dialect.compression) as source:
+            for batch in rebatch(pacsv.open_csv(source, **arrow), batch_rows):
+                yield _to_batch(pa.Table.from_batches([batch]), dialect, options, first.schema)
+                rows += batch.num_rows
     except _ARROW_ERRORS as exc:
         raise CorruptFileError(
-            path, f"cannot be streamed after {rows} rows ({_first_line(exc)})"
+            path, f"cannot be streamed after {rows} rows ({first_line(exc)})"
         ) from None
     bad = invalid.records(path)
     if quarantine is not None:
@@ -575,6 +330,7 @@ def iter_record_batches(
 
 
 def _to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa.Schema) -> pa.RecordBatch:
+    """One streamed batch in the full read's schema (padded numbers converted the same way)."""
     table = _normalise(part, dialect, options, numeric_text=False)
     missing = list(options.missing_values)
     columns = []

@@ -9,7 +9,6 @@ count by their sampled cardinality. Each reader family adds a sizer to `_SIZERS`
 from __future__ import annotations
 
 import bz2
-import io
 import json
 import os
 import zipfile
@@ -21,8 +20,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from udl_core.errors import CorruptFileError, UDLError
 from udl_core.formats.registry import find_reader, read_table
@@ -188,23 +185,19 @@ def _scaled(total_bytes: int, sample_rows: int, sample_bytes: int, sample_nbytes
 
 @register_sizer("csv")
 def _size_delimited(path: Path, options: ReadOptions) -> Sized:
-    from udl_core.formats.delimited import _arrow_options, _Invalid, _normalise, _read_sample, detect_dialect
+    from udl_core.formats.delimited import detect_dialect, parse_sample
+    from udl_core.formats.dialect import read_sample
 
     dialect = detect_dialect(path, options)
-    sample, complete, compression = _read_sample(path, SAMPLE_BYTES)
-    if not complete:
-        cut = sample.rfind(b"\n")
-        sample = sample[: cut + 1] if cut > 0 else sample
+    sample, complete, compression = read_sample(path, SAMPLE_BYTES)
     if complete:
         table = read_table(path, options)
         return Sized(table.num_rows, True, table.columns.nbytes, table)
-    if dialect.encoding.codec.startswith("utf-16") and len(sample) % 2:
-        sample += b"\x00"
     try:
-        raw = pacsv.read_csv(io.BytesIO(sample), **_arrow_options(dialect, options, _Invalid(), threads=False))
-        columns = _normalise(raw, dialect, options)
+        _, columns = parse_sample(sample, complete, dialect, options)
     except _ERRORS as exc:
         raise CorruptFileError(path, f"cannot be parsed as delimited text ({exc})") from None
+    sample = sample[: sample.rfind(b"\n") + 1] or sample
     unit = 2 if dialect.encoding.codec.startswith("utf-16") else 1
     header = len(dialect.encoding.bom) + unit * len(
         dialect.delimiter.join(dialect.names)) + unit if dialect.header else 0
@@ -219,7 +212,7 @@ def _text_size(path: Path, compression: str | None) -> int:
     if compression not in ("gzip", "bz2"):
         if compression is None:
             return size
-        from udl_core.formats.delimited import open_text_stream
+        from udl_core.formats.dialect import open_text_stream
 
         total = 0
         with open_text_stream(path, compression) as stream:  # zstd: count it (fast, no storage)

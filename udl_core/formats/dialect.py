@@ -1,0 +1,286 @@
+"""The dialect of a delimited text file, read off its first 256 KiB.
+
+Encoding (by rule, encoding.py), compression (by magic bytes), delimiter (the candidate
+that splits the sample's records most consistently; ties go to the one least likely to
+appear inside values), header row (the first row holds no numbers while the rows below
+hold typed values), and number style (decimal commas, numbers padded with spaces).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from udl_core.errors import ConfigError, CorruptFileError, EmptyDatasetError, UnsupportedFormatError
+from udl_core.formats.encoding import TextEncoding, decode_sample, detect_encoding
+from udl_core.table import ReadOptions
+
+__all__ = [
+    "DELIMITER_NAMES",
+    "FALSE_VALUES",
+    "NUMBER",
+    "SAMPLE_BYTES",
+    "TRUE_VALUES",
+    "Dialect",
+    "compression_of",
+    "detect_dialect",
+    "first_line",
+    "inflate_head",
+    "open_text_stream",
+    "read_sample",
+    "unique_names",
+]
+
+SAMPLE_BYTES = 256 * 1024
+# Compressed text is recognised by its container's magic bytes, whatever the file is called.
+_COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
+# Ties in consistency go to the delimiter least likely to appear inside values.
+_DELIMITERS = ("\t", ";", "|", ",")
+DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
+TRUE_VALUES = ["true", "True", "TRUE", "yes", "Yes", "YES"]
+FALSE_VALUES = ["false", "False", "FALSE", "no", "No", "NO"]
+NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_RE = re.compile(rf"\s*{NUMBER}\s*")
+_DOT_DECIMAL_RE = re.compile(r"\s*[+-]?\d*\.\d+\s*")
+_COMMA_DECIMAL_RE = re.compile(r"\s*[+-]?\d*,\d+\s*")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (pyarrow's can run on for a page)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the sample says about a delimited file."""
+
+    encoding: TextEncoding
+    compression: str | None         # "gzip", "bz2", "zstd", or None for plain text
+    delimiter: str
+    header: bool
+    names: tuple[str, ...]
+    header_lines: int              # physical lines the header record spans (0 without one)
+    names_given: bool              # we name the columns (no header, or a header of another width)
+    decimal_comma: bool
+    quoted_newlines: bool
+    has_nul: bool
+    numeric_text: tuple[int, ...]  # columns whose sample values are numbers padded or comma-decimal
+
+    def describe(self) -> str:
+        header = "a header row" if self.header else "no header row"
+        packed = f", {self.compression}-compressed" if self.compression else ""
+        return f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, {header}{packed}"
+
+
+def compression_of(head: bytes) -> str | None:
+    """The compression container `head` starts with, if any."""
+    for magic, name in _COMPRESSION_MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def open_text_stream(path: Path, compression: str | None) -> pa.NativeFile:
+    """The file's bytes, decompressed where it is compressed (never guessed from the name)."""
+    return pa.input_stream(str(path), compression=compression)
+
+
+def inflate_head(head: bytes, compression: str) -> bytes:
+    """As much of a compressed head as decompresses (empty when it does not)."""
+    try:
+        with pa.input_stream(pa.BufferReader(head), compression=compression) as stream:
+            return stream.read(len(head) * 4)
+    except (pa.ArrowException, OSError, ValueError):
+        pass
+    if compression == "gzip":  # a head cut mid-stream: zlib gives what it has
+        try:
+            return zlib.decompressobj(wbits=31).decompress(head, len(head) * 4)
+        except zlib.error:
+            return b""
+    return b""
+
+
+def read_sample(path: Path, size: int = SAMPLE_BYTES) -> tuple[bytes, bool, str | None]:
+    """The first `size` bytes of text (decompressed), whether that is all, and the compression."""
+    compression = None
+    try:
+        with open(path, "rb") as handle:
+            compression = compression_of(handle.read(4))
+        with open_text_stream(path, compression) as stream:
+            sample = stream.read(size + 1)
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        what = f"a damaged {compression} file" if compression else "unreadable"
+        raise CorruptFileError(path, f"is {what} ({first_line(exc)})") from None
+    return sample[:size], len(sample) <= size, compression
+
+
+def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # one huge field must not stop the sniff
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+    except csv.Error:  # the sniff is best effort; pyarrow's parse is what counts
+        rows = [line.split(delimiter) for line in text.splitlines()]
+    finally:
+        csv.field_size_limit(limit)
+    rows = [row for row in rows if row]
+    if not complete and len(rows) > 1:
+        rows.pop()  # the sample may end inside the last record
+    return rows
+
+
+def _sniff_delimiter(text: str, complete: bool) -> str:
+    best, best_score = ",", -1.0
+    for delimiter in _DELIMITERS:
+        if delimiter not in text:
+            continue
+        counts = [len(row) for row in _records(text[:65536], delimiter, complete)]
+        if not counts:
+            continue
+        mode, hits = Counter(counts).most_common(1)[0]
+        if mode < 2:
+            continue
+        score = round(hits / len(counts), 2)
+        if score > best_score:  # strict: earlier delimiters win ties
+            best, best_score = delimiter, score
+    return best
+
+
+def _kind(token: str, missing: frozenset[str]) -> str:
+    if token.strip() in missing:
+        return "missing"
+    if _NUMBER_RE.fullmatch(token):
+        return "number"
+    if token.strip() in TRUE_VALUES or token.strip() in FALSE_VALUES:
+        return "bool"
+    if _DATE_RE.fullmatch(token.strip()):
+        return "date"
+    return "text"
+
+
+def _has_header(rows: list[list[str]], missing: frozenset[str]) -> bool:
+    """First row all non-numeric while the rows below hold typed values => a header."""
+    first = [_kind(token, missing) for token in rows[0]]
+    if "number" in first:
+        return False
+    header_votes = data_votes = 0
+    for j, kind in enumerate(first):
+        below = Counter(
+            _kind(row[j], missing) for row in rows[1:200] if j < len(row)
+        )
+        below.pop("missing", None)
+        if not below:
+            continue
+        typical = below.most_common(1)[0][0]
+        if kind == "text" and typical != "text":
+            header_votes += 1
+        elif kind != "text" and kind != "missing" and kind == typical:
+            data_votes += 1
+    if header_votes:
+        return True
+    return not data_votes  # all text: assume a header, as most files have one
+
+
+def unique_names(raw: list[str], width: int) -> tuple[str, ...]:
+    names: list[str] = []
+    seen: set[str] = set()
+    for i in range(width):
+        name = raw[i].strip() if i < len(raw) else ""
+        name = name or f"column_{i + 1}"
+        candidate, n = name, 2
+        while candidate in seen:
+            candidate, n = f"{name}_{n}", n + 1
+        seen.add(candidate)
+        names.append(candidate)
+    return tuple(names)
+
+
+def _numeric_text_columns(rows: list[list[str]], width: int, delimiter: str, decimal_comma: bool,
+                          missing: frozenset[str]) -> tuple[int, ...]:
+    """Columns pyarrow will leave as text but that hold numbers (padded, or mixed decimals).
+
+    In a comma-separated file a quoted "1,234" is more likely a thousands separator than a
+    decimal comma, so there such columns stay text.
+    """
+    found = []
+    for j in range(width):
+        values = [row[j] for row in rows if j < len(row) and row[j].strip() not in missing]
+        if not values or not all(_NUMBER_RE.fullmatch(v) for v in values):
+            continue
+        if delimiter == "," and any("," in v for v in values):
+            continue
+        padded = any(v != v.strip() for v in values)
+        comma = any("," in v for v in values)
+        if padded or (comma and not decimal_comma) or (decimal_comma and any("." in v for v in values)):
+            found.append(j)
+    return tuple(found)
+
+
+def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
+    """Encoding, delimiter, header and number style of `path`, from its first 256 KiB."""
+    path = Path(path)
+    head, complete, compression = read_sample(path)
+    if options.encoding:
+        try:
+            encoding = TextEncoding(options.encoding.lower())
+            "".encode(encoding.codec)
+        except LookupError:
+            raise UnsupportedFormatError(path, f"unknown encoding {options.encoding!r}") from None
+    else:
+        detected = detect_encoding(head, complete)
+        if detected is None:
+            raise UnsupportedFormatError(path, "looks like binary data, not text")
+        encoding = detected
+    text = decode_sample(head, encoding)
+    has_nul = "\x00" in text
+    text = text.replace("\x00", "")
+    if not text.strip():
+        raise EmptyDatasetError(path, "holds only blank lines")
+    if options.delimiter is not None and len(options.delimiter) != 1:
+        raise ConfigError(f"the delimiter must be one character, not {options.delimiter!r}")
+    delimiter = options.delimiter or _sniff_delimiter(text, complete)
+    rows = _records(text, delimiter, complete)
+    missing = frozenset(options.missing_values)
+    header = options.header if options.header is not None else _has_header(rows, missing)
+    body = rows[1:] if header else rows
+    width = Counter(len(row) for row in (body or rows)).most_common(1)[0][0]
+    names_given = not header
+    if header:
+        header_lines = 1 + sum(field.count("\n") for field in rows[0])
+        # A header one name short (a pandas index) would make every row "malformed".
+        names_given = len(body) >= 2 and width != len(rows[0])
+        if not names_given:
+            width = len(rows[0])
+        raw = rows[0] if width >= len(rows[0]) else rows[0][:width]
+        names = unique_names([""] * (width - len(raw)) + raw, width) if names_given else \
+            unique_names(rows[0], width)
+    else:
+        names = tuple(f"column_{i + 1}" for i in range(width))
+        header_lines = 0
+    tokens = [token for row in body[:2000] for token in row]
+    decimal_comma = delimiter != "," and any(_COMMA_DECIMAL_RE.fullmatch(t) for t in tokens) and not any(
+        _DOT_DECIMAL_RE.fullmatch(t) for t in tokens
+    )
+    quoted_newlines = any("\n" in token or "\r" in token for row in rows for token in row)
+    return Dialect(
+        encoding=encoding,
+        compression=compression,
+        delimiter=delimiter,
+        header=header,
+        names=names,
+        header_lines=header_lines,
+        names_given=names_given,
+        decimal_comma=decimal_comma,
+        quoted_newlines=quoted_newlines,
+        has_nul=has_nul,
+        numeric_text=_numeric_text_columns(body[:2000], width, delimiter, decimal_comma, missing),
+    )
