@@ -108,6 +108,9 @@ class LossPlot(pg.PlotWidget):
         self._hi = -np.inf
         self._xmax = 0.0
         plot.getViewBox().sigRangeChangedManually.connect(self._on_range_changed_manually)
+        self._hint = pg.TextItem("Flip TRAIN_MODEL on and press Run to watch the model learn", anchor=(0.5, 0.5))
+        self._hint.setPos(5, 0.5)
+        plot.addItem(self._hint, ignoreBounds=True)
         self.apply_palette()
 
         self._timer = QTimer(self)
@@ -136,6 +139,8 @@ class LossPlot(pg.PlotWidget):
             item.setPen(pg.mkPen(faint, width=1))
         if self._legend is not None:
             self._legend.setLabelTextColor(text)
+        if hasattr(self, "_hint"):
+            self._hint.setColor(faint if faint.alpha() > 120 else QColor(text.red(), text.green(), text.blue(), 150))
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
@@ -253,6 +258,7 @@ class LossPlot(pg.PlotWidget):
         self._raw_curve.setData(self._steps.x, self._steps.y)
         self._ema_curve.setData(self._ema.x, self._ema.y, connect="finite")
         self._val_curve.setData(self._val.x, self._val.y)
+        self._hint.setVisible(not len(self._steps) and not self._previous)
         self._update_range()
         self.pointsChanged.emit()
 

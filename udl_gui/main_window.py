@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,7 @@ from udl_core.errors import UDLError
 from udl_core.events import Notice, Progress
 from udl_gui import jobs
 from udl_gui.batch_view import BatchView
+from udl_gui.checks_panel import ChecksPanel
 from udl_gui.controls import DatasetRow, TrainingControls
 from udl_gui.health_strip import HealthStrip
 from udl_gui.loss_plot import LossPlot
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.dataset_row = DatasetRow()
         self.schema_panel = SchemaPanel()
+        self.checks_panel = ChecksPanel()
         self.batch_view = BatchView()
         self.batch_toolbar = self.batch_view.toolbar
         self.batch_model = self.batch_view.model
@@ -168,7 +171,11 @@ class MainWindow(QMainWindow):
         right.setChildrenCollapsible(False)
         right.setSizes([300, 430, 130])
         main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(self.schema_panel)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setObjectName("sideTabs")
+        self.side_tabs.addTab(self.schema_panel, "Schema")
+        self.side_tabs.addTab(self.checks_panel, "Checks")
+        main.addWidget(self.side_tabs)
         main.addWidget(right)
         main.setChildrenCollapsible(False)
         main.setSizes([340, 1060])
@@ -287,6 +294,7 @@ class MainWindow(QMainWindow):
         self.log_scale_check.toggled.connect(self.log_scale_action.setChecked)
         self.clear_runs_button.clicked.connect(self.loss_plot.clear_previous)
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
+        self.checks_panel.checks_finished.connect(self._on_checks_finished)
 
     # -- settings ------------------------------------------------------------------------
     def save_settings(self) -> None:
@@ -505,6 +513,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
         schema = loader.schema
         self.schema_panel.show_loader(loader)
+        self.checks_panel.set_loader(loader)
         self.dataset_row.set_columns([c.name for c in schema.columns], schema.label)
         rows = getattr(getattr(loader, "table", None), "num_rows", None)
         self.monitor.set_fraction(1.0, f"loaded {rows:,} rows in {seconds:.2f} s" if rows is not None
@@ -662,6 +671,15 @@ class MainWindow(QMainWindow):
             self.dataset_row.label_combo.setCurrentText(overrides["label"])
         self.load(**overrides)
 
+    def _on_checks_finished(self, results: list) -> None:
+        flagged = self.checks_panel.warning_messages()
+        self.log(f"pipeline checks: {len(results) - len(flagged)} passed, {len(flagged)} warned or failed",
+                 "warning" if flagged else "info")
+        for line in flagged:
+            self.log(line, "warning")
+        if flagged:
+            self.schema_panel.add_messages(flagged)
+
     def _on_export_png_triggered(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the loss plot", str(Path(self._last_folder()) / "loss.png"),
                                               "PNG image (*.png)")
@@ -736,4 +754,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_settings()
         self.stop_all(wait=True)
+        self.checks_panel.close()  # stops and joins its job
         super().closeEvent(event)

@@ -334,6 +334,11 @@ class SchemaPanel(QWidget):
             QListWidgetItem("No warnings; no records skipped.", self.warnings)
         self.warnings.scrollToTop()
 
+    def add_messages(self, lines: Sequence[str]) -> None:
+        """More warnings after the load (the pipeline checks' verdicts)."""
+        for text in lines:
+            QListWidgetItem(f"\u26a0 {text}", self.warnings)
+
     def clear(self) -> None:
         self.model.set_columns([])
         self.summary.setText("No dataset loaded.")

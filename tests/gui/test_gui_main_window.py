@@ -379,3 +379,10 @@ def test_udl_gui_command_opens_the_window_on_the_path(monkeypatch):
     assert gui_main.run_from_cli(argparse.Namespace(path="data.csv")) == 0
     assert gui_main.run_from_cli(argparse.Namespace(path=None)) == 0
     assert seen == [["data.csv"], []]
+
+
+def test_checks_panel_gets_the_loaded_dataset(qtbot, window, known_csv):
+    assert window.side_tabs.tabText(1) == "Checks"
+    assert not window.checks_panel.run_button.isEnabled()
+    load(qtbot, window, known_csv)
+    assert window.checks_panel.run_button.isEnabled()
