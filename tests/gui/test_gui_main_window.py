@@ -386,3 +386,20 @@ def test_checks_panel_gets_the_loaded_dataset(qtbot, window, known_csv):
     assert not window.checks_panel.run_button.isEnabled()
     load(qtbot, window, known_csv)
     assert window.checks_panel.run_button.isEnabled()
+
+
+def test_the_excepthook_reports_to_the_window_and_keeps_running(window, monkeypatch, capsys):
+    import sys
+
+    from udl_gui.main import install_excepthook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_excepthook(window)
+    try:
+        raise ValueError("an unexpected slip")
+    except ValueError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    assert "an unexpected slip" in window.last_error_box.text()
+    assert "ValueError" in capsys.readouterr().err
+    window.last_error_box.close()
+    assert window.isVisible()
