@@ -6,7 +6,9 @@ array, so a Batch stays valid for as long as anyone holds it (nothing is overwri
 behind the consumer's back), while one large gather per chunk costs less per row than
 the usual `x[perm[i:i + B]]` per batch. With `prefetch > 0` a daemon thread gathers the
 next chunks while the consumer works on this one; closing the generator (or breaking out
-of a for loop) stops the thread and waits for it.
+of a for loop) stops the thread and waits for it. numpy's gather holds the GIL, so the
+thread pays off while the consumer runs code that releases it (an MLX step, I/O); a split
+that fits in one chunk is gathered inline.
 """
 
 from __future__ import annotations
