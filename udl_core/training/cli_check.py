@@ -49,6 +49,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
         out.write(format_table(results) + "\n")
         out.write(f"\n{args.path}: {counts.get('pass', 0)} passed, {counts.get('warn', 0)} warned, "
                   f"{counts.get('fail', 0)} failed in {seconds:.1f} s\n")
+    out.flush()  # written out now, whatever happens to the process at exit
     return 1 if counts.get("fail") else 0
 
 
