@@ -25,6 +25,11 @@ def class_colors(n: int) -> list[QColor]:
     return [pg.intColor(i, hues=max(n, 1), values=1, maxValue=220, sat=170) for i in range(n)]
 
 
+def _num(value: float) -> str:
+    """3 significant digits; float32 rounding noise around zero shows as 0."""
+    return "0" if abs(value) < 1e-6 else f"{value:.3g}"
+
+
 class HealthStrip(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -50,6 +55,7 @@ class HealthStrip(QWidget):
         self._labels_plot.getAxis("bottom").setStyle(showValues=False)
         for plot in (self._labels_plot, self._stats_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(48)
             plot.setMenuEnabled(False)
             plot.getViewBox().setMouseEnabled(y=False)
@@ -154,16 +160,24 @@ class HealthStrip(QWidget):
         std = np.concatenate(self._std) if self._std else np.zeros(0)
         nonfinite = np.concatenate(self._nonfinite) if self._nonfinite else np.zeros(0, np.int64)
         xs = np.arange(n, dtype=np.float64)
+        symbol = "o" if n <= 40 else None  # a handful of batches: dots, or one batch would not show
+        for curve in (self._mean_curve, self._std_curve, self._label_curve):
+            curve.setSymbol(symbol)
+            curve.setSymbolSize(5)
+            curve.setSymbolPen(None)
+            curve.setSymbolBrush(curve.opts["pen"].color() if hasattr(curve.opts["pen"], "color") else None)
         self._mean_curve.setData(xs, mean, connect="finite")
         self._std_curve.setData(xs, std, connect="finite")
+        if n:
+            self._labels_plot.setXRange(-0.5, n - 0.5, padding=0.01)
         bad = np.flatnonzero(nonfinite)
         self._nan_marks.setData(bad.astype(float), np.zeros(len(bad)))
         self._draw_labels(n)
         if n:
             bad_total = int(nonfinite.sum())
             with np.errstate(all="ignore"):
-                text = (f"{n} batches \u00b7 feature mean {np.nanmean(mean):.3g} (range {np.nanmin(mean):.3g}"
-                        f"\u2026{np.nanmax(mean):.3g}) \u00b7 std {np.nanmean(std):.3g} \u00b7 "
+                text = (f"{n} batches \u00b7 feature mean {_num(np.nanmean(mean))} (range {_num(np.nanmin(mean))}"
+                        f"\u2026{_num(np.nanmax(mean))}) \u00b7 std {_num(np.nanmean(std))} \u00b7 "
                         f"NaN/inf: {bad_total}{' in ' + str(len(bad)) + ' batches' if bad_total else ''}")
             self._summary.setText(text + self._mix_note())
 
@@ -204,5 +218,6 @@ class HealthStrip(QWidget):
                 bottom += share[:, c]
             self._labels_plot.setYRange(0, 1, padding=0.02)
         else:
+            self._labels_plot.enableAutoRange(axis="y")
             means = np.concatenate(self._label_mean) if self._label_mean else np.zeros(0)
             self._label_curve.setData(np.arange(len(means), dtype=np.float64), means, connect="finite")

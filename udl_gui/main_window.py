@@ -504,6 +504,8 @@ class MainWindow(QMainWindow):
         return self.load(**overrides)
 
     def _on_loaded(self, loader: Any) -> None:
+        if self._loaded_kwargs is not None and self._loaded_kwargs.get("path") != self._pending_kwargs.get("path"):
+            self.loss_plot.clear_all()  # runs on another dataset are no comparison
         self.loader = loader
         self._loaded_kwargs = dict(self._pending_kwargs)
         self._loaded_kwargs.setdefault("label", loader.schema.label)  # the detected label counts as chosen
