@@ -127,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A DatasetError names its file already; a bad option is about this dataset too.
         where = getattr(args, "path", None)
         prefix = f"{where}: " if where and isinstance(exc, ConfigError) else ""
+        if prefix and str(exc).startswith(prefix):
+            prefix = ""  # the message names the file already
         print(f"error: {prefix}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
