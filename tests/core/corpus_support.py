@@ -92,4 +92,6 @@ def _judge_error_line(case, answer: Answer, context: str) -> None:
     others = [line for line in lines[:-1] if not line.startswith(("note:", "warning:"))]
     assert not others, f"stray stderr lines {others}\n" + context
     assert len(errors[0]) > len("error: ") + 5, context
+    where = errors[0][len("error: "):].split(": ", 1)[0]
+    assert not errors[0].startswith(f"error: {where}: {where}:"), "the file is named twice\n" + context
     assert any(name in errors[0] for name in case.names()), f"the error line names none of {case.names()}\n" + context

@@ -90,6 +90,7 @@ SUBPROCESS_CASES = [case for case in CASES if case.hazard or case.name in {
     "missing_path", "empty_file", "binary_garbage_csv", "truncated_parquet", "npz_pickle_payload",
     "ragged_few_rows", "unknown_label", "images_one_bad_among_good", "pair_lengths_differ",
     "batch_size_zero", "long_field_10mb", "utf16_excel_export", "image_decompression_bomb", "diverging_lr",
+    "undecodable_file_name", "images_one_class",
 }]
 
 

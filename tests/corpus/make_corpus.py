@@ -337,6 +337,59 @@ def _make_fifo_labels(folder: Path) -> None:
     os.mkfifo(folder / "y.npy")
 
 
+def _make_undecodable_name(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    # A Latin-1 name on a UTF-8 file system: Python sees the byte 0xff as the surrogate U+DCFF.
+    with open(os.fsencode(folder) + b"/caf\xff.csv", "wb") as out:
+        out.write(good_csv_text().encode())
+
+
+def _make_flat_images(folder: Path) -> None:
+    for i in range(4):
+        _write(folder / "imgs" / f"{i}.png", _png(seed=i))
+
+
+def _make_one_class_images(folder: Path) -> None:
+    _image_folder(folder / "imgs", per_class=6, classes=("cats",))
+
+
+def _make_csv_folder(folder: Path) -> None:
+    _write(folder / "csvs" / "a.csv", good_csv_text(seed=1))
+    _write(folder / "csvs" / "b.csv", good_csv_text(seed=2))
+
+
+def _make_xlsx(folder: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    _write(folder / "book.xlsx", buf.getvalue())
+
+
+def _make_nested_parquet(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"tags": [[1, 2], [3], None] * 20, "point": [{"x": 1}, {"x": 2}, None] * 20,
+                      "empty": pa.nulls(60, pa.float64()), "size": np.arange(60, dtype=np.float64),
+                      "label": ["p", "q", "p"] * 20})
+    pq.write_table(table, folder / "data.parquet")
+
+
+def _make_arrow_stream(folder: Path) -> None:
+    import pyarrow.ipc as ipc
+
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"a": np.arange(60, dtype=np.float64), "b": np.arange(60) % 7, "label": ["p", "q"] * 30})
+    with ipc.new_stream(str(folder / "data.arrow"), table.schema) as out:
+        out.write_table(table)
+
+
+def _make_infinities(folder: Path) -> None:
+    lines = ["a,b,label"]
+    for i in range(100):
+        lines.append(f"{'inf' if i % 7 == 0 else i},{'-inf' if i % 5 == 0 else i * 0.5},{'x' if i % 2 else 'y'}")
+    _write(folder / "data.csv", "\n".join(lines) + "\n")
+
+
 def _make_wide(rows: int) -> Callable[[Path], None]:
     def make(folder: Path) -> None:
         header = ",".join(f"c{i}" for i in range(10_000))
@@ -523,6 +576,21 @@ CASES: tuple[Case, ...] = (
          expect="handled"),
     Case("csv_named_parquet", _csv(good_csv_text(), "data.parquet"), "data.parquet", expect="ok",
          note="the reader is picked by content, not by extension"),
+    Case("undecodable_file_name", _make_undecodable_name, "caf\udcff.csv", expect="ok",
+         commands=("inspect", "batch", "train"), note="a file named in Latin-1 on a UTF-8 system"),
+    Case("broken_symlink", lambda folder: os.symlink("nowhere.csv", folder / "data.csv"), "data.csv",
+         raises=("DatasetError",)),
+    Case("xlsx_workbook", _make_xlsx, "book.xlsx", raises=("UnsupportedFormatError",)),
+    Case("folder_of_csvs", _make_csv_folder, "csvs", raises=("DatasetError",)),
+    Case("images_without_class_folders", _make_flat_images, "imgs", raises=("DatasetError",)),
+    Case("images_one_class", _make_one_class_images, "imgs",
+         expect={"inspect": "handled", "train": "error"}, commands=("inspect", "train"),
+         raises=("SchemaError", "ConfigError", "TrainingError")),
+    Case("parquet_nested_and_null_columns", _make_nested_parquet, "data.parquet", expect="handled",
+         commands=("inspect", "batch", "train")),
+    Case("arrow_stream_format", _make_arrow_stream, "data.arrow", expect="ok"),
+    Case("csv_infinities", _make_infinities, "data.csv", expect="ok", commands=("inspect", "batch", "train"),
+         note="inf and -inf in numeric columns: imputed or clipped, never NaN batches"),
     Case("diverging_lr", _csv(good_csv_text()), "data.csv", args=("--lr", "1e30"), commands=("train",),
          raises=("DivergedError", "ConfigError"), mentions=("",),
          note="a run that diverges must end with a message"),
