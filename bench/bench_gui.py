@@ -120,9 +120,11 @@ def measure_window(rows: int, train_seconds: float) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from udl_gui.main import tune_interpreter
     from udl_gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    tune_interpreter()  # as udl_gui.main.main() does for the app
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         path = make_csv(Path(tmp) / "big.csv", rows)
@@ -175,6 +177,7 @@ def measure_window(rows: int, train_seconds: float) -> None:
               f"| {verdict(longest, p99)}", flush=True)
         window.close()
         wait_for(app, lambda: False, 0.1)
+    sys.setswitchinterval(0.005)  # leave the process as it was for the next bench
 
 
 def first_paint(repeats: int = 3) -> None:

@@ -41,6 +41,7 @@ class HealthStrip(QWidget):
         self._mean: list[np.ndarray] = []
         self._std: list[np.ndarray] = []
         self._dirty = False
+        self._symbol: str | None = None
 
         self._summary = QLabel("Data health per batch appears here after a Run.")
         self._summary.setObjectName("healthSummary")
@@ -58,6 +59,8 @@ class HealthStrip(QWidget):
             plot.getAxis("bottom").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(48)
             plot.setMenuEnabled(False)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
             plot.getViewBox().setMouseEnabled(y=False)
             plot.hideButtons()
         self._bars: list[pg.BarGraphItem] = []
@@ -161,11 +164,14 @@ class HealthStrip(QWidget):
         nonfinite = np.concatenate(self._nonfinite) if self._nonfinite else np.zeros(0, np.int64)
         xs = np.arange(n, dtype=np.float64)
         symbol = "o" if n <= 40 else None  # a handful of batches: dots, or one batch would not show
-        for curve in (self._mean_curve, self._std_curve, self._label_curve):
-            curve.setSymbol(symbol)
-            curve.setSymbolSize(5)
-            curve.setSymbolPen(None)
-            curve.setSymbolBrush(curve.opts["pen"].color() if hasattr(curve.opts["pen"], "color") else None)
+        if symbol != self._symbol:  # only on a change: pyqtgraph rebuilds every point's symbol
+            self._symbol = symbol
+            for curve in (self._mean_curve, self._std_curve, self._label_curve):
+                curve.setData([], [])
+                curve.setSymbol(symbol)
+                curve.setSymbolSize(5)
+                curve.setSymbolPen(None)
+                curve.setSymbolBrush(curve.opts["pen"].color())
         self._mean_curve.setData(xs, mean, connect="finite")
         self._std_curve.setData(xs, std, connect="finite")
         if n:

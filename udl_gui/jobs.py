@@ -161,21 +161,37 @@ def iter_epoch_health(loader: Any, split: str = "train", epoch: int = 0,
                       chunk_rows: int = 131_072) -> Generator[None, None, BatchHealth]:
     """Every batch's statistics for one epoch, from the split's arrays (no batch is built).
 
-    Works through the rows in chunks and yields None between them, so a stop is honoured.
+    Works through whole batches in chunks of about `chunk_rows` rows and yields None between
+    them, so a stop is honoured and no single numpy call holds the GIL for long.
     """
     data = loader.train_data if split == "train" else loader.val_data
     order = loader.order(split, epoch)
+    size = int(loader.batch_size)
     n_batches = loader.num_batches(split)
-    used = min(len(order), n_batches * loader.batch_size)
-    order = order[:used]
-    parts: list[tuple[np.ndarray, ...]] = []
-    for start in range(0, used, chunk_rows):
-        parts.append(_row_stats(np.take(data.x, order[start:start + chunk_rows], axis=0)))
+    used = min(len(order), n_batches * size)
+    step = max(1, chunk_rows // size) * size   # a chunk ends on a batch boundary
+    classes = _num_classes(loader)
+    y = np.asarray(data.y)
+    parts: list[BatchHealth] = []
+    for start in range(0, used, step):
+        rows = order[start:min(start + step, used)]
+        stats = _row_stats(np.take(data.x, rows, axis=0))
+        starts = np.arange(0, len(rows), size, dtype=np.int64)
+        parts.append(_health_from_rows(stats, y[rows], starts, start // size, classes))
         yield None
-    stats = tuple(np.concatenate(column) for column in zip(*parts)) if parts else tuple(
-        np.zeros(0) for _ in range(4))
-    starts = np.arange(n_batches, dtype=np.int64) * loader.batch_size
-    return _health_from_rows(stats, np.asarray(data.y)[order], starts, 0, _num_classes(loader))
+    return _merge(parts, classes)
+
+
+def _merge(parts: list[BatchHealth], num_classes: int | None) -> BatchHealth:
+    def cat(name: str) -> np.ndarray | None:
+        arrays = [getattr(p, name) for p in parts]
+        return None if not arrays or arrays[0] is None else np.concatenate(arrays)
+
+    if not parts:
+        empty = np.zeros(0)
+        counts = np.zeros((0, num_classes), np.int64) if num_classes else None
+        return BatchHealth(0, counts, None if num_classes else empty, np.zeros(0, np.int64), empty, empty)
+    return BatchHealth(0, cat("label_counts"), cat("label_mean"), cat("nonfinite"), cat("mean"), cat("std"))
 
 
 def epoch_health(loader: Any, split: str = "train", epoch: int = 0) -> BatchHealth:

@@ -75,3 +75,15 @@ def test_batch_health_counts_nonfinite_and_regression_means():
     assert h.nonfinite.tolist() == [2, 0]
     assert h.mean.tolist() == [2.0, 2.0] and h.std.tolist() == [1.0, 0.0]
     assert h.label_mean.tolist() == [2.0, 5.0]
+
+
+def test_epoch_health_in_small_chunks_matches_one_pass():
+    from udl_core.loader import UnifiedDataLoader
+
+    loader = UnifiedDataLoader(str(SAMPLE), batch_size=7).load()
+    whole = jobs.epoch_health(loader)
+    events, chunked = drain(jobs.iter_epoch_health(loader, chunk_rows=20))
+    assert len(events) > 5 and all(e is None for e in events)  # heartbeats between chunks
+    assert len(chunked.mean) == len(loader) == len(whole.mean)
+    np.testing.assert_allclose(chunked.mean, whole.mean)
+    assert (chunked.label_counts == whole.label_counts).all()
