@@ -271,3 +271,14 @@ def test_loss_csv_export_that_fails_midway_keeps_the_old_file(qtbot, window, tmp
         window.loss_plot.export_csv(target)
     assert target.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir() if "losses" in p.name) == ["losses.csv"], "a temp file was left"
+
+
+def test_settings_are_written_atomically(qtbot, window, tmp_path):
+    """Qt writes a QSettings file through QSaveFile (temp file + rename) unless told otherwise."""
+    assert window.settings.isAtomicSyncRequired()
+    window.controls.epochs_spin.setValue(7)
+    window.save_settings()
+    window.settings.sync()
+    path = Path(window.settings.fileName())
+    assert path.exists() and "7" in path.read_text()
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(path.stem)) == [path.name]
