@@ -352,6 +352,21 @@ def test_json_lines_with_a_bad_line(tmp_path):
     assert "not a JSON object" in table.quarantine[1].reason
 
 
+def test_json_lines_keys_and_kinds_that_change_late(tmp_path):
+    lines = [f'{{"a": {i}, "s": null}}' for i in range(30000)]
+    lines.append('{"a": 1.5, "s": "late", "extra": {"k": [1, 2]}}')
+    table = read_table(write(tmp_path, "late.jsonl", "\n".join(lines) + "\n\n"))
+    assert table.num_rows == 30001
+    assert table.columns.schema.field("a").type == pa.float64()
+    assert table.columns.to_pylist()[-1] == {"a": 1.5, "s": "late", "extra": '{"k":[1,2]}'}
+    assert table.quarantine == []
+
+
+def test_json_lines_with_mixed_kinds_in_one_key(tmp_path):
+    table = read_table(write(tmp_path, "mixed.jsonl", '{"v": 1}\n{"v": "two"}\n{"v": 3}\n'))
+    assert table.columns.column("v").to_pylist() == ["1", "two", "3"]
+
+
 def test_malformed_json_document(tmp_path):
     with pytest.raises(CorruptFileError, match=r"broken.json: is not valid JSON \(line 2"):
         read_table(write(tmp_path, "broken.json", '[{"a": 1},\n {"a": }]'))

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from udl_core.errors import CorruptFileError, EmptyDatasetError, UnsupportedFormatError
 from udl_core.events import Progress
@@ -130,6 +131,17 @@ def _finish(table: pa.Table, options: ReadOptions) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
+def _nested_as_text(table: pa.Table, notes: list[str]) -> pa.Table:
+    """`table` with its list and struct columns JSON-encoded (by polars, vectorised)."""
+    nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+    if not nested:
+        return table
+    encoded = _encode_nested(pl.from_arrow(table.select(nested)), notes).to_arrow()
+    for name in nested:
+        table = table.set_column(table.schema.get_field_index(name), name, encoded.column(name))
+    return table
+
+
 def _frame_to_arrow(frame: pl.DataFrame, notes: list[str]) -> pa.Table:
     return _encode_nested(frame, notes).to_arrow()
 
@@ -167,10 +179,12 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
 def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
                 ) -> tuple[pa.Table, list[BadRecord]]:
     try:
-        frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
-        return _frame_to_arrow(frame, notes), []
-    except _POLARS_ERRORS:
-        pass  # some line is malformed: find it
+        # pyarrow types every block and widens across them (int -> double, new keys); polars
+        # is faster only when it types the first rows alone, and then drops later keys.
+        table = pajson.read_json(pa.BufferReader(data))
+        return _nested_as_text(table, notes), []
+    except (pa.ArrowException, ValueError):
+        pass  # some line is malformed, or a key changes kind: find out line by line
     good: list[bytes] = []
     records: list[dict] = []
     bad: list[BadRecord] = []
