@@ -21,6 +21,20 @@ _Index = QModelIndex | QPersistentModelIndex
 LABEL_MARK = "\u25c6"  # a diamond before the label column's name
 
 
+_ROLES = frozenset({
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole,
+})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+
+def _bold() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
+
+
 def format_value(value: object) -> str:
     """A short cell text: 4 significant digits for floats, a dash for a missing value."""
     if value is None:
@@ -143,36 +157,35 @@ class BatchTableModel(QAbstractTableModel):
         return format_value(value)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
+        # A view asks for ~10 roles per visible cell on every paint: unhandled roles leave first.
+        if role not in _ROLES or not index.isValid():
             return None
         row, column = index.row(), index.column()
-        if not (0 <= row < self.rowCount() and 0 <= column < self.columnCount()):
+        if not (0 <= row < len(self._rows) and 0 <= column < self.columnCount()):
             return None
+        is_label = column == self.label_column
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._label_brush() if is_label else None
+        if role == Qt.ItemDataRole.FontRole:
+            return _bold() if is_label else None
+        value = self.value(row, column)
         if role == Qt.ItemDataRole.DisplayRole:
-            value = self.value(row, column)
-            if column == self.label_column and self._mode == "processed":
+            if is_label and self._mode == "processed":
                 return self._label_text(value)
             return format_value(value)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            value = self.value(row, column)
-            shown = repr(value) if isinstance(value, float) else self._label_text(value)
-            return f"{self.column_name(column)}, dataset row {int(self._rows[row])}: {shown}"
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            value = self.value(row, column)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.BackgroundRole and column == self.label_column:
-            return QBrush(QApplication.palette().color(QPalette.ColorRole.AlternateBase))
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            return _RIGHT if numeric else _LEFT
         if role == Qt.ItemDataRole.ForegroundRole:
-            value = self.value(row, column)
             if value is None or (isinstance(value, float) and not math.isfinite(value)):
                 return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
-        if role == Qt.ItemDataRole.FontRole and column == self.label_column:
-            font = QFont()
-            font.setBold(True)
-            return font
-        return None
+            return None
+        shown = repr(value) if isinstance(value, float) else self._label_text(value)  # the tooltip
+        return f"{self.column_name(column)}, dataset row {int(self._rows[row])}: {shown}"
+
+    @staticmethod
+    def _label_brush() -> QBrush:
+        return QBrush(QApplication.palette().color(QPalette.ColorRole.AlternateBase))
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation == Qt.Orientation.Horizontal:
