@@ -52,16 +52,17 @@ def _load_kwargs(case, folder: Path) -> dict:
     return kwargs
 
 
-def _hangs_in_cli(case, folder: Path) -> bool:
+def _trouble_in_cli(case, folder: Path) -> str | None:
+    """"hangs" or "crashes" where `udl inspect` does on this case in a subprocess, else None."""
     import subprocess
 
     argv = [sys.executable, "-m", "udl_core", *case.argv("inspect", folder)]
     try:
-        subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
-                       cwd=Path(__file__).resolve().parents[2])
+        done = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+                              cwd=Path(__file__).resolve().parents[2])
     except subprocess.TimeoutExpired:
-        return True
-    return False
+        return "hangs"
+    return None if done.returncode in (0, 2) else f"crashes (exit {done.returncode})"
 
 
 def _assert_usable(qtbot, window) -> None:
@@ -79,9 +80,12 @@ def test_corpus_case_in_the_window(qtbot, window, corpus, case):
     reason = case.skip_if()
     if reason:
         pytest.skip(reason)
-    if case.hazard and _hangs_in_cli(case, corpus):
-        # In the window the worker thread would block for good, and closing would wait on it.
-        pytest.fail(f"{case.name}: the CLI hangs on this input, so the window's worker would too")
+    if case.hazard:
+        trouble = _trouble_in_cli(case, corpus)
+        if trouble:
+            # In the window the worker would block for good (and closing wait on it), or the
+            # whole test process would die with it.
+            pytest.fail(f"{case.name}: the CLI {trouble} on this input, so the window would too")
     expect = case.expect_for("inspect")
     window.load(str(corpus / case.name / case.target), **_load_kwargs(case, corpus))
     wait_idle(qtbot, window, timeout=60_000)
