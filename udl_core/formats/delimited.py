@@ -178,7 +178,7 @@ def _parse_with_fallbacks(path: Path, dialect: Dialect, options: ReadOptions
         if invalid.rows and not dialect.quoted_newlines:
             # A quoted line break past the sample splits its row in two: retry allowing them.
             multiline = replace(dialect, quoted_newlines=True)
-            retried, fewer = _parse(path, multiline, options, threads=True, encoding=encoding)
+            retried, fewer = _parse(path, multiline, options, threads=False, encoding=encoding)
             if len(fewer.rows) < len(invalid.rows):
                 table, invalid = retried, fewer
         return table, invalid, encoding
