@@ -170,8 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:
         window.resize(1440, 920)
     window.show()
-    path = args.path or _shown_path(SAMPLE)
-    QTimer.singleShot(0, lambda: window.load(path, labels=args.labels))
+    path = args.path or (_shown_path(SAMPLE) if SAMPLE.exists() else None)  # no sample in a bare wheel
+    if path:
+        QTimer.singleShot(0, lambda: window.load(path, labels=args.labels))
     if args.screenshot:
         _screenshot(window, app, args.screenshot, args.epochs or 10)
     if args.quit_after is not None:

@@ -591,6 +591,8 @@ class MainWindow(QMainWindow):
         config = {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
                   "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
         self.monitor.start_training(len(self.loader), config["epochs"], self._batch_size())
+        if self.checks_panel.running:
+            self.log("training starts when the pipeline checks are done (both use the one MLX thread)")
         self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
                  f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
         return self._start_job("train", jobs.train_job, self.loader, thread=mlx_thread(), **config)
