@@ -76,6 +76,15 @@ def test_headerless_file_gets_column_names(tmp_path):
     assert any("no header" in note for note in table.notes)
 
 
+def test_excel_sep_hint_and_leading_comments(tmp_path):
+    sep = read_table(write(tmp_path, "sep.csv", "sep=;\na;b\n1,5;2\n2,5;3\n"))
+    assert sep.columns.to_pylist() == [{"a": 1.5, "b": 2}, {"a": 2.5, "b": 3}]
+    path = write(tmp_path, "c.csv", "# exported by a tool\n# second comment\na,b\n1,x\n3,y\n")
+    assert rows(path) == [{"a": 1, "b": "x"}, {"a": 3, "b": "y"}]
+    streamed = pa.Table.from_batches(list(iter_record_batches(path)))
+    assert streamed.equals(read_table(path).columns)
+
+
 def test_header_forced_off_by_option(tmp_path):
     path = write(tmp_path, "h.csv", "a,b\nc,d\n")
     assert read_table(path).num_rows == 1

@@ -103,12 +103,12 @@ def _arrow_options(
         use_threads=threads,
         encoding=codec,
         column_names=list(dialect.names) if dialect.names_given else None,
-        skip_rows=dialect.header_lines if dialect.names_given else 0,
+        skip_rows=dialect.skip_lines + (dialect.header_lines if dialect.names_given else 0),
         block_size=block_size,
     )
     if column_types is not None:  # streaming: names fixed by us, header lines skipped
         read.column_names = [f"c{i}" for i in range(len(dialect.names))]
-        read.skip_rows = dialect.header_lines
+        read.skip_rows = dialect.skip_lines + dialect.header_lines
     parse = pacsv.ParseOptions(
         delimiter=dialect.delimiter,
         newlines_in_values=dialect.quoted_newlines,

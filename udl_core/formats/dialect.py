@@ -69,6 +69,7 @@ class Dialect:
     header: bool
     names: tuple[str, ...]
     header_lines: int              # physical lines the header record spans (0 without one)
+    skip_lines: int                # lines before it: Excel's "sep=;" hint, "#" comments
     names_given: bool              # we name the columns (no header, or a header of another width)
     decimal_comma: bool
     quoted_newlines: bool
@@ -225,6 +226,21 @@ def _numeric_text_columns(rows: list[list[str]], width: int, delimiter: str, dec
     return tuple(found)
 
 
+def _preamble(text: str) -> tuple[int, str | None, str]:
+    """Lines to skip before the header ("sep=;" first, then "#" comments), the hint, the rest."""
+    count, hint = 0, None
+    while True:
+        line, newline, rest = text.partition("\n")
+        stripped = line.strip()
+        if count == 0 and len(stripped) == 5 and stripped.startswith("sep="):
+            hint = stripped[4]
+        elif not stripped.startswith("#"):
+            return count, hint, text
+        if not newline:
+            return count + 1, hint, ""
+        count, text = count + 1, rest
+
+
 def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
     """Encoding, delimiter, header and number style of `path`, from its first 256 KiB."""
     path = Path(path)
@@ -247,7 +263,10 @@ def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
         raise EmptyDatasetError(path, "holds only blank lines")
     if options.delimiter is not None and len(options.delimiter) != 1:
         raise ConfigError(f"the delimiter must be one character, not {options.delimiter!r}")
-    delimiter = options.delimiter or _sniff_delimiter(text, complete)
+    skip_lines, hint, text = _preamble(text)
+    if not text.strip():
+        raise EmptyDatasetError(path, "holds only comment lines")
+    delimiter = options.delimiter or hint or _sniff_delimiter(text, complete)
     rows = _records(text, delimiter, complete)
     missing = frozenset(options.missing_values)
     header = options.header if options.header is not None else _has_header(rows, missing)
@@ -278,6 +297,7 @@ def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
         header=header,
         names=names,
         header_lines=header_lines,
+        skip_lines=skip_lines,
         names_given=names_given,
         decimal_comma=decimal_comma,
         quoted_newlines=quoted_newlines,
