@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
+
+from udl_core.atomic import atomic_path, atomic_write
 
 __all__ = ["Buffer", "LossPlot"]
 
@@ -311,36 +312,28 @@ class LossPlot(pg.PlotWidget):
 
     # -- export --------------------------------------------------------------------------
     def export_png(self, path: str | os.PathLike) -> Path:
+        """The plot as a PNG, at least 800 px wide; written beside `path`, then renamed onto it."""
         from pyqtgraph.exporters import ImageExporter
 
         self._redraw()
-        target = Path(path)
-        tmp = target.with_name(f".{target.stem}.tmp{os.getpid()}.png")
         exporter = ImageExporter(self.getPlotItem())
         exporter.parameters()["width"] = max(800, self.width())
-        exporter.export(str(tmp))
-        os.replace(tmp, target)
-        return target
+        with atomic_path(path) as tmp:
+            exporter.export(str(tmp))
+        return Path(path)
 
     def export_csv(self, path: str | os.PathLike) -> Path:
-        """Rows of run, step, loss, smoothed, val_loss; written to a temp file then renamed."""
-        target = Path(path)
+        """Rows of step, loss, smoothed loss, validation loss; written whole or not at all."""
         val = dict(zip(self._val.x.tolist(), self._val.y.tolist()))
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["step", "loss", "smoothed_loss", "val_loss"])
-                for step, loss, smooth in zip(self._steps.x.tolist(), self._steps.y.tolist(), self._ema.y.tolist()):
-                    v = val.pop(step, None)
-                    writer.writerow([_num(step), repr(loss), repr(smooth), "" if v is None else repr(v)])
-                for step, v in sorted(val.items()):  # validation points past the last step
-                    writer.writerow([_num(step), "", "", repr(v)])
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        with atomic_write(path) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["step", "loss", "smoothed_loss", "val_loss"])
+            for step, loss, smooth in zip(self._steps.x.tolist(), self._steps.y.tolist(), self._ema.y.tolist()):
+                v = val.pop(step, None)
+                writer.writerow([_num(step), repr(loss), repr(smooth), "" if v is None else repr(v)])
+            for step, v in sorted(val.items()):  # validation points past the last step
+                writer.writerow([_num(step), "", "", repr(v)])
+        return Path(path)
 
 
 def _num(x: float) -> str:
