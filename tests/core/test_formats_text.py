@@ -469,6 +469,16 @@ def test_csv_stream_headerless_and_padded(tmp_path):
     assert streamed.equals(read_table(path).columns)
 
 
+def test_csv_stream_type_change_after_the_sample_names_the_column(tmp_path, monkeypatch):
+    from udl_core.formats import delimited
+
+    monkeypatch.setattr(delimited, "STREAM_SAMPLE_BYTES", 4096)
+    path = write(tmp_path, "drift.csv", "n,price\n" + "".join(f"{i},{i}\n" for i in range(5000)) + "1,12.5\n")
+    assert read_table(path).columns.schema.field("price").type == pa.float64()
+    with pytest.raises(CorruptFileError, match=r"drift.csv: column 'price' holds '12.5' at line 5002, but .* int64"):
+        list(iter_record_batches(path, batch_rows=1000))
+
+
 def test_parquet_stream_matches_full_read(tmp_path):
     path = tmp_path / "t.parquet"
     data = pa.concat_tables([sample_arrow_table()] * 700)

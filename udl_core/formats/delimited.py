@@ -8,6 +8,7 @@ wrong number of fields, which are quarantined with their line numbers.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -317,9 +318,7 @@ def iter_record_batches(
                 yield _to_batch(pa.Table.from_batches([batch]), dialect, options, first.schema)
                 rows += batch.num_rows
     except _ARROW_ERRORS as exc:
-        raise CorruptFileError(
-            path, f"cannot be streamed after {rows} rows ({first_line(exc)})"
-        ) from None
+        raise CorruptFileError(path, _stream_failure(exc, rows, dialect)) from None
     bad = invalid.records(path)
     if quarantine is not None:
         quarantine.extend(bad)
@@ -327,6 +326,17 @@ def iter_record_batches(
         raise CorruptFileError(
             path, f"{len(bad)} of {rows + len(bad)} rows are malformed (first: {bad[0].location})"
         )
+
+
+def _stream_failure(exc: BaseException, rows: int, dialect: Dialect) -> str:
+    message = first_line(exc)
+    found = re.search(r"column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\w+): invalid value '(.*)'",
+                      message)
+    if not found or int(found[1]) >= len(dialect.names):
+        return f"cannot be streamed after {rows:,} rows ({message})"
+    name, where = dialect.names[int(found[1])], f"line {found[2]}" if found[2] else f"after row {rows:,}"
+    return (f"column {name!r} holds {found[4]!r} at {where}, but its first {STREAM_SAMPLE_BYTES >> 20} MiB "
+            f"are {found[3]}; a file this large is streamed with the types of its first rows")
 
 
 def _to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa.Schema) -> pa.RecordBatch:
