@@ -362,6 +362,8 @@ def infer(
     if table.is_tabular:
         names = list(table.columns.column_names)
     elif table.features.ndim == 2 and table.features.shape[1] <= ARRAY_COLUMNS_LIMIT:
+        if table.features.shape[1] == 0:
+            raise SchemaError(table.source, f"the features have no columns (shape {table.features.shape})")
         names = [f"f{j}" for j in range(table.features.shape[1])]
     else:
         names = ["image" if layout == "image" else "features"]
@@ -392,7 +394,7 @@ def infer(
         for name in names:
             force = "categorical" if name in categorical else "numeric" if name in numeric else None
             infos.append(inf.tabular_column(name, table.columns.column(name), force, name == label))
-    elif len(names) > 1 or names[0].startswith("f"):
+    elif names[0] == "f0":  # one column per feature; "features" is a tensor column
         infos = inf.array_columns(table.features)
         if categorical:
             raise SchemaError(table.source, "categorical= applies to table columns; array features are numeric "

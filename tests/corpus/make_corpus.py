@@ -390,6 +390,14 @@ def _make_infinities(folder: Path) -> None:
     _write(folder / "data.csv", "\n".join(lines) + "\n")
 
 
+def _make_npz_arrays(x: np.ndarray) -> Callable[[Path], None]:
+    def make(folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / "data.npz", x=x, y=np.arange(len(x)) % 2)
+
+    return make
+
+
 def _make_wide(rows: int) -> Callable[[Path], None]:
     def make(folder: Path) -> None:
         header = ",".join(f"c{i}" for i in range(10_000))
@@ -539,6 +547,10 @@ CASES: tuple[Case, ...] = (
          raises=("SchemaError", "TrainingError"), commands=("inspect", "train")),
     Case("mixed_types_column", _make_mixed_types, "data.csv", expect="ok", commands=("inspect", "batch", "train")),
     Case("long_field_10mb", _make_long_field, "data.csv", expect="handled"),
+    Case("npz_3d_features", _make_npz_arrays(np.random.default_rng(12).normal(size=(40, 4, 4))), "data.npz",
+         expect="ok", commands=("inspect", "batch", "train"), note="N x 4 x 4 features, like MNIST's N x 28 x 28"),
+    Case("npz_zero_width_features", _make_npz_arrays(np.zeros((40, 0))), "data.npz", raises=("SchemaError",)),
+    Case("npz_complex_features", _make_npz_arrays(np.ones((40, 3)) + 1j), "data.npz"),
     Case("npz_missing_keys", _make_npz_missing_keys, "data.npz", raises=("SchemaError",)),
     Case("images_symlink_loop", _make_images_symlink_loop, "imgs", expect="ok", hazard=True,
          note="a link to the parent folder and one to itself: must not hang or count images twice"),
