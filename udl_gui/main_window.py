@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.preferences.restore(self)
         self._set_busy(None)
+        self._name_for_accessibility()
 
     # -- construction ----------------------------------------------------------------------
     def _build_widgets(self) -> None:
@@ -295,6 +296,19 @@ class MainWindow(QMainWindow):
         self.clear_runs_button.clicked.connect(self.loss_plot.clear_previous)
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
         self.checks_panel.checks_finished.connect(self._on_checks_finished)
+
+    def _name_for_accessibility(self) -> None:
+        names = {
+            self.dataset_row.path_edit: "Dataset path", self.dataset_row.open_button: "Open dataset",
+            self.dataset_row.labels_edit: "Labels file path", self.dataset_row.label_combo: "Label column",
+            self.batch_table: "Batch table", self.batch_toolbar.index_spin: "Batch index",
+            self.controls.train_switch: "Train model", self.controls.device_combo: "Device",
+            self.controls.epochs_spin: "Epochs", self.controls.batch_size_spin: "Batch size",
+            self.controls.lr_spin: "Learning rate", self.controls.run_button: "Run",
+            self.controls.stop_button: "Stop", self.progress_bar: "Progress", self.log_view: "Log",
+        }
+        for widget, name in names.items():
+            widget.setAccessibleName(name)
 
     # -- settings ------------------------------------------------------------------------
     def save_settings(self) -> None:

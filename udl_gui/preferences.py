@@ -1,5 +1,5 @@
 """What the window remembers between sessions (QSettings, organisation "UDL"): the last folder,
-recent files, the window's geometry, the training controls and the plot's scale."""
+recent files, the window's geometry and splitters, the training controls and the plot's scale."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ class Preferences:
         geometry = s.value("geometry")
         if geometry is not None:
             window.restoreGeometry(geometry)
+        for name, splitter in getattr(window, "_splitters", {}).items():
+            state = s.value(f"splitters/{name}")
+            if state is not None:
+                splitter.restoreState(state)
         c.epochs_spin.setValue(int(s.value("training/epochs", c.epochs_spin.value())))
         for spin, key in ((c.batch_size_spin, "training/batchSize"), (c.seed_spin, "training/seed")):
             spin.blockSignals(True)  # nothing is loaded yet: no reload for these
@@ -59,6 +63,8 @@ class Preferences:
     def save(self, window: Any) -> None:
         s, c = self.settings, window.controls
         s.setValue("geometry", window.saveGeometry())
+        for name, splitter in getattr(window, "_splitters", {}).items():
+            s.setValue(f"splitters/{name}", splitter.saveState())
         s.setValue("training/epochs", c.epochs_spin.value())
         s.setValue("training/batchSize", c.batch_size_spin.value())
         s.setValue("training/seed", c.seed_spin.value())
