@@ -374,6 +374,14 @@ def _make_nested_parquet(folder: Path) -> None:
     pq.write_table(table, folder / "data.parquet")
 
 
+def _make_uint64_ids(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(13)
+    ids = rng.integers(0, 2**63, 60, dtype=np.uint64) * np.uint64(2)   # 64-bit hashes, past 2**53
+    table = pa.table({"id": pa.array(ids, pa.uint64()), "x": rng.normal(size=60), "label": ["p", "q"] * 30})
+    pq.write_table(table, folder / "data.parquet")
+
+
 def _make_arrow_stream(folder: Path) -> None:
     import pyarrow.ipc as ipc
 
@@ -609,6 +617,8 @@ CASES: tuple[Case, ...] = (
          raises=("SchemaError", "ConfigError", "TrainingError")),
     Case("parquet_nested_and_null_columns", _make_nested_parquet, "data.parquet", expect="handled",
          commands=("inspect", "batch", "train")),
+    Case("parquet_uint64_ids", _make_uint64_ids, "data.parquet", expect="ok",
+         note="a valid file: 64-bit hash ids past 2**53 are not damage"),
     Case("arrow_stream_format", _make_arrow_stream, "data.arrow", expect="ok"),
     Case("csv_infinities", _make_infinities, "data.csv", expect="ok", commands=("inspect", "batch", "train"),
          note="inf and -inf in numeric columns: imputed or clipped, never NaN batches"),
