@@ -227,6 +227,8 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
     return pa.table(columns, names=table.column_names)
 
 
+@register_reader("csv", *CSV_EXTENSIONS, *COMPRESSED_EXTENSIONS, sniff=sniff_delimited, priority=200,
+                 description="delimited text (CSV, TSV)")
 def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
     """Read a delimited text file into a Table (rows with the wrong field count quarantined)."""
     path = Path(path)
@@ -262,12 +264,6 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
     if bad:
         notes.append(f"{len(bad)} malformed rows skipped (see quarantine)")
     return Table(source=str(path), format="csv", columns=table, quarantine=bad, notes=notes)
-
-
-register_reader(
-    "csv", *CSV_EXTENSIONS, *COMPRESSED_EXTENSIONS, sniff=sniff_delimited, priority=200,
-    description="delimited text (CSV, TSV)",
-)(read_delimited)
 
 
 def _encoding_label(detected: TextEncoding, used: str) -> str:
