@@ -108,3 +108,22 @@ def test_default_budget_and_str():
     est = Estimate(rows=1_204_000, bytes_on_disk=48_200_000, processed_bytes=150_000_000,
                    streamed=False, memory_budget=6_000_000_000, exact=False)
     assert str(est) == "≈ 1,204,000 rows, 48.2 MB on disk, ≈ 150.0 MB as float32; fits in memory (budget 6.0 GB)"
+
+
+def test_label_is_left_out_of_the_feature_width(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(frame(1_000), path)
+    assert estimate(path).feature_dim == 6                 # "label" is the label by name
+    assert estimate(path, label="color").feature_dim == 3  # x, k, label (numeric)
+
+
+def test_arrow_stream_and_small_json_are_read_exactly(tmp_path):
+    stream = tmp_path / "s.arrows"
+    table = frame(700)
+    with pa.ipc.new_stream(stream, table.schema) as writer:
+        writer.write_table(table)
+    assert (estimate(stream).rows, estimate(stream).exact) == (700, True)
+    small = tmp_path / "s.json"
+    small.write_text('[{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]')
+    est = estimate(small)
+    assert (est.rows, est.exact) == (2, True)

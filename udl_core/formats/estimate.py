@@ -310,14 +310,18 @@ def _size_arrow(path: Path, options: ReadOptions) -> Sized:
         head = handle.read(8)
     if head[:6] != ARROW_MAGIC:
         return _by_reading(path, options)
+    rows = raw = 0
+    first: list[pa.RecordBatch] = []
     try:
         reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
-        batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+        for i in range(reader.num_record_batches):
+            batch = reader.get_batch(i)  # zero-copy unless compressed; one at a time either way
+            rows, raw = rows + batch.num_rows, raw + batch.nbytes
+            if sum(b.num_rows for b in first) < SAMPLE_ROWS:
+                first.append(batch)
     except _ERRORS as exc:
         raise CorruptFileError(path, f"truncated or not an Arrow file ({exc})") from None
-    rows = sum(b.num_rows for b in batches)
-    raw = sum(b.nbytes for b in batches)
-    sample = normalise_types(pa.Table.from_batches(batches, schema=reader.schema).slice(0, SAMPLE_ROWS))
+    sample = normalise_types(pa.Table.from_batches(first, schema=reader.schema).slice(0, SAMPLE_ROWS))
     return Sized(rows, True, raw, Table(str(path), "arrow", columns=sample))
 
 
