@@ -1,8 +1,9 @@
 """JSON: an array of records, an object of columns, or JSON Lines (one record per line).
 
-polars parses the whole file in one go; only when that fails does a line-by-line pass
-find the malformed lines of a JSON Lines file, quarantine them, and parse the rest.
-Nested values (lists, objects) become JSON-encoded text columns.
+JSON Lines are parsed in one go by pyarrow.json (which types every block and widens across
+them), a JSON document by polars; only when that fails does a line-by-line pass find the
+malformed lines of a JSON Lines file, quarantine them, and parse the rest. Nested values
+(lists, objects) become JSON-encoded text columns; ISO date strings become timestamps.
 """
 
 from __future__ import annotations
