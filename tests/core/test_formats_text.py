@@ -412,6 +412,16 @@ def test_parquet_types_are_normalised(tmp_path):
     assert_normalised(table.columns)
 
 
+def test_pandas_row_index_is_left_out(tmp_path):
+    path = tmp_path / "p.parquet"
+    data = pa.table({"__index_level_0__": [10, 20], "x": [1.0, 2.0]})
+    pq.write_table(data, path)
+    table = read_table(path)
+    assert table.columns.column_names == ["x"]
+    assert any("pandas row index" in note for note in table.notes)
+    assert pa.Table.from_batches(list(iter_parquet_batches(path))).column_names == ["x"]
+
+
 @pytest.mark.parametrize("kind", ["feather", "ipc_stream", "feather_v1"])
 def test_arrow_and_feather(tmp_path, kind):
     path = tmp_path / "t.arrow"

@@ -7,6 +7,7 @@ timestamps. Large Parquet files are read one row group at a time, with progress.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
@@ -33,6 +34,7 @@ ARROW_MAGIC = b"ARROW1"
 FEATHER_V1_MAGIC = b"FEA1"
 _STREAM_CONTINUATION = b"\xff\xff\xff\xff"
 _ERRORS = (pa.ArrowException, OSError, ValueError)
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 
 def _normal_type(kind: pa.DataType) -> pa.DataType | None:
@@ -66,7 +68,15 @@ def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType):
 
 
 def normalise_types(table: pa.Table, notes: list[str] | None = None) -> pa.Table:
-    """`table` with every column in the types docs/api.md promises (a no-op when it already is)."""
+    """`table` with every column in the types docs/api.md promises (a no-op when it already is).
+
+    pandas' saved row index (`__index_level_0__`) is dropped: it numbers rows, it is no feature.
+    """
+    index = [name for name in table.column_names if _PANDAS_INDEX.fullmatch(name)]
+    if index:
+        table = table.drop_columns(index)
+        if notes is not None:
+            notes.append(f"pandas row index left out: {', '.join(index)}")
     columns, names, decoded = [], table.column_names, []
     changed = False
     for name, column in zip(names, table.columns):
