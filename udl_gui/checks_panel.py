@@ -23,6 +23,11 @@ STATUS_ROLE = Qt.ItemDataRole.UserRole
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 _COLORS = {"pass": "#2e7d32", "warn": "#ef8f00", "fail": "#c62828"}
 _ICONS: dict[str, QIcon] = {}
+# Every check Job ever started, kept for the life of the process. On the shared MLX thread the
+# worker deletes itself (deleteLater) there; if Python dropped the Job first, the wrapper would
+# delete that worker directly from the GUI thread while its deferred delete is pending, which
+# crashes ("QObject: shared QObject was deleted directly"). A Job is a few hundred bytes once done.
+_STARTED_JOBS: list[Job] = []
 
 
 def status_icon(status: str, size: int = 16) -> QIcon:
@@ -144,7 +149,8 @@ class ChecksPanel(QWidget):
         job.cancelled.connect(self._on_job_cancelled)
         job.done.connect(self._on_job_done)
         self._jobs = [j for j in self._jobs if j.running]
-        self._jobs.append(job)  # kept until done: a stopped job may still be winding down
+        self._jobs.append(job)
+        _STARTED_JOBS.append(job)
         self._job = job
         job.start()
 

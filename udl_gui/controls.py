@@ -75,6 +75,29 @@ class DatasetRow(QWidget):
         for edit in (self.path_edit, self.labels_edit):
             edit.setAcceptDrops(False)  # file drops go to the window, which loads them
 
+    # A path can hold bytes Qt cannot show (a file name that is not UTF-8, kept by Python as
+    # surrogates): the exact path is kept beside the field and used while the field is unedited.
+    def set_path(self, path: str) -> None:
+        self.path_edit.setText(path)
+        self._exact_path = (self.path_edit.text(), path)
+
+    def path(self) -> str:
+        return self._exact(self.path_edit, getattr(self, "_exact_path", None))
+
+    def set_labels_path(self, path: str) -> None:
+        self.labels_edit.setText(path)
+        self._exact_labels = (self.labels_edit.text(), path)
+
+    def labels_path(self) -> str:
+        return self._exact(self.labels_edit, getattr(self, "_exact_labels", None))
+
+    @staticmethod
+    def _exact(edit: QLineEdit, exact: tuple[str, str] | None) -> str:
+        text = edit.text()
+        if exact is not None and text == exact[0]:
+            return exact[1].strip()
+        return text.strip()
+
     def label(self) -> str | None:
         text = self.label_combo.currentText()
         return None if text in ("", AUTO_LABEL) else text

@@ -425,8 +425,8 @@ class MainWindow(QMainWindow):
         self.monitor.ended(f"{job.name} failed")
         if job.name == "load" and self.loader is not None and self._loaded_kwargs:
             # The dataset on screen stays; so do the fields that describe it.
-            self.dataset_row.path_edit.setText(str(self._loaded_kwargs.get("path", "")))
-            self.dataset_row.labels_edit.setText(str(self._loaded_kwargs.get("labels", "") or ""))
+            self.dataset_row.set_path(str(self._loaded_kwargs.get("path", "")))
+            self.dataset_row.set_labels_path(str(self._loaded_kwargs.get("labels", "") or ""))
             self.dataset_row.set_columns([c.name for c in self.loader.schema.columns], self.loader.schema.label)
         if isinstance(exc, UDLError):
             self.show_error(what, str(exc))
@@ -477,7 +477,7 @@ class MainWindow(QMainWindow):
     def loader_kwargs(self) -> dict[str, Any]:
         c = self.controls
         kwargs: dict[str, Any] = {"batch_size": c.batch_size_spin.value(), "seed": c.seed_spin.value()}
-        labels = self.dataset_row.labels_edit.text().strip()
+        labels = self.dataset_row.labels_path()
         if labels:
             kwargs["labels"] = labels
         label = self.dataset_row.label()
@@ -490,12 +490,12 @@ class MainWindow(QMainWindow):
         """Load `path` (or the path field) on the worker thread; the old dataset stays until it succeeds."""
         if path is not None:
             path = str(path)
-            if path != self.dataset_row.path_edit.text().strip():
+            if path != self.dataset_row.path():
                 self.dataset_row.set_columns([], None)  # a new file: its label is detected afresh
-            self.dataset_row.path_edit.setText(path)
+            self.dataset_row.set_path(path)
         if labels is not None:
-            self.dataset_row.labels_edit.setText(labels)
-        text = self.dataset_row.path_edit.text().strip()
+            self.dataset_row.set_labels_path(labels)
+        text = self.dataset_row.path()
         if not text:
             self.show_error("No dataset", "Type a path, press Open, or drop a file or folder on the window.")
             return None
@@ -524,8 +524,8 @@ class MainWindow(QMainWindow):
         self._loaded_kwargs = dict(self._pending_kwargs)
         self._loaded_kwargs.setdefault("label", loader.schema.label)  # the detected label counts as chosen
         seconds = self.monitor.elapsed
-        path = str(getattr(loader, "path", None) or self.dataset_row.path_edit.text())
-        self._remember(self.dataset_row.path_edit.text().strip())
+        path = str(getattr(loader, "path", None) or self.dataset_row.path())
+        self._remember(self.dataset_row.path())
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
         schema = loader.schema
         self.schema_panel.show_loader(loader)
@@ -583,7 +583,7 @@ class MainWindow(QMainWindow):
         if self.loader is None or self._loaded_kwargs is None:
             return True
         self._apply_batch_size()
-        wanted = dict(self.loader_kwargs(), path=self.dataset_row.path_edit.text().strip())
+        wanted = dict(self.loader_kwargs(), path=self.dataset_row.path())
         loaded = self._loaded_kwargs
         return any(loaded.get(k) != v for k, v in wanted.items())
 
@@ -672,15 +672,15 @@ class MainWindow(QMainWindow):
     def _on_labels_button_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a labels file", self._last_folder(), file_dialog_filter())
         if path:
-            self.dataset_row.labels_edit.setText(path)
-            if self.dataset_row.path_edit.text().strip():
+            self.dataset_row.set_labels_path(path)
+            if self.dataset_row.path():
                 self.reload()
 
     def _on_path_edit_return_pressed(self) -> None:
         self.load()
 
     def _on_label_combo_activated(self, _index: int) -> None:
-        if self.dataset_row.path_edit.text().strip():
+        if self.dataset_row.path():
             self.reload(label=self.dataset_row.label())
 
     def _on_schema_overrides_requested(self, overrides: dict) -> None:
@@ -760,7 +760,7 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         data, labels = _labels_first(paths)
-        self.dataset_row.labels_edit.setText(labels or "")
+        self.dataset_row.set_labels_path(labels or "")
         self.load(data)
 
     # -- lifetime ------------------------------------------------------------------------

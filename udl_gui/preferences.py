@@ -30,6 +30,10 @@ class Preferences:
         return [str(v) for v in (value or [])]
 
     def remember(self, path: str) -> None:
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:  # a name that is not UTF-8 cannot go into the settings file
+            return
         recent = [p for p in self.recent_files() if p != path]
         self.settings.setValue("recentFiles", [path, *recent][:MAX_RECENT])
         self.settings.setValue("lastFolder", str(Path(path).parent if Path(path).is_file() else Path(path)))

@@ -403,3 +403,28 @@ def test_the_excepthook_reports_to_the_window_and_keeps_running(window, monkeypa
     assert "ValueError" in capsys.readouterr().err
     window.last_error_box.close()
     assert window.isVisible()
+
+
+def test_a_file_name_that_is_not_utf8_reaches_the_loader_exactly(qtbot, window, known_csv, tmp_path, monkeypatch):
+    """Qt cannot show a name kept by Python as surrogates; the window still hands the exact path on."""
+    import os
+
+    from udl_gui import jobs
+
+    odd = os.fsdecode(str(tmp_path).encode() + b"/caf\xe9.csv")
+    with open(odd, "w", encoding="utf-8") as handle:
+        handle.write(known_csv.read_text())
+    seen = []
+    real = jobs.load_job
+
+    def spy(path, **kwargs):
+        seen.append(path)
+        return (yield from real(path, **kwargs))
+
+    monkeypatch.setattr(jobs, "load_job", spy)
+    window.load(odd)
+    wait_idle(qtbot, window)
+    assert seen == [odd]
+    assert window.dataset_row.path() == odd
+    if window.last_error_box is not None:  # the loader's verdict on such names is its own
+        window.last_error_box.close()
