@@ -15,6 +15,8 @@ validation rows are transformed exactly as unseen data would be:
 * 2-D arrays: per-feature, like numeric columns. Other arrays are flattened and
   standardized per feature. Images (uint8 scaled to [0, 1]) are standardized per channel,
   the usual choice for pictures, and flattened to [N, H*W*C].
+* values standardized past float32's range (an outlier far outside the training rows)
+  are clipped to the largest finite float32, so no feature is ever inf or NaN.
 * labels: classification -> int32 index into `classes` (-1 for a missing or unknown
   label); regression -> float32 (NaN when missing). `y_mean` / `y_std` are the training
   targets' statistics for a trainer that wants to scale them.
@@ -38,6 +40,7 @@ __all__ = ["DATETIME_PARTS", "Preprocessor", "chunk_rows"]
 
 DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "days")
 _US_PER_DAY = 86_400_000_000
+_F32_MAX = float(np.finfo(np.float32).max)
 CHUNK_BYTES = 32 << 20   # float64 working memory per chunk of rows
 
 
@@ -86,22 +89,29 @@ def _scale_stats(values: np.ndarray) -> dict:
     """Median, mean and std of a float64 column with NaN for missing (one code path for
     every source, so CSV and NPY give bit-identical tensors)."""
     finite = ~np.isnan(values)
-    median = float(np.median(values[finite])) if finite.any() else 0.0
-    filled = np.where(finite, values, median)
-    constant = filled.size == 0 or float(np.ptp(filled)) == 0.0
-    mean = float(filled.mean()) if filled.size else 0.0
-    std = 1.0
-    if not constant:
-        # Squares of tiny (1e-200) or huge (1e200) values under/overflow: take the std of
-        # the column scaled to [-1, 1], then scale back.
-        size = float(np.abs(filled).max())
-        std = float((filled / size).std()) * size
-    return {"median": median, "mean": mean, "std": std if std > 0 else 1.0, "constant": constant}
+    present = values[finite]
+    if present.size == 0:
+        return {"median": 0.0, "mean": 0.0, "std": 1.0, "constant": True}
+    # Work on the column scaled into [-1, 1]: sums and squares of tiny (1e-300) or huge
+    # (1e300) values would under- or overflow.
+    size = float(np.abs(present).max()) or 1.0
+    median = float(np.median(present / size))
+    filled = np.where(finite, values / size, median)
+    constant = bool(filled.max() == filled.min())
+    std = float(filled.std()) * size
+    return {"median": median * size, "mean": float(filled.mean()) * size,
+            "std": std if std > 0 and not constant else 1.0, "constant": constant}
 
 
 def _scale(values: np.ndarray, stats: dict) -> np.ndarray:
-    filled = np.where(np.isnan(values), stats["median"], values)
-    return (filled - stats["mean"]) / stats["std"]
+    with np.errstate(over="ignore"):   # clipped just below
+        filled = np.where(np.isnan(values), stats["median"], values)
+        return _fit_f32((filled - stats["mean"]) / stats["std"])
+
+
+def _fit_f32(values: np.ndarray) -> np.ndarray:
+    # An outlier far outside the training range can standardize past float32's range.
+    return np.clip(values, -_F32_MAX, _F32_MAX, out=values)
 
 
 def _categories(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -344,7 +354,8 @@ class Preprocessor:
         flat[~np.isfinite(flat)] = np.nan
         median = np.asarray(step["median"])
         filled = np.where(np.isnan(flat), median, flat)
-        return (filled - np.asarray(step["mean"])) / np.asarray(step["std"])
+        with np.errstate(over="ignore"):   # clipped by _fit_f32
+            return _fit_f32((filled - np.asarray(step["mean"])) / np.asarray(step["std"]))
 
     def _transform_tabular(self, table: Table, rows: np.ndarray | None) -> np.ndarray:
         if not table.is_tabular:
@@ -407,7 +418,11 @@ class Preprocessor:
             strings = label_strings(values)
             index = pc.index_in(strings, value_set=pa.array(list(self.classes), pa.string()))
             return pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
-        return _numbers(values).astype(np.float32)
+        targets = _numbers(values)
+        if np.any(np.abs(targets[~np.isnan(targets)]) > _F32_MAX):
+            raise SchemaError(table.source, f"the label column '{self.label}' holds values beyond float32's range "
+                                            f"(largest {np.nanmax(np.abs(targets)):.3g}); rescale the target")
+        return targets.astype(np.float32)
 
     def label_mask(self, table: Table) -> np.ndarray:
         """True for the rows that have a label (the loader keeps only those)."""

@@ -8,9 +8,11 @@ import threading
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from udl_core.batching import prefetched
-from udl_core.errors import ConfigError
+from udl_core.errors import ConfigError, UDLError
 from udl_core.events import Notice, Progress
 from udl_core.loader import UnifiedDataLoader
 from udl_core.table import Table
@@ -254,3 +256,36 @@ def test_loads_a_real_csv(tmp_path):
     assert loader.schema.label == "target" and loader.task == "classification"
     assert loader.feature_names == ["x", "kind=a", "kind=b"]
     assert loader.estimate is not None and loader.estimate.rows == 60
+
+
+# any small table loads, or fails with a UDLError: never another exception -------------------
+_cells = {
+    "float": st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    "int": st.one_of(st.none(), st.integers(-5, 5)),
+    "text": st.one_of(st.none(), st.sampled_from(["a", "b", "1.5", "x y", "", "é"])),
+    "bool": st.one_of(st.none(), st.booleans()),
+}
+_types = {"float": pa.float64(), "int": pa.int64(), "text": pa.string(), "bool": pa.bool_()}
+
+
+@st.composite
+def small_tables(draw):
+    rows = draw(st.integers(1, 25))
+    kinds = draw(st.lists(st.sampled_from(sorted(_cells)), min_size=1, max_size=4))
+    columns = {f"c{j}": pa.array(draw(st.lists(_cells[k], min_size=rows, max_size=rows)), _types[k])
+               for j, k in enumerate(kinds)}
+    return Table(source="fuzz.csv", format="csv", columns=pa.table(columns))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_tables(), st.sampled_from(["auto", "classification", "regression"]), st.integers(1, 8))
+def test_any_small_table_loads_or_raises_a_udl_error(table, task, batch_size):
+    try:
+        loader = UnifiedDataLoader(table, task=task, batch_size=batch_size, val_fraction=0.25).load()
+    except UDLError as exc:
+        assert str(exc)
+        return
+    for batch in loader:
+        assert np.isfinite(batch.x).all()
+        assert batch.x.shape == (len(batch.rows), loader.feature_dim)
+        assert set(batch.raw()) == set(table.columns.column_names)
