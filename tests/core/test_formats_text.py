@@ -92,7 +92,7 @@ def test_header_forced_off_by_option(tmp_path):
 
 
 def test_duplicate_and_blank_header_names_are_made_unique(tmp_path):
-    table = read_table(write(tmp_path, "dup.csv", ",a,a\n0,1,2\n"))
+    table = read_table(write(tmp_path, "dup.csv", ",a,a\n5,1,2\n"))
     assert table.columns.column_names == ["column_1", "a", "a_2"]
 
 
@@ -184,10 +184,25 @@ def test_nul_byte_does_not_crash(tmp_path):
 
 
 def test_header_one_name_short_like_a_pandas_index(tmp_path):
-    table = read_table(write(tmp_path, "idx.csv", "a,b\n0,1,2\n1,3,4\n2,5,6\n"))
+    table = read_table(write(tmp_path, "idx.csv", "a,b\n7,1,2\n9,3,4\n8,5,6\n"))
     assert table.columns.column_names == ["column_1", "a", "b"]
     assert table.columns.column("b").to_pylist() == [2, 4, 6]
     assert table.quarantine == []
+
+
+@pytest.mark.parametrize("text", [",a,b\n0,1,x\n1,3,y\n2,5,z\n", "a,b\n0,1,x\n1,3,y\n2,5,z\n"])
+def test_saved_pandas_index_is_left_out(tmp_path, text):
+    path = write(tmp_path, "pd.csv", text)
+    table = read_table(path)
+    assert table.columns.column_names == ["a", "b"]
+    assert any("pandas index" in note for note in table.notes)
+    assert pa.Table.from_batches(list(iter_record_batches(path))).equals(table.columns)
+
+
+def test_named_or_unordered_first_column_is_kept(tmp_path):
+    assert read_table(write(tmp_path, "id.csv", "id,a\n0,5\n1,6\n")).columns.column_names == ["id", "a"]
+    kept = read_table(write(tmp_path, "u.csv", ",a\n3,5\n1,6\n")).columns
+    assert kept.column_names == ["column_1", "a"]
 
 
 def test_quoted_newline_past_the_sample_is_not_quarantined(tmp_path):

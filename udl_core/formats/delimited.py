@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -227,6 +228,19 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
     return pa.table(columns, names=table.column_names)
 
 
+def _row_number_column(table: pa.Table, dialect: Dialect) -> str | None:
+    """The name of an unnamed first column counting 0, 1, 2, ... (or 1, 2, 3, ...), if any."""
+    if not dialect.unnamed_first or table.num_columns < 2 or table.num_rows < 2:
+        return None
+    column = table.column(0)
+    if column.type != pa.int64() or column.null_count:
+        return None
+    values = column.to_numpy()
+    if values[0] not in (0, 1) or not np.array_equal(values, np.arange(values[0], values[0] + len(values))):
+        return None
+    return table.column_names[0]
+
+
 @register_reader("csv", *CSV_EXTENSIONS, *COMPRESSED_EXTENSIONS, sniff=sniff_delimited, priority=200,
                  description="delimited text (CSV, TSV)")
 def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
@@ -239,6 +253,7 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
         table = _normalise(raw, dialect, options)
     except _ARROW_ERRORS as exc:
         raise CorruptFileError(path, f"cannot be parsed as delimited text ({first_line(exc)})") from None
+    index = _row_number_column(table, dialect)
     bad = invalid.records(path)
     total = table.num_rows + len(bad)
     if bad and len(bad) / total > options.max_bad_fraction:
@@ -257,6 +272,9 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
         notes.append(f"compression: {dialect.compression}")
     if not dialect.header:
         notes.append(f"no header row: columns named column_1..column_{table.num_columns}")
+    if index:
+        table = table.drop_columns([index])
+        notes.append(f"unnamed row-number column (a saved pandas index) left out: {index}")
     if dialect.decimal_comma:
         notes.append("decimal comma: numbers like 3,14 read as 3.14")
     if dialect.has_nul:
@@ -305,13 +323,15 @@ def iter_record_batches(
     try:
         sample, complete, _ = read_sample(path, STREAM_SAMPLE_BYTES)
         raw, first = parse_sample(sample, complete, dialect, options)
+        index = _row_number_column(first, dialect)
+        schema = first.drop_columns([index]).schema if index else first.schema
         column_types = {f"c{i}": pa.string() if pa.types.is_null(t) else t
                         for i, t in enumerate(raw.schema.types)}
         arrow = _arrow_options(dialect, options, invalid, threads=False,
                                column_types=column_types, block_size=1 << 20)
         with open_text_stream(path, dialect.compression) as source:
             for batch in rebatch(pacsv.open_csv(source, **arrow), batch_rows):
-                yield _to_batch(pa.Table.from_batches([batch]), dialect, options, first.schema)
+                yield _to_batch(pa.Table.from_batches([batch]), dialect, options, schema)
                 rows += batch.num_rows
     except _ARROW_ERRORS as exc:
         raise CorruptFileError(path, _stream_failure(exc, rows, dialect)) from None
@@ -340,8 +360,8 @@ def _to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa
     table = _normalise(part, dialect, options, numeric_text=False)
     missing = list(options.missing_values)
     columns = []
-    for j, field in enumerate(schema):
-        column = table.column(j)
+    for field in schema:
+        column = table.column(field.name)
         if column.type != field.type:  # numbers that the full read pulls out of padded text
             column = pc.cast(pc.replace_substring(_trimmed(column, missing), ",", "."), field.type)
         columns.append(column)

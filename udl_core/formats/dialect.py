@@ -71,6 +71,7 @@ class Dialect:
     header_lines: int              # physical lines the header record spans (0 without one)
     skip_lines: int                # lines before it: Excel's "sep=;" hint, "#" comments
     names_given: bool              # we name the columns (no header, or a header of another width)
+    unnamed_first: bool            # the header leaves the first column unnamed (pandas' index)
     decimal_comma: bool
     quoted_newlines: bool
     has_nul: bool
@@ -299,6 +300,7 @@ def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
         header_lines=header_lines,
         skip_lines=skip_lines,
         names_given=names_given,
+        unnamed_first=header and (not rows[0][0].strip() or (names_given and width > len(rows[0]))),
         decimal_comma=decimal_comma,
         quoted_newlines=quoted_newlines,
         has_nul=has_nul,
