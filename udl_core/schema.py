@@ -236,9 +236,11 @@ class _Inference:
                 missing += (~np.isfinite(chunk)).sum(axis=0)
         else:
             missing = np.zeros(features.shape[1], dtype=np.int64)
-        ordered = np.sort(np.asarray(sample), axis=0)
-        distinct = 1 + (np.diff(ordered, axis=0) != 0).sum(axis=0) if len(ordered) else np.zeros(
-            features.shape[1], dtype=np.int64)
+        ordered = np.asarray(sample, dtype=np.float64).copy()
+        ordered[~np.isfinite(ordered)] = np.nan             # sorted last, not counted
+        ordered.sort(axis=0)
+        valid = ~np.isnan(ordered)
+        distinct = valid[:1].sum(axis=0) + ((ordered[1:] != ordered[:-1]) & valid[1:]).sum(axis=0)
         return [
             ColumnInfo(f"f{j}", dtype, "numeric", "feature", int(missing[j]), int(distinct[j]))
             for j in range(features.shape[1])

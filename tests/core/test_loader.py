@@ -289,3 +289,21 @@ def test_any_small_table_loads_or_raises_a_udl_error(table, task, batch_size):
         assert np.isfinite(batch.x).all()
         assert batch.x.shape == (len(batch.rows), loader.feature_dim)
         assert set(batch.raw()) == set(table.columns.column_names)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 20), st.integers(1, 4), st.data(), st.sampled_from(["auto", "classification", "regression"]))
+def test_any_small_array_loads_or_raises_a_udl_error(rows, width, data, task):
+    cells = st.sampled_from([0.0, 1.0, -2.5, 3.0, np.nan, np.inf, -np.inf, 1e300, -1e-300])
+    x = np.array(data.draw(st.lists(cells, min_size=rows * width, max_size=rows * width))).reshape(rows, width)
+    labels = data.draw(st.one_of(st.none(), st.lists(st.sampled_from([0, 1, 2]), min_size=rows, max_size=rows)))
+    table = Table(source="fuzz.npy", format="npy", features=x,
+                  labels=None if labels is None else np.array(labels))
+    try:
+        loader = UnifiedDataLoader(table, task=task, batch_size=3).load()
+    except UDLError as exc:
+        assert str(exc)
+        return
+    for batch in loader:
+        assert np.isfinite(batch.x).all()
+        assert len(batch.raw()) >= 1
