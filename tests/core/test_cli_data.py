@@ -190,3 +190,17 @@ def test_subprocess_exit_code_and_single_error_line(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'gone.parquet'}: no such file or folder"]
+
+
+def test_quarantine_is_listed_and_capped(capsys, tmp_path):
+    path = tmp_path / "some_bad.csv"
+    lines = ["a,b,label"] + [("1,2,3,4" if i % 12 == 5 else f"{i},{i % 7},{i % 2}") for i in range(300)]
+    path.write_text("\n".join(lines) + "\n")
+    code, out, _ = run(capsys, "inspect", path, "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert len(report["quarantine"]) == 25
+    assert report["quarantine"][0]["location"] == "line 7" and report["quarantine"][0]["reason"]
+    code, out, _ = run(capsys, "inspect", path)
+    assert "quarantine: 25 malformed record(s) skipped" in out
+    assert "line 7: " in out and "... and 5 more" in out
