@@ -236,3 +236,24 @@ def test_damaged_real_files(scratch, file):
     path = _fresh(scratch, "data" + ext)
     path.write_bytes(data)
     _only_udl_errors(path)
+
+
+# ------------------------------------------------------------------ through the command line
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(delimited_files(), st.sampled_from(["inspect", "batch"]))
+def test_cli_answers_random_text_with_exit_0_or_one_error_line(scratch, file, command):
+    from corpus_support import run_in_process
+
+    data, ext = file
+    path = _fresh(scratch, "data" + ext)
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        answer = run_in_process([command, str(path), "--batch-size", "4"])
+    assert answer.code in (0, 2), answer
+    if answer.code == 2:
+        lines = [line for line in answer.err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and str(path) in lines[0], answer.err
