@@ -34,7 +34,6 @@ from udl_core.errors import UDLError
 from udl_core.events import Notice, Progress
 from udl_gui import jobs
 from udl_gui.batch_view import BatchView
-from udl_gui.checks_panel import ChecksPanel
 from udl_gui.controls import DatasetRow, TrainingControls
 from udl_gui.health_strip import HealthStrip
 from udl_gui.loss_plot import LossPlot
@@ -115,7 +114,10 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.dataset_row = DatasetRow()
         self.schema_panel = SchemaPanel()
-        self.checks_panel = ChecksPanel()
+        self._checks_panel: Any = None  # built on first use: its module imports MLX (see checks_panel)
+        self._checks_placeholder = QLabel("The pipeline checks appear here once a dataset is loaded.")
+        self._checks_placeholder.setWordWrap(True)
+        self._checks_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.batch_view = BatchView()
         self.batch_toolbar = self.batch_view.toolbar
         self.batch_model = self.batch_view.model
@@ -175,7 +177,7 @@ class MainWindow(QMainWindow):
         self.side_tabs = QTabWidget()
         self.side_tabs.setObjectName("sideTabs")
         self.side_tabs.addTab(self.schema_panel, "Schema")
-        self.side_tabs.addTab(self.checks_panel, "Checks")
+        self.side_tabs.addTab(self._checks_placeholder, "Checks")
         main.addWidget(self.side_tabs)
         main.addWidget(right)
         main.setChildrenCollapsible(False)
@@ -295,7 +297,6 @@ class MainWindow(QMainWindow):
         self.log_scale_check.toggled.connect(self.log_scale_action.setChecked)
         self.clear_runs_button.clicked.connect(self.loss_plot.clear_previous)
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
-        self.checks_panel.checks_finished.connect(self._on_checks_finished)
 
     def _name_for_accessibility(self) -> None:
         names = {
@@ -309,6 +310,29 @@ class MainWindow(QMainWindow):
         }
         for widget, name in names.items():
             widget.setAccessibleName(name)
+
+    @property
+    def checks_panel(self) -> Any:
+        return self._build_checks_panel()
+
+    def _build_checks_panel(self) -> Any:
+        """The Checks tab, built on first use. Its module imports MLX, so the window builds it
+        once the device probe has imported MLX on the worker thread, not at start-up."""
+        if self._checks_panel is None:
+            from udl_gui.checks_panel import ChecksPanel
+
+            panel = ChecksPanel()
+            panel.checks_finished.connect(self._on_checks_finished)
+            index = self.side_tabs.indexOf(self._checks_placeholder)
+            current = self.side_tabs.currentIndex()
+            self.side_tabs.removeTab(index)
+            self.side_tabs.insertTab(index, panel, "Checks")
+            self.side_tabs.setCurrentIndex(current)
+            self._checks_placeholder.deleteLater()
+            self._checks_panel = panel
+            if self.loader is not None:
+                panel.set_loader(self.loader)
+        return self._checks_panel
 
     # -- settings ------------------------------------------------------------------------
     def save_settings(self) -> None:
@@ -529,7 +553,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
         schema = loader.schema
         self.schema_panel.show_loader(loader)
-        self.checks_panel.set_loader(loader)
+        if self._checks_panel is not None:
+            self._checks_panel.set_loader(loader)
         self.dataset_row.set_columns([c.name for c in schema.columns], schema.label)
         rows = getattr(getattr(loader, "table", None), "num_rows", None)
         self.monitor.set_fraction(1.0, f"loaded {rows:,} rows in {seconds:.2f} s" if rows is not None
@@ -605,7 +630,7 @@ class MainWindow(QMainWindow):
         config = {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
                   "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
         self.monitor.start_training(len(self.loader), config["epochs"], self._batch_size())
-        if self.checks_panel.running:
+        if self._checks_panel is not None and self._checks_panel.running:
             self.log("training starts when the pipeline checks are done (both use the one MLX thread)")
         self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
                  f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
@@ -623,6 +648,7 @@ class MainWindow(QMainWindow):
 
     def _on_probe_returned(self, info: jobs.DeviceInfo) -> None:
         self._gpu = (info.gpu, info.reason)
+        self._build_checks_panel()  # MLX is imported by now, on the worker thread
         self.controls.set_gpu(info.gpu, info.reason)
         self.device_label.setText("device: GPU available" if info.gpu else "device: CPU (no GPU)")
         self.device_label.setToolTip(info.reason)
@@ -772,5 +798,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         self.save_settings()
         self.stop_all(wait=True)
-        self.checks_panel.close()  # stops and joins its job
+        if self._checks_panel is not None:
+            self._checks_panel.close()  # stops and joins its job
         super().closeEvent(event)

@@ -42,3 +42,12 @@ def test_app_with_a_bad_path_exits_with_an_error_on_screenshot(tmp_path):
                          text=True, timeout=60)
     assert out.returncode == 2
     assert "nope.csv" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_opening_the_window_does_not_import_mlx():
+    code = ("import sys, udl_gui.main, udl_gui.main_window; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mlx'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"  # MLX is imported on the worker thread, by the jobs that use it
