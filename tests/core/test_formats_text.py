@@ -20,6 +20,7 @@ from udl_core.errors import (
     DatasetError,
     EmptyDatasetError,
     UDLError,
+    UnsafeInputError,
     UnsupportedFormatError,
 )
 from udl_core.formats import read_table
@@ -389,6 +390,25 @@ def test_json_lines_keys_and_kinds_that_change_late(tmp_path):
 def test_json_lines_with_mixed_kinds_in_one_key(tmp_path):
     table = read_table(write(tmp_path, "mixed.jsonl", '{"v": 1}\n{"v": "two"}\n{"v": 3}\n'))
     assert table.columns.column("v").to_pylist() == ["1", "two", "3"]
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("deep.json", "[" * 50_000 + "]" * 50_000),
+    ("deep.jsonl", '{"a": 1}\n' + ('{"a": ' + "[" * 50_000 + "]" * 50_000 + "}\n") * 2),
+    ("pretty.json", "[\n" + "[\n" * 400 + "]\n" * 400 + "]\n"),
+])
+def test_deep_nesting_is_refused_before_a_parser_recurses(tmp_path, name, text):
+    with pytest.raises(UnsafeInputError, match=rf"{name}: nests lists or objects \d+ levels deep"):
+        read_table(write(tmp_path, name, text))
+
+
+def test_nesting_depth_skips_brackets_in_strings():
+    from udl_core.formats.jsonfmt import nesting_depth
+
+    assert nesting_depth(b'{"a": [1, {"b": [2]}]}') == 4
+    assert nesting_depth(b'{"s": "[[[[", "t": "\\"[[["}') == 1
+    assert nesting_depth(b'"]]]" [[0]]') == 2
+    assert nesting_depth(b"") == 0
 
 
 def test_malformed_json_document(tmp_path):

@@ -14,25 +14,88 @@ import re
 from collections.abc import Generator
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
-from udl_core.errors import CorruptFileError, EmptyDatasetError, UnsupportedFormatError
+from udl_core.errors import CorruptFileError, EmptyDatasetError, UnsafeInputError, UnsupportedFormatError
 from udl_core.events import Progress
 from udl_core.formats.columnar import normalise_types
 from udl_core.formats.encoding import decode_sample, detect_encoding
 from udl_core.formats.registry import register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
 
-__all__ = ["read_json", "sniff_json"]
+__all__ = ["MAX_DEPTH", "nesting_depth", "read_json", "sniff_json"]
 
 LINES_EXTENSIONS = (".jsonl", ".ndjson", ".jsonlines")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 # polars can panic on odd input (a NUL byte in a key); its PanicException is a BaseException.
 _POLARS_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError,
                   RuntimeError)
+
+
+MAX_DEPTH = 256
+_CHUNK = 16 << 20
+_QUOTE, _BACKSLASH = 0x22, 0x5C
+
+
+def nesting_depth(data: bytes) -> int:
+    """How deep lists and objects nest in JSON text (brackets inside strings not counted).
+
+    Vectorised over 16 MiB chunks: a bracket is inside a string when an odd number of
+    unescaped quotes come before it (a quote after a backslash counts as escaped; an
+    escaped backslash right before a quote is rare enough to be miscounted).
+    """
+    deepest = depth = 0
+    inside = False
+    for start in range(0, len(data), _CHUNK):
+        end = min(start + _CHUNK, len(data))
+        raw = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+        folded = raw | 0x20  # "[" -> "{" and "]" -> "}": two compares find all four
+        brackets = np.flatnonzero((folded == 0x7B) | (folded == 0x7D))
+        if not brackets.size:  # only the string state carries over
+            quotes = data.count(b'"', start, end) - data.count(b'\\"', start, end)
+            inside ^= bool(quotes % 2)
+            continue
+        quotes = np.flatnonzero(raw == _QUOTE)
+        if quotes.size and data.find(b"\\", max(start - 1, 0), end) >= 0:
+            escaped = quotes > 0
+            escaped[escaped] = raw[quotes[escaped] - 1] == _BACKSLASH
+            if start and quotes[0] == 0:
+                escaped[0] = data[start - 1] == _BACKSLASH
+            quotes = quotes[~escaped]
+        in_string = (np.searchsorted(quotes, brackets) % 2 == 1) ^ inside
+        step = np.where(folded[brackets] == 0x7B, 1, -1)
+        step[in_string] = 0
+        levels = depth + np.cumsum(step)
+        deepest = max(deepest, int(levels.max()))
+        depth = int(levels[-1])
+        inside ^= bool(quotes.size % 2)
+    return deepest
+
+
+def _may_nest_deeper(data: bytes, limit: int, lines: bool) -> bool:
+    """A cheap bound first: no more than `limit` lists or objects opened (in any one line).
+
+    JSON strings cannot hold a raw line break, so a JSON Lines record nests at most as
+    deep as the brackets its line opens. Only data that fails this bound is measured exactly.
+    """
+    if not lines:
+        return data.count(b"[") + data.count(b"{") > limit
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", min(start + _CHUNK, len(data)) - 1)
+        end = len(data) if end < 0 else end + 1
+        raw = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+        openers = np.flatnonzero((raw | 0x20) == 0x7B)
+        if openers.size > limit:
+            line_of = np.searchsorted(np.flatnonzero(raw == 0x0A), openers)
+            if np.bincount(line_of).max() > limit:
+                return True
+        start = end
+    return False
 
 
 def _text_head(head: bytes) -> str | None:
@@ -56,7 +119,7 @@ def _is_lines(path: Path, text: str) -> bool:
     first, _, rest = text.partition("\n")
     try:
         json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False  # an object spread over several lines: one JSON document
     return bool(rest.strip())
 
@@ -156,6 +219,8 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
             pass  # malformed, or records polars cannot type: the json module says which
     try:
         document = json.loads(data)
+    except RecursionError:
+        raise UnsafeInputError(path, "nests too deeply to parse") from None
     except ValueError as exc:
         where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}" if hasattr(exc, "lineno") else str(exc)
         raise CorruptFileError(path, f"is not valid JSON ({where})") from None
@@ -194,6 +259,9 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
             continue
         try:
             record = json.loads(line)
+        except RecursionError:
+            bad.append(BadRecord(str(path), f"line {number}", "nests too deeply to parse"))
+            continue
         except ValueError as exc:
             bad.append(BadRecord(str(path), f"line {number}", f"not valid JSON ({exc})"))
             continue
@@ -228,6 +296,11 @@ def read_json(path: Path, options: ReadOptions) -> Generator[Progress, None, Tab
     if not text:
         raise EmptyDatasetError(path, "holds only blank space")
     lines = _is_lines(path, text)
+    depth = nesting_depth(data) if _may_nest_deeper(data, MAX_DEPTH, lines) else 0
+    if depth > MAX_DEPTH:
+        raise UnsafeInputError(
+            path, f"nests lists or objects {depth} levels deep (limit {MAX_DEPTH}); refused, "
+                  "as JSON parsers recurse once per level and would overflow the stack")
     yield Progress("read", 0, None, f"parsing {path.name} as {'JSON Lines' if lines else 'JSON'}")
     notes = [f"encoding: {encoding}"]
     bad: list[BadRecord] = []
