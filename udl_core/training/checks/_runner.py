@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
@@ -61,6 +62,9 @@ def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0
             result = CheckResult(name, "fail", f"the check could not run: {exc}.", "Fix the error above first.")
             results.append(result)
             yield result
+        # MLX objects must die on the thread that made them: collect any cycle here, not later
+        # on whichever thread the garbage collector happens to run
+        gc.collect()
     yield Progress("checks", total, total, "done")
     return results
 

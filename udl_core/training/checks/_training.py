@@ -47,17 +47,20 @@ class _Setup:
         self.classification = ctx.classification
         out_dim = max(ctx.num_classes, 2) if ctx.classification else 1
         mx.random.seed(seed)
-        self.model = build_model(ModelSpec("mlp", ctx.train_x.shape[1], out_dim, ctx.task, DEFAULT_HIDDEN))
-        mx.eval(self.model.parameters())
+        model = build_model(ModelSpec("mlp", ctx.train_x.shape[1], out_dim, ctx.task, DEFAULT_HIDDEN))
+        mx.eval(model.parameters())
+        self.model = model
         self.loss_fn = loss_for_task(ctx.task, self.target_mean, self.target_std)
         optimizer = optim.Adam(learning_rate=learning_rate)
-        loss_and_grad = nn.value_and_grad(self.model, self.loss_fn)
-        self.state = [self.model.state, optimizer.state]
+        loss_and_grad = nn.value_and_grad(model, self.loss_fn)
+        self.state = [model.state, optimizer.state]
 
+        # the step closes over locals, never `self`: no reference cycle, so the compiled function
+        # and its arrays are freed when the check returns, on the MLX thread, not by a later GC
         @partial(mx.compile, inputs=self.state, outputs=self.state)
         def step(x: mx.array, y: mx.array) -> mx.array:
-            loss, grads = loss_and_grad(self.model, x, y)
-            optimizer.update(self.model, grads)
+            loss, grads = loss_and_grad(model, x, y)
+            optimizer.update(model, grads)
             return loss
 
         self.step = step
