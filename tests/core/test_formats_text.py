@@ -457,6 +457,32 @@ def test_pandas_row_index_is_left_out(tmp_path):
     assert pa.Table.from_batches(list(iter_parquet_batches(path))).column_names == ["x"]
 
 
+def test_uint64_ids_past_int64_become_text(tmp_path):
+    path = tmp_path / "ids.parquet"
+    ids = [2**64 - 5, 2**63 + 1, 7]
+    pq.write_table(pa.table({"id": pa.array(ids, pa.uint64()), "small": pa.array([1, 2, 3], pa.uint64())}), path)
+    table = read_table(path).columns
+    assert table.column("id").to_pylist() == [str(i) for i in ids]
+    assert table.schema.field("small").type == pa.int64()
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv.gz", "parquet", "arrow"])
+def test_file_name_that_is_not_utf8(tmp_path, kind):
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9." + kind.encode()))
+    data = pa.table({"x": [1, 2, 3], "label": ["a", "b", "a"]})
+    if kind == "parquet":
+        with open(path, "wb") as handle:
+            pq.write_table(data, handle)
+    elif kind == "arrow":
+        with open(path, "wb") as handle:
+            feather.write_feather(data, handle)
+    else:
+        import gzip
+        text = b"x,label\n1,a\n2,b\n3,a\n"
+        path.write_bytes(gzip.compress(text) if kind == "csv.gz" else text)
+    assert read_table(path).columns.equals(data)
+
+
 @pytest.mark.parametrize("kind", ["feather", "ipc_stream", "feather_v1"])
 def test_arrow_and_feather(tmp_path, kind):
     path = tmp_path / "t.arrow"

@@ -24,6 +24,7 @@ from udl_core.table import ReadOptions, Table
 __all__ = [
     "iter_parquet_batches",
     "normalise_types",
+    "open_input",
     "read_arrow",
     "read_parquet",
     "rebatch",
@@ -63,7 +64,8 @@ def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType):
         try:
             return column.cast(target)  # safe cast: fails only above 2**63
         except pa.ArrowInvalid:
-            return column.cast(pa.float64())
+            # Past 2**63 these are ids (hashes), not quantities: text keeps every digit.
+            return column.cast(pa.string())
     return column.cast(target)
 
 
@@ -110,9 +112,20 @@ def rebatch(batches: Iterable[pa.RecordBatch], batch_rows: int) -> Iterator[pa.R
         yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
 
+def open_input(path: Path, *, memory_map: bool = False) -> pa.NativeFile:
+    """A pyarrow file for `path`, read-only; through Python when the name is not valid
+    UTF-8 (a Latin-1 name on a UTF-8 system), which pyarrow's own file classes refuse."""
+    name = str(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return pa.PythonFile(open(path, "rb"), mode="r")
+    return pa.memory_map(name, "r") if memory_map else pa.OSFile(name, "r")
+
+
 def _open_parquet(path: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(path, memory_map=True)
+        return pq.ParquetFile(open_input(path, memory_map=True))
     except _ERRORS as exc:
         raise CorruptFileError(path, f"truncated or not a Parquet file ({_first_line(exc)})") from None
 
@@ -183,9 +196,9 @@ def _read_ipc(path: Path, head: bytes) -> Generator[Progress, None, tuple[pa.Tab
     if head[:4] == FEATHER_V1_MAGIC:
         with warnings.catch_warnings():  # pyarrow deprecates v1; the note tells the user instead
             warnings.simplefilter("ignore", DeprecationWarning)
-            table = feather.read_table(str(path), memory_map=True)
+            table = feather.read_table(open_input(path, memory_map=True))
         return table, "Feather v1 (deprecated; rewrite it as Feather v2 / Arrow IPC)"
-    source = pa.memory_map(str(path), "r")
+    source = open_input(path, memory_map=True)
     if head[:6] == ARROW_MAGIC:
         reader = pa.ipc.open_file(source)
         batches = []

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from udl_core.errors import ConfigError, CorruptFileError, EmptyDatasetError, UnsupportedFormatError
+from udl_core.formats.columnar import open_input
 from udl_core.formats.encoding import TextEncoding, decode_sample, detect_encoding
 from udl_core.table import ReadOptions
 
@@ -93,7 +94,8 @@ def compression_of(head: bytes) -> str | None:
 
 def open_text_stream(path: Path, compression: str | None) -> pa.NativeFile:
     """The file's bytes, decompressed where it is compressed (never guessed from the name)."""
-    return pa.input_stream(str(path), compression=compression)
+    source = open_input(path)
+    return pa.CompressedInputStream(source, compression) if compression else source
 
 
 def inflate_head(head: bytes, compression: str) -> bytes:

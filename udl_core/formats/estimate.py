@@ -304,7 +304,7 @@ def _size_parquet(path: Path, options: ReadOptions) -> Sized:
 
 @register_sizer("arrow")
 def _size_arrow(path: Path, options: ReadOptions) -> Sized:
-    from udl_core.formats.columnar import ARROW_MAGIC, normalise_types
+    from udl_core.formats.columnar import ARROW_MAGIC, normalise_types, open_input
 
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -313,7 +313,7 @@ def _size_arrow(path: Path, options: ReadOptions) -> Sized:
     rows = raw = 0
     first: list[pa.RecordBatch] = []
     try:
-        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+        reader = pa.ipc.open_file(open_input(path, memory_map=True))
         for i in range(reader.num_record_batches):
             batch = reader.get_batch(i)  # zero-copy unless compressed; one at a time either way
             rows, raw = rows + batch.num_rows, raw + batch.nbytes
