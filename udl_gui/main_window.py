@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -35,6 +34,8 @@ from udl_core.events import Notice, Progress
 from udl_gui import jobs
 from udl_gui.batch_view import BatchView
 from udl_gui.controls import DatasetRow, TrainingControls
+from udl_gui.files import file_dialog_filter, local_paths, split_dropped
+from udl_gui.menus import build_menus
 from udl_gui.health_strip import HealthStrip
 from udl_gui.loss_plot import LossPlot
 from udl_gui.preferences import Preferences
@@ -42,44 +43,9 @@ from udl_gui.run_monitor import RunMonitor
 from udl_gui.schema_panel import SchemaPanel
 from udl_gui.worker import Job, mlx_thread
 
-__all__ = ["MainWindow", "file_dialog_filter"]
+__all__ = ["MainWindow", "file_dialog_filter"]  # file_dialog_filter lives in udl_gui.files
 
 APP_NAME = "UDL"
-
-
-def file_dialog_filter() -> str:
-    """"Datasets (*.csv *.parquet ...);;CSV (*.csv);;...;;All files (*)" from the reader registry."""
-    try:
-        from udl_core.formats import readers
-
-        specs = [s for s in readers() if s.extensions]
-    except Exception:  # the registry is optional for the dialog: fall back to every file
-        specs = []
-    patterns = sorted({f"*{ext}" for spec in specs for ext in spec.extensions})
-    parts = [f"Datasets ({' '.join(patterns)})"] if patterns else []
-    seen: set[str] = set()
-    for spec in specs:
-        if spec.description in seen:
-            continue
-        seen.add(spec.description)
-        parts.append(f"{spec.description} ({' '.join('*' + e for e in spec.extensions)})")
-    parts.append("All files (*)")
-    return ";;".join(parts)
-
-
-def _labels_first(paths: list[str]) -> tuple[str, str | None]:
-    """For two dropped files, which is the dataset and which the labels (by name)."""
-    if len(paths) != 2:
-        return paths[0], None
-    def is_labels(p: str) -> bool:
-        stem = Path(p).stem.lower()
-        return stem in ("y", "labels", "label", "target", "targets") or stem.endswith(("_labels", "_y", "-labels"))
-    a, b = paths
-    if is_labels(a) and not is_labels(b):
-        return b, a
-    if is_labels(b):
-        return a, b
-    return a, None
 
 
 class MainWindow(QMainWindow):
@@ -104,7 +70,8 @@ class MainWindow(QMainWindow):
         self._load_health: jobs.BatchHealth | None = None
 
         self._build_widgets()
-        self._build_menus()
+        build_menus(self)
+        self._rebuild_recent_menu()
         self._wire()
         self.preferences.restore(self)
         self._set_busy(None)
@@ -211,71 +178,6 @@ class MainWindow(QMainWindow):
             status.addPermanentWidget(label)
         self.monitor = RunMonitor(self.progress_bar, self.rate_label, self.wait_label, self.loss_plot, self.log)
         self.resize(1400, 900)
-
-    def _build_menus(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        self.open_action = QAction("&Open\u2026", self)
-        self.open_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_action.triggered.connect(self._on_open_triggered)
-        file_menu.addAction(self.open_action)
-        open_folder = QAction("Open &Folder\u2026", self)
-        open_folder.triggered.connect(self._on_open_folder_triggered)
-        file_menu.addAction(open_folder)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.setObjectName("recentMenu")
-        reload_action = QAction("&Reload", self)
-        reload_action.setShortcut(QKeySequence.StandardKey.Refresh)
-        reload_action.triggered.connect(lambda: self.reload())
-        file_menu.addAction(reload_action)
-        file_menu.addSeparator()
-        self.export_png_action = QAction("Export Plot as &PNG\u2026", self)
-        self.export_png_action.triggered.connect(self._on_export_png_triggered)
-        file_menu.addAction(self.export_png_action)
-        self.export_csv_action = QAction("Export Losses as &CSV\u2026", self)
-        self.export_csv_action.triggered.connect(self._on_export_csv_triggered)
-        file_menu.addAction(self.export_csv_action)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
-
-        view_menu = menu.addMenu("&View")
-        self.log_scale_action = QAction("&Log-Scale Loss", self)
-        self.log_scale_action.setCheckable(True)
-        self.log_scale_action.toggled.connect(self.log_scale_check.setChecked)
-        view_menu.addAction(self.log_scale_action)
-        clear_action = QAction("&Clear Previous Runs", self)
-        clear_action.triggered.connect(self.loss_plot.clear_previous)
-        view_menu.addAction(clear_action)
-        view_menu.addSeparator()
-        self.raw_action = QAction("&Raw Rows", self)
-        self.raw_action.setCheckable(True)
-        self.raw_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.raw_action.toggled.connect(lambda on: (self.batch_toolbar.raw_button if on
-                                                    else self.batch_toolbar.processed_button).setChecked(True))
-        view_menu.addAction(self.raw_action)
-        prev_action = QAction("&Previous Batch", self)
-        prev_action.setShortcut(QKeySequence("Ctrl+["))
-        prev_action.triggered.connect(lambda: self.batch_toolbar.index_spin.stepBy(-1))
-        next_action = QAction("&Next Batch", self)
-        next_action.setShortcut(QKeySequence("Ctrl+]"))
-        next_action.triggered.connect(lambda: self.batch_toolbar.index_spin.stepBy(1))
-        view_menu.addAction(prev_action)
-        view_menu.addAction(next_action)
-        view_menu.addSeparator()
-        clear_log = QAction("Clear &Log", self)
-        clear_log.triggered.connect(self.log_view.clear)
-        view_menu.addAction(clear_log)
-
-        help_menu = menu.addMenu("&Help")
-        about = QAction("&About UDL", self)
-        about.setMenuRole(QAction.MenuRole.AboutRole)
-        about.triggered.connect(self._on_about_triggered)
-        help_menu.addAction(about)
-        self._rebuild_recent_menu()
 
     def _wire(self) -> None:
         row = self.dataset_row
@@ -755,14 +657,8 @@ class MainWindow(QMainWindow):
         self._about_box = box
 
     # -- drag and drop -------------------------------------------------------------------
-    @staticmethod
-    def _local_paths(mime: Any) -> list[str]:
-        if not mime.hasUrls():
-            return []
-        return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
-
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if self._local_paths(event.mimeData()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
             self.drop_overlay.setGeometry(self.centralWidget().rect().adjusted(6, 6, -6, -6))
             self.drop_overlay.raise_()
@@ -771,7 +667,7 @@ class MainWindow(QMainWindow):
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if self._local_paths(event.mimeData()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
 
     def dragLeaveEvent(self, event) -> None:  # noqa: N802
@@ -780,12 +676,12 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:  # noqa: N802
         self.drop_overlay.hide()
-        paths = self._local_paths(event.mimeData())
+        paths = local_paths(event.mimeData())
         if not paths:
             event.ignore()
             return
         event.acceptProposedAction()
-        data, labels = _labels_first(paths)
+        data, labels = split_dropped(paths)
         self.dataset_row.set_labels_path(labels or "")
         self.load(data)
 

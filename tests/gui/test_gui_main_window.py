@@ -428,3 +428,12 @@ def test_a_file_name_that_is_not_utf8_reaches_the_loader_exactly(qtbot, window, 
     assert window.dataset_row.path() == odd
     if window.last_error_box is not None:  # the loader's verdict on such names is its own
         window.last_error_box.close()
+
+
+def test_split_dropped_finds_the_labels_file_by_name():
+    from udl_gui.files import split_dropped
+
+    assert split_dropped(["/d/y.npy", "/d/X.npy"]) == ("/d/X.npy", "/d/y.npy")
+    assert split_dropped(["/d/features.csv", "/d/labels.csv"]) == ("/d/features.csv", "/d/labels.csv")
+    assert split_dropped(["/d/a.csv", "/d/b.csv"]) == ("/d/a.csv", None)
+    assert split_dropped(["/d/a.csv"]) == ("/d/a.csv", None)

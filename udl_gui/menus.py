@@ -1,0 +1,65 @@
+"""The menu bar, with the platform's conventions: File (Open \u2318O, Open Recent, Export, Quit),
+View, Help (About). Standard key sequences and menu roles let macOS move Quit and About into
+the application menu."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtGui import QAction, QKeySequence
+
+__all__ = ["build_menus"]
+
+
+def _action(window: Any, text: str, slot: Callable | None = None, *, shortcut: Any = None,
+            checkable: bool = False, role: QAction.MenuRole | None = None) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(shortcut if isinstance(shortcut, QKeySequence) else QKeySequence(shortcut))
+    action.setCheckable(checkable)
+    if role is not None:
+        action.setMenuRole(role)
+    if slot is not None:
+        (action.toggled if checkable else action.triggered).connect(slot)
+    return action
+
+
+def build_menus(window: Any) -> None:
+    """Add the menus to `window` (a MainWindow); keeps the actions others toggle as attributes."""
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    window.open_action = _action(window, "&Open\u2026", window._on_open_triggered,
+                                 shortcut=QKeySequence(QKeySequence.StandardKey.Open))
+    file_menu.addAction(window.open_action)
+    file_menu.addAction(_action(window, "Open &Folder\u2026", window._on_open_folder_triggered))
+    window.recent_menu = file_menu.addMenu("Open &Recent")
+    window.recent_menu.setObjectName("recentMenu")
+    file_menu.addAction(_action(window, "&Reload", lambda: window.reload(),
+                                shortcut=QKeySequence(QKeySequence.StandardKey.Refresh)))
+    file_menu.addSeparator()
+    window.export_png_action = _action(window, "Export Plot as &PNG\u2026", window._on_export_png_triggered)
+    window.export_csv_action = _action(window, "Export Losses as &CSV\u2026", window._on_export_csv_triggered)
+    file_menu.addAction(window.export_png_action)
+    file_menu.addAction(window.export_csv_action)
+    file_menu.addSeparator()
+    file_menu.addAction(_action(window, "&Quit", window.close, shortcut=QKeySequence(QKeySequence.StandardKey.Quit),
+                                role=QAction.MenuRole.QuitRole))
+
+    view_menu = bar.addMenu("&View")
+    window.log_scale_action = _action(window, "&Log-Scale Loss", window.log_scale_check.setChecked, checkable=True)
+    view_menu.addAction(window.log_scale_action)
+    view_menu.addAction(_action(window, "&Clear Previous Runs", window.loss_plot.clear_previous))
+    view_menu.addSeparator()
+    toolbar = window.batch_toolbar
+    window.raw_action = _action(window, "&Raw Rows", lambda on: (toolbar.raw_button if on
+                                                                else toolbar.processed_button).setChecked(True),
+                                shortcut="Ctrl+R", checkable=True)
+    view_menu.addAction(window.raw_action)
+    view_menu.addAction(_action(window, "&Previous Batch", lambda: toolbar.index_spin.stepBy(-1), shortcut="Ctrl+["))
+    view_menu.addAction(_action(window, "&Next Batch", lambda: toolbar.index_spin.stepBy(1), shortcut="Ctrl+]"))
+    view_menu.addSeparator()
+    view_menu.addAction(_action(window, "Clear &Log", window.log_view.clear))
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(_action(window, "&About UDL", window._on_about_triggered, role=QAction.MenuRole.AboutRole))
