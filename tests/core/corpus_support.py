@@ -57,7 +57,7 @@ def cli_env() -> dict[str, str]:
 
 def run_subprocess(argv: list[str], timeout: float = 90) -> Answer:
     try:
-        done = subprocess.run(cli_command(argv), capture_output=True, text=True, cwd=ROOT,
+        done = subprocess.run(cli_command(argv), capture_output=True, text=True, errors="backslashreplace", cwd=ROOT,
                               env=cli_env(), timeout=timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as exc:
         return Answer(-9, str(exc.stdout or ""), f"HANG: no answer in {timeout} s: {' '.join(argv)}", "subprocess")
