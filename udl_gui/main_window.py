@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self._gpu: tuple[bool, str] | None = None
         self._pending_kwargs: dict[str, Any] = {}
         self._load_health: jobs.BatchHealth | None = None
+        self._staging = False
 
         self._build_widgets()
         build_menus(self)
@@ -373,6 +374,8 @@ class MainWindow(QMainWindow):
     def _on_job_finished(self) -> None:
         if self._current() is None:
             return
+        if self._staging:
+            return  # _show_loaded_batches ends the load
         self._set_busy(None)
         self.loss_plot.flush()
         self.health_strip.flush()
@@ -468,11 +471,24 @@ class MainWindow(QMainWindow):
         quarantine = list(getattr(loader, "quarantine", None) or ())
         if quarantine:
             self.log(f"{len(quarantine)} records skipped (see the schema panel)", "warning")
-        self.health_strip.reset(tuple(loader.classes or ()) if loader.task == "classification" else ())
-        if self._load_health is not None:
-            self.health_strip.add(self._load_health)
-            self._load_health = None
-        self.batch_view.set_loader(loader)
+        # The batch table and the health strip are filled a frame later: a whole window
+        # repainted at once is the longest stall of a load (bench_gui).
+        self._staging = True
+        QTimer.singleShot(15, self, lambda: self._show_loaded_batches(loader))
+
+    def _show_loaded_batches(self, loader: Any) -> None:
+        if loader is self.loader:
+            self.batch_view.set_loader(loader)
+            self.health_strip.reset(tuple(loader.classes or ()) if loader.task == "classification" else ())
+            if self._load_health is not None:
+                self.health_strip.add(self._load_health)
+                self._load_health = None
+        self._staging = False
+        if self._job is not None and not self._job.active:
+            self._set_busy(None)
+            if self._run_after_load and self.loader is not None:
+                self._run_after_load = False
+                QTimer.singleShot(0, self.run)
 
     # -- the batch table -----------------------------------------------------------------
     def _batch_size(self) -> int:
