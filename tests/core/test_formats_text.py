@@ -151,6 +151,17 @@ def test_decimal_comma_in_semicolon_file(tmp_path):
     assert any("decimal comma" in note for note in table.notes)
 
 
+def test_thousands_groups_with_decimal_comma(tmp_path):
+    path = write(tmp_path, "de.csv", "Artikel;Umsatz;Menge;Preis\nA;1.234,56;3;2,5\nB;12,5;1.200;3\nC;999;4;1,25\n")
+    table = read_table(path)
+    assert table.columns.to_pylist() == [
+        {"Artikel": "A", "Umsatz": 1234.56, "Menge": 3, "Preis": 2.5},
+        {"Artikel": "B", "Umsatz": 12.5, "Menge": 1200, "Preis": 3.0},
+        {"Artikel": "C", "Umsatz": 999.0, "Menge": 4, "Preis": 1.25},
+    ]
+    assert pa.Table.from_batches(list(iter_record_batches(path, batch_rows=2))).equals(table.columns)
+
+
 def test_padded_numbers_become_numbers(tmp_path):
     table = read_table(write(tmp_path, "pad.csv", "a,b\n 1 , 2.5\n3, NA\n"))
     assert table.columns.to_pylist() == [{"a": 1, "b": 2.5}, {"a": 3, "b": None}]

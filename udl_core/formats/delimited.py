@@ -24,6 +24,7 @@ from udl_core.formats.columnar import rebatch
 from udl_core.formats.dialect import (
     DELIMITER_NAMES,
     FALSE_VALUES,
+    GROUPED,
     NUMBER,
     SAMPLE_BYTES,
     TRUE_VALUES,
@@ -191,12 +192,17 @@ def _trimmed(column: pa.ChunkedArray, missing: list[str]) -> pa.ChunkedArray:
     return pc.if_else(pc.is_in(trimmed, pa.array(missing, pa.string())), None, trimmed)
 
 
-def _numeric_from_text(column: pa.ChunkedArray, missing: list[str], delimiter: str
+def _numeric_from_text(column: pa.ChunkedArray, missing: list[str], dialect: Dialect
                        ) -> pa.ChunkedArray | None:
-    """A string column of numbers (padded, or with decimal commas) as int64/float64, else None."""
+    """A string column of numbers (padded, decimal commas, 1.234,5 groups) as int64/float64, else None."""
     trimmed = _trimmed(column, missing)
     present = pc.drop_null(trimmed)
-    number = NUMBER.replace("[.,]", "[.]") if delimiter == "," else NUMBER
+    if dialect.decimal_comma and len(present):
+        grouped = pc.match_substring_regex(present, f"^(?:{GROUPED}|[+-]?\\d+(?:,\\d+)?)$")
+        if pc.all(grouped).as_py():  # 1.234,5 and 12,5 alike: drop the dots, then a decimal comma
+            trimmed = pc.replace_substring(trimmed, ".", "")
+            present = pc.drop_null(trimmed)
+    number = NUMBER.replace("[.,]", "[.]") if dialect.delimiter == "," else NUMBER
     if len(present) == 0 or not pc.all(pc.match_substring_regex(present, f"^{number}$")).as_py():
         return None
     if pc.all(pc.match_substring_regex(present, r"^[+-]?\d+$")).as_py():
@@ -223,7 +229,7 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
             if dialect.has_nul:
                 column = pc.replace_substring(column, "\x00", "")
             if numeric_text and j in dialect.numeric_text:
-                column = _numeric_from_text(column, missing, dialect.delimiter) or column
+                column = _numeric_from_text(column, missing, dialect) or column
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 
@@ -355,6 +361,17 @@ def _stream_failure(exc: BaseException, rows: int, dialect: Dialect) -> str:
             f"are {found[3]}; a file this large is streamed with the types of its first rows")
 
 
+def _as_type(column: pa.ChunkedArray, field: pa.Field, missing: list[str], dialect: Dialect) -> pa.ChunkedArray:
+    if not pa.types.is_string(column.type):
+        return column.cast(field.type)
+    numbers = _numeric_from_text(column, missing, dialect)
+    if numbers is not None:
+        return numbers.cast(field.type)
+    if len(pc.drop_null(_trimmed(column, missing))) == 0:
+        return pa.chunked_array([pa.nulls(len(column), field.type)])
+    raise pa.ArrowInvalid(f"column {field.name!r} holds values that are not {field.type}")
+
+
 def _to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa.Schema) -> pa.RecordBatch:
     """One streamed batch in the full read's schema (padded numbers converted the same way)."""
     table = _normalise(part, dialect, options, numeric_text=False)
@@ -362,7 +379,7 @@ def _to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa
     columns = []
     for field in schema:
         column = table.column(field.name)
-        if column.type != field.type:  # numbers that the full read pulls out of padded text
-            column = pc.cast(pc.replace_substring(_trimmed(column, missing), ",", "."), field.type)
+        if column.type != field.type:  # numbers that the full read pulls out of text
+            column = _as_type(column, field, missing, dialect)
         columns.append(column)
     return pa.table(columns, schema=schema).combine_chunks().to_batches()[0]

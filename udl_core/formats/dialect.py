@@ -26,6 +26,7 @@ from udl_core.table import ReadOptions
 __all__ = [
     "DELIMITER_NAMES",
     "FALSE_VALUES",
+    "GROUPED",
     "NUMBER",
     "SAMPLE_BYTES",
     "TRUE_VALUES",
@@ -49,6 +50,9 @@ TRUE_VALUES = ["true", "True", "TRUE", "yes", "Yes", "YES"]
 FALSE_VALUES = ["false", "False", "FALSE", "no", "No", "NO"]
 NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(rf"\s*{NUMBER}\s*")
+# With a decimal comma, dots group thousands: 1.234.567,89
+GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?"
+_GROUPED_RE = re.compile(rf"\s*{GROUPED}\s*")
 _DOT_DECIMAL_RE = re.compile(r"\s*[+-]?\d*\.\d+\s*")
 _COMMA_DECIMAL_RE = re.compile(r"\s*[+-]?\d*,\d+\s*")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
@@ -218,6 +222,10 @@ def _numeric_text_columns(rows: list[list[str]], width: int, delimiter: str, dec
     found = []
     for j in range(width):
         values = [row[j] for row in rows if j < len(row) and row[j].strip() not in missing]
+        if decimal_comma and values and all(_NUMBER_RE.fullmatch(v) or _GROUPED_RE.fullmatch(v) for v in values) \
+                and any(_GROUPED_RE.fullmatch(v) for v in values):
+            found.append(j)
+            continue
         if not values or not all(_NUMBER_RE.fullmatch(v) for v in values):
             continue
         if delimiter == "," and any("," in v for v in values):
@@ -289,9 +297,10 @@ def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
         names = tuple(f"column_{i + 1}" for i in range(width))
         header_lines = 0
     tokens = [token for row in body[:2000] for token in row]
-    decimal_comma = delimiter != "," and any(_COMMA_DECIMAL_RE.fullmatch(t) for t in tokens) and not any(
-        _DOT_DECIMAL_RE.fullmatch(t) for t in tokens
-    )
+    # Decimal commas: some "3,14" or "1.234,5", and no "3.14" that is not a thousands group.
+    decimal_comma = delimiter != "," and any(
+        _COMMA_DECIMAL_RE.fullmatch(t) or ("," in t and _GROUPED_RE.fullmatch(t)) for t in tokens
+    ) and not any(_DOT_DECIMAL_RE.fullmatch(t) and not _GROUPED_RE.fullmatch(t) for t in tokens)
     quoted_newlines = any("\n" in token or "\r" in token for row in rows for token in row)
     return Dialect(
         encoding=encoding,
