@@ -27,6 +27,7 @@ __all__ = [
     "batch_health",
     "coalesce_steps",
     "epoch_health",
+    "iter_epoch_health",
     "load_job",
     "probe_device_job",
     "train_job",
@@ -77,16 +78,12 @@ class WalkSummary:
 
 @dataclass(frozen=True)
 class StepLosses:
-    """Several training steps at once: global step numbers, losses and the latest rates."""
+    """Several training steps at once: their step numbers (counted over the run), their losses,
+    and the epoch (from 1) of the last one."""
 
     steps: np.ndarray
     losses: np.ndarray
     epoch: int
-    epochs: int | None
-    step_in_epoch: int
-    steps_per_epoch: int | None
-    samples_per_s: float | None = None
-    data_wait_share: float | None = None
 
 
 def probe_device_job() -> Generator[None, None, DeviceInfo]:
@@ -251,14 +248,6 @@ def walk_job(loader: Any, split: str = "train", epoch: int = 0) -> Generator[Any
     return WalkSummary(count, samples, seconds, nonfinite, tuple(problems))
 
 
-def _field(event: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        value = getattr(event, name, None)
-        if value is not None:
-            return value
-    return default
-
-
 def coalesce_steps(events: Iterable[Any], interval: float = COALESCE_S) -> Generator[Any, None, Any]:
     """Pass events through, merging `StepLoss` events into one `StepLosses` per `interval`.
 
@@ -266,22 +255,12 @@ def coalesce_steps(events: Iterable[Any], interval: float = COALESCE_S) -> Gener
     """
     steps: list[float] = []
     losses: list[float] = []
-    last_step: Any = None
+    epoch = 0
     last = time.perf_counter()
     gen: Iterator[Any] = iter(events)
 
     def flush() -> StepLosses:
-        e = last_step
-        out = StepLosses(
-            steps=np.asarray(steps, dtype=np.float64),
-            losses=np.asarray(losses, dtype=np.float64),
-            epoch=int(_field(e, "epoch", default=0)),
-            epochs=_field(e, "epochs", "num_epochs"),
-            step_in_epoch=int(_field(e, "step_in_epoch", "batch", default=0)),
-            steps_per_epoch=_field(e, "steps_per_epoch", "batches_per_epoch", "num_batches"),
-            samples_per_s=_field(e, "samples_per_s"),
-            data_wait_share=_field(e, "data_wait_share", "data_wait_fraction"),
-        )
+        out = StepLosses(np.asarray(steps, dtype=np.float64), np.asarray(losses, dtype=np.float64), epoch)
         steps.clear()
         losses.clear()
         return out
@@ -293,10 +272,11 @@ def coalesce_steps(events: Iterable[Any], interval: float = COALESCE_S) -> Gener
             if steps:
                 yield flush()
             return stop.value
+        # By name: importing the trainer's StepLoss here would import MLX wherever this runs.
         if type(event).__name__ == "StepLoss":
-            steps.append(float(_field(event, "global_step", "step", default=len(steps))))
+            steps.append(float(event.step))
             losses.append(float(event.loss))
-            last_step = event
+            epoch = int(event.epoch)
             now = time.perf_counter()
             if now - last >= interval:
                 last = now
