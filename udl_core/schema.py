@@ -132,22 +132,32 @@ class Schema:
 
 
 def _missing(column: pa.ChunkedArray) -> int:
-    nulls = column.null_count
-    if pa.types.is_floating(column.type):
-        nulls += int(pc.sum(pc.invert(pc.is_finite(column.fill_null(0.0)))).as_py() or 0)
-    return nulls
+    if not pa.types.is_floating(column.type):
+        return column.null_count
+    # Nulls come out of to_numpy as NaN, so one isfinite pass counts both kinds of missing.
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    values = (c.to_numpy(zero_copy_only=False) for c in chunks)
+    return sum(int(v.size - np.count_nonzero(np.isfinite(v))) for v in values)
 
 
 def _distinct(column: pa.ChunkedArray | pa.Array) -> int:
-    """Distinct non-missing values. Numbers are sorted (np.unique), which beats arrow's hash
-    count by an order of magnitude on high-cardinality floats."""
+    """Distinct non-missing values. Numbers are sorted and neighbours compared: numpy's
+    SIMD sort beats both arrow's hash count and np.unique on high-cardinality floats."""
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        values = column.drop_null().to_numpy() if isinstance(column, pa.Array) else \
-            np.concatenate([c.drop_null().to_numpy() for c in column.chunks] or [np.empty(0)])
+        chunks = [column] if isinstance(column, pa.Array) else column.chunks
+        parts = [(c.drop_null() if c.null_count else c).to_numpy() for c in chunks]  # zero-copy
+        own = len(parts) != 1            # a concatenated copy may be sorted in place
+        values = parts[0] if not own else np.concatenate(parts or [np.empty(0)])
         if values.dtype.kind == "f":
-            values = values[np.isfinite(values)]
-        return int(np.unique(values).size)
+            finite = np.isfinite(values)
+            if not finite.all():
+                values, own = values[finite], True
+        if own:
+            values.sort()
+        else:
+            values = np.sort(values)
+        return int(values.size and 1 + np.count_nonzero(values[1:] != values[:-1]))
     return int(pc.count_distinct(column).as_py())
 
 
