@@ -53,8 +53,9 @@ def _as_rows(rows: np.ndarray | Sequence[int] | None) -> np.ndarray | None:
     return None if rows is None else np.asarray(rows, dtype=np.int64)
 
 
-def _numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """float64 numpy, NaN where missing, unparseable or not finite."""
+def _numbers(column: pa.ChunkedArray | pa.Array, rows: np.ndarray | None = None) -> np.ndarray:
+    """float64 numpy (a new array, `rows` of the column when given), NaN where missing,
+    unparseable or not finite."""
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
         column = parse_numbers(column)
@@ -63,9 +64,13 @@ def _numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     elif pa.types.is_boolean(kind):
         column = pc.cast(column, pa.int8())
     values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
-    if isinstance(values, np.ndarray) and not values.flags.writeable:
+    if rows is not None:
+        values = values[rows]   # gathered before anything else is copied
+    elif not values.flags.writeable:
         values = values.copy()
-    values[~np.isfinite(values)] = np.nan
+    bad = ~np.isfinite(values)
+    if bad.any():
+        values[bad] = np.nan
     return values
 
 
@@ -85,18 +90,30 @@ def _datetime_parts(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]
     return out
 
 
+def _median(values: np.ndarray) -> float:
+    """np.median of `values` (no NaN), bit for bit, reordering `values` in place: one
+    single-kth partition (numpy's SIMD select) instead of np.median's two-kth introselect."""
+    half = values.size // 2
+    values.partition(half)
+    middle = values[half:half + 1] if values.size % 2 else np.array([values[:half].max(), values[half]])
+    return float(np.mean(middle))
+
+
 def _scale_stats(values: np.ndarray) -> dict:
     """Median, mean and std of a float64 column with NaN for missing (one code path for
     every source, so CSV and NPY give bit-identical tensors)."""
     finite = ~np.isnan(values)
-    present = values[finite]
+    complete = bool(finite.all())
+    present = values if complete else values[finite]
     if present.size == 0:
         return {"median": 0.0, "mean": 0.0, "std": 1.0, "constant": True}
     # Work on the column scaled into [-1, 1]: sums and squares of tiny (1e-300) or huge
     # (1e300) values would under- or overflow.
-    size = float(np.abs(present).max()) or 1.0
-    median = float(np.median(present / size))
-    filled = np.where(finite, values / size, median)
+    size = max(float(present.max()), -float(present.min())) or 1.0
+    filled = values / size
+    median = _median(filled.copy() if complete else filled[finite])
+    if not complete:
+        filled[~finite] = median
     constant = bool(filled.max() == filled.min())
     std = float(filled.std()) * size
     return {"median": median * size, "mean": float(filled.mean()) * size,
@@ -104,9 +121,12 @@ def _scale_stats(values: np.ndarray) -> dict:
 
 
 def _scale(values: np.ndarray, stats: dict) -> np.ndarray:
+    """`values` imputed and standardized in place (float64; the caller's own array)."""
     with np.errstate(over="ignore"):   # clipped just below
-        filled = np.where(np.isnan(values), stats["median"], values)
-        return _fit_f32((filled - stats["mean"]) / stats["std"])
+        values[np.isnan(values)] = stats["median"]
+        values -= stats["mean"]
+        values /= stats["std"]
+        return _fit_f32(values)
 
 
 def _fit_f32(values: np.ndarray) -> np.ndarray:
@@ -206,8 +226,7 @@ class Preprocessor:
                     max_categories: int) -> dict | None:
         # Numbers are converted whole and indexed in numpy: cheaper than an arrow take.
         def numbers() -> np.ndarray:
-            values = _numbers(column)
-            return values if rows is None else values[rows]
+            return _numbers(column, rows)
 
         base = {"column": info.name, "kind": info.kind}
         if info.kind == "numeric":
