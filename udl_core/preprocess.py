@@ -288,12 +288,12 @@ class Preprocessor:
 
     @staticmethod
     def _array_column(features: np.ndarray, rows: np.ndarray, j: int) -> np.ndarray:
-        if features.ndim == 2:
-            column = features[:, j]
-        else:
-            column = features.reshape(features.shape[0], -1)[:, j]
-        values = np.asarray(column[rows], dtype=np.float64)
-        values[~np.isfinite(values)] = np.nan
+        flat = np.asarray(features)    # a plain view: no np.memmap bookkeeping per slice
+        flat = flat if flat.ndim == 2 else flat.reshape(flat.shape[0], -1)
+        values = flat[rows, j].astype(np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            values[bad] = np.nan
         return values
 
     @staticmethod
@@ -369,12 +369,18 @@ class Preprocessor:
             values -= np.asarray(step["mean"], dtype=np.float32)
             values /= np.asarray(step["std"], dtype=np.float32)
             return values.reshape(n, -1)
-        flat = chunk.reshape(n, -1)[:, step["index"]].astype(np.float64)
-        flat[~np.isfinite(flat)] = np.nan
-        median = np.asarray(step["median"])
-        filled = np.where(np.isnan(flat), median, flat)
+        flat = chunk.reshape(n, -1)
+        index = step["index"]
+        if index != list(range(flat.shape[1])):   # no fancy-index copy when every column is kept
+            flat = flat[:, index]
+        flat = flat.astype(np.float64)
+        bad = ~np.isfinite(flat)
+        if bad.any():
+            np.copyto(flat, np.broadcast_to(np.asarray(step["median"]), flat.shape), where=bad)
         with np.errstate(over="ignore"):   # clipped by _fit_f32
-            return _fit_f32((filled - np.asarray(step["mean"])) / np.asarray(step["std"]))
+            flat -= np.asarray(step["mean"])
+            flat /= np.asarray(step["std"])
+            return _fit_f32(flat)
 
     def _transform_tabular(self, table: Table, rows: np.ndarray | None) -> np.ndarray:
         if not table.is_tabular:
