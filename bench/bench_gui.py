@@ -20,6 +20,7 @@ painted window (`app.py --print-first-paint`, a fresh interpreter each time, bes
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import subprocess
 import sys
@@ -120,7 +121,7 @@ def measure_window(rows: int, train_seconds: float) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from udl_gui.main import tune_interpreter
+    from udl_gui.main import freeze_startup_objects, tune_interpreter
     from udl_gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -134,6 +135,7 @@ def measure_window(rows: int, train_seconds: float) -> None:
         window = MainWindow(settings=settings)
         window.resize(1400, 900)
         window.show()
+        freeze_startup_objects()  # as main() does
         wait_for(app, lambda: window._gpu is not None, 10)
         meter = StallMeter()
         meter.start()
@@ -178,6 +180,7 @@ def measure_window(rows: int, train_seconds: float) -> None:
         window.close()
         wait_for(app, lambda: False, 0.1)
     sys.setswitchinterval(0.005)  # leave the process as it was for the next bench
+    gc.unfreeze()
 
 
 def first_paint(repeats: int = 3) -> None:
