@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.random  # noqa: F401  imported with the module, not on the first split
 
 from udl_core.errors import ConfigError
 
@@ -113,7 +114,13 @@ def split_rows(rows: np.ndarray, y: np.ndarray, task: str, fraction: float, seed
         val = np.sort(rows[rng.permutation(rows.size)[:k]])
     if val.size == 0:
         warnings.append(f"too few rows for a validation split of {fraction:g}; validation is empty")
-    train = np.setdiff1d(rows, val, assume_unique=True)
+    if rows.size < 2 or bool(np.all(rows[1:] > rows[:-1])):
+        # Sorted ids (the loader's case): mark val's positions, no setdiff1d sort.
+        keep = np.ones(rows.size, dtype=bool)
+        keep[np.searchsorted(rows, val)] = False
+        train = rows[keep]
+    else:
+        train = np.setdiff1d(rows, val, assume_unique=True)
     return train, val, warnings
 
 

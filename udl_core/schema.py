@@ -332,7 +332,8 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
         else:
             numbers = pc.cast(values, pa.float64()).drop_null().to_numpy(zero_copy_only=False)
             numbers = numbers[~np.isnan(numbers)]
-            distinct = np.unique(numbers)
+            numbers.sort()
+            distinct = numbers[np.concatenate(([True], numbers[1:] != numbers[:-1]))] if numbers.size else numbers
             few = len(distinct) <= 2 or (
                 len(distinct) <= MAX_AUTO_CLASSES and len(distinct) * ROWS_PER_CLASS <= present
             )
