@@ -157,7 +157,8 @@ def measure_window(rows: int, train_seconds: float) -> None:
         longest, p99, ticks = meter.summary()
         if not done or window.loader is None:
             raise RuntimeError(f"the load did not finish: {window.log_view.toPlainText()[-500:]}")
-        print(f"  load   {seconds:6.1f} s | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
+        loaded = window.loader.table.num_rows
+        print(f"  load   {seconds:6.1f} s | {loaded:,} rows | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
               f"over {ticks} ticks of {TICK_MS} ms | {verdict(longest, p99)}", flush=True)
 
         window.controls.train_switch.setChecked(True)
