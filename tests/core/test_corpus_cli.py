@@ -20,7 +20,6 @@ from corpus_support import CASES, Answer, judge, make_corpus, run_in_process, ru
 
 import udl_core.errors as errors
 
-BY_NAME = {case.name: case for case in CASES}
 
 
 def _restore_permissions(folder: Path) -> None:
@@ -176,8 +175,8 @@ def test_one_bad_image_is_quarantined_by_name(corpus):
 
     loader = UnifiedDataLoader(corpus / "images_one_bad_among_good" / "imgs").load()
     assert loader.table.num_rows == 20
-    assert [Path(r.location).name if "/" in r.location else r.location for r in loader.quarantine] != []
-    assert any("broken.png" in str(record) for record in loader.quarantine)
+    assert len(loader.quarantine) == 1
+    assert "broken.png" in str(loader.quarantine[0])
 
 
 def test_distinct_labels_are_flagged(corpus):

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
-__all__ = ["CASES", "Case", "PICKLE_SENTINEL", "build", "build_all", "good_csv_text"]
+__all__ = ["CASES", "PICKLE_SENTINEL", "Case", "build", "build_all", "corpus_files", "good_csv_text"]
 
 # An unpickled payload in the corpus would create this file beside the case's data.
 PICKLE_SENTINEL = "UNPICKLED_PAYLOAD_RAN"
