@@ -2,13 +2,15 @@
 through `UnifiedDataLoader.load()`. The only exception that may leave udl_core is a `UDLError`.
 
 Warnings are not the property under test here (they are silenced); hangs are guarded by
-pytest's faulthandler timeout.
+pytest's faulthandler timeout. The examples are derandomized (the same every run); set
+UDL_FUZZ_EXAMPLES (default 120) for a deeper run.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -25,7 +27,9 @@ from corpus_support import make_corpus
 
 from udl_core.errors import UDLError
 
-FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
+# UDL_FUZZ_EXAMPLES=5000 for a deeper run than the suite's.
+EXAMPLES = int(os.environ.get("UDL_FUZZ_EXAMPLES", 120))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 EXTENSIONS = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".arrow", ".feather",
@@ -241,7 +245,7 @@ def test_damaged_real_files(scratch, file):
 # ------------------------------------------------------------------ through the command line
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@settings(max_examples=max(60, EXAMPLES // 2), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(delimited_files(), st.sampled_from(["inspect", "batch"]))
 def test_cli_answers_random_text_with_exit_0_or_one_error_line(scratch, file, command):
