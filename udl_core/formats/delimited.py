@@ -90,7 +90,7 @@ def sniff_delimited(path: Path, head: bytes) -> bool:
 def _arrow_options(
     dialect: Dialect,
     options: ReadOptions,
-    on_invalid: Callable[[pacsv.InvalidRow], str],
+    on_invalid: Callable[[pacsv.InvalidRow], str] | None,
     *,
     threads: bool,
     encoding: str | None = None,
@@ -152,13 +152,21 @@ _ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, UnicodeDecodeError, Loo
 def _parse(path: Path, dialect: Dialect, options: ReadOptions, *, threads: bool,
            encoding: str | None = None) -> tuple[pa.Table, _Invalid]:
     invalid = _Invalid()
-    with open_text_stream(path, dialect.compression) as source:
-        table = pacsv.read_csv(
-            source, **_arrow_options(dialect, options, invalid, threads=threads, encoding=encoding)
-        )
-    if invalid.rows and threads and any(n is None for n, _, _ in invalid.rows):
-        # Threaded parsing does not know line numbers; only bad files pay for a second pass.
+    arrow = _arrow_options(dialect, options, None if threads else invalid, threads=threads, encoding=encoding)
+    if threads:
+        # No Python row handler in the threaded reader: pyarrow releases it on a pool thread
+        # after the read, which can abort the interpreter at exit ("terminate called without
+        # an active exception"). Threaded parsing does not know line numbers either, so only
+        # files with malformed rows pay for a second, serial pass that lists them.
+        try:
+            with open_text_stream(path, dialect.compression) as source:
+                return pacsv.read_csv(source, **arrow), invalid
+        except pa.ArrowInvalid as exc:
+            if "Expected" not in str(exc) or "columns" not in str(exc):
+                raise
         return _parse(path, dialect, options, threads=False, encoding=encoding)
+    with open_text_stream(path, dialect.compression) as source:
+        table = pacsv.read_csv(source, **arrow)
     return table, invalid
 
 
