@@ -52,6 +52,7 @@ class Worker(QObject):
         super().__init__()
         self._gen = job(*args, **kwargs)   # the body runs later, on the worker thread
         self._abort = False
+        self._home = self.thread()         # the GUI thread, where Python will drop this object
         self.ended = threading.Event()     # set once run() has returned (for a blocking join)
 
     def quit(self) -> None:                # called from the GUI thread: just a flag
@@ -71,6 +72,10 @@ class Worker(QObject):
         except Exception as exc:           # nothing escapes a slot
             self.errored.emit(exc)
         finally:
+            # Back to the GUI thread before anyone hears we are done: Python deletes this
+            # object where its last reference goes, and Qt refuses deleting it from another
+            # thread ("shared QObject was deleted directly", then a crash).
+            self.moveToThread(self._home)
             self.finished.emit()
             self.ended.set()
 
@@ -117,8 +122,7 @@ class Job(QObject):
             self.thread.finished.connect(self._on_thread_finished)
         else:
             self._kick.connect(self.worker.run)  # queued: run() starts on the shared thread
-            self.worker.finished.connect(self.worker.deleteLater)  # deleted on its own thread
-        self._ended = self.worker.ended  # kept here: the shared-thread worker deletes itself
+        self._ended = self.worker.ended
         self._running = False
         self._active = False
         self._stop_requested = False

@@ -127,3 +127,19 @@ def test_training_runs_do_not_leave_threads_behind(qtbot, window):
         qtbot.waitUntil(lambda: not window.job.running)
         counts.append(len(os.listdir("/proc/self/task")))
     assert counts[-1] <= counts[0], f"threads after each run: {counts}"
+
+
+def test_jobs_on_the_shared_thread_can_be_dropped_as_soon_as_they_are_done(qtbot):
+    """Dropping a Job (and so its worker) on the GUI thread right after `done`, many times over,
+    must not delete a QObject that still lives on the worker thread."""
+    import gc
+
+    from udl_gui.worker import mlx_thread
+
+    for _ in range(40):
+        job = Job(counting, 3, set(), thread=mlx_thread())
+        with qtbot.waitSignal(job.done, timeout=5000):
+            job.start()
+        assert job.worker.thread() is QThread.currentThread()  # handed back to the GUI thread
+        del job
+        gc.collect()
