@@ -137,7 +137,7 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
             done_event["blas"] = blas_status()
         _emit(done_event, out)
     else:
-        summary = (f"{'stopped' if result.stopped else 'done'} in {result.seconds:.1f} s on {result.device}: "
+        summary = (f"{'stopped' if result.stopped else 'done'} in {_seconds(result.seconds)} on {result.device}: "
                    f"{result.samples_per_s:,.0f} samples/s")
         if final is not None and final.val_accuracy is not None:
             summary += f", val_accuracy {final.val_accuracy:.3f}"
@@ -147,6 +147,10 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         for path in saved:
             print(f"wrote {path}", file=out)
     return 0
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds >= 10 else f"{seconds:.2g} s" if seconds >= 0.01 else "under 0.01 s"
 
 
 class _StopOnInterrupt:
