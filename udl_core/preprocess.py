@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from udl_core.errors import ConfigError, SchemaError
 from udl_core.schema import ColumnInfo, Schema, has_class_names, label_strings, parse_numbers
 from udl_core.table import Table
+from udl_core.values import class_codes
 
 __all__ = ["DATETIME_PARTS", "Preprocessor", "chunk_rows"]
 
@@ -440,9 +441,7 @@ class Preprocessor:
             return np.ascontiguousarray(codes, dtype=np.int32)
         values = self._label_values(table, rows)
         if self.task == "classification":
-            strings = label_strings(values)
-            index = pc.index_in(strings, value_set=pa.array(list(self.classes), pa.string()))
-            return pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+            return class_codes(values, self.classes)
         targets = _numbers(values)
         if np.any(np.abs(targets[~np.isnan(targets)]) > _F32_MAX):
             raise SchemaError(table.source, f"the label column '{self.label}' holds values beyond float32's range "

@@ -42,12 +42,12 @@ from udl_core.table import Table
 from udl_core.values import (
     class_sort_key,
     clean_labels,
+    count_classes,
     has_class_names,
     is_image_table,
     label_strings,
     label_values,
     parse_numbers,
-    sorted_classes,
     table_slice,
     whole,
 )
@@ -295,7 +295,7 @@ def count_labels(table: Table, schema: Schema, chunk_rows: int = 1 << 20) -> Sch
         values = clean_labels(label_values(part, schema.label, names), info.kind)
         missing += values.null_count
         if schema.task == "classification":
-            for name, k in zip(*sorted_classes(label_strings(values))):
+            for name, k in zip(*count_classes(values)):
                 counts[name] = counts.get(name, 0) + k
     if missing == table.num_rows:
         raise SchemaError(table.source, f"the label column '{schema.label}' has no values: every row is missing it")
@@ -340,7 +340,7 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
             task = "classification" if few and whole(distinct) else "regression"
     if task == "regression":
         return task, (), {}
-    names, counts = sorted_classes(label_strings(values))
+    names, counts = count_classes(values)
     if len(names) > MAX_CLASSES:
         raise SchemaError(source, f"the label column '{label}' has {len(names)} distinct values, "
                                   f"too many classes (at most {MAX_CLASSES})")

@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 from udl_core.table import Table
 
 __all__ = [
-    "class_sort_key", "clean_labels", "has_class_names", "is_image_table", "label_strings", "label_values",
-    "parse_numbers", "sorted_classes", "table_slice", "whole",
+    "class_codes", "class_sort_key", "clean_labels", "count_classes", "has_class_names", "is_image_table",
+    "label_strings", "label_values", "parse_numbers", "sorted_classes", "table_slice", "whole",
 ]
 
 _NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -85,6 +85,42 @@ def sorted_classes(values: pa.Array) -> tuple[list[str], list[int]]:
     numbers = counts.field("counts").to_pylist()
     order = sorted(range(len(names)), key=lambda i: class_sort_key(names[i]))
     return [names[i] for i in order], [numbers[i] for i in order]
+
+
+def _is_number(values: pa.Array | pa.ChunkedArray) -> bool:
+    kind = values.type
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+def count_classes(values: pa.Array | pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    """`sorted_classes(label_strings(values))`, but numbers are counted first and only the
+    distinct ones named (not a string per row). Values that name the same class (-0.0, 0.0) add up."""
+    if not _is_number(values):
+        return sorted_classes(label_strings(values))
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    counts = pc.value_counts(values.drop_null())
+    merged: dict[str, int] = {}
+    for name, k in zip(label_strings(counts.field("values")).to_pylist(), counts.field("counts").to_pylist()):
+        if name is not None:                # NaN names no class
+            merged[name] = merged.get(name, 0) + k
+    names = sorted(merged, key=class_sort_key)
+    return names, [merged[n] for n in names]
+
+
+def class_codes(values: pa.Array | pa.ChunkedArray, classes: Sequence[str]) -> np.ndarray:
+    """int32 index of each value's class name in `classes`; -1 when missing or unknown.
+    Numbers are named once per distinct value and looked up by number."""
+    value_set = pa.array(list(classes), pa.string())
+    if _is_number(values):
+        distinct = pc.unique(values)
+        named = pc.fill_null(pc.index_in(label_strings(distinct), value_set=value_set), -1)
+        where = pc.index_in(values, value_set=distinct)   # nulls (and NaN) find themselves
+        if where.null_count == 0:
+            return named.to_numpy(zero_copy_only=False).astype(np.int32)[
+                where.to_numpy(zero_copy_only=False)]
+    index = pc.index_in(label_strings(values), value_set=value_set)
+    return pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
 
 
 def table_slice(table: Table, start: int, stop: int) -> Table:
