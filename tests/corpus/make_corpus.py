@@ -236,6 +236,19 @@ def _make_arrow_truncated(folder: Path) -> None:
     _write(folder / "data.arrow", data[: len(data) // 2])
 
 
+def _make_arrow_bad_offsets(folder: Path) -> None:
+    """A well-formed Arrow file whose string column's offsets point past its data: pyarrow reads
+    it without complaint, and the first compute kernel over it reads wild memory."""
+    n = 40
+    offsets = np.arange(n + 1, dtype=np.int32) * 2
+    offsets[10] = 100_000
+    strings = pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"ab" * n))
+    table = pa.table({"x": np.arange(n, dtype=np.float64), "s": strings, "label": ["p", "q"] * (n // 2)})
+    folder.mkdir(parents=True, exist_ok=True)
+    with pa.ipc.new_file(str(folder / "data.arrow"), table.schema) as out:
+        out.write_table(table)
+
+
 def _make_npz_pickle(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     np.savez(folder / "data.npz", x=_pickle_array(folder), y=np.arange(4))
@@ -590,6 +603,8 @@ CASES: tuple[Case, ...] = (
     Case("jsonl_two_lines_broken", _make_jsonl_few_broken, "data.jsonl", expect="quarantine"),
     Case("parquet_zero_rows", _make_parquet_empty, "data.parquet", raises=("EmptyDatasetError",)),
     Case("arrow_truncated", _make_arrow_truncated, "data.arrow", raises=("CorruptFileError",)),
+    Case("arrow_damaged_offsets", _make_arrow_bad_offsets, "data.arrow", raises=("CorruptFileError",), hazard=True,
+         note="unvalidated IPC buffers segfaulted the schema's first compute kernel"),
     Case("npy_object_dtype", _make_npy_object, "data.npy", raises=("UnsafeInputError",)),
     Case("npy_pickle_payload", _make_npy_pickle, "data.npy", raises=("UnsafeInputError",)),
     Case("npy_truncated", _make_npy_truncated, "data.npy", raises=("CorruptFileError",)),

@@ -218,6 +218,9 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
         with open(path, "rb") as handle:
             head = handle.read(8)
         table, kind = yield from _read_ipc(path, head)
+        # IPC buffers are trusted as they lie: damaged offsets crash (segfault) the first compute
+        # kernel that reads them, so check every buffer once before anything else does.
+        table.validate(full=True)
         notes = [f"container: {kind}"]
         table = normalise_types(table, notes)
     except DatasetError:

@@ -318,6 +318,7 @@ def _size_arrow(path: Path, options: ReadOptions) -> Sized:
             batch = reader.get_batch(i)  # zero-copy unless compressed; one at a time either way
             rows, raw = rows + batch.num_rows, raw + batch.nbytes
             if sum(b.num_rows for b in first) < SAMPLE_ROWS:
+                batch.validate(full=True)  # damaged offsets would crash the schema's kernels
                 first.append(batch)
     except _ERRORS as exc:
         raise CorruptFileError(path, f"truncated or not an Arrow file ({exc})") from None
