@@ -267,9 +267,9 @@ def test_unseeded_shuffle_fails_determinism():
 def test_slow_data_is_called_data_bound():
     x, y = blobs(n=640, seed=23)
     budget = CheckBudget(speed_batches=8, speed_seconds=5.0)
-    check = by_name(run_checks(FakeLoader(x, y, delay=0.02), select=["speed"], budget=budget))["speed"]
+    check = by_name(run_checks(FakeLoader(x, y, delay=0.1), select=["speed"], budget=budget))["speed"]
     assert check.status == "warn" and check.reason.startswith("Data-bound")
-    assert check.details["data_share"] > 0.8 and check.details["steps"] == 8
+    assert check.details["data_share"] > 0.6 and check.details["steps"] == 8
 
 
 # --- the job itself -----------------------------------------------------------------------------
