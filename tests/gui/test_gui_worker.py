@@ -136,7 +136,7 @@ def test_jobs_on_the_shared_thread_can_be_dropped_as_soon_as_they_are_done(qtbot
 
     from udl_gui.worker import mlx_thread
 
-    for _ in range(40):
+    for _ in range(25):
         job = Job(counting, 3, set(), thread=mlx_thread())
         with qtbot.waitSignal(job.done, timeout=5000):
             job.start()
