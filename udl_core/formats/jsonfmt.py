@@ -197,12 +197,13 @@ def _finish(table: pa.Table, options: ReadOptions) -> pa.Table:
 
 def _nested_as_text(table: pa.Table, notes: list[str]) -> pa.Table:
     """`table` with its list and struct columns JSON-encoded (by polars, vectorised)."""
-    nested = [f.name for f in table.schema if pa.types.is_nested(f.type)]
+    nested = [i for i, f in enumerate(table.schema) if pa.types.is_nested(f.type)]
     if not nested:
         return table
+    # By position: polars renames columns it cannot name (an empty key, say).
     encoded = _encode_nested(pl.from_arrow(table.select(nested)), notes).to_arrow()
-    for name in nested:
-        table = table.set_column(table.schema.get_field_index(name), name, encoded.column(name))
+    for k, i in enumerate(nested):
+        table = table.set_column(i, table.schema.field(i).name, encoded.column(k))
     return table
 
 
