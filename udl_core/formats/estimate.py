@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 
 from udl_core.errors import CorruptFileError, UDLError
@@ -29,8 +28,7 @@ __all__ = ["Estimate", "Sized", "default_memory_budget", "estimate", "register_s
 
 SAMPLE_BYTES = 1 << 20
 SAMPLE_ROWS = 10_000
-_ERRORS = (pa.ArrowException, OSError, ValueError, pl.exceptions.PolarsError,
-           pl.exceptions.PanicException)
+_ERRORS = (pa.ArrowException, OSError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -254,11 +252,13 @@ def _size_json(path: Path, options: ReadOptions) -> Sized:
 def _records_table(records: list[dict]) -> pa.Table:
     from udl_core.formats.jsonfmt import _finish
 
+    import polars as pl  # on first use: its import is a quarter of the app's start-up
+
     try:
         frame = pl.DataFrame(records, infer_schema_length=None)
         nested = [n for n, t in frame.schema.items() if t.is_nested()]
         table = frame.drop(nested).to_arrow()
-    except _ERRORS:
+    except (*_ERRORS, pl.exceptions.PolarsError, pl.exceptions.PanicException):
         table = pa.table({})
     return _finish(table, ReadOptions())
 

@@ -13,9 +13,9 @@ import json
 import re
 from collections.abc import Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
@@ -27,13 +27,22 @@ from udl_core.formats.encoding import decode_sample, detect_encoding
 from udl_core.formats.registry import register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
 
+if TYPE_CHECKING:
+    import polars as pl
+
 __all__ = ["MAX_DEPTH", "nesting_depth", "read_json", "sniff_json"]
 
 LINES_EXTENSIONS = (".jsonl", ".ndjson", ".jsonlines")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-# polars can panic on odd input (a NUL byte in a key); its PanicException is a BaseException.
-_POLARS_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError,
-                  RuntimeError)
+
+
+def _polars_errors() -> tuple[type[BaseException], ...]:
+    """What a polars call may raise. polars is imported where it is used, never with this module:
+    importing it takes 0.15-0.5 s, a quarter of the app's start-up (bench_gui)."""
+    import polars as pl
+
+    # polars can panic on odd input (a NUL byte in a key); its PanicException is a BaseException.
+    return (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError, RuntimeError)
 
 
 MAX_DEPTH = 256
@@ -142,6 +151,8 @@ def _utf8_bytes(path: Path) -> tuple[bytes, str]:
 
 
 def _encode_nested(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
+    import polars as pl
+
     nested = [name for name, dtype in frame.schema.items() if dtype.is_nested() or dtype == pl.Object]
     if not nested:
         return frame
@@ -197,6 +208,8 @@ def _finish(table: pa.Table, options: ReadOptions) -> pa.Table:
 
 def _nested_as_text(table: pa.Table, notes: list[str]) -> pa.Table:
     """`table` with its list and struct columns JSON-encoded (by polars, vectorised)."""
+    import polars as pl
+
     nested = [i for i, f in enumerate(table.schema) if pa.types.is_nested(f.type)]
     if not nested:
         return table
@@ -213,10 +226,12 @@ def _frame_to_arrow(frame: pl.DataFrame, notes: list[str]) -> pa.Table:
 
 def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
     """One JSON document: an array of records, {"key": [records]}, or {"column": [values]}."""
+    import polars as pl
+
     if data.lstrip().startswith(b"["):
         try:
             return _frame_to_arrow(pl.read_json(io.BytesIO(data), infer_schema_length=None), notes)
-        except _POLARS_ERRORS:
+        except _polars_errors():
             pass  # malformed, or records polars cannot type: the json module says which
     try:
         document = json.loads(data)
@@ -239,12 +254,14 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
         raise CorruptFileError(path, "is JSON, but not a list of records (objects)")
     try:
         return _frame_to_arrow(pl.DataFrame(document, infer_schema_length=None), notes)
-    except _POLARS_ERRORS:
+    except _polars_errors():
         return _from_records(document, notes)
 
 
 def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
                 ) -> tuple[pa.Table, list[BadRecord]]:
+    import polars as pl
+
     try:
         # pyarrow types every block and widens across them (int -> double, new keys); polars
         # is faster only when it types the first rows alone, and then drops later keys.
@@ -284,7 +301,7 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
     try:
         frame = pl.read_ndjson(io.BytesIO(b"\n".join(good)), infer_schema_length=None)
         return _frame_to_arrow(frame, notes), bad
-    except _POLARS_ERRORS:
+    except _polars_errors():
         return _from_records(records, notes), bad
 
 
