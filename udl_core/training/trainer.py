@@ -25,6 +25,7 @@ from udl_core.events import Notice, Progress
 from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.losses import loss_for_task, predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
+from udl_core.training.mlx_threads import note_mlx_thread
 from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS, ModelSpec, build_model
 
 __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult", "train", "train_model"]
@@ -222,6 +223,7 @@ def _run(loader: Any, config: TrainConfig, device: str,
     target_mean, target_std = _target_stats(loader)
     chance = chance_loss(loader.train_data.y, spec.out_dim) if classification else 0.0
 
+    note_mlx_thread()
     mx.random.seed(config.seed)
     model = build_model(spec)
     mx.eval(model.parameters())

@@ -21,6 +21,7 @@ from udl_core.training.checks._context import CheckContext, fmt
 from udl_core.training.checks._result import CheckResult
 from udl_core.training.devices import gpu_available
 from udl_core.training.losses import loss_for_task
+from udl_core.training.mlx_threads import note_mlx_thread
 from udl_core.training.models import DEFAULT_HIDDEN, ModelSpec, build_model
 
 __all__ = ["TRAINING_CHECKS", "input_dependence_check", "loss_at_init_check", "overfit_check", "speed_check"]
@@ -57,6 +58,7 @@ class _Setup:
 
         # the step closes over locals, never `self`: no reference cycle, so the compiled function
         # and its arrays are freed when the check returns, on the MLX thread, not by a later GC
+        note_mlx_thread()
         @partial(mx.compile, inputs=self.state, outputs=self.state)
         def step(x: mx.array, y: mx.array) -> mx.array:
             loss, grads = loss_and_grad(model, x, y)
