@@ -419,6 +419,10 @@ def _make_npz_arrays(x: np.ndarray) -> Callable[[Path], None]:
     return make
 
 
+def _no_dev_zero() -> str | None:
+    return None if os.path.exists("/dev/zero") else "no /dev/zero here"
+
+
 def _make_wide(rows: int) -> Callable[[Path], None]:
     def make(folder: Path) -> None:
         header = ",".join(f"c{i}" for i in range(10_000))
@@ -584,6 +588,9 @@ CASES: tuple[Case, ...] = (
          mentions=("imgs", "pipe.png"), note="a named pipe called pipe.png among good images: skip it or refuse"),
     Case("fifo_labels_file", _make_fifo_labels, "X.npy", args=("--labels", "{dir}/y.npy"), hazard=True,
          raises=("DatasetError",), mentions=("y.npy",)),
+    Case("symlink_to_dev_zero", lambda folder: os.symlink("/dev/zero", folder / "data.csv"), "data.csv",
+         raises=("DatasetError",), hazard=True, skip_if=_no_dev_zero,
+         note="a link to an endless device: reading it would never end"),
     Case("utf16_junk", _make_utf16_junk, "data.csv"),
     Case("utf16_excel_export", _make_utf16_excel, "data.txt", expect="ok",
          note="Excel's Unicode Text export: UTF-16 LE, BOM, tabs, CRLF"),
