@@ -27,6 +27,9 @@ def mlx_thread() -> QThread:
     """The one thread every MLX job runs on, started on first use and joined at exit."""
     global _MLX_THREAD
     if _MLX_THREAD is None:
+        from udl_core.mlx_threads import register_exit_wait
+
+        register_exit_wait()  # before our join below, so that it runs after it (atexit is LIFO)
         thread = QThread()
         thread.setObjectName("udl-mlx")
         thread.start()

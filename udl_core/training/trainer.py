@@ -22,10 +22,10 @@ import numpy as np
 
 from udl_core.errors import ConfigError, DivergedError
 from udl_core.events import Notice, Progress
+from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.losses import loss_for_task, predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
-from udl_core.training.mlx_threads import note_mlx_thread
 from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS, ModelSpec, build_model
 
 __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult", "train", "train_model"]

@@ -17,11 +17,11 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
 
+from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.checks._context import CheckContext, fmt
 from udl_core.training.checks._result import CheckResult
 from udl_core.training.devices import gpu_available
 from udl_core.training.losses import loss_for_task
-from udl_core.training.mlx_threads import note_mlx_thread
 from udl_core.training.models import DEFAULT_HIDDEN, ModelSpec, build_model
 
 __all__ = ["TRAINING_CHECKS", "input_dependence_check", "loss_at_init_check", "overfit_check", "speed_check"]

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 
-__all__ = ["note_mlx_thread"]
+__all__ = ["note_mlx_thread", "register_exit_wait"]
 
 _WAIT_SECONDS = 2.0
 _lock = threading.Lock()
@@ -24,16 +24,23 @@ _threads: set[int] = set()
 _registered = False
 
 
-def note_mlx_thread() -> None:
-    """Call on the thread that is about to compile MLX code (a no-op on the main thread)."""
+def register_exit_wait() -> None:
+    """Register the exit hook now. `atexit` runs hooks last-registered first, so a front end
+    that joins its own MLX thread at exit calls this before registering that join."""
     global _registered
-    if threading.current_thread() is threading.main_thread():
-        return
     with _lock:
-        _threads.add(threading.get_native_id())
         if not _registered:
             atexit.register(_wait_for_threads)
             _registered = True
+
+
+def note_mlx_thread() -> None:
+    """Call on the thread that is about to compile MLX code (a no-op on the main thread)."""
+    if threading.current_thread() is threading.main_thread():
+        return
+    register_exit_wait()
+    with _lock:
+        _threads.add(threading.get_native_id())
 
 
 def _alive(native_id: int) -> bool | None:
