@@ -140,7 +140,10 @@ def test_writers_go_through_a_temp_file():
         for path in sorted((ROOT / folder).rglob("*.py")):
             if path.name == "atomic.py":
                 continue
-            source = path.read_text()
+            try:
+                source = path.read_text()
+            except FileNotFoundError:   # removed by someone else's edit since the listing
+                continue
             tree = ast.parse(source, str(path))
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
