@@ -9,8 +9,10 @@ hold typed values), and number style (decimal commas, numbers padded with spaces
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
+import threading
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -252,10 +254,32 @@ def _preamble(text: str) -> tuple[int, str | None, str]:
         count, text = count + 1, rest
 
 
+# The estimate and the reader both ask for a file's dialect: the second sniff is a lookup.
+# The key is the sample itself (a digest of it), so a file that changes is sniffed again.
+_CACHE_SIZE = 16
+_cache: dict[tuple, Dialect] = {}
+_cache_lock = threading.Lock()
+
+
 def detect_dialect(path: Path, options: ReadOptions) -> Dialect:
     """Encoding, delimiter, header and number style of `path`, from its first 256 KiB."""
     path = Path(path)
     head, complete, compression = read_sample(path)
+    key = (hashlib.blake2b(head, digest_size=16).digest(), len(head), complete, compression,
+           options.encoding, options.delimiter, options.header, tuple(options.missing_values))
+    with _cache_lock:
+        dialect = _cache.get(key)
+    if dialect is None:
+        dialect = _detect_dialect(path, options, head, complete, compression)
+        with _cache_lock:
+            if len(_cache) >= _CACHE_SIZE:
+                _cache.pop(next(iter(_cache)))
+            _cache[key] = dialect
+    return dialect
+
+
+def _detect_dialect(path: Path, options: ReadOptions, head: bytes, complete: bool,
+                    compression: str | None) -> Dialect:
     if options.encoding:
         try:
             encoding = TextEncoding(options.encoding.lower())
