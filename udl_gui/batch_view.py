@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTableView, QVBoxLayout, QWidget
 
 from udl_core.errors import UDLError
-from udl_gui.batch_model import BatchTableModel
+from udl_gui.batch_model import BatchTableModel, raw_columns
 from udl_gui.controls import BatchToolbar
 
 __all__ = ["BatchView"]
@@ -88,7 +88,7 @@ class BatchView(QWidget):
             batch = self.loader.get_batch(index, split=split)
             label = self.loader.schema.label
             if bar.raw:
-                self.model.set_raw(batch.raw(), batch.rows, label)
+                self.model.set_raw(raw_columns(self.loader, batch.rows), batch.rows, label)
             else:
                 self.model.set_processed(batch.x, batch.y, batch.rows, list(batch.feature_names), label,
                                          self._classes())

@@ -76,3 +76,29 @@ def test_format_value():
     assert format_value(1234567.0) == "1.235e+06"
     assert format_value(b"\x00\x01") == "<2 bytes>"
     assert format_value("x" * 100).endswith("...")
+
+
+def _raw_cells(model, rows):
+    return [[model.data(model.index(r, c), DISPLAY) for c in range(model.columnCount())] for r in range(rows)]
+
+
+def test_raw_columns_show_what_loader_raw_rows_returns(qtmodeltester, tmp_path):
+    """The lazy raw columns (arrow or numpy) and the loader's lists look the same, cell for cell."""
+    from udl_core.loader import UnifiedDataLoader
+    from udl_gui.batch_model import raw_columns
+
+    csv = tmp_path / "mixed.csv"
+    csv.write_text("a,b,color,label\n1,2.5,red,x\n2,,blue,y\n3,4.25,,x\n4,1e9,red,y\n5,0.1,blue,x\n", "utf-8")
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.normal(size=(6, 3)).astype(np.float32))
+    np.save(tmp_path / "y.npy", np.array([0, 1, 2, 0, 1, 2]))
+    for path, kwargs in [(csv, {}), (tmp_path / "x.npy", {"labels": str(tmp_path / "y.npy")})]:
+        loader = UnifiedDataLoader(str(path), batch_size=4, val_fraction=0.0, **kwargs).load()
+        rows = loader.get_batch(0).rows
+        lazy, lists = BatchTableModel(), BatchTableModel()
+        lazy.set_raw(raw_columns(loader, rows), rows, loader.schema.label)
+        lists.set_raw(loader.raw_rows(rows), rows, loader.schema.label)
+        qtmodeltester.check(lazy)
+        assert lazy.columnCount() == lists.columnCount() >= 4
+        assert _raw_cells(lazy, len(rows)) == _raw_cells(lists, len(rows))
+        assert lazy.column_name(0) == loader.schema.label
