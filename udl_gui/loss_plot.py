@@ -1,4 +1,4 @@
-"""The live loss plot: step loss, its moving average, validation loss per epoch, earlier runs.
+"""The live loss plot: step loss, its (debiased) moving average, validation loss per epoch, earlier runs.
 
 Points are appended to growing numpy buffers and the curves redrawn by a timer at most ~25
 times a second (STYLE.md §8), so a run that reports thousands of steps a second costs the
@@ -84,6 +84,8 @@ class LossPlot(pg.PlotWidget):
         self._ema = Buffer()
         self._val = Buffer()
         self._ema_value: float | None = None
+        self._ema_sum = 0.0
+        self._ema_weight = 0.0
         self._dirty = False
         self._previous: list[pg.PlotDataItem] = []
         self._previous_data: list[tuple[np.ndarray, np.ndarray]] = []
@@ -165,6 +167,7 @@ class LossPlot(pg.PlotWidget):
         self._ema.clear()
         self._val.clear()
         self._ema_value = None
+        self._ema_sum = self._ema_weight = 0.0
         self._run += 1
         self._reset_extent()
         self._dirty = True
@@ -186,9 +189,12 @@ class LossPlot(pg.PlotWidget):
         self._steps.append(step, loss)
         self._extend(step, loss)
         if np.isfinite(loss):
-            self._ema_value = loss if self._ema_value is None else (
-                self._alpha * loss + (1 - self._alpha) * self._ema_value
-            )
+            # Debiased, as TensorBoard smooths: the average starts from 0 and is divided by the
+            # weight it has gathered, so it starts on the first loss and follows a fast early
+            # drop, where one seeded with the first loss stays near it for a whole span.
+            self._ema_sum = self._alpha * loss + (1 - self._alpha) * self._ema_sum
+            self._ema_weight = self._alpha + (1 - self._alpha) * self._ema_weight
+            self._ema_value = self._ema_sum / self._ema_weight
         self._ema.append(step, self._ema_value if self._ema_value is not None else np.nan)
         self._dirty = True
 
@@ -215,6 +221,7 @@ class LossPlot(pg.PlotWidget):
         self._ema.clear()
         self._val.clear()
         self._ema_value = None
+        self._ema_sum = self._ema_weight = 0.0
         self._reset_extent()
         self._dirty = True
         self._redraw()

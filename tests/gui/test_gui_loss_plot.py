@@ -43,6 +43,26 @@ def test_points_smoothing_and_validation(qtbot):
     assert plot.val_points[1].tolist() == [1.5, 1.0]
 
 
+def test_smoothing_is_debiased_and_follows_a_fast_early_drop(qtbot):
+    plot = make_plot(qtbot)
+    plot.start_run(steps_per_epoch=50)  # a span of 50 steps
+    losses = 2.0 * np.exp(-np.arange(30) / 3.0) + 0.1
+    for step, loss in enumerate(losses, start=1):
+        plot.add_step(step, loss)
+    plot.add_step(31, float("nan"))  # a non-finite loss leaves the average where it was
+    _, smooth = plot.smoothed_points
+    alpha = 2.0 / 51
+    seeded = [losses[0]]  # the plain moving average, seeded with the first loss
+    for loss in losses[1:]:
+        seeded.append(alpha * loss + (1 - alpha) * seeded[-1])
+    assert smooth[0] == losses[0]
+    assert np.all(np.abs(smooth[:30] - losses) <= np.abs(np.asarray(seeded) - losses) + 1e-12)
+    weights = (1 - alpha) ** np.arange(9, -1, -1)  # after 10 steps: the weighted mean of those 10
+    assert np.isclose(smooth[9], np.sum(weights * losses[:10]) / weights.sum())
+    assert smooth[9] < 0.5 * losses[0] < seeded[9]
+    assert smooth[30] == smooth[29]
+
+
 def test_previous_runs_are_kept_and_cleared(qtbot):
     plot = make_plot(qtbot)
     for run in range(3):
