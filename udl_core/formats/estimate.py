@@ -9,6 +9,7 @@ count by their sampled cardinality. Each reader family adds a sizer to `_SIZERS`
 from __future__ import annotations
 
 import bz2
+import io
 import json
 import os
 import zipfile
@@ -236,17 +237,34 @@ def _size_json(path: Path, options: ReadOptions) -> Sized:
             return Sized(table.num_rows, True, table.columns.nbytes, table)
         return _size_json_array(path)
     lines = [line for line in sample.splitlines() if line.strip()]
-    records = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    columns = _records_table(records)
+    columns = _lines_table(sample)
+    if columns is None:  # some line is malformed or not a record: decode them one by one
+        records = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        columns = _records_table(records)
     rows, nbytes = _scaled(path.stat().st_size, len(lines), len(sample), columns.nbytes, complete)
     return Sized(rows, False, nbytes, Table(str(path), "jsonl", columns=columns))
+
+
+def _lines_table(sample: bytes) -> pa.Table | None:
+    """The sample's JSON Lines typed by polars in one call (a third of json.loads per line
+    plus a frame from the dicts); None when polars cannot read every line."""
+    from udl_core.formats.jsonfmt import _finish
+
+    import polars as pl
+
+    try:
+        frame = pl.read_ndjson(io.BytesIO(sample), infer_schema_length=None)
+        nested = [n for n, t in frame.schema.items() if t.is_nested()]
+        return _finish(frame.drop(nested).rechunk().to_arrow(), ReadOptions())
+    except (*_ERRORS, pl.exceptions.PolarsError, pl.exceptions.PanicException):
+        return None
 
 
 def _records_table(records: list[dict]) -> pa.Table:
