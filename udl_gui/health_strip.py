@@ -42,10 +42,14 @@ class HealthStrip(QWidget):
         self._std: list[np.ndarray] = []
         self._dirty = False
         self._symbol: str | None = None
+        self._ticks: list | None = None
 
         self._summary = QLabel("Data health per batch appears here after a Run.")
         self._summary.setObjectName("healthSummary")
         self._summary.setWordWrap(True)
+        # Room for the two lines of a summary from the start: a label that grows when the first
+        # numbers arrive relays out (and repaints) the plots beside it, right after a load.
+        self._summary.setMinimumHeight(2 * self._summary.fontMetrics().lineSpacing() + 2)
         self._view = pg.GraphicsLayoutWidget()
         self._view.setMinimumHeight(120)
         self._labels_plot = self._view.addPlot(row=0, col=0)
@@ -57,7 +61,7 @@ class HealthStrip(QWidget):
         for plot in (self._labels_plot, self._stats_plot):
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
-            plot.getAxis("left").setWidth(48)
+            plot.getAxis("left").setWidth(58)  # "101.0" and the axis title side by side
             plot.setMenuEnabled(False)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
@@ -179,12 +183,15 @@ class HealthStrip(QWidget):
         bad = np.flatnonzero(nonfinite)
         self._nan_marks.setData(bad.astype(float), np.zeros(len(bad)))
         self._draw_labels(n)
+        self._set_batch_ticks(n)
         if n:
             bad_total = int(nonfinite.sum())
+            # Two lines, the short one first: one run-on line wrapped mid-item ("NaN/" | "inf: 0").
             with np.errstate(all="ignore"):
-                text = (f"{n} batches \u00b7 feature mean {_num(np.nanmean(mean))} (range {_num(np.nanmin(mean))}"
-                        f"\u2026{_num(np.nanmax(mean))}) \u00b7 std {_num(np.nanmean(std))} \u00b7 "
-                        f"NaN/inf: {bad_total}{' in ' + str(len(bad)) + ' batches' if bad_total else ''}")
+                text = (f"{n} batches \u00b7 NaN/inf: {bad_total}"
+                        f"{' in ' + str(len(bad)) + ' batches' if bad_total else ''}\n"
+                        f"feature mean {_num(np.nanmean(mean))} (range {_num(np.nanmin(mean))}"
+                        f"\u2026{_num(np.nanmax(mean))}) \u00b7 std {_num(np.nanmean(std))}")
             self._summary.setText(text + self._mix_note())
 
     def _mix_note(self) -> str:
@@ -197,8 +204,15 @@ class HealthStrip(QWidget):
             top = np.nanmax(counts / np.maximum(totals, 1), axis=1)
         overall = counts.sum(axis=0).max() / max(1, counts.sum())
         if np.median(top) > 0.95 and overall < 0.8:
-            return " \u00b7 \u26a0 most batches hold a single class: is the data sorted and unshuffled?"
+            return "\n\u26a0 most batches hold a single class: is the data sorted and unshuffled?"
         return ""
+
+    def _set_batch_ticks(self, n: int) -> None:
+        """Whole batch numbers on the x axis: pyqtgraph would tick 0, 0.5, 1.0 for two batches."""
+        ticks = [[(float(i), str(i)) for i in range(n)]] if 0 < n <= 12 else None
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self._stats_plot.getAxis("bottom").setTicks(ticks)
 
     def _draw_labels(self, n: int) -> None:
         if self._classes:
