@@ -46,6 +46,7 @@ from udl_gui.worker import Job, mlx_thread
 __all__ = ["MainWindow", "file_dialog_filter"]  # file_dialog_filter lives in udl_gui.files
 
 APP_NAME = "UDL"
+STAGE_MS = 20  # between the panels filled after a load: about a frame
 
 
 class MainWindow(QMainWindow):
@@ -375,7 +376,7 @@ class MainWindow(QMainWindow):
         if self._current() is None:
             return
         if self._staging:
-            return  # _show_loaded_batches ends the load
+            return  # _end_load ends the load, once the staged panels are filled
         self._set_busy(None)
         self.loss_plot.flush()
         self.health_strip.flush()
@@ -457,9 +458,6 @@ class MainWindow(QMainWindow):
         self._remember(self.dataset_row.path())
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
         schema = loader.schema
-        self.schema_panel.show_loader(loader)
-        if self._checks_panel is not None:
-            self._checks_panel.set_loader(loader)
         self.dataset_row.set_columns([c.name for c in schema.columns], schema.label)
         rows = getattr(getattr(loader, "table", None), "num_rows", None)
         self.monitor.set_fraction(1.0, f"loaded {rows:,} rows in {seconds:.2f} s" if rows is not None
@@ -471,18 +469,33 @@ class MainWindow(QMainWindow):
         quarantine = list(getattr(loader, "quarantine", None) or ())
         if quarantine:
             self.log(f"{len(quarantine)} records skipped (see the schema panel)", "warning")
-        # The batch table and the health strip are filled a frame later: a whole window
-        # repainted at once is the longest stall of a load (bench_gui).
+        # The panels are filled one per frame: the whole window relaid out and repainted at
+        # once was the longest stall of a load (bench_gui: 100-130 ms on 2 busy cores).
         self._staging = True
-        QTimer.singleShot(15, self, lambda: self._show_loaded_batches(loader))
+        self._stage_loaded(loader, [self._show_loaded_schema, self.batch_view.set_loader, self._show_loaded_health])
 
-    def _show_loaded_batches(self, loader: Any) -> None:
-        if loader is self.loader:
-            self.batch_view.set_loader(loader)
-            self.health_strip.reset(tuple(loader.classes or ()) if loader.task == "classification" else ())
-            if self._load_health is not None:
-                self.health_strip.add(self._load_health)
-                self._load_health = None
+    def _stage_loaded(self, loader: Any, steps: list) -> None:
+        """Run `steps` (each takes the loader) ~one frame apart, then end the load."""
+        if loader is not self.loader:
+            return  # a newer load took over: its own staging shows it and ends it
+        if steps:
+            QTimer.singleShot(STAGE_MS, self, lambda: (steps[0](loader), self._stage_loaded(loader, steps[1:])))
+        else:
+            self._end_load()
+
+    def _show_loaded_schema(self, loader: Any) -> None:
+        self.schema_panel.show_loader(loader)
+        if self._checks_panel is not None:
+            self._checks_panel.set_loader(loader)
+
+    def _show_loaded_health(self, loader: Any) -> None:
+        self.health_strip.reset(tuple(loader.classes or ()) if loader.task == "classification" else ())
+        if self._load_health is not None:
+            self.health_strip.add(self._load_health)
+            self._load_health = None
+            self.health_strip.flush()
+
+    def _end_load(self) -> None:
         self._staging = False
         if self._job is not None and not self._job.active:
             self._set_busy(None)
