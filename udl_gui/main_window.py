@@ -34,7 +34,8 @@ from udl_core.events import Notice, Progress
 from udl_gui import jobs
 from udl_gui.batch_view import BatchView
 from udl_gui.controls import DatasetRow, TrainingControls
-from udl_gui.files import file_dialog_filter, local_paths, split_dropped
+from udl_gui.drop_overlay import DropOverlay
+from udl_gui.files import file_dialog_filter
 from udl_gui.menus import build_menus
 from udl_gui.health_strip import HealthStrip
 from udl_gui.loss_plot import LossPlot
@@ -54,7 +55,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
         self.setObjectName("mainWindow")
-        self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings("UDL", "UDL")
         self.preferences = Preferences(self.settings)
         self.loader: Any = None
@@ -160,13 +160,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(main, 1)
         self.setCentralWidget(central)
 
-        self.drop_overlay = QLabel("Drop a dataset file or folder to load it", central)
-        self.drop_overlay.setObjectName("dropOverlay")
-        self.drop_overlay.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.drop_overlay.setStyleSheet(
-            "#dropOverlay { border: 3px dashed palette(highlight); border-radius: 12px;"
-            " background: rgba(90, 140, 230, 70); font-size: 22pt; font-weight: bold; color: palette(highlight); }")
-        self.drop_overlay.hide()
+        self.drop_overlay = DropOverlay(self)
 
         status = self.statusBar()
         self.device_label = QLabel("device: \u2026")
@@ -201,6 +195,7 @@ class MainWindow(QMainWindow):
         self.log_scale_check.toggled.connect(self.log_scale_action.setChecked)
         self.clear_runs_button.clicked.connect(self.loss_plot.clear_previous)
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
+        self.drop_overlay.dropped.connect(self._on_drop_overlay_dropped)
 
     def _name_for_accessibility(self) -> None:
         names = {
@@ -640,6 +635,10 @@ class MainWindow(QMainWindow):
         if self.dataset_row.path():
             self.reload(label=self.dataset_row.label())
 
+    def _on_drop_overlay_dropped(self, data: str, labels: str) -> None:
+        self.dataset_row.set_labels_path(labels)
+        self.load(data)
+
     def _on_schema_overrides_requested(self, overrides: dict) -> None:
         self.log("reloading with overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items() if v))
         if overrides.get("label"):
@@ -684,35 +683,6 @@ class MainWindow(QMainWindow):
         box.setIcon(QMessageBox.Icon.Information)
         box.open()
         self._about_box = box
-
-    # -- drag and drop -------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-            self.drop_overlay.setGeometry(self.centralWidget().rect().adjusted(6, 6, -6, -6))
-            self.drop_overlay.raise_()
-            self.drop_overlay.show()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dragLeaveEvent(self, event) -> None:  # noqa: N802
-        self.drop_overlay.hide()
-        event.accept()
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        self.drop_overlay.hide()
-        paths = local_paths(event.mimeData())
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        data, labels = split_dropped(paths)
-        self.dataset_row.set_labels_path(labels or "")
-        self.load(data)
 
     # -- lifetime ------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802
