@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
+import os
 import re
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,6 +153,40 @@ def _utf8_bytes(path: Path) -> tuple[bytes, str]:
         raise CorruptFileError(path, f"is not valid {encoding.codec} text ({exc.reason})") from None
 
 
+_MAP_BYTES = 1 << 20   # JSON Lines at least this big are memory-mapped, not copied into bytes
+
+
+@contextmanager
+def _text_source(path: Path) -> Iterator[tuple[bytes | mmap.mmap, str]]:
+    """The file as UTF-8 text: a read-only memory map for plain UTF-8 JSON Lines (no copy of
+    the file on the heap; pyarrow parses straight from the page cache), else bytes."""
+    mapped = None
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65537)
+            encoding = detect_encoding(head[:65536], complete=len(head) <= 65536)
+            if (encoding is not None and encoding.is_utf8 and not encoding.bom
+                    and os.fstat(handle.fileno()).st_size >= _MAP_BYTES
+                    and _is_lines(path, head[:65536].decode("utf-8", errors="replace").lstrip())):
+                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        mapped = None   # _utf8_bytes reads it, or says why it cannot
+    if mapped is None:
+        yield _utf8_bytes(path)
+        return
+    try:
+        yield mapped, encoding.label
+    finally:
+        try:
+            mapped.close()
+        except BufferError:  # a view still held (by a traceback): the map closes when it goes
+            pass
+
+
+def _as_bytes(data: bytes | mmap.mmap) -> bytes:
+    return data if isinstance(data, bytes) else data[:]
+
+
 def _encode_nested(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
     import polars as pl
 
@@ -266,10 +303,15 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
         # pyarrow types every block and widens across them (int -> double, new keys); polars
         # is faster only when it types the first rows alone, and then drops later keys.
         # 4 MiB blocks (not 1 MiB): a quarter of the per-block typing and merging, ~25% faster.
-        table = pajson.read_json(pa.BufferReader(data), read_options=pajson.ReadOptions(block_size=4 << 20))
+        source = pa.BufferReader(pa.py_buffer(data))
+        try:
+            table = pajson.read_json(source, read_options=pajson.ReadOptions(block_size=4 << 20))
+        finally:
+            source.close()
         return _nested_as_text(table, notes), []
     except (pa.ArrowException, ValueError):
         pass  # some line is malformed, or a key changes kind: find out line by line
+    data = _as_bytes(data)
     good: list[bytes] = []
     records: list[dict] = []
     bad: list[BadRecord] = []
@@ -310,12 +352,17 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str]
 def read_json(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
     """Read a JSON array of records, an object of columns, or a JSON Lines file."""
     path = Path(path)
-    data, encoding = _utf8_bytes(path)
+    with _text_source(path) as (data, encoding):
+        return (yield from _read_json(path, data, encoding, options))
+
+
+def _read_json(path: Path, data: bytes | mmap.mmap, encoding: str, options: ReadOptions
+               ) -> Generator[Progress, None, Table]:
     text = data[:65536].decode("utf-8", errors="replace").lstrip()
     if not text:
         raise EmptyDatasetError(path, "holds only blank space")
     lines = _is_lines(path, text)
-    depth = nesting_depth(data) if _may_nest_deeper(data, MAX_DEPTH, lines) else 0
+    depth = nesting_depth(_as_bytes(data)) if _may_nest_deeper(data, MAX_DEPTH, lines) else 0
     if depth > MAX_DEPTH:
         raise UnsafeInputError(
             path, f"nests lists or objects {depth} levels deep (limit {MAX_DEPTH}); refused, "
