@@ -1,0 +1,133 @@
+"""The second round of ingest speed-ups changes no result: the cached CSV dialect, JSON Lines
+parsed from a memory map, and the JSON Lines estimate typed by polars in one call."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import pytest
+
+from udl_core.errors import UnsafeInputError
+from udl_core.formats import dialect as dialect_module
+from udl_core.formats import estimate as estimate_module
+from udl_core.formats import jsonfmt
+from udl_core.formats import read_table
+from udl_core.formats.dialect import detect_dialect
+from udl_core.table import ReadOptions
+
+
+# CSV dialect cache ----------------------------------------------------------------------
+def test_dialect_is_sniffed_once_per_sample(tmp_path, monkeypatch):
+    path = tmp_path / "a.csv"
+    path.write_text("x;y;label\n1,5;2;a\n3,5;4;b\n")
+    calls = []
+    real = dialect_module._detect_dialect
+    monkeypatch.setattr(dialect_module, "_detect_dialect", lambda *a: calls.append(1) or real(*a))
+    dialect_module._cache.clear()
+    first = detect_dialect(path, ReadOptions())
+    assert detect_dialect(path, ReadOptions()) == first
+    assert len(calls) == 1
+    # Other options are another sniff.
+    assert detect_dialect(path, ReadOptions(header=False)).header is False
+    assert len(calls) == 2
+
+
+def test_dialect_cache_sees_a_rewritten_file_of_the_same_size(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("a;b;c\n1;2;3\n4;5;6\n")
+    before = path.stat()
+    assert detect_dialect(path, ReadOptions()).delimiter == ";"
+    path.write_text("a,b,c\n1,2,3\n4,5,6\n")   # same size, possibly the same mtime
+    assert path.stat().st_size == before.st_size
+    assert detect_dialect(path, ReadOptions()).delimiter == ","
+    assert read_table(path, ReadOptions()).columns.column_names == ["a", "b", "c"]
+
+
+# JSON Lines from a memory map -----------------------------------------------------------
+def _jsonl(path: Path, rows: int, extra: list[str] = ()) -> Path:
+    lines = [json.dumps({"a": i, "b": f"v{i % 7}", "c": [i, i + 1], "d": {"k": i}}) for i in range(rows)]
+    lines[rows // 2:rows // 2] = list(extra)
+    lines.append(json.dumps({"a": 0.5, "b": None, "late": True}))   # widens a, adds a key
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _read_from_bytes(path: Path, monkeypatch):
+    @contextlib.contextmanager
+    def from_bytes(p):
+        yield jsonfmt._utf8_bytes(p)
+
+    with monkeypatch.context() as m:
+        m.setattr(jsonfmt, "_text_source", from_bytes)
+        return read_table(path, ReadOptions())
+
+
+@pytest.mark.parametrize("extra", [[], ["{not json", "[1, 2]"]], ids=["clean", "malformed"])
+def test_mapped_json_lines_read_as_from_bytes(tmp_path, monkeypatch, extra):
+    path = _jsonl(tmp_path / "big.jsonl", 20_000, extra)
+    assert path.stat().st_size >= jsonfmt._MAP_BYTES
+    with jsonfmt._text_source(path) as (data, _):
+        assert not isinstance(data, bytes)          # the map, not a copy
+    mapped = read_table(path, ReadOptions())
+    plain = _read_from_bytes(path, monkeypatch)
+    assert mapped.columns.equals(plain.columns)
+    assert mapped.columns.column("a").type.id == plain.columns.column("a").type.id
+    assert "late" in mapped.columns.column_names
+    assert [r.location for r in mapped.quarantine] == [r.location for r in plain.quarantine]
+    assert len(mapped.quarantine) == len(extra)
+    assert mapped.notes == plain.notes
+
+
+def test_mapped_json_lines_still_refuse_deep_nesting(tmp_path):
+    deep = "[" * 300 + "]" * 300
+    path = _jsonl(tmp_path / "deep.jsonl", 20_000, [json.dumps({"a": 1})[:-1] + f', "z": {deep}}}'])
+    with pytest.raises(UnsafeInputError, match="deep"):
+        read_table(path, ReadOptions())
+
+
+def test_small_or_bom_json_lines_are_read_as_bytes(tmp_path):
+    small = _jsonl(tmp_path / "small.jsonl", 10)
+    with jsonfmt._text_source(small) as (data, _):
+        assert isinstance(data, bytes)
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + _jsonl(tmp_path / "x.jsonl", 20_000).read_bytes())
+    with jsonfmt._text_source(bom) as (data, encoding):
+        assert isinstance(data, bytes) and not data.startswith(b"\xef\xbb\xbf")
+    assert read_table(bom, ReadOptions()).num_rows == 20_001
+
+
+# JSON Lines estimate --------------------------------------------------------------------
+def _records_sample_table(path: Path):
+    sample, _ = estimate_module._head_lines(path)
+    records = []
+    for line in sample.splitlines():
+        if line.strip():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return estimate_module._records_table(records)
+
+
+def test_json_lines_sample_typed_as_from_records(tmp_path):
+    path = tmp_path / "s.jsonl"
+    rows = [{"n": i, "f": None if i % 3 else i / 4, "s": "NA" if i % 5 == 0 else f"c{i % 4}",
+             "t": f"2021-03-{1 + i % 28:02d}", "flag": bool(i % 2), "nested": [i]} for i in range(30_000)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    fast = estimate_module._lines_table(estimate_module._head_lines(path)[0])
+    assert fast is not None and fast.equals(_records_sample_table(path))
+    assert fast.nbytes == _records_sample_table(path).nbytes
+
+
+def test_json_lines_estimate_with_a_malformed_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    good = [json.dumps({"x": i, "y": i % 2}) for i in range(60_000)]
+    path.write_text("\n".join(good[:10] + ["{oops"] + good[10:]) + "\n")
+    assert estimate_module._lines_table(estimate_module._head_lines(path)[0]) is None
+    result = estimate_module.estimate(path)
+    assert not result.exact and abs(result.rows - 60_001) < 600
+    assert result.feature_dim == 1
