@@ -159,15 +159,26 @@ def _parse(path: Path, dialect: Dialect, options: ReadOptions, *, threads: bool,
         # an active exception"). Threaded parsing does not know line numbers either, so only
         # files with malformed rows pay for a second, serial pass that lists them.
         try:
-            with open_text_stream(path, dialect.compression) as source:
-                return pacsv.read_csv(source, **arrow), invalid
+            return _read_csv(path, dialect, arrow), invalid
         except pa.ArrowInvalid as exc:
             if "Expected" not in str(exc) or "columns" not in str(exc):
                 raise
         return _parse(path, dialect, options, threads=False, encoding=encoding)
-    with open_text_stream(path, dialect.compression) as source:
-        table = pacsv.read_csv(source, **arrow)
-    return table, invalid
+    return _read_csv(path, dialect, arrow), invalid
+
+
+def _read_csv(path: Path, dialect: Dialect, arrow: dict) -> pa.Table:
+    """One pyarrow read; a field longer than a block (1 MiB) gets bigger blocks, not an error."""
+    block = 1 << 26
+    while True:
+        try:
+            with open_text_stream(path, dialect.compression) as source:
+                return pacsv.read_csv(source, **arrow)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block > 1 << 30:
+                raise
+            arrow["read_options"].block_size = block
+            block <<= 2
 
 
 def _parse_with_fallbacks(path: Path, dialect: Dialect, options: ReadOptions
