@@ -55,8 +55,10 @@ def test_distinct_matches_for_integers(chunks):
                 | st.sampled_from([0.0, 1.0, 2.0, -3.5]), min_size=1, max_size=40))
 def test_median_is_np_median_bit_for_bit(numbers):
     values = np.array(numbers, dtype=np.float64)
-    expected = float(np.median(values))
-    assert _median(values.copy()) == expected or (np.isnan(expected) and np.isnan(_median(values.copy())))
+    with np.errstate(over="ignore"):   # two values near float64's max average to inf in both
+        expected = float(np.median(values))
+        got = _median(values.copy())
+    assert got == expected or (np.isnan(expected) and np.isnan(got))
 
 
 def test_scale_stats_on_a_large_column_with_gaps_matches_the_formula():

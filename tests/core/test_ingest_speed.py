@@ -7,7 +7,11 @@ import contextlib
 import json
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from udl_core.errors import UnsafeInputError
 from udl_core.formats import dialect as dialect_module
@@ -15,6 +19,7 @@ from udl_core.formats import estimate as estimate_module
 from udl_core.formats import jsonfmt
 from udl_core.formats import read_table
 from udl_core.formats.dialect import detect_dialect
+from udl_core.schema import _distinct
 from udl_core.table import ReadOptions
 
 
@@ -131,3 +136,16 @@ def test_json_lines_estimate_with_a_malformed_line(tmp_path):
     result = estimate_module.estimate(path)
     assert not result.exact and abs(result.rows - 60_001) < 600
     assert result.feature_dim == 1
+
+
+# distinct counts of float64 columns that hold float32 values -----------------------------
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 1e-45]),
+                max_size=600),
+       st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=3))
+def test_distinct_of_float32_values_held_as_float64(values, wide):
+    for data in (values, values + wide):    # all float32-exact, then some not
+        array = np.array(data, dtype=np.float64)
+        column = pa.chunked_array([pa.array(array[:300]), pa.array(array[300:])], pa.float64())
+        finite = array[np.isfinite(array)]
+        assert _distinct(column) == np.unique(finite).size
