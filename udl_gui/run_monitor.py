@@ -19,6 +19,7 @@ from udl_gui.loss_plot import LossPlot
 
 __all__ = ["RunMonitor", "format_duration"]
 
+BAR_INTERVAL_S = 0.2
 STARTING = {"load": "loading\u2026", "walk": "walking batches\u2026", "train": "starting training\u2026"}
 
 
@@ -43,6 +44,7 @@ class RunMonitor:
         self._steps_per_epoch = 1
         self._epochs = 1
         self._batch_size = 1
+        self._bar_shown = 0.0
 
     @property
     def elapsed(self) -> float:
@@ -55,7 +57,14 @@ class RunMonitor:
         self.set_fraction(0.0)
         self.bar.setFormat(STARTING.get(kind, "working\u2026"))
 
-    def set_fraction(self, fraction: float | None, text: str | None = None) -> None:
+    def set_fraction(self, fraction: float | None, text: str | None = None, *, throttle: bool = False) -> None:
+        """Show `fraction` (None: busy) and `text` on the bar. With `throttle`, at most every
+        `BAR_INTERVAL_S`: a progress bar repaints on every new value (5-20 ms each on a busy
+        machine), and a fast run reports 30 times a second."""
+        now = time.perf_counter()
+        if throttle and now - self._bar_shown < BAR_INTERVAL_S:
+            return
+        self._bar_shown = now
         if fraction is None:
             self.bar.setRange(0, 0)  # a busy indicator: the total is unknown
         else:
@@ -75,7 +84,7 @@ class RunMonitor:
 
     def on_progress(self, event: Progress) -> None:
         text = f"{event.stage}: {event.message}" if event.message else event.stage
-        self.set_fraction(event.fraction, text)
+        self.set_fraction(event.fraction, text, throttle=self.kind == "walk" and event.fraction != 1.0)
         if self.kind == "walk" and event.done and self.elapsed > 0:
             self.rate_label.setText(f"{event.done / self.elapsed:,.0f} batches/s")
 
@@ -89,7 +98,7 @@ class RunMonitor:
         left = self.elapsed / done * (total - done) if done else 0.0
         step_in_epoch = done - (event.epoch - 1) * self._steps_per_epoch
         self.set_fraction(done / total, f"epoch {event.epoch}/{self._epochs} \u00b7 step {step_in_epoch}/"
-                                        f"{self._steps_per_epoch} \u00b7 {format_duration(left)} left")
+                                        f"{self._steps_per_epoch} \u00b7 {format_duration(left)} left", throttle=True)
         now = time.perf_counter()
         if self._rate_mark is None:
             self._rate_mark = (now, done)
