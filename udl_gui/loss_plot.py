@@ -1,6 +1,6 @@
 """The live loss plot: step loss, its (debiased) moving average, validation loss per epoch, earlier runs.
 
-Points are appended to growing numpy buffers and the curves redrawn by a timer at most ~25
+Points are appended to growing numpy buffers and the curves redrawn by a timer at most ~12
 times a second (STYLE.md §8), so a run that reports thousands of steps a second costs the
 event loop one `setData` per frame, never one per point. The view range is kept by hand with
 some slack (it grows in jumps) instead of pyqtgraph's auto-range: a range that moves every
@@ -24,7 +24,7 @@ from udl_core.atomic import atomic_path, atomic_write
 
 __all__ = ["Buffer", "LossPlot"]
 
-REDRAW_MS = 40
+REDRAW_MS = 80  # 12 redraws a second: each costs 5-10 ms of the GUI thread while training (bench_gui)
 EMA_ALPHA = 0.05
 MAX_PREVIOUS_RUNS = 5
 
