@@ -97,13 +97,20 @@ def _may_nest_deeper(data: bytes, limit: int, lines: bool) -> bool:
     if not lines:
         return data.count(b"[") + data.count(b"{") > limit
     start = 0
+    # Scratch buffers reused across chunks: fresh 16 MiB temporaries cost page faults each time.
+    folded = np.empty(min(len(data), _CHUNK), np.uint8)
+    hits = np.empty(folded.size, bool)
     while start < len(data):
         end = data.find(b"\n", min(start + _CHUNK, len(data)) - 1)
         end = len(data) if end < 0 else end + 1
         raw = np.frombuffer(data, np.uint8, count=end - start, offset=start)
-        openers = np.flatnonzero((raw | 0x20) == 0x7B)
+        if raw.size > folded.size:   # a line running past the chunk
+            folded, hits = np.empty(raw.size, np.uint8), np.empty(raw.size, bool)
+        here, mask = folded[:raw.size], hits[:raw.size]
+        np.equal(np.bitwise_or(raw, 0x20, out=here), 0x7B, out=mask)
+        openers = np.flatnonzero(mask)
         if openers.size > limit:
-            line_of = np.searchsorted(np.flatnonzero(raw == 0x0A), openers)
+            line_of = np.searchsorted(np.flatnonzero(np.equal(raw, 0x0A, out=mask)), openers)
             if np.bincount(line_of).max() > limit:
                 return True
         start = end
