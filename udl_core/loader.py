@@ -35,7 +35,17 @@ from udl_core.errors import ConfigError
 from udl_core.events import Notice, Progress
 from udl_core.preprocess import Preprocessor, chunk_rows
 from udl_core.schema import Schema, count_labels, infer, table_slice
-from udl_core.streaming import FIT_ROWS, SAMPLE_ROWS, STREAMABLE, SpillFolder, block_shuffle, spill_table
+from udl_core.streaming import (
+    FIT_ROWS,
+    SAMPLE_ROWS,
+    STREAMABLE,
+    SpillFolder,
+    block_shuffle,
+    merge_splits,
+    spill_rows,
+    spill_table,
+    stream_split,
+)
 from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
 
 __all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader"]
@@ -164,11 +174,21 @@ class UnifiedDataLoader:
             yield Notice(message, "warning")
 
         labels = Preprocessor.labels_only(table, schema)
-        y_all = np.concatenate([labels.encode_labels(table_slice(table, i, i + _LABEL_ROWS))
-                                for i in range(0, table.num_rows, _LABEL_ROWS)])
-        known = y_all >= 0 if schema.task == "classification" else ~np.isnan(y_all)
-        train_rows, val_rows, notes = split_rows(np.flatnonzero(known), y_all[known], schema.task,
-                                                 self.val_fraction, self.seed)
+        parts = (labels.encode_labels(table_slice(table, i, i + _LABEL_ROWS))
+                 for i in range(0, table.num_rows, _LABEL_ROWS))
+        if self.streamed:
+            # Over the budget no per-row array stays on the heap: labels and split go to disk.
+            y_all = spill_rows(parts, table.num_rows, self._spill, "labels")
+            train_rows, val_rows, y_train, y_val, notes = stream_split(
+                y_all, schema.task, self.val_fraction, self.seed, self._spill)
+            del y_all
+            self._spill.discard("labels")
+        else:
+            y_all = np.concatenate(list(parts))
+            known = y_all >= 0 if schema.task == "classification" else ~np.isnan(y_all)
+            train_rows, val_rows, notes = split_rows(np.flatnonzero(known), y_all[known], schema.task,
+                                                     self.val_fraction, self.seed)
+            y_train, y_val = np.ascontiguousarray(y_all[train_rows]), np.ascontiguousarray(y_all[val_rows])
         for message in notes:
             self.warnings.append(message)
             yield Notice(message, "warning")
@@ -185,7 +205,7 @@ class UnifiedDataLoader:
         for message in pre.warnings:
             self.warnings.append(message)
             yield Notice(message, "warning")
-        splits = yield from self._transform(table, pre, y_all, train_rows, val_rows)
+        splits = yield from self._transform(table, pre, (train_rows, y_train), (val_rows, y_val))
         self.train_data, self.val_data = splits
         if self.num_batches("train") == 0:
             message = (f"the training split has {self.num_train} rows, fewer than one batch of "
@@ -195,10 +215,11 @@ class UnifiedDataLoader:
         yield Progress("preprocess", total, total, f"{total} rows -> {pre.feature_dim} features")
         return self
 
-    def _transform(self, table: Table, pre: Preprocessor, y_all: np.ndarray, train_rows: np.ndarray,
-                   val_rows: np.ndarray) -> Generator[Progress, None, tuple[Split, Split]]:
-        """Both splits, processed: contiguous slices of the table are transformed (zero-copy,
-        no arrow take) and each slice's rows scattered into their split (rows are sorted)."""
+    def _transform(self, table: Table, pre: Preprocessor, train: tuple[np.ndarray, np.ndarray],
+                   val: tuple[np.ndarray, np.ndarray]) -> Generator[Progress, None, tuple[Split, Split]]:
+        """Both splits (rows, y), processed: contiguous slices of the table are transformed
+        (zero-copy, no arrow take) and each slice's rows scattered into their split (rows are sorted)."""
+        (train_rows, y_train), (val_rows, y_val) = train, val
         total = train_rows.size + val_rows.size
         x_train = self._array("train_x.f32", (train_rows.size, pre.feature_dim), np.float32)
         x_val = self._array("val_x.f32", (val_rows.size, pre.feature_dim), np.float32)
@@ -213,8 +234,7 @@ class UnifiedDataLoader:
                 x[a:b] = part[rows[a:b] - start]
             done = int(np.searchsorted(train_rows, stop) + np.searchsorted(val_rows, stop))
             yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
-        return (Split(x_train, np.ascontiguousarray(y_all[train_rows]), train_rows),
-                Split(x_val, np.ascontiguousarray(y_all[val_rows]), val_rows))
+        return Split(x_train, y_train, train_rows), Split(x_val, y_val, val_rows)
 
     def _read(self) -> Generator[Progress | Notice, None, Table]:
         """The raw Table: read whole, or spilled to disk when over the memory budget."""
@@ -257,6 +277,21 @@ class UnifiedDataLoader:
                 next(job)
             except StopIteration as stop:
                 return stop.value
+
+    def close(self) -> None:
+        """Let go of the loaded data and delete the spill folder (data over the memory budget);
+        also done when the loader is garbage-collected or at exit. `load()` may be called again."""
+        self.train_data = self.val_data = self._processed = None
+        self._orders = {}
+        if self._spill is not None:
+            self._spill.remove()
+            self._spill = None
+
+    def __enter__(self) -> UnifiedDataLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _loaded(self) -> None:
         if self.train_data is None:
@@ -306,6 +341,10 @@ class UnifiedDataLoader:
     def processed_data(self) -> ProcessedData:
         """Every labelled row, processed, in file order (built from the splits on first use)."""
         self._loaded()
+        if self._processed is None and self.streamed:
+            train, val = self.train_data, self.val_data
+            x, y, rows = merge_splits((train.x, train.y, train.rows), (val.x, val.y, val.rows), self._spill)
+            self._processed = ProcessedData(x, y, list(self.feature_names), rows)
         if self._processed is None:
             train, val = self.train_data, self.val_data
             rows = np.concatenate([train.rows, val.rows])
@@ -342,11 +381,24 @@ class UnifiedDataLoader:
             return np.arange(len(data))
         if epoch not in self._orders:
             if len(self._orders) >= 4:
-                self._orders.pop(next(iter(self._orders)))
+                old = next(iter(self._orders))
+                del self._orders[old]
+                if self.streamed:
+                    self._spill.discard(f"order-{old}.i64")
             rng = np.random.default_rng((self.seed, epoch))
-            # Over the memory budget: a bounded-buffer shuffle that reads a few blocks at a time.
-            self._orders[epoch] = block_shuffle(len(data), rng) if self.streamed else rng.permutation(len(data))
+            if self.streamed:
+                # A bounded-buffer shuffle that reads a few blocks at a time, written to disk.
+                out = self._spill.array(f"order-{epoch}.i64", (len(data),), np.int64)
+                self._orders[epoch] = block_shuffle(len(data), rng, out=out)
+            else:
+                self._orders[epoch] = rng.permutation(len(data))
         return self._orders[epoch]
+
+    def _positions(self, split: str, epoch: int) -> np.ndarray | range:
+        """`order()`, but a `range` where it is the identity (no per-row array to build)."""
+        if split != "train" or not self.shuffle:
+            return range(len(self._split(split)))
+        return self.order(split, epoch)
 
     def get_batch(self, i: int, split: str = "train", epoch: int = 0) -> Batch:
         """Batch `i` of `split` in epoch `epoch`; its arrays are its own."""
@@ -355,14 +407,15 @@ class UnifiedDataLoader:
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < count:
             span = f"{count} batches (0-{count - 1})" if count else "no batches"
             raise ConfigError(f"batch index {i} is out of range: this split has {span}")
-        index = self.order(split, epoch)[i * self.batch_size:(i + 1) * self.batch_size]
+        index = np.asarray(self._positions(split, epoch)[i * self.batch_size:(i + 1) * self.batch_size],
+                           dtype=np.int64)
         return Batch(int(i), np.take(data.x, index, axis=0), np.take(data.y, index),
                      np.take(data.rows, index), self.feature_names, split, epoch, self.raw_rows)
 
     def batches(self, split: str = "train", epoch: int = 0, prefetch: bool = True) -> Iterator[Batch]:
         """Every batch of `split` for `epoch`, gathered ahead on a thread when `prefetch`."""
         data = self._split(split)
-        return iter_batches(data, self.order(split, epoch), self.batch_size, self.num_batches(split),
+        return iter_batches(data, self._positions(split, epoch), self.batch_size, self.num_batches(split),
                             feature_names=self.feature_names, split=split, epoch=epoch,
                             prefetch=self.prefetch if prefetch else 0, raw_rows=self.raw_rows)
 

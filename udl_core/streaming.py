@@ -15,19 +15,26 @@ heap instead of reading it whole:
   consecutive rows in random order, then rows shuffled within windows of `BUFFER_ROWS`, so
   each gathered chunk reads a few contiguous blocks rather than the whole file at random.
 
-The split is the same seeded, stratified split as in memory. What stays in RAM grows with
-the row count only through small per-row arrays (the label, the split's row ids, the
-epoch's order: about 40 bytes a row at the peak), plus one chunk of rows at a time. JSON,
-NPZ and image folders have no streaming reader: they are read into memory, with a warning.
-The folder is deleted when the loader is garbage-collected (or at interpreter exit).
+* Per-row arrays live in the spill folder too, so the heap does not grow with the row
+  count: the encoded labels (`spill_rows`), the split's row ids and labels (`stream_split`:
+  per class exactly as many validation rows as the in-memory split takes, drawn in one
+  seeded pass, a hypergeometric count per chunk), each epoch's order (`block_shuffle` with
+  `out=`, written one window at a time) and `processed_data` (`merge_splits`).
+
+What stays in RAM is a chunk of rows at a time plus one int64 per BLOCK_ROWS rows (the
+block order). JSON, NPZ and image folders have no streaming reader: they are read into
+memory, with a warning. The folder is deleted when the loader is closed or
+garbage-collected (or at interpreter exit).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +44,15 @@ from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
 from udl_core.table import BadRecord, ReadOptions, Table
 
-__all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SpillFolder", "STREAMABLE",
-           "block_shuffle", "spill_table"]
+__all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SpillFolder", "STREAMABLE",
+           "block_shuffle", "merge_splits", "spill_rows", "spill_table", "stream_split"]
 
 SAMPLE_ROWS = 100_000
 FIT_ROWS = 200_000
 BLOCK_ROWS = 1024
 BUFFER_ROWS = 1 << 18
 BATCH_ROWS = 1 << 16
+CHUNK_ROWS = 1 << 18   # rows of a per-row array handled at a time (2 MiB of int64)
 STREAMABLE = ("parquet", "csv")
 
 
@@ -57,6 +65,11 @@ class SpillFolder:
 
     def remove(self) -> None:
         self._finalizer()
+
+    def discard(self, name: str) -> None:
+        """Delete one file (open memmaps of it stay valid until they are dropped)."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.path / name)
 
     def array(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
         """A writable float32/int memmap of `shape` (a plain empty array when it has no rows)."""
@@ -114,13 +127,137 @@ def spill_table(path: str | Path, reader: str, options: ReadOptions, folder: Spi
     return Table(source=str(path), format=reader, columns=table, quarantine=quarantine, notes=notes)
 
 
-def block_shuffle(n: int, rng: np.random.Generator, block_rows: int = BLOCK_ROWS,
-                  buffer_rows: int = BUFFER_ROWS) -> np.ndarray:
-    """A permutation of range(n): blocks in random order, rows shuffled within windows."""
+def spill_rows(parts: Iterable[np.ndarray], n: int, folder: SpillFolder, name: str) -> np.ndarray:
+    """Concatenate `parts` (n values in all) into a memmap in `folder`, one part at a time."""
+    out = None
+    at = 0
+    for part in parts:
+        if out is None:
+            out = folder.array(name, (n,), part.dtype)
+        out[at:at + part.size] = part
+        at += part.size
+    if out is None or at != n:
+        raise ValueError(f"spill_rows: {at} values for {n} rows")
+    return out
+
+
+def _known(part: np.ndarray, task: str) -> np.ndarray:
+    return np.flatnonzero(part >= 0 if task == "classification" else ~np.isnan(part))
+
+
+def _hypergeometric(rng: np.random.Generator, good: int, bad: int, sample: int) -> int:
+    """How many of `sample` rows drawn from good + bad without replacement are good."""
+    if good == 0 or sample == 0:
+        return 0
+    if bad == 0:
+        return sample
+    if good >= 10**9 or bad >= 10**9:   # numpy's limit; a binomial is as good at that size
+        return int(min(sample, good, rng.binomial(good, sample / (good + bad))))
+    return int(rng.hypergeometric(good, bad, sample))
+
+
+def stream_split(y: np.ndarray, task: str, fraction: float, seed: int, folder: SpillFolder,
+                 chunk_rows: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The seeded train/validation split of rows with a known label in `y` (-1 or NaN: unknown),
+    without a per-row array on the heap: (train rows, val rows, train y, val y, warnings).
+
+    Each class gives the validation split exactly `batching.val_counts` rows, as in memory; they
+    are a uniform random subset of the class, drawn in one pass: in each chunk a hypergeometric
+    draw says how many of the class's rows there are picked, then which ones. The result depends
+    on the seed and `chunk_rows` only: for data within one chunk it is the in-memory split itself,
+    beyond that other rows (same counts) are picked.
+    """
+    from udl_core.batching import val_counts
+
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    n = y.shape[0]
+    classification = task == "classification"
+    if classification:
+        sizes = np.zeros(0, dtype=np.int64)
+        for start in range(0, n, chunk_rows):
+            part = y[start:start + chunk_rows]
+            counts = np.bincount(part[part >= 0].astype(np.int64))
+            sizes = np.pad(sizes, (0, max(0, counts.size - sizes.size)))
+            sizes[:counts.size] += counts
+    else:
+        sizes = np.array([sum(int((~np.isnan(y[s:s + chunk_rows])).sum()) for s in range(0, n, chunk_rows))])
+    warnings: list[str] = []
+    total = int(sizes.sum())
+    if fraction <= 0 or total == 0:
+        take = np.zeros_like(sizes)
+    elif classification:
+        take = val_counts(sizes, fraction)
+        singles = int(np.sum(sizes == 1))
+        if singles:
+            warnings.append(f"{singles} class(es) have a single labelled row; those rows stay in training")
+    else:
+        take = np.array([min(total - 1, int(round(fraction * total)))])
+    if fraction > 0 and total and not take.sum():
+        warnings.append(f"too few rows for a validation split of {fraction:g}; validation is empty")
+    n_val = int(take.sum())
+    val_rows = folder.array("val_rows.i64", (n_val,), np.int64)
+    train_rows = folder.array("train_rows.i64", (total - n_val,), np.int64)
+    val_y = folder.array("val_y", (n_val,), y.dtype)
+    train_y = folder.array("train_y", (total - n_val,), y.dtype)
+    rng = np.random.default_rng(seed)
+    left, wanted = sizes.copy(), take.copy()
+    at_train = at_val = 0
+    for start in range(0, n, chunk_rows):
+        part = y[start:start + chunk_rows]
+        known = _known(part, task)
+        pick = np.zeros(known.size, dtype=bool)
+        labels = part[known].astype(np.int64) if classification else np.zeros(known.size, np.int64)
+        for c in np.flatnonzero(wanted):
+            where = np.flatnonzero(labels == c)
+            k = _hypergeometric(rng, where.size, int(left[c]) - where.size, int(wanted[c]))
+            pick[where[rng.permutation(where.size)[:k]]] = True
+            wanted[c] -= k
+        if classification:
+            left -= np.bincount(labels, minlength=left.size)[:left.size]
+        else:
+            left -= known.size
+        for rows_out, y_out, chosen, at in ((val_rows, val_y, known[pick], at_val),
+                                            (train_rows, train_y, known[~pick], at_train)):
+            rows_out[at:at + chosen.size] = chosen + start
+            y_out[at:at + chosen.size] = part[chosen]
+        at_val += int(pick.sum())
+        at_train += int(known.size - pick.sum())
+    return train_rows, val_rows, train_y, val_y, warnings
+
+
+def merge_splits(train: tuple[np.ndarray, ...], val: tuple[np.ndarray, ...], folder: SpillFolder,
+                 chunk_rows: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two splits (x, y, sorted rows) merged into file order in memmaps: (x, y, rows), a chunk at
+    a time (row i of a split lands at i + the count of the other split's rows before it)."""
+    n = len(train[2]) + len(val[2])
+    chunk_rows = chunk_rows or CHUNK_ROWS
+    x = folder.array("all_x.f32", (n, *train[0].shape[1:]), np.float32)
+    y = folder.array("all_y", (n,), train[1].dtype)
+    rows = folder.array("all_rows.i64", (n,), np.int64)
+    for (sx, sy, srows), other in ((train, val[2]), (val, train[2])):
+        for start in range(0, len(srows), chunk_rows):
+            ids = np.asarray(srows[start:start + chunk_rows])
+            where = np.arange(start, start + ids.size) + np.searchsorted(other, ids)
+            x[where], y[where], rows[where] = sx[start:start + ids.size], sy[start:start + ids.size], ids
+    return x, y, rows
+
+
+def block_shuffle(n: int, rng: np.random.Generator, block_rows: int | None = None,
+                  buffer_rows: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+    """A permutation of range(n): blocks in random order, rows shuffled within windows of
+    `buffer_rows`. Written one window at a time into `out` (e.g. a memmap) when given."""
+    block_rows, buffer_rows = block_rows or BLOCK_ROWS, buffer_rows or BUFFER_ROWS
     blocks = rng.permutation(-(-n // block_rows))
-    order = (blocks[:, None] * block_rows + np.arange(block_rows)).ravel()
-    order = order[order < n]
+    lengths = np.full(blocks.size, block_rows, dtype=np.int64)
+    lengths[blocks == blocks.size - 1] = n - (blocks.size - 1) * block_rows   # the short last block
+    ends = np.cumsum(lengths)
+    order = np.empty(n, dtype=np.int64) if out is None else out
     for start in range(0, n, buffer_rows):
-        window = order[start:start + buffer_rows]
-        order[start:start + buffer_rows] = window[rng.permutation(window.size)]
+        stop = min(n, start + buffer_rows)
+        first, last = np.searchsorted(ends, [start, stop - 1], side="right")
+        rows = (blocks[first:last + 1, None] * block_rows + np.arange(block_rows)).ravel()
+        rows = rows[rows < n]
+        skip = start - (int(ends[first - 1]) if first else 0)
+        window = rows[skip:skip + stop - start]
+        order[start:stop] = window[rng.permutation(window.size)]
     return order
