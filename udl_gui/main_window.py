@@ -1,8 +1,10 @@
 """The main window: drop a dataset, see its schema and batches, Run to walk or train, watch it learn.
 
-Every long job (load, walk, train, device probe) runs through one `Job` on a QThread; the
-GUI thread never waits on it except in `closeEvent`, which stops and joins. A new job cancels
-the one before it; events of a cancelled job are ignored.
+Every long job (load, walk, train) runs as a `Job` on a QThread through the window's
+`JobRunner` (udl_gui/job_runner.py), which cancels the job before a new one and passes on only
+the current job's events; the device probe is a `Job` of its own. The GUI thread never waits
+on a job except in `closeEvent`, which stops and joins. Dropped files arrive through the
+`DropOverlay` (udl_gui/drop_overlay.py).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from udl_gui.drop_overlay import DropOverlay
 from udl_gui.files import file_dialog_filter
 from udl_gui.menus import build_menus
 from udl_gui.health_strip import HealthStrip
+from udl_gui.job_runner import JobRunner
 from udl_gui.loss_plot import LossPlot
 from udl_gui.preferences import Preferences
 from udl_gui.run_monitor import RunMonitor
@@ -61,8 +64,7 @@ class MainWindow(QMainWindow):
         self.last_error_box: QMessageBox | None = None
         self.last_walk: jobs.WalkSummary | None = None
         self.last_train: jobs.TrainSummary | None = None
-        self._job: Job | None = None
-        self._jobs: list[Job] = []
+        self.runner = JobRunner(self)
         self._probe: Job | None = None
         self._loaded_kwargs: dict[str, Any] | None = None
         self._run_after_load = False
@@ -196,6 +198,13 @@ class MainWindow(QMainWindow):
         self.clear_runs_button.clicked.connect(self.loss_plot.clear_previous)
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
         self.drop_overlay.dropped.connect(self._on_drop_overlay_dropped)
+        r = self.runner
+        r.started.connect(self._on_runner_started)
+        r.progressed.connect(self._on_runner_progressed)
+        r.returned.connect(self._on_runner_returned)
+        r.errored.connect(self._on_runner_errored)
+        r.cancelled.connect(self._on_runner_cancelled)
+        r.finished.connect(self._on_runner_finished)
 
     def _name_for_accessibility(self) -> None:
         names = {
@@ -266,34 +275,15 @@ class MainWindow(QMainWindow):
     # -- jobs ----------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._job is not None and self._job.active and not self._job.stop_requested
+        return self.runner.busy
 
     @property
     def job(self) -> Job | None:
-        return self._job
+        return self.runner.current
 
-    def _start_job(self, kind: str, fn: Any, *args: Any, thread: Any = None, **kwargs: Any) -> Job:
-        if self._job is not None and self._job.running:
-            self._job.stop()  # a new job cancels the old one; its late events are ignored
-        self._jobs = [j for j in self._jobs if j.running]
-        job = Job(fn, *args, name=kind, thread=thread, **kwargs)
-        self._jobs.append(job)
-        self._job = job
-        job.progressed.connect(self._on_job_progressed)
-        job.returned.connect(self._on_job_returned)
-        job.errored.connect(self._on_job_errored)
-        job.cancelled.connect(self._on_job_cancelled)
-        job.finished.connect(self._on_job_finished)
-        job.done.connect(self._on_job_done)
-        self._set_busy(kind)
-        self.monitor.begin(kind)
-        job.start()
-        return job
-
-    def _current(self) -> Job | None:
-        """The Job that sent the signal being handled, if it is the current one."""
-        sender = self.sender()
-        return sender if sender is self._job else None
+    @property
+    def _jobs(self) -> list[Job]:
+        return self.runner.jobs
 
     def _set_busy(self, kind: str | None) -> None:
         c = self.controls
@@ -301,15 +291,17 @@ class MainWindow(QMainWindow):
         c.run_button.setEnabled(not busy)
         c.stop_button.setEnabled(busy)
 
-    @Slot(object)
-    def _on_job_progressed(self, event: Any) -> None:
-        job = self._current()
-        if job is None:
-            return
+    @Slot(str)
+    def _on_runner_started(self, kind: str) -> None:
+        self._set_busy(kind)
+        self.monitor.begin(kind)
+
+    @Slot(str, object)
+    def _on_runner_progressed(self, kind: str, event: Any) -> None:
         if isinstance(event, jobs.StepLosses):
             self.monitor.on_steps(event)
         elif isinstance(event, jobs.BatchHealth):
-            if job.name == "load":
+            if kind == "load":
                 self._load_health = event  # shown once the loaded dataset's classes are known
             else:
                 self.health_strip.add(event)
@@ -322,31 +314,25 @@ class MainWindow(QMainWindow):
         else:
             self.log(str(event))
 
-    @Slot(object)
-    def _on_job_returned(self, result: Any) -> None:
-        job = self._current()
-        if job is None:
-            return
-        if job.name == "load":
+    @Slot(str, object)
+    def _on_runner_returned(self, kind: str, result: Any) -> None:
+        if kind == "load":
             self._on_loaded(result)
-        elif job.name == "walk":
+        elif kind == "walk":
             self.last_walk = result
             self.monitor.on_walked(result)
-        elif job.name == "train":
+        elif kind == "train":
             self.last_train = result
             self.device_label.setText(f"device: {result.device}")
             self.monitor.on_trained(result)
 
-    @Slot(object)
-    def _on_job_errored(self, exc: BaseException) -> None:
-        job = self._current()
-        if job is None:
-            return
+    @Slot(str, object)
+    def _on_runner_errored(self, kind: str, exc: BaseException) -> None:
         self._run_after_load = False
         what = {"load": "Could not load the dataset", "walk": "Walking the batches failed",
-                "train": "Training stopped with an error"}.get(job.name, "The job failed")
-        self.monitor.ended(f"{job.name} failed")
-        if job.name == "load" and self.loader is not None and self._loaded_kwargs:
+                "train": "Training stopped with an error"}.get(kind, "The job failed")
+        self.monitor.ended(f"{kind} failed")
+        if kind == "load" and self.loader is not None and self._loaded_kwargs:
             # The dataset on screen stays; so do the fields that describe it.
             self.dataset_row.set_path(str(self._loaded_kwargs.get("path", "")))
             self.dataset_row.set_labels_path(str(self._loaded_kwargs.get("labels", "") or ""))
@@ -357,19 +343,14 @@ class MainWindow(QMainWindow):
             details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self.show_error(what, f"{type(exc).__name__}: {exc}", details)
 
-    @Slot()
-    def _on_job_cancelled(self) -> None:
-        job = self._current()
-        if job is None:
-            return
+    @Slot(str)
+    def _on_runner_cancelled(self, kind: str) -> None:
         self._run_after_load = False
-        self.monitor.ended(f"{job.name} stopped")
-        self.log(f"{job.name} stopped")
+        self.monitor.ended(f"{kind} stopped")
+        self.log(f"{kind} stopped")
 
-    @Slot()
-    def _on_job_finished(self) -> None:
-        if self._current() is None:
-            return
+    @Slot(str)
+    def _on_runner_finished(self, _kind: str) -> None:
         if self._staging:
             return  # _end_load ends the load, once the staged panels are filled
         self._set_busy(None)
@@ -379,24 +360,16 @@ class MainWindow(QMainWindow):
             self._run_after_load = False
             QTimer.singleShot(0, self.run)
 
-    @Slot()
-    def _on_job_done(self) -> None:
-        # Drop finished jobs later, never inside the signal of the object being dropped.
-        QTimer.singleShot(0, self._prune_jobs)
-
-    def _prune_jobs(self) -> None:
-        self._jobs = [j for j in self._jobs if j.running or j is self._job]
-
     def stop(self) -> None:
-        if self._job is not None and self._job.running:
-            self.log(f"stopping {self._job.name}\u2026")
-            self._job.stop()
+        job = self.runner.stop()
+        if job is not None:
+            self.log(f"stopping {job.name}\u2026")
             self.controls.stop_button.setEnabled(False)
 
     def stop_all(self, wait: bool = True) -> None:
-        for job in self._jobs + ([self._probe] if self._probe else []):
-            if job.running:
-                job.stop(wait=wait)
+        self.runner.stop_all(wait=wait)
+        if self._probe is not None and self._probe.running:
+            self._probe.stop(wait=wait)
 
     # -- loading -------------------------------------------------------------------------
     def loader_kwargs(self) -> dict[str, Any]:
@@ -433,7 +406,7 @@ class MainWindow(QMainWindow):
         self._pending_kwargs = dict(kwargs, path=text)
         self._run_after_load = run_after
         self.log(f"loading {text}")
-        return self._start_job("load", jobs.load_job, text, **kwargs)
+        return self.runner.start("load", jobs.load_job, text, **kwargs)
 
     def reload(self, **overrides: Any) -> Job | None:
         previous = dict(self._loaded_kwargs or {})
@@ -492,7 +465,7 @@ class MainWindow(QMainWindow):
 
     def _end_load(self) -> None:
         self._staging = False
-        if self._job is not None and not self._job.active:
+        if self.job is not None and not self.job.active:
             self._set_busy(None)
             if self._run_after_load and self.loader is not None:
                 self._run_after_load = False
@@ -549,7 +522,7 @@ class MainWindow(QMainWindow):
             return self._start_training()
         self.health_strip.reset(tuple(self.loader.classes or ()) if self.loader.task == "classification" else ())
         self.log(f"walking {len(self.loader)} training batches")
-        return self._start_job("walk", jobs.walk_job, self.loader)
+        return self.runner.start("walk", jobs.walk_job, self.loader)
 
     def _start_training(self) -> Job:
         c = self.controls
@@ -560,7 +533,7 @@ class MainWindow(QMainWindow):
             self.log("training starts when the pipeline checks are done (both use the one MLX thread)")
         self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
                  f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
-        return self._start_job("train", jobs.train_job, self.loader, thread=mlx_thread(), **config)
+        return self.runner.start("train", jobs.train_job, self.loader, thread=mlx_thread(), **config)
 
     # -- device --------------------------------------------------------------------------
     def probe_device(self) -> None:
