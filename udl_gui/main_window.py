@@ -16,15 +16,11 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -35,16 +31,15 @@ from udl_core.errors import UDLError
 from udl_core.events import Notice, Progress
 from udl_gui import jobs
 from udl_gui.batch_view import BatchView
-from udl_gui.controls import DatasetRow, TrainingControls
+from udl_gui.controls import DatasetRow
 from udl_gui.drop_overlay import DropOverlay
 from udl_gui.files import file_dialog_filter
 from udl_gui.menus import build_menus
-from udl_gui.health_strip import HealthStrip
 from udl_gui.job_runner import JobRunner
-from udl_gui.loss_plot import LossPlot
 from udl_gui.preferences import Preferences
 from udl_gui.run_monitor import RunMonitor
 from udl_gui.schema_panel import SchemaPanel
+from udl_gui.training_panel import TrainingPanel
 from udl_gui.worker import Job, mlx_thread
 
 __all__ = ["MainWindow", "file_dialog_filter"]  # file_dialog_filter lives in udl_gui.files
@@ -93,54 +88,20 @@ class MainWindow(QMainWindow):
         self.batch_toolbar = self.batch_view.toolbar
         self.batch_model = self.batch_view.model
         self.batch_table = self.batch_view.table
-        self.controls = TrainingControls()
-        self.loss_plot = LossPlot()
-        self.loss_plot.setAcceptDrops(False)
-        self.health_strip = HealthStrip()
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setObjectName("progressBar")
-        self.progress_bar.setRange(0, 1000)
-        self.progress_bar.setValue(0)
-        self.progress_bar.setTextVisible(True)
-        self.progress_bar.setFormat("idle")
+        self.training_panel = TrainingPanel()
+        panel = self.training_panel
+        self.controls, self.loss_plot, self.health_strip = panel.controls, panel.loss_plot, panel.health_strip
+        self.progress_bar, self.log_scale_check = panel.progress_bar, panel.log_scale_check
+        self.clear_runs_button = panel.clear_runs_button
         self.log_view = QPlainTextEdit()
         self.log_view.setObjectName("logView")
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
         self.log_view.setPlaceholderText("What UDL does and finds is logged here.")
 
-        self.log_scale_check = QCheckBox("Log scale")
-        self.log_scale_check.setObjectName("logScaleCheck")
-        self.clear_runs_button = QPushButton("Clear previous runs")
-        self.clear_runs_button.setObjectName("clearRunsButton")
-
-        plot_bar = QHBoxLayout()
-        plot_bar.addWidget(QLabel("Loss"))
-        plot_bar.addStretch(1)
-        plot_bar.addWidget(self.log_scale_check)
-        plot_bar.addWidget(self.clear_runs_button)
-        plot_box = QWidget()
-        plot_layout = QVBoxLayout(plot_box)
-        plot_layout.setContentsMargins(0, 0, 0, 0)
-        plot_layout.addLayout(plot_bar)
-        plot_layout.addWidget(self.loss_plot, 1)
-        charts = QSplitter(Qt.Orientation.Horizontal)
-        charts.addWidget(plot_box)
-        charts.addWidget(self.health_strip)
-        charts.setStretchFactor(0, 3)
-        charts.setStretchFactor(1, 2)
-        charts.setChildrenCollapsible(False)
-
-        train_box = QWidget()
-        train_layout = QVBoxLayout(train_box)
-        train_layout.setContentsMargins(0, 0, 0, 0)
-        train_layout.addWidget(self.controls)
-        train_layout.addWidget(self.progress_bar)
-        train_layout.addWidget(charts, 1)
-
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.batch_view)
-        right.addWidget(train_box)
+        right.addWidget(self.training_panel)
         right.addWidget(self.log_view)
         right.setChildrenCollapsible(False)
         right.setSizes([300, 430, 130])
@@ -153,7 +114,7 @@ class MainWindow(QMainWindow):
         main.addWidget(right)
         main.setChildrenCollapsible(False)
         main.setSizes([340, 1060])
-        self._splitters = {"main": main, "right": right, "charts": charts}
+        self._splitters = {"main": main, "right": right, "charts": panel.charts}
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -193,9 +154,7 @@ class MainWindow(QMainWindow):
         c.stop_button.clicked.connect(self.stop)
         c.batch_size_spin.valueChanged.connect(self._on_batch_size_changed)
         c.seed_spin.valueChanged.connect(self._on_loader_option_changed)
-        self.log_scale_check.toggled.connect(self.loss_plot.set_log_scale)
         self.log_scale_check.toggled.connect(self.log_scale_action.setChecked)
-        self.clear_runs_button.clicked.connect(self.loss_plot.clear_previous)
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
         self.drop_overlay.dropped.connect(self._on_drop_overlay_dropped)
         r = self.runner
