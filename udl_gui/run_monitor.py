@@ -147,3 +147,4 @@ class RunMonitor:
                 tail += f", val accuracy {final.val_accuracy:.1%}"
         self.log(head + tail, "info")
         self.set_fraction(1.0 if not result.stopped else self.bar.value() / 1000, head)
+        self.rate_label.setText(f"{result.samples_per_s:,.0f} samples/s")  # the run's, as on the bar
