@@ -3,7 +3,7 @@ parsed from a memory map, and the JSON Lines estimate typed by polars in one cal
 
 from __future__ import annotations
 
-import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -50,7 +50,7 @@ def test_dialect_cache_sees_a_rewritten_file_of_the_same_size(tmp_path):
     assert read_table(path, ReadOptions()).columns.column_names == ["a", "b", "c"]
 
 
-# JSON Lines from a memory map -----------------------------------------------------------
+# JSON Lines parsed straight from the file ----------------------------------------------
 def _jsonl(path: Path, rows: int, extra: list[str] = ()) -> Path:
     lines = [json.dumps({"a": i, "b": f"v{i % 7}", "c": [i, i + 1], "d": {"k": i}}) for i in range(rows)]
     lines[rows // 2:rows // 2] = list(extra)
@@ -59,47 +59,66 @@ def _jsonl(path: Path, rows: int, extra: list[str] = ()) -> Path:
     return path
 
 
-def _read_from_bytes(path: Path, monkeypatch):
-    @contextlib.contextmanager
-    def from_bytes(p):
-        yield jsonfmt._utf8_bytes(p)
-
+def _read_whole(path: Path, monkeypatch):
+    """The reader with the streamed parse switched off: the file read whole into bytes."""
     with monkeypatch.context() as m:
-        m.setattr(jsonfmt, "_text_source", from_bytes)
+        m.setattr(jsonfmt, "_plain_lines_encoding", lambda p: None)
         return read_table(path, ReadOptions())
 
 
-@pytest.mark.parametrize("extra", [[], ["{not json", "[1, 2]"]], ids=["clean", "malformed"])
-def test_mapped_json_lines_read_as_from_bytes(tmp_path, monkeypatch, extra):
+@pytest.mark.parametrize("extra", [[], ["{not json", "[1, 2]"], ["[" * 300 + "1" + "]" * 300]],
+                         ids=["clean", "malformed", "deep"])
+def test_streamed_json_lines_read_as_whole(tmp_path, monkeypatch, extra):
     path = _jsonl(tmp_path / "big.jsonl", 20_000, extra)
-    assert path.stat().st_size >= jsonfmt._MAP_BYTES
-    with jsonfmt._text_source(path) as (data, _):
-        assert not isinstance(data, bytes)          # the map, not a copy
-    mapped = read_table(path, ReadOptions())
-    plain = _read_from_bytes(path, monkeypatch)
-    assert mapped.columns.equals(plain.columns)
-    assert mapped.columns.column("a").type.id == plain.columns.column("a").type.id
-    assert "late" in mapped.columns.column_names
-    assert [r.location for r in mapped.quarantine] == [r.location for r in plain.quarantine]
-    assert len(mapped.quarantine) == len(extra)
-    assert mapped.notes == plain.notes
+    assert path.stat().st_size >= jsonfmt._STREAM_BYTES and jsonfmt._plain_lines_encoding(path) == "utf-8"
+    streamed = jsonfmt._stream_lines(path)
+    assert (streamed[0] is not None) == (not extra)
+    if extra == ["{not json", "[1, 2]"]:
+        assert streamed[1]                       # the parse failed: straight to line by line
+    if extra and extra[0].startswith("[["):
+        assert not streamed[1]                   # too many openers on a line: measured whole
+        with pytest.raises(UnsafeInputError, match="300 levels deep"):
+            read_table(path, ReadOptions())
+        return
+    fast = read_table(path, ReadOptions())
+    whole = _read_whole(path, monkeypatch)
+    assert fast.columns.equals(whole.columns) and fast.columns.schema == whole.columns.schema
+    assert "late" in fast.columns.column_names
+    assert [r.location for r in fast.quarantine] == [r.location for r in whole.quarantine]
+    assert len(fast.quarantine) == len(extra)
+    assert fast.notes == whole.notes
 
 
-def test_mapped_json_lines_still_refuse_deep_nesting(tmp_path):
-    deep = "[" * 300 + "]" * 300
-    path = _jsonl(tmp_path / "deep.jsonl", 20_000, [json.dumps({"a": 1})[:-1] + f', "z": {deep}}}'])
-    with pytest.raises(UnsafeInputError, match="deep"):
-        read_table(path, ReadOptions())
+def test_many_brackets_on_one_line_that_do_not_nest_are_read(tmp_path, monkeypatch):
+    wide = json.dumps({"a": 1, "list": [[i] for i in range(400)]})   # 401 openers, depth 3
+    path = _jsonl(tmp_path / "wide.jsonl", 20_000, [wide])
+    assert jsonfmt._stream_lines(path) == (None, False)
+    fast = read_table(path, ReadOptions())
+    assert fast.columns.equals(_read_whole(path, monkeypatch).columns)
+    assert fast.num_rows == 20_002
 
 
-def test_small_or_bom_json_lines_are_read_as_bytes(tmp_path):
+@pytest.mark.parametrize("limit", [1, 2, 5])
+def test_opener_bound_across_blocks(tmp_path, limit):
+    text = b'{"a": [{"b": 1}]}\n{"a": 1}\n' + b"[" * (limit + 1) + b"\n" + b"{}\n" * 3
+    for size in (1, 2, 3, 7, 64):
+        for body, over in ((text, True), (text.replace(b"[" * (limit + 1), b"[" * limit), limit < 3)):
+            bound = jsonfmt._OpenerBound(io.BytesIO(body), limit)
+            try:
+                while bound.read(size):
+                    pass
+                failed = False
+            except jsonfmt._Unbounded:
+                failed = True
+            assert failed == over, (size, body)
+
+
+def test_small_or_bom_json_lines_are_read_whole(tmp_path):
     small = _jsonl(tmp_path / "small.jsonl", 10)
-    with jsonfmt._text_source(small) as (data, _):
-        assert isinstance(data, bytes)
+    assert jsonfmt._plain_lines_encoding(small) is None
     bom = tmp_path / "bom.jsonl"
     bom.write_bytes(b"\xef\xbb\xbf" + _jsonl(tmp_path / "x.jsonl", 20_000).read_bytes())
-    with jsonfmt._text_source(bom) as (data, encoding):
-        assert isinstance(data, bytes) and not data.startswith(b"\xef\xbb\xbf")
+    assert jsonfmt._plain_lines_encoding(bom) is None
     assert read_table(bom, ReadOptions()).num_rows == 20_001
 
 
