@@ -26,7 +26,12 @@ def chance_loss(labels: np.ndarray, num_classes: int) -> float:
     A model that ignores its inputs can reach this and no lower, so a loss stuck here means the
     labels are not wired to the features (or there is nothing to learn).
     """
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).astype(np.float64)
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for start in range(0, len(labels), 1 << 20):   # a chunk at a time: labels may be a memmap of any size
+        part = np.bincount(np.asarray(labels[start:start + (1 << 20)], dtype=np.int64), minlength=num_classes)
+        size = max(counts.size, part.size)
+        counts = np.pad(counts, (0, size - counts.size)) + np.pad(part, (0, size - part.size))
+    counts = counts.astype(np.float64)
     if counts.sum() == 0:
         return math.log(max(num_classes, 1))
     p = counts[counts > 0] / counts.sum()
