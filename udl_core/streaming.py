@@ -30,6 +30,7 @@ garbage-collected (or at interpreter exit).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -44,7 +45,7 @@ from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
 from udl_core.table import BadRecord, ReadOptions, Table
 
-__all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SpillFolder", "STREAMABLE",
+__all__ = ["SPILL_DIR_ENV", "BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SpillFolder", "STREAMABLE",
            "block_shuffle", "merge_splits", "spill_rows", "spill_table", "stream_split"]
 
 SAMPLE_ROWS = 100_000
@@ -54,13 +55,52 @@ BUFFER_ROWS = 1 << 18
 BATCH_ROWS = 1 << 16
 CHUNK_ROWS = 1 << 18   # rows of a per-row array handled at a time (2 MiB of int64)
 STREAMABLE = ("parquet", "csv")
+SPILL_DIR_ENV = "UDL_SPILL_DIR"
+
+
+def _in_memory(folder: str) -> bool:
+    """Whether `folder` is on tmpfs/ramfs (Linux): spill files there would be RAM after all."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    real, best, kind = os.path.realpath(folder), "", ""
+    for line in mounts:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = parts[1].replace("\\040", " ")
+        if (real == point or real.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+            best, kind = point, parts[2]
+    return kind in ("tmpfs", "ramfs")
+
+
+def spill_roots() -> list[str]:
+    """Where spill folders may go, best first: $UDL_SPILL_DIR, else the temp folder unless it is
+    in RAM (tmpfs), then /var/tmp and ~/.cache/udl (on disk)."""
+    given = os.environ.get(SPILL_DIR_ENV)
+    if given:
+        return [given]
+    temp = tempfile.gettempdir()
+    disk = [d for d in (temp, "/var/tmp", str(Path.home() / ".cache" / "udl")) if not _in_memory(d)]
+    return disk + [temp] if temp not in disk else disk
 
 
 class SpillFolder:
     """A temporary folder removed when its owner is collected (or at exit)."""
 
     def __init__(self, owner: object) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="udl-spill-"))
+        roots = spill_roots()
+        for root in roots:
+            try:
+                os.makedirs(root, exist_ok=True)
+                self.path = Path(tempfile.mkdtemp(prefix="udl-spill-", dir=root))
+                break
+            except OSError as exc:
+                failure = exc
+        else:
+            raise OSError(failure.errno, f"cannot make a folder for the spill files in {', '.join(roots)} "
+                                         f"({failure.strerror}); set {SPILL_DIR_ENV} to a writable folder")
         self._finalizer = weakref.finalize(owner, shutil.rmtree, str(self.path), True)
 
     def remove(self) -> None:
@@ -75,7 +115,20 @@ class SpillFolder:
         """A writable float32/int memmap of `shape` (a plain empty array when it has no rows)."""
         if not shape[0] or not int(np.prod(shape)):
             return np.empty(shape, dtype=dtype)
-        return np.memmap(self.path / name, dtype=dtype, mode="w+", shape=shape)
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        with open(self.path / name, "wb") as handle:
+            # Reserved up front: a full disk is an error here, not a SIGBUS on a later write.
+            try:
+                os.posix_fallocate(handle.fileno(), 0, size)
+            except AttributeError:          # no posix_fallocate (macOS)
+                handle.truncate(size)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise OSError(exc.errno, f"no room for {size / 2**20:,.0f} MiB of spill files in {self.path} "
+                                             f"(the data is over the memory budget); free disk space or set "
+                                             f"{SPILL_DIR_ENV} to a folder on a larger disk") from None
+                handle.truncate(size)       # a file system without fallocate
+        return np.memmap(self.path / name, dtype=dtype, mode="r+", shape=shape)
 
 
 def _batches(reader: str, path: Path, options: ReadOptions, quarantine: list[BadRecord]):

@@ -273,3 +273,42 @@ def test_streamed_heap_does_not_grow_with_the_row_count(tmp_path, monkeypatch):
     # prefetching holds a few chunks (queue of 2, one being made, one being used), not the epoch
     ahead = _heap_case(tmp_path, 2 * n, prefetch=2)
     assert ahead - two < 16 * (64 << 10), f"{ahead - two:,} more bytes with prefetch=2"
+
+
+def test_spill_folder_goes_where_udl_spill_dir_says(files, tmp_path, monkeypatch):
+    monkeypatch.setenv("UDL_SPILL_DIR", str(tmp_path / "spill"))
+    loader = UnifiedDataLoader(files["csv"], memory_budget=TINY).load()
+    assert loader._spill.path.parent == tmp_path / "spill"
+    loader.close()
+    assert not any((tmp_path / "spill").iterdir())
+
+
+def test_spill_roots_skip_a_temp_folder_in_ram(monkeypatch):
+    import tempfile
+
+    from udl_core.streaming import _in_memory, spill_roots
+
+    monkeypatch.delenv("UDL_SPILL_DIR", raising=False)
+    if not _in_memory("/dev/shm"):
+        pytest.skip("no tmpfs at /dev/shm here")
+    monkeypatch.setattr(tempfile, "tempdir", "/dev/shm")
+    roots = spill_roots()
+    assert roots[0] != "/dev/shm" and roots[-1] == "/dev/shm" and not _in_memory(roots[0])
+
+
+def test_a_full_disk_is_an_error_that_names_the_spill_folder(monkeypatch):
+    import errno
+    import os
+
+    from udl_core.streaming import SpillFolder
+
+    def full(fd, offset, size):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    owner = type("Owner", (), {})()
+    folder = SpillFolder(owner)
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    with pytest.raises(OSError, match="no room for .* MiB of spill files in .*UDL_SPILL_DIR"):
+        folder.array("x.f32", (1000, 300), np.float32)
+    folder.remove()
+    assert not folder.path.exists()
