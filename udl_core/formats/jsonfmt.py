@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import stat
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -209,8 +210,11 @@ def _plain_lines_encoding(path: Path) -> str | None:
     _STREAM_BYTES, which pyarrow can parse straight from the file; else None."""
     try:
         with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return None   # a pipe cannot be read twice
             head = handle.read(65537)
-            size = os.fstat(handle.fileno()).st_size
+            size = info.st_size
     except OSError:
         return None   # _utf8_bytes says why
     encoding = detect_encoding(head[:65536], complete=len(head) <= 65536)
