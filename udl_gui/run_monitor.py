@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar
 
 from udl_core.events import Progress
@@ -45,6 +46,10 @@ class RunMonitor:
         self._epochs = 1
         self._batch_size = 1
         self._bar_shown = 0.0
+        self._pending: tuple[float | None, str | None] | None = None
+        self._pending_timer = QTimer(progress_bar)
+        self._pending_timer.setSingleShot(True)
+        self._pending_timer.timeout.connect(self._on_pending_timer_timeout)
 
     @property
     def elapsed(self) -> float:
@@ -59,12 +64,27 @@ class RunMonitor:
 
     def set_fraction(self, fraction: float | None, text: str | None = None, *, throttle: bool = False) -> None:
         """Show `fraction` (None: busy) and `text` on the bar. With `throttle`, at most every
-        `BAR_INTERVAL_S`: a progress bar repaints on every new value (5-20 ms each on a busy
-        machine), and a fast run reports 30 times a second."""
+        `BAR_INTERVAL_S` (the latest value waits for the rest of the interval): a progress bar
+        repaints on every new value (5-20 ms each on a busy machine), and a fast run reports
+        30 times a second."""
         now = time.perf_counter()
         if throttle and now - self._bar_shown < BAR_INTERVAL_S:
+            self._pending = (fraction, text)  # shown when the interval is over, unless replaced
+            if not self._pending_timer.isActive():
+                self._pending_timer.start(int(1000 * (BAR_INTERVAL_S - (now - self._bar_shown))) + 1)
             return
-        self._bar_shown = now
+        self._pending = None
+        self._pending_timer.stop()
+        self._show(fraction, text)
+
+    def _on_pending_timer_timeout(self) -> None:
+        if self._pending is not None:
+            fraction, text = self._pending
+            self._pending = None
+            self._show(fraction, text)
+
+    def _show(self, fraction: float | None, text: str | None) -> None:
+        self._bar_shown = time.perf_counter()
         if fraction is None:
             self.bar.setRange(0, 0)  # a busy indicator: the total is unknown
         else:
@@ -75,6 +95,8 @@ class RunMonitor:
 
     def ended(self, text: str) -> None:
         """A job ended without a result (stopped or failed): keep the bar where it was."""
+        self._pending = None  # a late throttled update must not cover this
+        self._pending_timer.stop()
         self.bar.setRange(0, 1000)
         self.bar.setFormat(text)
 
@@ -84,7 +106,7 @@ class RunMonitor:
 
     def on_progress(self, event: Progress) -> None:
         text = f"{event.stage}: {event.message}" if event.message else event.stage
-        self.set_fraction(event.fraction, text, throttle=self.kind == "walk" and event.fraction != 1.0)
+        self.set_fraction(event.fraction, text, throttle=event.fraction != 1.0)
         if self.kind == "walk" and event.done and self.elapsed > 0:
             self.rate_label.setText(f"{event.done / self.elapsed:,.0f} batches/s")
 
