@@ -168,3 +168,16 @@ def test_distinct_of_float32_values_held_as_float64(values, wide):
         column = pa.chunked_array([pa.array(array[:300]), pa.array(array[300:])], pa.float64())
         finite = array[np.isfinite(array)]
         assert _distinct(column) == np.unique(finite).size
+
+
+def test_json_lines_estimate_never_hands_deep_lines_to_polars(tmp_path, monkeypatch):
+    path = tmp_path / "deep.jsonl"
+    lines = [json.dumps({"x": i, "y": i % 2}) for i in range(60_000)]
+    lines[3] = '{"x": ' + "[" * 5000 + "]" * 5000 + "}"
+    path.write_text("\n".join(lines) + "\n")
+    import polars as pl
+
+    monkeypatch.setattr(pl, "read_ndjson", lambda *a, **k: pytest.fail("polars saw a deep line"))
+    assert estimate_module._lines_table(estimate_module._head_lines(path)[0]) is None
+    with pytest.raises(UnsafeInputError, match="5001 levels deep"):
+        estimate_module.estimate(path)

@@ -254,11 +254,14 @@ def _size_json(path: Path, options: ReadOptions) -> Sized:
 
 def _lines_table(sample: bytes) -> pa.Table | None:
     """The sample's JSON Lines typed by polars in one call (a third of json.loads per line
-    plus a frame from the dicts); None when polars cannot read every line."""
-    from udl_core.formats.jsonfmt import _finish
+    plus a frame from the dicts); None when polars cannot read every line, or some line
+    opens so many lists or objects that it might nest too deep for a native parser."""
+    from udl_core.formats.jsonfmt import MAX_DEPTH, _finish, _may_nest_deeper
 
     import polars as pl
 
+    if _may_nest_deeper(sample, MAX_DEPTH, True):
+        return None
     try:
         frame = pl.read_ndjson(io.BytesIO(sample), infer_schema_length=None)
         nested = [n for n, t in frame.schema.items() if t.is_nested()]
