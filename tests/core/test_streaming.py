@@ -312,3 +312,24 @@ def test_a_full_disk_is_an_error_that_names_the_spill_folder(monkeypatch):
         folder.array("x.f32", (1000, 300), np.float32)
     folder.remove()
     assert not folder.path.exists()
+
+
+def test_streamed_regression_stats_and_validation_match_the_in_memory_ones(tmp_path):
+    from udl_core.training import train_model
+    from udl_core.training import trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 3))
+    y = pa.array(x @ [1.0, 2.0, 3.0] + 5 + rng.normal(size=600) * 0.1, mask=np.arange(600) % 50 == 0)
+    path = tmp_path / "reg.csv"
+    pacsv.write_csv(pa.table({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "target": y}), path)
+    memory = UnifiedDataLoader(path, seed=1).load()
+    streamed = UnifiedDataLoader(path, seed=1, memory_budget=TINY).load()
+    assert isinstance(streamed.train_data.y, np.memmap) and streamed.task == "regression"
+    stats = trainer._target_stats(memory)
+    np.testing.assert_allclose(trainer._target_stats(streamed), stats, rtol=1e-12)
+    model = train_model(memory, num_epochs=1, is_metal=False).model
+    want = trainer._evaluate(model, memory, "regression", *stats)
+    got = trainer._streamed_regression(model, streamed.val_data.x, streamed.val_data.y, *stats, chunk=7)
+    for key in ("loss", "r2", "mse"):
+        assert got[key] == pytest.approx(want[key], rel=1e-5)

@@ -183,12 +183,32 @@ def _target_stats(loader: Any) -> tuple[float, float]:
     """Mean and standard deviation of the training targets (regression), from the train split only."""
     if loader.task != "regression":
         return 0.0, 1.0
+    if isinstance(loader.train_data.y, np.memmap):
+        return _streamed_stats(loader.train_data.y)
     y = np.asarray(loader.train_data.y, dtype=np.float64)
     y = y[np.isfinite(y)]
     if y.size == 0:
         return 0.0, 1.0
     mean, std = float(y.mean()), float(y.std())
     return mean, (std if std > 1e-12 else 1.0)
+
+
+def _streamed_stats(y: np.memmap) -> tuple[float, float]:
+    """`_target_stats` of targets over the memory budget: two passes, a chunk at a time."""
+    count = total = 0.0
+    for part in _finite_chunks(y):
+        count, total = count + part.size, total + float(part.sum())
+    if count == 0:
+        return 0.0, 1.0
+    mean = total / count
+    std = math.sqrt(sum(float(((part - mean) ** 2).sum()) for part in _finite_chunks(y)) / count)
+    return mean, (std if std > 1e-12 else 1.0)
+
+
+def _finite_chunks(y: np.ndarray, chunk: int = 1 << 20) -> Iterator[np.ndarray]:
+    for start in range(0, len(y), chunk):
+        part = np.asarray(y[start:start + chunk], dtype=np.float64)
+        yield part[np.isfinite(part)]
 
 
 def train(loader: Any, config: TrainConfig = TrainConfig(), *,
@@ -365,11 +385,29 @@ def _evaluate(model: nn.Module, loader: Any, task: str, target_mean: float,
             loss_sum += loss.item()
             correct += hits.item()
         return {**none, "loss": loss_sum / n, "accuracy": correct / n}
+    if isinstance(y_all, np.memmap):
+        return {**none, **_streamed_regression(model, x_all, y_all, target_mean, target_std)}
     pred = predict_numpy(model, x_all, task, target_mean, target_std).astype(np.float64)
     y = np.asarray(y_all, dtype=np.float64)
     mse = float(np.mean((pred - y) ** 2))
     # the loss in training units (standardized targets) so it compares with train_loss
     return {**none, "loss": mse / target_std**2, "r2": r2_score(y, pred), "mse": mse}
+
+
+def _streamed_regression(model: nn.Module, x: np.ndarray, y: np.memmap, target_mean: float, target_std: float,
+                         chunk: int = 1 << 18) -> dict[str, float]:
+    """`_evaluate`'s regression numbers for a split over the memory budget, a chunk at a time."""
+    n = len(y)
+    sse = total = 0.0
+    for start in range(0, n, chunk):
+        pred = predict_numpy(model, x[start:start + chunk], "regression", target_mean, target_std)
+        part = np.asarray(y[start:start + chunk], dtype=np.float64)
+        sse += float(((pred.astype(np.float64) - part) ** 2).sum())
+        total += float(part.sum())
+    mean = total / n
+    spread = sum(float(((np.asarray(y[i:i + chunk], dtype=np.float64) - mean) ** 2).sum()) for i in range(0, n, chunk))
+    mse = sse / n
+    return {"loss": mse / target_std**2, "r2": 1.0 - sse / spread if spread else float("nan"), "mse": mse}
 
 
 def train_model(loader: Any, num_epochs: int = 3, is_metal: bool = True, *, model: str = "mlp",
