@@ -139,6 +139,7 @@ class UnifiedDataLoader:
     # loading ----------------------------------------------------------------------------
     def iter_load(self) -> Generator[Progress | Notice, None, UnifiedDataLoader]:
         """Read, infer, split and preprocess, yielding progress; returns `self`."""
+        self.close()   # a reload: the last load's spill files go now, not when the loader is collected
         self.warnings = []
         self._processed = None
         self._orders = {}

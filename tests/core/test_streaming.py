@@ -333,3 +333,15 @@ def test_streamed_regression_stats_and_validation_match_the_in_memory_ones(tmp_p
     got = trainer._streamed_regression(model, streamed.val_data.x, streamed.val_data.y, *stats, chunk=7)
     for key in ("loss", "r2", "mse"):
         assert got[key] == pytest.approx(want[key], rel=1e-5)
+
+
+def test_reloading_replaces_the_spill_folder(files):
+    with UnifiedDataLoader(files["csv"], memory_budget=TINY) as loader:
+        loader.load()
+        first = loader._spill.path
+        batch = loader.get_batch(0)
+        loader.load()
+        assert not first.exists() and loader._spill.path.exists()
+        np.testing.assert_array_equal(loader.get_batch(0).x, batch.x)
+        second = loader._spill.path
+    assert not second.exists()
