@@ -301,7 +301,7 @@ class LossPlot(pg.PlotWidget):
         if not self._follow or any(vb.autoRangeEnabled()):
             return
         (x0, x1), (y0, y1) = vb.viewRange()
-        if self._xmax > x1 or force or x1 > 4 * max(self._xmax, 10):
+        if self._xmax * 1.02 > x1 or force or x1 > 4 * max(self._xmax, 10):  # the last marker inside
             planned = self._planned_steps or 0
             target = planned if self._xmax <= planned <= 4 * max(self._xmax, 10) else self._xmax * 1.5
             vb.setXRange(0, max(10.0, target) * 1.03, padding=0)  # room for the last marker

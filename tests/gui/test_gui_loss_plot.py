@@ -99,3 +99,17 @@ def test_exports(qtbot, tmp_path):
     image = QImage(str(png))
     assert not image.isNull() and image.width() >= 800
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "losses.csv"]  # no temp files left
+
+
+def test_the_view_keeps_the_last_point_inside(qtbot):
+    """A run of exactly the planned 10 steps: its last markers are not cut off by the view's edge."""
+    plot = make_plot(qtbot)
+    plot.start_run(steps_per_epoch=1, planned_steps=10)
+    for step in range(1, 11):
+        plot.add_step(step, 1.0 / step)
+        plot.add_val(step, 1.2 / step)
+    plot.flush()
+    (x0, x1), _ = plot.getPlotItem().getViewBox().viewRange()
+    assert x0 <= 0 and 10.2 <= x1 <= 11
+    plot.flush()
+    assert plot.getPlotItem().getViewBox().viewRange()[0][1] == x1  # steady: no re-range per redraw
