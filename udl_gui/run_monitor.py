@@ -18,7 +18,7 @@ from udl_core.events import Progress
 from udl_gui import jobs
 from udl_gui.loss_plot import LossPlot
 
-__all__ = ["RunMonitor", "format_duration"]
+__all__ = ["RunMonitor", "format_duration", "format_seconds"]
 
 BAR_INTERVAL_S = 0.2
 STARTING = {"load": "loading\u2026", "walk": "walking batches\u2026", "train": "starting training\u2026"}
@@ -29,6 +29,11 @@ def format_duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def format_seconds(seconds: float) -> str:
+    """'12.3 s', or two significant digits under a second ('0.043 s', where '0.0 s' said nothing)."""
+    return f"{seconds:.2g} s" if seconds < 1 else f"{seconds:.1f} s"
 
 
 class RunMonitor:
@@ -159,7 +164,8 @@ class RunMonitor:
     def on_trained(self, result: jobs.TrainSummary) -> None:
         final = result.final
         verdict = "stopped early" if result.stopped else "finished"
-        head = f"training {verdict} on {result.device} in {result.seconds:.1f} s, {result.samples_per_s:,.0f} samples/s"
+        head = (f"training {verdict} on {result.device} in {format_seconds(result.seconds)}, "
+                f"{result.samples_per_s:,.0f} samples/s")
         tail = ""
         if final is not None:
             tail = f"; final train loss {final.train_loss:.4f}"

@@ -38,3 +38,10 @@ def test_a_final_update_cancels_a_pending_one(qtbot):
     monitor.set_fraction(1.0, "walked 10 batches")
     qtbot.wait(int(1000 * BAR_INTERVAL_S) + 100)
     assert bar.format() == "walked 10 batches" and bar.value() == 1000
+
+
+def test_short_runs_show_their_time_in_two_significant_digits():
+    from udl_gui.run_monitor import format_seconds
+
+    assert format_seconds(0.04321) == "0.043 s" and format_seconds(0.5) == "0.5 s"
+    assert format_seconds(12.34) == "12.3 s"
