@@ -116,18 +116,22 @@ class SpillFolder:
         if not shape[0] or not int(np.prod(shape)):
             return np.empty(shape, dtype=dtype)
         size = int(np.prod(shape)) * np.dtype(dtype).itemsize
-        with open(self.path / name, "wb") as handle:
-            # Reserved up front: a full disk is an error here, not a SIGBUS on a later write.
+        # A scratch file of the mkdtemp folder, private to this user (no export: nothing to rename into place).
+        fd = os.open(self.path / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
             try:
-                os.posix_fallocate(handle.fileno(), 0, size)
+                # Reserved up front: a full disk is an error here, not a SIGBUS on a later write.
+                os.posix_fallocate(fd, 0, size)
             except AttributeError:          # no posix_fallocate (macOS)
-                handle.truncate(size)
+                os.ftruncate(fd, size)
             except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
                     raise OSError(exc.errno, f"no room for {size / 2**20:,.0f} MiB of spill files in {self.path} "
                                              f"(the data is over the memory budget); free disk space or set "
                                              f"{SPILL_DIR_ENV} to a folder on a larger disk") from None
-                handle.truncate(size)       # a file system without fallocate
+                os.ftruncate(fd, size)      # a file system without fallocate
+        finally:
+            os.close(fd)
         return np.memmap(self.path / name, dtype=dtype, mode="r+", shape=shape)
 
 
