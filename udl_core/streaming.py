@@ -32,7 +32,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
+import socket
 import tempfile
 import weakref
 from collections.abc import Generator, Iterable
@@ -46,7 +48,7 @@ from udl_core.events import Progress
 from udl_core.table import BadRecord, ReadOptions, Table
 
 __all__ = ["SPILL_DIR_ENV", "BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SpillFolder", "STREAMABLE",
-           "block_shuffle", "merge_splits", "spill_rows", "spill_table", "stream_split"]
+           "block_shuffle", "merge_splits", "spill_rows", "spill_table", "stream_split", "sweep_stale"]
 
 SAMPLE_ROWS = 100_000
 FIT_ROWS = 200_000
@@ -86,15 +88,49 @@ def spill_roots() -> list[str]:
     return disk + [temp] if temp not in disk else disk
 
 
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:40] or "host"
+
+
+def sweep_stale(root: str | Path) -> list[Path]:
+    """Delete the spill folders in `root` left by processes of this host that died without
+    cleaning up (killed, out of memory); returns them. POSIX only: there `kill(pid, 0)` just asks."""
+    if os.name != "posix":
+        return []
+    pattern = re.compile(rf"udl-spill-{re.escape(_host())}-(\d+)-\w+$")
+    removed = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return []
+    for entry in entries:
+        found = pattern.match(entry.name)
+        if not found or int(found[1]) == os.getpid():
+            continue
+        try:
+            if entry.stat(follow_symlinks=False).st_uid != os.getuid() or not entry.is_dir(follow_symlinks=False):
+                continue
+            os.kill(int(found[1]), 0)
+            continue                          # its process is alive
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+        except OSError:                       # not ours to ask about, or gone already
+            continue
+    return removed
+
+
 class SpillFolder:
-    """A temporary folder removed when its owner is collected (or at exit)."""
+    """A temporary folder removed when its owner is collected (or at exit); folders of dead
+    processes (this host, this user) are swept when a new one is made."""
 
     def __init__(self, owner: object) -> None:
         roots = spill_roots()
         for root in roots:
             try:
                 os.makedirs(root, exist_ok=True)
-                self.path = Path(tempfile.mkdtemp(prefix="udl-spill-", dir=root))
+                sweep_stale(root)
+                self.path = Path(tempfile.mkdtemp(prefix=f"udl-spill-{_host()}-{os.getpid()}-", dir=root))
                 break
             except OSError as exc:
                 failure = exc

@@ -345,3 +345,27 @@ def test_reloading_replaces_the_spill_folder(files):
         np.testing.assert_array_equal(loader.get_batch(0).x, batch.x)
         second = loader._spill.path
     assert not second.exists()
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="the sweep asks kill(pid, 0): POSIX only")
+def test_spill_folders_of_dead_processes_are_swept(files, tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    from udl_core.streaming import _host
+
+    dead = subprocess.Popen(["true"])                # a pid that has exited
+    dead.wait()
+    root = tmp_path / "spill"
+    root.mkdir()
+    stale = root / f"udl-spill-{_host()}-{dead.pid}-abcd1234"
+    alive = root / f"udl-spill-{_host()}-{os.getppid()}-abcd1234"
+    other_host = root / f"udl-spill-elsewhere-{dead.pid}-abcd1234"
+    for folder in (stale, alive, other_host):
+        folder.mkdir()
+        (folder / "raw.arrow").write_bytes(b"x")
+    monkeypatch.setenv("UDL_SPILL_DIR", str(root))
+    loader = UnifiedDataLoader(files["csv"], memory_budget=TINY).load()
+    assert not stale.exists() and alive.exists() and other_host.exists()
+    assert loader._spill.path.name.startswith(f"udl-spill-{_host()}-{os.getpid()}-")
+    loader.close()
