@@ -5,7 +5,7 @@ heap instead of reading it whole:
 
 * Parquet and delimited text are read record batch by record batch (the readers'
   `iter_parquet_batches` / `iter_record_batches`) into an uncompressed Arrow IPC file in a
-  temporary folder, which is then memory-mapped: the raw Table lives in the page cache, and
+  spill folder, which is then memory-mapped: the raw Table lives in the page cache, and
   `raw_rows()` stays a cheap `take`. NPY files are memory-mapped by their reader already.
 * The schema is inferred on the first `SAMPLE_ROWS` rows (classes and counts still come
   from every row), and the preprocessing is fitted on the first `FIT_ROWS` training rows.
@@ -14,7 +14,6 @@ heap instead of reading it whole:
 * The training order is a bounded-buffer shuffle (`block_shuffle`): blocks of `BLOCK_ROWS`
   consecutive rows in random order, then rows shuffled within windows of `BUFFER_ROWS`, so
   each gathered chunk reads a few contiguous blocks rather than the whole file at random.
-
 * Per-row arrays live in the spill folder too, so the heap does not grow with the row
   count: the encoded labels (`spill_rows`), the split's row ids and labels (`stream_split`:
   per class exactly as many validation rows as the in-memory split takes, drawn in one
@@ -23,8 +22,12 @@ heap instead of reading it whole:
 
 What stays in RAM is a chunk of rows at a time plus one int64 per BLOCK_ROWS rows (the
 block order). JSON, NPZ and image folders have no streaming reader: they are read into
-memory, with a warning. The folder is deleted when the loader is closed or
-garbage-collected (or at interpreter exit).
+memory, with a warning.
+
+The spill folder goes under $UDL_SPILL_DIR, else the temp folder unless that is in RAM
+(tmpfs), then /var/tmp. It is deleted when the loader is closed, reloaded or
+garbage-collected, or at interpreter exit; folders left by killed processes are swept by
+the next one.
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
 from udl_core.table import BadRecord, ReadOptions, Table
 
-__all__ = ["SPILL_DIR_ENV", "BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SpillFolder", "STREAMABLE",
-           "block_shuffle", "merge_splits", "spill_rows", "spill_table", "stream_split", "sweep_stale"]
+__all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SPILL_DIR_ENV", "STREAMABLE",
+           "SpillFolder", "block_shuffle", "merge_splits", "spill_roots", "spill_rows", "spill_table",
+           "stream_split", "sweep_stale"]
 
 SAMPLE_ROWS = 100_000
 FIT_ROWS = 200_000
