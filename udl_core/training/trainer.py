@@ -304,12 +304,9 @@ class _EpochRun:
         self.steps_per_epoch = steps_per_epoch
         self.losses = np.zeros(0, np.float32)
         self.sizes: list[int] = []
+        self.samples = 0
         self.wait_s = self.step_s = 0.0
         self.stopped = False
-
-    @property
-    def samples(self) -> int:
-        return int(sum(self.sizes))
 
     def steps(self, loader: Any, epoch: int, step: Callable[[mx.array, mx.array], mx.array], state: list,
               config: TrainConfig, should_stop: Callable[[], bool] | None) -> Generator[StepLoss, None, None]:
@@ -334,6 +331,7 @@ class _EpochRun:
                 self.last_step += 1
                 pending.append(loss)
                 self.sizes.append(len(batch.y))
+                self.samples += len(batch.y)
                 # reading a loss back costs a transfer: do it every report_every steps, not every step
                 if self.last_step % config.report_every == 0:
                     read.append(_flush(pending, self.last_step, config.learning_rate))
