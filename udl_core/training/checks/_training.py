@@ -96,22 +96,28 @@ def _valid_rows(ctx: CheckContext, y: np.ndarray) -> np.ndarray:
     return (y >= 0) if ctx.classification else np.isfinite(y)
 
 
-def _learnable(ctx: CheckContext) -> str | None:
+def _not_learnable(ctx: CheckContext, name: str) -> CheckResult | None:
+    """A warning in place of a training check when the label gives nothing to learn."""
     y = ctx.train_y[_valid_rows(ctx, ctx.train_y)]
     if y.size == 0 or len(np.unique(y)) < 2:
-        return f"not run: the label '{ctx.label_name}' takes one value in the training rows (see labels.constant)."
+        return CheckResult(name, "warn", f"not run: the label '{ctx.label_name}' takes one value in the training "
+                           "rows (see labels.constant).", "Fix the label first.")
     return None
+
+
+def _labelled(ctx: CheckContext, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of `x`, `y` whose label is present."""
+    keep = _valid_rows(ctx, y)
+    return x[keep], y[keep]
 
 
 def loss_at_init_check(ctx: CheckContext) -> Iterator[CheckResult]:
     name = "loss_at_init"
-    skipped = _learnable(ctx)
-    if skipped:
-        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+    if (skipped := _not_learnable(ctx, name)) is not None:
+        yield skipped
         return
-    x, y = ctx.sample_xy()
-    keep = _valid_rows(ctx, y)
-    x, y = x[keep][:1024], y[keep][:1024]
+    x, y = _labelled(ctx, *ctx.sample_xy())
+    x, y = x[:1024], y[:1024]
     setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
     loss = setup.loss(*_xy(x, y, ctx.classification))
     details: dict[str, Any] = {"loss": loss, "rows": len(y)}
@@ -165,14 +171,12 @@ def _floor(x: np.ndarray, y: np.ndarray, classification: bool, mean: float, std:
 
 def overfit_check(ctx: CheckContext) -> Iterator[CheckResult]:
     name = "overfit_one_batch"
-    skipped = _learnable(ctx)
-    if skipped:
-        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+    if (skipped := _not_learnable(ctx, name)) is not None:
+        yield skipped
         return
     batch = _first_batch(ctx.loader)
-    x, y = np.asarray(batch.x), np.asarray(batch.y)
-    keep = _valid_rows(ctx, y)
-    x, y = x[keep][:ctx.budget.overfit_rows], y[keep][:ctx.budget.overfit_rows]
+    x, y = _labelled(ctx, np.asarray(batch.x), np.asarray(batch.y))
+    x, y = x[:ctx.budget.overfit_rows], y[:ctx.budget.overfit_rows]
     setup = _Setup(ctx, OVERFIT_LR, ctx.seed)
     floor = _floor(x, y, ctx.classification, setup.target_mean, setup.target_std) if np.isfinite(x).all() else 0.0
     xb, yb = _xy(x, y, ctx.classification)
@@ -244,18 +248,14 @@ def _short_training(ctx: CheckContext, x: mx.array, y: mx.array, idx: np.ndarray
 
 def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     name = "input_dependence"
-    skipped = _learnable(ctx)
-    if skipped:
-        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+    if (skipped := _not_learnable(ctx, name)) is not None:
+        yield skipped
         return
-    x, y = ctx.sample_xy()
-    keep = _valid_rows(ctx, y)
-    x, y = x[keep], y[keep]
+    x, y = _labelled(ctx, *ctx.sample_xy())
     rng = np.random.default_rng(ctx.seed)
     if len(ctx.val_y):
-        xe, ye = ctx.val_x[ctx.val_sample], ctx.val_y[ctx.val_sample]
-        keep_e = _valid_rows(ctx, ye)
-        xe, ye, held = xe[keep_e], ye[keep_e], "validation"
+        xe, ye = _labelled(ctx, ctx.val_x[ctx.val_sample], ctx.val_y[ctx.val_sample])
+        held = "validation"
     else:  # no validation split: hold out a fifth of the sample
         perm = rng.permutation(len(y))
         cut = max(1, int(len(y) * 0.8))
@@ -313,9 +313,8 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
 
 def speed_check(ctx: CheckContext) -> Iterator[CheckResult]:
     name = "speed"
-    skipped = _learnable(ctx)
-    if skipped:
-        yield CheckResult(name, "warn", skipped, "Fix the label first.")
+    if (skipped := _not_learnable(ctx, name)) is not None:
+        yield skipped
         return
     setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
     batches = iter(ctx.loader.batches("train", epoch=0))
