@@ -4,12 +4,12 @@ bugs the real loader would never make (NaN after imputation, overlapping splits,
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from udl_core.loader import UnifiedDataLoader
+from training_support import Batch, Split  # the same array-backed stand-ins
 
 
 def write_csv(path: Path, columns: dict[str, list | np.ndarray]) -> Path:
@@ -60,21 +60,6 @@ def regression(n: int = 5000, seed: int = 0) -> dict[str, np.ndarray]:
     cols["city"] = city
     cols["price"] = np.round(100 + 10 * y, 2)
     return cols
-
-
-@dataclass(frozen=True)
-class Split:
-    x: np.ndarray
-    y: np.ndarray
-    rows: np.ndarray
-
-
-@dataclass(frozen=True)
-class Batch:
-    index: int
-    x: np.ndarray
-    y: np.ndarray
-    rows: np.ndarray
 
 
 class FakeLoader:
