@@ -16,10 +16,12 @@ Nothing is ever unpickled: object arrays are refused with `UnsafeInputError`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -282,6 +284,19 @@ def _load_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) 
     return _map(path, info, start + info.offset)
 
 
+@contextlib.contextmanager
+def _zip_errors(path: Path) -> Iterator[None]:
+    """An archive's read errors as UDL's, each naming the file."""
+    try:
+        yield
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(path, f"is not a readable zip archive ({exc})") from None
+    except NotImplementedError as exc:
+        raise UnsupportedFormatError(path, f"uses a zip feature Python cannot read ({exc})") from None
+    except OSError as exc:
+        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
 def _pick(path: Path, keys: list[str], wanted: tuple[str, ...], role: str) -> str | None:
     found = [k for k in keys if k.lower() in wanted]
     found.sort(key=lambda k: wanted.index(k.lower()))
@@ -294,7 +309,7 @@ def _pick(path: Path, keys: list[str], wanted: tuple[str, ...], role: str) -> st
 def read_npz(path: Path, options: ReadOptions) -> Table:
     """Named arrays: features and labels by name, sizes checked before anything expands."""
     path = Path(path)
-    try:
+    with _zip_errors(path):
         with zipfile.ZipFile(path) as archive:
             members = [m for m in archive.infolist() if m.filename.endswith(".npy")]
             if not members:
@@ -314,12 +329,6 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
                     )
             features = _load_member(path, archive, by_key[x_key])
             labels = _load_member(path, archive, by_key[y_key]) if y_key else None
-    except zipfile.BadZipFile as exc:
-        raise CorruptFileError(path, f"is not a readable zip archive ({exc})") from None
-    except NotImplementedError as exc:
-        raise UnsupportedFormatError(path, f"uses a zip feature Python cannot read ({exc})") from None
-    except OSError as exc:
-        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
     table = table_from_array(path, features, "npz")
     ignored = [k for k in keys if k not in (x_key, y_key)]
     table.notes.append(f"features from array {x_key!r}" + (f", labels from {y_key!r}" if y_key else ""))
@@ -341,7 +350,7 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
 def array_info(path: str | Path) -> ArrayInfo:
     """The features array's header of an `.npy` or `.npz`, read without touching its data."""
     path = Path(path)
-    try:
+    with _zip_errors(path):
         with open(path, "rb") as handle:
             if handle.read(len(NPY_MAGIC)) == NPY_MAGIC:
                 handle.seek(0)
@@ -354,9 +363,3 @@ def array_info(path: str | Path) -> ArrayInfo:
             key = keys[0] if len(keys) == 1 else _pick(path, keys, FEATURE_NAMES, "features") or keys[0]
             with archive.open(members[key]) as handle:
                 return _read_header(handle, path, f"member {members[key].filename}")
-    except zipfile.BadZipFile as exc:
-        raise CorruptFileError(path, f"is not a readable zip archive ({exc})") from None
-    except NotImplementedError as exc:
-        raise UnsupportedFormatError(path, f"uses a zip feature Python cannot read ({exc})") from None
-    except OSError as exc:
-        raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
