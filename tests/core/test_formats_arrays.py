@@ -175,6 +175,17 @@ def test_npz_names_any_case_and_extras_noted(tmp_path):
     assert any("meta" in note for note in table.notes)
 
 
+def test_keras_style_npz_uses_the_training_arrays(tmp_path):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "mnist.npz"
+    np.savez_compressed(path, x_train=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8),
+                        y_train=np.arange(30) % 10, x_test=np.zeros((5, 28, 28), np.uint8), y_test=np.zeros(5))
+    table = read_table(path)
+    assert table.features.shape == (30, 28, 28)
+    np.testing.assert_array_equal(table.labels, np.arange(30) % 10)
+    assert any("x_test" in note and "y_test" in note for note in table.notes)
+
+
 def test_npz_text_labels_become_class_indices(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.ones((4, 2)), y=np.array(["cat", "dog", "cat", "ant"]))
     table = read_table(tmp_path / "d.npz")

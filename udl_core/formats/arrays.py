@@ -284,6 +284,12 @@ def _load_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) 
     return _map(path, info, start + info.offset)
 
 
+# Keras-style archives (mnist.npz: x_train, y_train, x_test, y_test) name the training arrays;
+# UDL splits those itself and leaves the test arrays out, with a note.
+NPZ_FEATURE_NAMES = FEATURE_NAMES + ("x_train", "train_x", "features_train")
+NPZ_LABEL_NAMES = LABEL_NAMES + ("y_train", "train_y", "labels_train")
+
+
 @contextlib.contextmanager
 def _zip_errors(path: Path) -> Iterator[None]:
     """An archive's read errors as UDL's, each naming the file."""
@@ -320,8 +326,8 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
             if len(keys) == 1:
                 x_key, y_key = keys[0], None
             else:
-                x_key = _pick(path, keys, FEATURE_NAMES, "features")
-                y_key = _pick(path, keys, LABEL_NAMES, "labels")
+                x_key = _pick(path, keys, NPZ_FEATURE_NAMES, "features")
+                y_key = _pick(path, keys, NPZ_LABEL_NAMES, "labels")
                 if x_key is None:
                     raise SchemaError(
                         path, f"holds arrays {', '.join(keys)}; name the features x, X, features or data "
@@ -360,6 +366,6 @@ def array_info(path: str | Path) -> ArrayInfo:
             if not members:
                 raise EmptyDatasetError(path, "holds no .npy arrays")
             keys = sorted(members)
-            key = keys[0] if len(keys) == 1 else _pick(path, keys, FEATURE_NAMES, "features") or keys[0]
+            key = keys[0] if len(keys) == 1 else _pick(path, keys, NPZ_FEATURE_NAMES, "features") or keys[0]
             with archive.open(members[key]) as handle:
                 return _read_header(handle, path, f"member {members[key].filename}")
