@@ -102,6 +102,7 @@ def _child(path: str, budget_mb: int, batch_size: int) -> None:
     import mlx.core as mx  # noqa: F401  imported before the baseline, like the loader's own imports
     import pyarrow  # noqa: F401
 
+    from udl_core.events import run_job
     from udl_core.loader import UnifiedDataLoader
     from udl_core.training import train_model
 
@@ -111,14 +112,12 @@ def _child(path: str, budget_mb: int, batch_size: int) -> None:
     t0 = time.perf_counter()
     loader = UnifiedDataLoader(path, batch_size=batch_size, memory_budget=budget_mb * 2**20)
     notices = []
-    job = loader.iter_load()
-    while True:
-        try:
-            event = next(job)
-        except StopIteration:
-            break
+
+    def on_event(event: object) -> None:
         if type(event).__name__ == "Notice" and event.level == "warning":
             notices.append(event.message)
+
+    run_job(loader.iter_load(), on_event)
     t_load = time.perf_counter() - t0
     peak_load = _peak_mb()
     sampler.__exit__()

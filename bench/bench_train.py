@@ -39,17 +39,12 @@ def make_dataset(folder: Path) -> Path:
 
 def udl_epoch(loader) -> tuple[float, float]:
     """Samples/s of one epoch through `udl_core.training.train`, model build and compile included."""
+    from udl_core.events import run_job
     from udl_core.training import TrainConfig, train
 
     config = TrainConfig(epochs=1, learning_rate=LEARNING_RATE, hidden=HIDDEN, device="cpu", report_every=1)
     start = time.perf_counter()
-    job = train(loader, config)
-    while True:
-        try:
-            next(job)
-        except StopIteration as done:
-            result = done.value
-            break
+    result = run_job(train(loader, config))
     seconds = time.perf_counter() - start
     return result.samples / seconds, float(result.step_losses[-1])
 

@@ -26,7 +26,7 @@ from udl_core.errors import (
     UnsafeInputError,
     UnsupportedFormatError,
 )
-from udl_core.events import Notice, Progress
+from udl_core.events import Notice, Progress, run_job
 from udl_core.formats import load_table, read_table, readers
 from udl_core.loader import Batch, ProcessedData, Split, UnifiedDataLoader
 from udl_core.preprocess import Preprocessor
@@ -69,6 +69,7 @@ __all__ = [
     "load_table",
     "read_table",
     "readers",
+    "run_job",
     "train",
     "train_model",
 ]

@@ -6,9 +6,13 @@ Events carry plain floats, ints, strings and numpy arrays, never `mx.array`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-__all__ = ["Notice", "Progress"]
+__all__ = ["Notice", "Progress", "run_job"]
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -33,3 +37,14 @@ class Notice:
 
     message: str
     level: str = "info"
+
+
+def run_job(job: Generator[Any, Any, R], on_event: Callable[[Any], object] | None = None) -> R:
+    """Run a job to the end and return what it returns, handing each event to `on_event`."""
+    while True:
+        try:
+            event = next(job)
+        except StopIteration as stop:
+            return stop.value
+        if on_event is not None:
+            on_event(event)

@@ -32,7 +32,7 @@ from udl_core.batching import (
     split_rows,
 )
 from udl_core.errors import ConfigError
-from udl_core.events import Notice, Progress
+from udl_core.events import Notice, Progress, run_job
 from udl_core.preprocess import Preprocessor, chunk_rows
 from udl_core.schema import Schema, count_labels, infer, table_slice
 from udl_core.streaming import (
@@ -272,12 +272,7 @@ class UnifiedDataLoader:
 
     def load(self) -> UnifiedDataLoader:
         """`iter_load` without the events."""
-        job = self.iter_load()
-        while True:
-            try:
-                next(job)
-            except StopIteration as stop:
-                return stop.value
+        return run_job(self.iter_load())
 
     def close(self) -> None:
         """Let go of the loaded data and delete the spill folder (data over the memory budget);

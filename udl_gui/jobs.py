@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from udl_core.events import Notice, Progress
+from udl_core.events import Notice, Progress, run_job
 
 __all__ = [
     "BatchHealth",
@@ -193,12 +193,7 @@ def _merge(parts: list[BatchHealth], num_classes: int | None) -> BatchHealth:
 
 def epoch_health(loader: Any, split: str = "train", epoch: int = 0) -> BatchHealth:
     """`iter_epoch_health` run to the end."""
-    gen = iter_epoch_health(loader, split, epoch)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_job(iter_epoch_health(loader, split, epoch))
 
 
 def _num_classes(loader: Any) -> int | None:

@@ -11,7 +11,7 @@ import pytest
 
 from checks_support import FakeLoader, blobs, load, regression, three_classes, write_csv
 from udl_core.errors import ConfigError
-from udl_core.events import Progress
+from udl_core.events import Progress, run_job
 from udl_core.training.checks import (CHECK_GROUPS, CheckBudget, CheckResult, iter_checks, loo_accuracy, loo_r2,
                                       run_checks, worst_status)
 
@@ -278,12 +278,7 @@ def test_iter_checks_yields_progress_then_results_and_returns_them():
     x, y = blobs(n=300, seed=24)
     job = iter_checks(FakeLoader(x, y), budget=FAST)
     events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as stop:
-            returned = stop.value
-            break
+    returned = run_job(job, events.append)
     assert isinstance(events[0], Progress) and events[-1] == Progress("checks", 9, 9, "done")
     results = [e for e in events if isinstance(e, CheckResult)]
     assert results == returned and len(results) == 18

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image, features
 
 from udl_core.errors import CorruptFileError, DatasetError, EmptyDatasetError, SchemaError, UnsafeInputError
-from udl_core.events import Progress
+from udl_core.events import Progress, run_job
 from udl_core.formats import images  # noqa: F401  (registers the reader)
 from udl_core.formats.registry import find_reader, load_table, read_table
 from udl_core.table import ReadOptions
@@ -303,13 +303,7 @@ def test_progress_events_and_sniffing(tmp_path):
         _save(tmp_path / ("a" if i % 2 else "b") / f"{i:03d}.png", (4, 4))
     assert find_reader(tmp_path).name == "images"
     events = []
-    gen = load_table(tmp_path)
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            table = stop.value
-            break
+    table = run_job(load_table(tmp_path), events.append)
     decode = [e for e in events if isinstance(e, Progress) and e.stage == "decode"]
     assert len(decode) >= 2 and decode[-1].done == decode[-1].total == 300
     assert table.num_rows == 300

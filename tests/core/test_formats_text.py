@@ -572,18 +572,13 @@ def test_parquet_stream_matches_full_read(tmp_path):
 
 
 def test_large_parquet_reports_progress_per_row_group(tmp_path):
+    from udl_core.events import run_job
     from udl_core.formats import load_table
 
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"x": np.arange(10_000)}), path, row_group_size=2_000)
     events = []
-    gen = load_table(path)
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            table = stop.value
-            break
+    table = run_job(load_table(path), events.append)
     assert table.num_rows == 10_000
     assert [e.done for e in events if e.total == 10_000][:5] == [2000, 4000, 6000, 8000, 10000]
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from udl_core.batching import prefetched
 from udl_core.errors import ConfigError, UDLError
-from udl_core.events import Notice, Progress
+from udl_core.events import Notice, Progress, run_job
 from udl_core.loader import UnifiedDataLoader
 from udl_core.table import Table
 
@@ -211,13 +211,7 @@ def test_iter_load_yields_stages_and_notices():
     table = make_table()
     table.notes.append("encoding: utf-8")
     events = []
-    job = UnifiedDataLoader(table).iter_load()
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as stop:
-            loader = stop.value
-            break
+    loader = run_job(UnifiedDataLoader(table).iter_load(), events.append)
     stages = [e.stage for e in events if isinstance(e, Progress)]
     assert stages[0] == "schema" and stages[-1] == "preprocess"
     assert Notice("encoding: utf-8") in events

@@ -10,7 +10,7 @@ import pytest
 from training_support import ArrayLoader, blobs, linear_data, on_thread
 
 from udl_core.errors import ConfigError, DeviceUnavailableError, DivergedError
-from udl_core.events import Notice
+from udl_core.events import Notice, run_job
 from udl_core.training import (
     DummyModel,
     EpochMetrics,
@@ -26,11 +26,7 @@ from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, 
 
 def _drain(job):
     events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as done:
-            return events, done.value
+    return events, run_job(job, events.append)
 
 
 def _blob_loader(**kwargs):

@@ -16,15 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 _RUN = """
 import json
 from udl_core.training import TrainConfig, blas_status, train
+from udl_core.events import run_job
 from udl_core.loader import UnifiedDataLoader
 loader = UnifiedDataLoader("resources/samples/sample.csv", batch_size=16).load()
-job = train(loader, TrainConfig(epochs=3, device="cpu"))
-while True:
-    try:
-        next(job)
-    except StopIteration as done:
-        result = done.value
-        break
+result = run_job(train(loader, TrainConfig(epochs=3, device="cpu")))
 print(json.dumps({"blas": blas_status(), "losses": result.step_losses.tolist()}))
 """
 

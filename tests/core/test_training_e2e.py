@@ -14,6 +14,7 @@ import pytest
 from training_support import blobs, linear_data, on_thread
 
 from udl_core.errors import CorruptFileError, DatasetError, SchemaError
+from udl_core.events import run_job
 from udl_core.loader import UnifiedDataLoader
 from udl_core.training import EpochMetrics, TrainConfig, train, train_model
 from udl_core.training.blas import blas_setting
@@ -26,11 +27,7 @@ SAMPLE = ROOT / "resources" / "samples" / "sample.csv"
 
 def _drain(job):
     events = []
-    while True:
-        try:
-            events.append(next(job))
-        except StopIteration as done:
-            return events, done.value
+    return events, run_job(job, events.append)
 
 
 def write_blobs_csv(path: Path, n: int = 600, seed: int = 0) -> Path:

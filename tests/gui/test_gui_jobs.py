@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from conftest import SAMPLE
-from udl_core.events import Notice
+from udl_core.events import Notice, run_job
 from udl_gui import jobs
 
 
@@ -20,11 +20,7 @@ class StepLoss:  # the trainer's event, by name
 
 def drain(gen):
     events = []
-    while True:
-        try:
-            events.append(next(gen))
-        except StopIteration as stop:
-            return events, stop.value
+    return events, run_job(gen, events.append)
 
 
 def fake_training(n):

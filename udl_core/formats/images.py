@@ -40,7 +40,7 @@ from udl_core.errors import (
     SchemaError,
     UnsafeInputError,
 )
-from udl_core.events import Progress
+from udl_core.events import Progress, run_job
 from udl_core.formats.arrays import memory_budget
 from udl_core.formats.estimate import Sized, register_sizer
 from udl_core.formats.registry import readers, register_reader
@@ -298,13 +298,7 @@ def _check_bad_share(root: Path, survey: _Survey, options: ReadOptions) -> None:
 
 def image_shape(path: str | Path, options: ReadOptions) -> tuple[int, tuple[int, int, int]]:
     """(images, (height, width, channels)) of a folder from headers alone, nothing decoded."""
-    gen = _survey(Path(path))
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            survey = stop.value
-            break
+    survey = run_job(_survey(Path(path)))
     width, height = target_size(survey.sizes, options)
     return len(survey.good), (height, width, 1 if survey.gray else 3)
 

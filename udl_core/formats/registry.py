@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from udl_core.errors import DatasetError, EmptyDatasetError, UnsupportedFormatError
-from udl_core.events import Progress
+from udl_core.events import Progress, run_job
 from udl_core.table import ReadOptions, Table
 
 __all__ = ["ReaderSpec", "find_reader", "load_table", "read_table", "readers", "register_reader"]
@@ -135,9 +135,4 @@ def load_table(
 
 def read_table(path: str | Path, options: ReadOptions | None = None) -> Table:
     """`load_table` without the progress events."""
-    gen = load_table(path, options)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_job(load_table(path, options))

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
+from udl_core.events import run_job
 from udl_core.training.checks import CheckResult, iter_checks
 
 __all__ = ["format_table", "run_check"]
@@ -28,16 +29,12 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     started = time.perf_counter()
     loader = loader_from_args(args)
-    results: list[CheckResult] = []
-    job = iter_checks(loader, seed=args.seed)
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as stop:
-            results = stop.value
-            break
+
+    def on_event(event: object) -> None:
         if isinstance(event, CheckResult) and not args.json and out.isatty():
             print(f"{_MARKS[event.status]}  {event.name}", file=sys.stderr)
+
+    results: list[CheckResult] = run_job(iter_checks(loader, seed=args.seed), on_event)
     seconds = time.perf_counter() - started
     counts = Counter(r.status for r in results)
     if args.json:

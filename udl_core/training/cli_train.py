@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from udl_core.errors import ConfigError
-from udl_core.events import Notice
+from udl_core.events import Notice, run_job
 from udl_core.training.blas import blas_status
 from udl_core.training.devices import resolve_device
 from udl_core.training.trainer import EpochMetrics, TrainConfig, TrainResult, train
@@ -98,23 +98,19 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     for warning in getattr(loader, "warnings", None) or ():
         _notice(Notice(str(warning), "warning"), args.json, out, err)
 
+    def on_event(event: object) -> None:
+        if isinstance(event, Notice):
+            _notice(event, args.json, out, err)
+        elif isinstance(event, EpochMetrics):
+            if args.json:
+                _emit(event.to_dict(), out)
+            else:
+                print(format_epoch(event), file=out, flush=True)
+                for warning in event.warnings:
+                    print(f"warning: epoch {event.epoch}: {warning}", file=err)
+
     with _StopOnInterrupt(err) as interrupted:
-        job = train(loader, config, should_stop=interrupted)
-        while True:
-            try:
-                event = next(job)
-            except StopIteration as done:
-                result: TrainResult = done.value
-                break
-            if isinstance(event, Notice):
-                _notice(event, args.json, out, err)
-            elif isinstance(event, EpochMetrics):
-                if args.json:
-                    _emit(event.to_dict(), out)
-                else:
-                    print(format_epoch(event), file=out, flush=True)
-                    for warning in event.warnings:
-                        print(f"warning: epoch {event.epoch}: {warning}", file=err)
+        result: TrainResult = run_job(train(loader, config, should_stop=interrupted), on_event)
 
     saved: list[str] = []
     if args.save:
@@ -193,13 +189,7 @@ def run_predict(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     out = out or sys.stdout
     saved = load_model(args.weights)
-    job = predict_file(saved, args.path)
-    while True:
-        try:
-            next(job)
-        except StopIteration as done:
-            predictions = done.value
-            break
+    predictions = run_job(predict_file(saved, args.path))
     for p in predictions:
         if args.json:
             _emit(p.to_dict(), out)

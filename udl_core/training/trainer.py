@@ -21,7 +21,7 @@ import mlx.optimizers as optim
 import numpy as np
 
 from udl_core.errors import ConfigError, DivergedError
-from udl_core.events import Notice, Progress
+from udl_core.events import Notice, Progress, run_job
 from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.losses import loss_for_task, predict_outputs
@@ -424,12 +424,8 @@ def train_model(loader: Any, num_epochs: int = 3, is_metal: bool = True, *, mode
     """
     config = TrainConfig(epochs=num_epochs, learning_rate=learning_rate, model=model, seed=seed,
                          device=device or ("auto" if is_metal else "cpu"), report_every=report_every)
-    job = train(loader, config, should_stop=should_stop)
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as done:
-            return done.value
+
+    def on_event(event: object) -> None:
         if isinstance(event, StepLoss):
             if on_step is not None:
                 on_step(event.step, event.loss)
@@ -442,3 +438,5 @@ def train_model(loader: Any, num_epochs: int = 3, is_metal: bool = True, *, mode
             log.log(logging.WARNING if event.level == "warning" else logging.INFO, "%s", event.message)
             if on_notice is not None:
                 on_notice(event)
+
+    return run_job(train(loader, config, should_stop=should_stop), on_event)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from udl_core.errors import ConfigError, UDLError
-from udl_core.events import Progress
+from udl_core.events import Progress, run_job
 from udl_core.training.checks._batches import batch_checks, determinism_check
 from udl_core.training.checks._context import CheckContext
 from udl_core.training.checks._features import leakage_checks, scaling_checks
@@ -72,9 +72,4 @@ def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0
 def run_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,
                select: Iterable[str] | None = None) -> list[CheckResult]:
     """Every check's result, in order (`iter_checks` without the events)."""
-    job = iter_checks(loader, budget=budget, seed=seed, select=select)
-    while True:
-        try:
-            next(job)
-        except StopIteration as stop:
-            return stop.value
+    return run_job(iter_checks(loader, budget=budget, seed=seed, select=select))
