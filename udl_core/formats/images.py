@@ -249,23 +249,36 @@ class _Survey:
     notes: list[str]
 
 
-def _regular_file(path: str) -> bool:
+# The last survey's header reads, by (path, size, mtime): the estimate shown before a load and
+# the load itself survey the same folder, and opening every header twice doubled that time.
+_HEADERS: dict[tuple[str, int, int], tuple] = {}
+
+
+def _probe_cached(root: Path, item: _Image, seen: dict[tuple[str, int, int], tuple]) -> tuple:
+    """`(probed, reason)` for one image, from the last survey when the file has not changed."""
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
+        info = os.stat(item.path)
     except OSError:
-        return False
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):  # a named pipe would wait forever for a writer
+        return None, "not a regular file (a pipe, socket, device or broken link)"
+    key = (item.path, info.st_size, info.st_mtime_ns)
+    found = _HEADERS.get(key)
+    if found is None:
+        found = _try(lambda: _probe(root, item))
+    seen[key] = found
+    return found
 
 
 def _survey(root: Path) -> Generator[Progress, None, _Survey]:
+    global _HEADERS
     classes, images, notes = _scan(root)
     total = len(images)
     yield Progress("scan", 0, total, f"found {total} images in {len(classes)} classes")
     survey = _Survey(classes, total, [], [], [], True, [], notes)
+    seen: dict[tuple[str, int, int], tuple] = {}
     for i, item in enumerate(images, 1):
-        if _regular_file(item.path):
-            probed, reason = _try(lambda: _probe(root, item))
-        else:  # opening a named pipe would wait forever for a writer
-            probed, reason = None, "not a regular file (a pipe, socket, device or broken link)"
+        probed, reason = _probe_cached(root, item, seen)
         if reason:
             survey.bad.append(BadRecord(str(root), item.rel, reason))
         else:
@@ -275,6 +288,7 @@ def _survey(root: Path) -> Generator[Progress, None, _Survey]:
             survey.gray = survey.gray and probed[1]
         if i % (_CHUNK * 4) == 0:
             yield Progress("scan", i, total, f"read {i} of {total} image headers")
+    _HEADERS = seen  # only the latest folder is kept
     if not survey.good:
         _none_decoded(root, survey)
     return survey
