@@ -112,9 +112,11 @@ class BatchView(QWidget):
         """Fit the first columns to their headers (cheap: header text only, never the cells)."""
         header = self.table.horizontalHeader()
         metrics = header.fontMetrics()
+        # Wide enough for the longest text format_value gives a number ("-1.234e+05").
+        floor = self.table.fontMetrics().horizontalAdvance("-8.888e+88") + 16
         for column in range(min(self.model.columnCount(), 80)):
             text = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
-            header.resizeSection(column, max(64, min(220, metrics.horizontalAdvance(text) + 24)))
+            header.resizeSection(column, max(floor, min(220, metrics.horizontalAdvance(text) + 24)))
         label, classes = self.model.label_column, self._classes()
         if label is not None and classes and self.model.mode == "processed":
             longest = max(classes, key=len)[:40]
