@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from udl_core.atomic import atomic_path, atomic_write
+from udl_core.outputs import RunInputs, check_output
 
 __all__ = ["Buffer", "LossPlot"]
 
@@ -318,10 +320,13 @@ class LossPlot(pg.PlotWidget):
                 vb.setYRange(lo, lo + (hi - lo) * 1.08 or 1.0, padding=0)
 
     # -- export --------------------------------------------------------------------------
-    def export_png(self, path: str | os.PathLike) -> Path:
-        """The plot as a PNG, at least 800 px wide; written beside `path`, then renamed onto it."""
+    def export_png(self, path: str | os.PathLike, inputs: RunInputs | Iterable[str | None] = ()) -> Path:
+        """The plot as a PNG, at least 800 px wide; written beside `path`, then renamed onto it.
+
+        `path` may not be one of `inputs`, a link, a device or a FIFO (ConfigError)."""
         from pyqtgraph.exporters import ImageExporter
 
+        check_output(path, inputs, what="the plot")
         self._redraw()
         exporter = ImageExporter(self.getPlotItem())
         exporter.parameters()["width"] = max(800, self.width())
@@ -329,8 +334,11 @@ class LossPlot(pg.PlotWidget):
             exporter.export(str(tmp))
         return Path(path)
 
-    def export_csv(self, path: str | os.PathLike) -> Path:
-        """Rows of step, loss, smoothed loss, validation loss; written whole or not at all."""
+    def export_csv(self, path: str | os.PathLike, inputs: RunInputs | Iterable[str | None] = ()) -> Path:
+        """Rows of step, loss, smoothed loss, validation loss; written whole or not at all.
+
+        `path` may not be one of `inputs`, a link, a device or a FIFO (ConfigError)."""
+        check_output(path, inputs, what="the losses")
         val = dict(zip(self._val.x.tolist(), self._val.y.tolist()))
         with atomic_write(path) as handle:
             writer = csv.writer(handle)

@@ -586,13 +586,21 @@ class MainWindow(QMainWindow):
         if flagged:
             self.schema_panel.add_messages(flagged)
 
+    def _input_paths(self) -> list[str | None]:
+        """The dataset and labels files loaded and typed: an export never replaces one of them."""
+        loaded = self._loaded_kwargs or {}
+        return [loaded.get("path"), loaded.get("labels"), getattr(self.loader, "path", None),
+                self.dataset_row.path() or None, self.dataset_row.labels_path() or None]
+
     def _on_export_png_triggered(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the loss plot", str(Path(self._last_folder()) / "loss.png"),
                                               "PNG image (*.png)")
         if path:
             try:
-                self.loss_plot.export_png(path)
+                self.loss_plot.export_png(path, self._input_paths())
                 self.log(f"saved the plot to {path}")
+            except UDLError as exc:
+                self.show_error("Could not save the plot", str(exc))
             except OSError as exc:
                 self.show_error("Could not save the plot", f"{path}: {exc.strerror or exc}")
 
@@ -601,8 +609,10 @@ class MainWindow(QMainWindow):
                                               "CSV (*.csv)")
         if path:
             try:
-                self.loss_plot.export_csv(path)
+                self.loss_plot.export_csv(path, self._input_paths())
                 self.log(f"saved the losses to {path}")
+            except UDLError as exc:
+                self.show_error("Could not save the losses", str(exc))
             except OSError as exc:
                 self.show_error("Could not save the losses", f"{path}: {exc.strerror or exc}")
 

@@ -17,11 +17,12 @@ from typing import Any, TextIO
 
 from udl_core.errors import ConfigError
 from udl_core.events import Notice, run_job
+from udl_core.outputs import RunInputs, check_output, check_writable_folder
 from udl_core.training.blas import blas_status
 from udl_core.training.devices import resolve_device
 from udl_core.training.trainer import EpochMetrics, TrainConfig, TrainResult, train
 
-__all__ = ["format_epoch", "loader_kwargs_from_args", "run_predict", "run_train"]
+__all__ = ["format_epoch", "loader_kwargs_from_args", "printable", "run_predict", "run_train"]
 
 
 def _clean(value: Any) -> Any:
@@ -33,6 +34,14 @@ def _clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     return value
+
+
+def printable(text: str) -> str:
+    """`text` with control and format characters (ANSI escapes, tabs, newlines, bidi marks)
+    written as Python escapes, so a class name from a file cannot drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _emit(event: dict[str, Any], out: TextIO) -> None:
@@ -68,21 +77,23 @@ def loader_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """Fail before the (possibly long) load and run, not after."""
+    """Fail before the (possibly long) load and run, not after: bad numbers, and outputs that
+    would replace an input, a link, a device or a FIFO, or that cannot be written."""
+    from udl_core.training.saving import sidecar_path
+
     if args.epochs < 1:
         raise ConfigError(f"--epochs must be at least 1, not {args.epochs}")
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise ConfigError(f"--lr must be a positive number, not {args.lr}")
+    inputs = RunInputs.of(args.path, args.labels)
+    written: list[Path] = []
     if args.save:
-        save = Path(args.save)
-        if save.suffix != ".safetensors":
-            raise ConfigError(f"{save}: --save needs a file name ending in .safetensors")
-        if not save.parent.resolve().is_dir():
-            raise ConfigError(f"{save}: the folder {save.parent} does not exist")
+        written.append(check_output(args.save, inputs, suffix=".safetensors", what="--save"))
+        written.append(check_output(sidecar_path(args.save), inputs, what="--save's description"))
     if args.export_script:
-        script = Path(args.export_script)
-        if not script.parent.resolve().is_dir():
-            raise ConfigError(f"{script}: the folder {script.parent} does not exist")
+        written.append(check_output(args.export_script, inputs, suffix=".py", what="--export-script"))
+    for path in written:
+        check_writable_folder(path)
 
 
 def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -192,9 +203,9 @@ def run_predict(args: argparse.Namespace, out: TextIO | None = None) -> int:
     predictions = run_job(predict_file(saved, args.path))
     for p in predictions:
         if args.json:
-            _emit(p.to_dict(), out)
+            _emit(p.to_dict(), out)   # json.dumps escapes control characters
         elif p.probability is not None:
-            out.write(f"{p.row}\t{p.value}\t{p.probability:.4f}\n")
+            out.write(f"{p.row}\t{printable(str(p.value))}\t{p.probability:.4f}\n")
         else:
             out.write(f"{p.row}\t{p.value:.6g}\n")
     out.flush()

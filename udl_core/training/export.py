@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from udl_core.atomic import atomic_write
+from udl_core.outputs import RunInputs, check_output
 from udl_core.training.blas import blas_setting
 from udl_core.training.trainer import TrainConfig
 
@@ -82,8 +83,11 @@ def render_script(path: str | Path, loader_kwargs: dict[str, Any], config: Train
 
 def write_script(target: str | Path, path: str | Path, loader_kwargs: dict[str, Any], config: TrainConfig,
                  device: str | None = None) -> Path:
-    """Write the program to `target` atomically and return its path."""
-    target = Path(target)
+    """Write the program to `target` atomically and return its path.
+
+    `target` ends in .py and is never the dataset, its labels file, a link, a device or a FIFO."""
+    inputs = RunInputs.of(path, loader_kwargs.get("labels"))
+    target = check_output(target, inputs, suffix=".py", what="the exported script")
     with atomic_write(target) as handle:
         handle.write(render_script(path, loader_kwargs, config, device))
     return target

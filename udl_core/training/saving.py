@@ -2,11 +2,15 @@
 
 `model.safetensors` holds the weights; `model.json` beside it holds what is needed to use them:
 the model's shape, the schema, the fitted preprocessing statistics, the classes or the target's
-mean and standard deviation, and how the file was read. Both are written atomically.
+mean and standard deviation, and how the file was read. The two are one unit: both are written
+to temp files first, then renamed into place, and the description records the sha256 of the
+weights, so `load_model` refuses a pair from two different saves (an interrupted one) rather
+than predicting with it. The description is validated field by field before use (description.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Generator
@@ -19,16 +23,17 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from udl_core.atomic import atomic_path, atomic_write
-from udl_core.errors import ConfigError, CorruptFileError, DatasetError, SchemaError
+from udl_core.atomic import atomic_path
+from udl_core.errors import CorruptFileError, DatasetError, SchemaError
 from udl_core.events import Progress
+from udl_core.outputs import RunInputs, check_output
 from udl_core.table import ReadOptions
+from udl_core.training.description import FORMAT_VERSION, read_description, validate_description
 from udl_core.training.models import ModelSpec, build_model
 from udl_core.training.trainer import TrainResult, predict_numpy
 
-__all__ = ["FORMAT_VERSION", "Prediction", "SavedModel", "load_model", "predict_file", "save_model", "sidecar_path"]
-
-FORMAT_VERSION = 1
+__all__ = ["FORMAT_VERSION", "Prediction", "SavedModel", "file_sha256", "load_model", "predict_file", "save_model",
+           "sidecar_path"]
 
 
 def _udl_version() -> str:
@@ -41,6 +46,15 @@ def _udl_version() -> str:
 def sidecar_path(weights: str | Path) -> Path:
     """`model.safetensors` -> `model.json`."""
     return Path(weights).with_suffix(".json")
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _read_options_dict(loader: Any) -> dict[str, Any]:
@@ -59,12 +73,12 @@ def _read_options_dict(loader: Any) -> dict[str, Any]:
 
 
 def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[Path, Path]:
-    """Write `weights` (safetensors) and its JSON sidecar; return both paths."""
-    weights = Path(weights)
-    if weights.suffix != ".safetensors":
-        raise ConfigError(f"{weights}: the weights file must end in .safetensors")
-    if not weights.parent.is_dir():
-        raise ConfigError(f"{weights}: the folder {weights.parent} does not exist")
+    """Write `weights` (safetensors) and its JSON sidecar as one unit; return both paths.
+
+    Neither may be an input of the run, a link, a device or a FIFO (outputs.check_output)."""
+    inputs = RunInputs.of(getattr(loader, "path", None), getattr(loader, "labels_path", None))
+    weights = check_output(weights, inputs, suffix=".safetensors", what="the weights file")
+    sidecar = check_output(sidecar_path(weights), inputs, what="the model description")
     meta = {
         "udl_version": _udl_version(),
         "format_version": FORMAT_VERSION,
@@ -89,12 +103,14 @@ def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[P
     }
     params = dict(nn.utils.tree_flatten(result.model.parameters()))
     mx.eval(params)
-    sidecar = sidecar_path(weights)
-    text = json.dumps(meta, indent=2, default=_json_default)
-    with atomic_path(weights) as tmp:
-        mx.save_safetensors(str(tmp), params, metadata={"udl_format_version": str(FORMAT_VERSION)})
-    with atomic_write(sidecar) as handle:
-        handle.write(text + "\n")
+    # Both written before either is renamed; the description goes into place first, so an
+    # interruption between the renames leaves a new checksum beside old weights: refused on load.
+    with atomic_path(weights) as weights_tmp, atomic_path(sidecar) as sidecar_tmp:
+        mx.save_safetensors(str(weights_tmp), params, metadata={"udl_format_version": str(FORMAT_VERSION)})
+        meta["weights_sha256"] = file_sha256(weights_tmp)
+        text = json.dumps(meta, indent=2, default=_json_default)
+        with open(sidecar_tmp, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
     return weights, sidecar
 
 
@@ -133,7 +149,10 @@ class SavedModel:
 
 
 def load_model(weights: str | Path) -> SavedModel:
-    """Rebuild the model saved at `weights` from its sidecar and load the weights (strictly)."""
+    """Rebuild the model saved at `weights` from its sidecar and load the weights (strictly).
+
+    The sidecar is validated first (CorruptFileError naming it and the field), then the weights'
+    sha256 is compared with the one it records: a torn or mixed pair is refused."""
     weights = Path(weights)
     sidecar = sidecar_path(weights)
     if not weights.is_file():
@@ -141,11 +160,18 @@ def load_model(weights: str | Path) -> SavedModel:
     if not sidecar.is_file():
         raise DatasetError(weights, f"the model description {sidecar.name} is missing beside it "
                                     "(udl train --save writes both)")
+    raw = read_description(sidecar)
+    clean = validate_description(raw, sidecar)
     try:
-        meta = json.loads(sidecar.read_text(encoding="utf-8"))
-        spec = ModelSpec.from_dict(meta["model"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CorruptFileError(sidecar, f"not a UDL model description: {exc}") from None
+        digest = file_sha256(weights)
+    except OSError as exc:
+        raise DatasetError(weights, f"cannot read the weights: {exc.strerror or exc}") from None
+    if digest != clean["weights_sha256"]:
+        raise CorruptFileError(weights, f"the weights do not match their description {sidecar.name} (sha256 "
+                                        "differs): the save was interrupted or one of the two files was replaced; "
+                                        "save the model again")
+    meta = {**raw, **clean}   # informational fields kept; every field predict uses is the checked one
+    spec = ModelSpec.from_dict(clean["model"])
     model = build_model(spec)
     try:
         model.load_weights(str(weights), strict=True)
@@ -176,7 +202,7 @@ def predict_file(saved: SavedModel, path: str | Path) -> Generator[Progress, Non
     from udl_core.formats import load_table
     from udl_core.preprocess import Preprocessor
 
-    options = _read_options(saved.meta.get("read_options") or {})
+    options = _read_options(saved.meta.get("read_options") or {})   # never its labels_path
     table = yield from load_table(path, options)
     preprocessor = Preprocessor.from_dict(saved.meta["preprocessor"])
     try:
@@ -199,7 +225,8 @@ def predict_file(saved: SavedModel, path: str | Path) -> Generator[Progress, Non
 
 
 def _read_options(data: dict[str, Any]) -> ReadOptions:
-    known = {f.name for f in fields(ReadOptions)}
+    """Paths (labels_path) and this machine's settings (memory_budget) never come from a description."""
+    known = {f.name for f in fields(ReadOptions)} - {"labels_path", "memory_budget"}
     kwargs = {k: v for k, v in data.items() if k in known}
     if kwargs.get("missing_values") is not None:
         kwargs["missing_values"] = tuple(kwargs["missing_values"])
