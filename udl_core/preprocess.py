@@ -35,12 +35,12 @@ import pyarrow.compute as pc
 from udl_core.errors import ConfigError, SchemaError
 from udl_core.schema import ColumnInfo, Schema, has_class_names, label_strings, parse_numbers
 from udl_core.table import Table
+from udl_core.temporal import datetime_parts
 from udl_core.values import class_codes
 
 __all__ = ["DATETIME_PARTS", "Preprocessor", "chunk_rows"]
 
 DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "days")
-_US_PER_DAY = 86_400_000_000
 _F32_MAX = float(np.finfo(np.float32).max)
 CHUNK_BYTES = 32 << 20   # float64 working memory per chunk of rows
 
@@ -76,19 +76,7 @@ def _numbers(column: pa.ChunkedArray | pa.Array, rows: np.ndarray | None = None)
 
 
 def _datetime_parts(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
-    if pa.types.is_date(column.type):
-        column = pc.cast(pc.cast(column, pa.date32()), pa.timestamp("s"))
-    micros = pc.cast(pc.cast(column, pa.timestamp("us", column.type.tz)), pa.int64())
-    parts = {
-        "year": pc.year(column),
-        "month": pc.month(column),
-        "day": pc.day(column),
-        "weekday": pc.day_of_week(column),
-        "hour": pc.hour(column),
-    }
-    out = {name: _numbers(values) for name, values in parts.items()}
-    out["days"] = _numbers(micros) / _US_PER_DAY
-    return out
+    return datetime_parts(column)   # int64 ticks, exact for the years 1 to 9999 (udl_core/temporal.py)
 
 
 def _median(values: np.ndarray) -> float:

@@ -417,6 +417,8 @@ def infer(
     elif not table.is_tabular and table.features.ndim != 2:
         raise SchemaError(table.source, "this array has no labels: give a labels file (--labels)")
     else:
+        if not names:   # e.g. an estimate's sample that ended inside the first record
+            raise SchemaError(table.source, "has no columns to take a label from")
         label = _default_label(names)
         if label in ignore:
             raise SchemaError(table.source, f"the default label column '{label}' is in ignore=; name one with label=")

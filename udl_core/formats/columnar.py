@@ -20,6 +20,7 @@ from udl_core.errors import CorruptFileError, DatasetError
 from udl_core.events import Progress
 from udl_core.formats.registry import register_reader
 from udl_core.table import ReadOptions, Table
+from udl_core.temporal import temporal_notes, utc_columns
 
 __all__ = [
     "iter_parquet_batches",
@@ -28,6 +29,7 @@ __all__ = [
     "read_arrow",
     "read_parquet",
     "rebatch",
+    "unique_column_names",
 ]
 
 PARQUET_MAGIC = b"PAR1"
@@ -69,11 +71,33 @@ def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType):
     return column.cast(target)
 
 
-def normalise_types(table: pa.Table, notes: list[str] | None = None) -> pa.Table:
+def unique_column_names(names: list[str]) -> list[str]:
+    """`names` with each repeat renamed as delimited text does (`x`, `x_2`, `x_3`, ...)."""
+    seen = set(names)
+    out: list[str] = []
+    for name in names:
+        candidate, n = name, 2
+        while candidate in out or (candidate != name and candidate in seen):
+            candidate, n = f"{name}_{n}", n + 1
+        out.append(candidate)
+    return out
+
+
+def normalise_types(table: pa.Table, notes: list[str] | None = None,
+                    out_of_range: dict[str, int] | None = None) -> pa.Table:
     """`table` with every column in the types docs/api.md promises (a no-op when it already is).
 
     pandas' saved row index (`__index_level_0__`) is dropped: it numbers rows, it is no feature.
+    Repeated column names (Parquet and Arrow allow them) are renamed. Dates and timestamps
+    become zone-free UTC timestamps, those outside the years 1-9999 missing (udl_core/temporal.py):
+    counted into `out_of_range` when given (a reader summing over row groups), else noted.
     """
+    names = table.column_names
+    if len(set(names)) < len(names):
+        table = table.rename_columns(unique_column_names(names))
+        if notes is not None:
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            notes.append(f"repeated column names renamed (x, x_2, ...): {', '.join(repeated)}")
     index = [name for name in table.column_names if _PANDAS_INDEX.fullmatch(name)]
     if index:
         table = table.drop_columns(index)
@@ -91,7 +115,11 @@ def normalise_types(table: pa.Table, notes: list[str] | None = None) -> pa.Table
         columns.append(column)
     if notes is not None and decoded:
         notes.append(f"dictionary-encoded columns decoded: {', '.join(decoded)}")
-    return pa.table(columns, names=names) if changed else table
+    table = pa.table(columns, names=names) if changed else table
+    table, zoned, dropped = utc_columns(table, out_of_range)
+    if notes is not None:
+        notes.extend(temporal_notes(zoned, {} if out_of_range is not None else dropped))
+    return table
 
 
 def rebatch(batches: Iterable[pa.RecordBatch], batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -160,11 +188,12 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
     total = parquet.metadata.num_rows
     notes: list[str] = []
     parts: list[pa.Table] = []
+    out_of_range: dict[str, int] = {}
     done = 0
     try:
         for i in range(parquet.num_row_groups):
             part = parquet.read_row_group(i)
-            parts.append(normalise_types(part, notes if i == 0 else None))
+            parts.append(normalise_types(part, notes if i == 0 else None, out_of_range))
             done += part.num_rows
             yield Progress("read", done, total, f"row group {i + 1} of {parquet.num_row_groups}")
         table = pa.concat_tables(parts) if parts else normalise_types(parquet.schema_arrow.empty_table())
@@ -172,6 +201,7 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
         raise CorruptFileError(
             path, f"is damaged: row group {len(parts) + 1} cannot be read ({_first_line(exc)})"
         ) from None
+    notes.extend(temporal_notes((), out_of_range))
     return Table(source=str(path), format="parquet", columns=table, notes=notes)
 
 

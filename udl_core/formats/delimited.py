@@ -40,6 +40,7 @@ from udl_core.formats.dialect import (
 from udl_core.formats.encoding import TextEncoding, detect_encoding
 from udl_core.formats.registry import readers, register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
+from udl_core.temporal import temporal_notes, utc_columns
 
 __all__ = [
     "COMPRESSED_EXTENSIONS",
@@ -230,8 +231,9 @@ def _numeric_from_text(column: pa.ChunkedArray, missing: list[str], dialect: Dia
 
 
 def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
-               numeric_text: bool = True) -> pa.Table:
-    """Our column names, dates as timestamps, padded numbers as numbers, NUL bytes gone."""
+               numeric_text: bool = True, notes: list[str] | None = None) -> pa.Table:
+    """Our column names, dates as zone-free UTC timestamps (udl_core/temporal.py; said in
+    `notes` when given), padded numbers as numbers, NUL bytes gone."""
     if table.num_columns == len(dialect.names):
         table = table.rename_columns(list(dialect.names))
     else:
@@ -250,7 +252,10 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
             if numeric_text and j in dialect.numeric_text:
                 column = _numeric_from_text(column, missing, dialect) or column
         columns.append(column)
-    return pa.table(columns, names=table.column_names)
+    table, zoned, dropped = utc_columns(pa.table(columns, names=table.column_names))
+    if notes is not None:
+        notes.extend(temporal_notes(zoned, dropped))
+    return table
 
 
 def _row_number_column(table: pa.Table, dialect: Dialect) -> str | None:
@@ -275,7 +280,8 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
     yield Progress("read", 0, None, f"parsing {path.name}: {dialect.describe()}")
     try:
         raw, invalid, encoding = _parse_with_fallbacks(path, dialect, options)
-        table = _normalise(raw, dialect, options)
+        temporal: list[str] = []
+        table = _normalise(raw, dialect, options, notes=temporal)
     except _ARROW_ERRORS as exc:
         raise CorruptFileError(path, f"cannot be parsed as delimited text ({first_line(exc)})") from None
     index = _row_number_column(table, dialect)
@@ -304,6 +310,7 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
         notes.append("decimal comma: numbers like 3,14 read as 3.14")
     if dialect.has_nul:
         notes.append("NUL bytes removed from text values")
+    notes.extend(temporal)
     if bad:
         notes.append(f"{len(bad)} malformed rows skipped (see quarantine)")
     return Table(source=str(path), format="csv", columns=table, quarantine=bad, notes=notes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import stat
@@ -47,7 +48,14 @@ def _polars_errors() -> tuple[type[BaseException], ...]:
     return (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError, RuntimeError)
 
 
+def _polars_may_panic(data: bytes) -> bool:
+    """Whether a key may hold a NUL: polars then panics handing its columns to arrow, and Rust
+    prints the panic to stderr before Python can catch it, so such text skips polars."""
+    return b"\\u0000" in data or b"\x00" in data
+
+
 MAX_DEPTH = 256
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _CHUNK = 16 << 20
 # pyarrow.json blocks of 4 MiB (not 1 MiB): a quarter of the per-block typing and merging, ~25% faster.
 _BLOCK = 4 << 20
@@ -257,6 +265,13 @@ def _encode_nested(frame: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
     )
 
 
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:   # past 1e308: as infinite as float64 gets (preprocessing makes it missing)
+        return math.copysign(math.inf, value)
+
+
 def _from_records(records: list[dict], notes: list[str]) -> pa.Table:
     """Records polars cannot type (a key holding numbers and text) as arrow, column by column."""
     names: dict[str, None] = {}
@@ -266,7 +281,12 @@ def _from_records(records: list[dict], notes: list[str]) -> pa.Table:
     for name in names:
         values = [record.get(name) for record in records]
         kinds = {type(v) for v in values if v is not None}
-        if kinds <= {int, float} or kinds <= {bool} or kinds <= {str}:
+        if int in kinds and kinds <= {int, float} and not all(
+                _INT64_MIN <= v <= _INT64_MAX for v in values if type(v) is int):
+            # JSON has one kind of number: past 64 bits it is read as JavaScript reads it.
+            notes.append(f"column {name!r} holds integers beyond 64 bits: read as float64 (rounded)")
+            columns[name] = pa.array([None if v is None else _as_float(v) for v in values], pa.float64())
+        elif kinds <= {int, float} or kinds <= {bool} or kinds <= {str}:
             columns[name] = pa.array(values)
         else:
             notes.append(f"column {name!r} mixes kinds of value: kept as text")
@@ -301,8 +321,10 @@ def _nested_as_text(table: pa.Table, notes: list[str]) -> pa.Table:
     nested = [i for i, f in enumerate(table.schema) if pa.types.is_nested(f.type)]
     if not nested:
         return table
-    # By position: polars renames columns it cannot name (an empty key, say).
-    encoded = _encode_nested(pl.from_arrow(table.select(nested)), notes).to_arrow()
+    # By position: polars renames columns it cannot name (an empty key, say), and panics on a NUL.
+    part = table.select(nested)
+    part = part.rename_columns([name.replace("\x00", "\ufffd") for name in part.column_names])
+    encoded = _encode_nested(pl.from_arrow(part), notes).to_arrow()
     for k, i in enumerate(nested):
         table = table.set_column(i, table.schema.field(i).name, encoded.column(k))
     return table
@@ -316,7 +338,8 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
     """One JSON document: an array of records, {"key": [records]}, or {"column": [values]}."""
     import polars as pl
 
-    if data.lstrip().startswith(b"["):
+    polars_ok = not _polars_may_panic(data)
+    if polars_ok and data.lstrip().startswith(b"["):
         try:
             return _frame_to_arrow(pl.read_json(io.BytesIO(data), infer_schema_length=None), notes)
         except _polars_errors():
@@ -340,6 +363,8 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
             document = [document]
     if not isinstance(document, list) or not all(isinstance(r, dict) for r in document):
         raise CorruptFileError(path, "is JSON, but not a list of records (objects)")
+    if not polars_ok:
+        return _from_records(document, notes)
     try:
         return _frame_to_arrow(pl.DataFrame(document, infer_schema_length=None), notes)
     except _polars_errors():
@@ -388,6 +413,8 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str],
         )
     if not records:
         return pa.table({}), bad
+    if _polars_may_panic(data):
+        return _from_records(records, notes), bad
     try:
         frame = pl.read_ndjson(io.BytesIO(b"\n".join(good)), infer_schema_length=None)
         return _frame_to_arrow(frame, notes), bad
