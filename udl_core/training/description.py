@@ -189,11 +189,12 @@ def _validate(meta: dict[str, Any]) -> dict[str, Any]:
         if len(classes) != model["out_dim"]:
             _fail("classes", f"has {len(classes)} names for a model with {model['out_dim']} outputs")
         clean["classes"] = classes
-    else:
-        if model["out_dim"] != 1:
-            _fail("model.out_dim", f"{model['out_dim']}: a regression model has 1 output")
-        clean["target_mean"] = _number(_field(meta, "target_mean", ""), "target_mean")
-        clean["target_std"] = _number(_field(meta, "target_std", ""), "target_std", positive=True)
+    elif model["out_dim"] != 1:
+        _fail("model.out_dim", f"{model['out_dim']}: a regression model has 1 output")
+    for key, positive in (("target_mean", False), ("target_std", True)):
+        value = _field(meta, key, "") if task == "regression" else meta.get(key)
+        if value is not None:
+            clean[key] = _number(value, key, positive=positive)
     clean["read_options"] = _read_options(_object(_field(meta, "read_options", ""), "read_options"))
     clean["preprocessor"] = _preprocessor(_object(_field(meta, "preprocessor", ""), "preprocessor"), model)
     return clean

@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 from collections.abc import Generator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
+import pyarrow as pa
 
 from udl_core.atomic import atomic_path
 from udl_core.errors import CorruptFileError, DatasetError, SchemaError
@@ -196,18 +197,21 @@ class Prediction:
         return data
 
 
-def predict_file(saved: SavedModel, path: str | Path) -> Generator[Progress, None, list[Prediction]]:
-    """Read `path` as the model's training data was read, preprocess it with the saved statistics,
-    and predict every row."""
+def predict_file(saved: SavedModel, path: str | Path, memory_budget: int | None = None
+                 ) -> Generator[Progress, None, list[Prediction]]:
+    """Read `path` as the model's training data was read (within this machine's `memory_budget`),
+    preprocess it with the saved statistics, and predict every row."""
     from udl_core.formats import load_table
     from udl_core.preprocess import Preprocessor
 
-    options = _read_options(saved.meta.get("read_options") or {})   # never its labels_path
+    options = replace(_read_options(saved.meta.get("read_options") or {}), memory_budget=memory_budget)
     table = yield from load_table(path, options)
     preprocessor = Preprocessor.from_dict(saved.meta["preprocessor"])
     try:
         x = preprocessor.transform(table)
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError, AttributeError, NotImplementedError, pa.ArrowException) as exc:
+        # A column whose type differs from the one the step was fitted on (a datetime step
+        # over numbers, say) fails inside pyarrow or numpy: the file does not fit the model.
         raise SchemaError(path, f"does not match the model's schema: {exc}") from None
     if x.ndim != 2 or x.shape[1] != saved.spec.in_dim:
         raise SchemaError(path, f"gives {x.shape[-1] if x.ndim else 0} features after preprocessing; "
