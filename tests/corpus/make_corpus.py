@@ -350,6 +350,18 @@ def _make_fifo_labels(folder: Path) -> None:
     os.mkfifo(folder / "y.npy")
 
 
+def _make_outputs_onto_inputs(folder: Path) -> None:
+    """A good dataset beside outputs that must not be written: a FIFO, a link, the data itself."""
+    folder.mkdir(parents=True, exist_ok=True)
+    header, *lines = good_csv_text(60).splitlines()
+    rows = [dict(zip(header.split(","), line.split(","))) for line in lines]
+    (folder / "data.json").write_text(json.dumps(rows), encoding="utf-8")
+    (folder / "data.csv").write_text(good_csv_text(60), encoding="utf-8")
+    (folder / "elsewhere.py").write_text("# not UDL's\n", encoding="utf-8")
+    os.mkfifo(folder / "pipe.py")
+    os.symlink("elsewhere.py", folder / "link.py")
+
+
 def _make_undecodable_name(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     # A Latin-1 name on a UTF-8 file system: Python sees the byte 0xff as the surrogate U+DCFF.
@@ -651,6 +663,17 @@ CASES: tuple[Case, ...] = (
     Case("diverging_lr", _csv(good_csv_text()), "data.csv", args=("--lr", "1e30"), commands=("train",),
          raises=("DivergedError", "ConfigError"), mentions=("",),
          note="a run that diverges must end with a message"),
+    # -- outputs that would replace an input, a FIFO or a link (issue 9): refused before the load
+    Case("save_description_onto_input", _make_outputs_onto_inputs, "data.json",
+         args=("--save", "{dir}/data.safetensors"), commands=("train",), raises=("ConfigError",)),
+    Case("export_script_onto_input", _make_outputs_onto_inputs, "data.csv",
+         args=("--export-script", "{dir}/data.csv"), commands=("train",), raises=("ConfigError",)),
+    Case("export_script_onto_fifo", _make_outputs_onto_inputs, "data.csv",
+         args=("--export-script", "{dir}/pipe.py"), commands=("train",), raises=("ConfigError",),
+         mentions=("pipe.py",), hazard=True),
+    Case("export_script_onto_link", _make_outputs_onto_inputs, "data.csv",
+         args=("--export-script", "{dir}/link.py"), commands=("train",), raises=("ConfigError",),
+         mentions=("link.py",)),
 )
 
 
