@@ -7,12 +7,13 @@ nothing else about bad input ever reaches the user as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from udl_core.errors import ConfigError, UDLError
 
-__all__ = ["add_loader_arguments", "build_parser", "loader_from_args", "main"]
+__all__ = ["add_loader_arguments", "add_memory_budget_argument", "build_parser", "loader_from_args", "main"]
 
 
 def add_loader_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,26 @@ def add_loader_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--max-bad-fraction", type=float, default=0.1,
                         help="share of malformed records allowed before the load fails")
+    add_memory_budget_argument(parser)
+
+
+def _memory_budget(text: str) -> int:
+    from udl_core.formats.bounded import parse_size
+
+    try:
+        return parse_size(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_memory_budget_argument(parser: argparse.ArgumentParser) -> None:
+    """`--memory-budget SIZE`, defaulting to $UDL_MEMORY_BUDGET (a bad value in either is a usage error)."""
+    from udl_core.formats.bounded import BUDGET_ENV
+
+    parser.add_argument(
+        "--memory-budget", type=_memory_budget, default=os.environ.get(BUDGET_ENV) or None, metavar="SIZE",
+        help=f"most memory UDL may use for the data, e.g. 512M or 4G (default: ${BUDGET_ENV}, "
+             "else a quarter of physical memory); larger CSV and Parquet files are streamed, others refused")
 
 
 def loader_from_args(args: argparse.Namespace, **overrides):
@@ -50,6 +71,7 @@ def loader_from_args(args: argparse.Namespace, **overrides):
         seed=args.seed,
         val_fraction=args.val_fraction,
         max_bad_fraction=args.max_bad_fraction,
+        memory_budget=getattr(args, "memory_budget", None),
     )
     if args.missing is not None:
         kwargs["missing_values"] = tuple(args.missing)
@@ -105,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("weights", metavar="WEIGHTS.safetensors")
     predict.add_argument("path")
     predict.add_argument("--json", action="store_true")
+    add_memory_budget_argument(predict)
     predict.set_defaults(run=_lazy("udl_core.training.cli_train", "run_predict"))
 
     check = sub.add_parser("check", help="pipeline checks: leakage, scaling, labels, determinism, ...")

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from udl_core.formats.bounded import format_size
 from udl_core.loader import UnifiedDataLoader
 
 __all__ = ["batch_report", "inspect_report", "run_batch", "run_inspect"]
@@ -87,6 +88,7 @@ def inspect_report(loader: UnifiedDataLoader) -> dict[str, Any]:
         "notes": table.notes,
         "estimate": _estimate_dict(loader.estimate),
         "streamed": loader.streamed,
+        "memory_budget": loader.memory_budget,
     })
 
 
@@ -167,6 +169,7 @@ def print_inspect(loader: UnifiedDataLoader, out: TextIO) -> None:
           file=out)
     print(f"split: {loader.num_train:,} train / {loader.num_val:,} val rows; batch size {loader.batch_size}"
           f" -> {len(loader)} batch(es) per epoch", file=out)
+    print(f"memory budget: {format_size(loader.memory_budget)}", file=out)
     if loader.estimate is not None:
         print(f"estimate: {loader.estimate}", file=out)
     if loader.streamed:

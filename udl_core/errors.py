@@ -6,6 +6,7 @@
     │   ├── EmptyDatasetError        no rows, header only, a folder with no images
     │   ├── CorruptFileError         truncated, undecodable, malformed past the quarantine threshold
     │   ├── UnsafeInputError         pickled objects, decompression bombs, oversized archives
+    │   │   └── MemoryBudgetError    more data than the memory budget, found as it streams
     │   └── SchemaError              unknown or unusable label, bad column overrides
     ├── ConfigError                  bad arguments: batch size 0, index out of range, bad split
     └── TrainingError                a run that cannot go on
@@ -24,6 +25,7 @@ __all__ = [
     "DeviceUnavailableError",
     "DivergedError",
     "EmptyDatasetError",
+    "MemoryBudgetError",
     "SchemaError",
     "TrainingError",
     "UDLError",
@@ -62,6 +64,16 @@ class CorruptFileError(DatasetError):
 
 class UnsafeInputError(DatasetError):
     """Reading the input would unpickle objects or expand beyond a safe limit."""
+
+
+class MemoryBudgetError(UnsafeInputError):
+    """Reading the input would hold more than the memory budget (`limit` bytes); `seen` is how
+    many bytes had been decompressed when that was found, or None when a size said so first."""
+
+    def __init__(self, path: object, message: str, *, limit: int = 0, seen: int | None = None) -> None:
+        super().__init__(path, message)
+        self.limit = limit
+        self.seen = seen
 
 
 class SchemaError(DatasetError):

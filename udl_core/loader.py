@@ -31,7 +31,7 @@ from udl_core.batching import (
     iter_batches,
     split_rows,
 )
-from udl_core.errors import ConfigError
+from udl_core.errors import ConfigError, MemoryBudgetError
 from udl_core.events import Notice, Progress, run_job
 from udl_core.preprocess import Preprocessor, chunk_rows
 from udl_core.schema import Schema, count_labels, infer, table_slice
@@ -243,10 +243,17 @@ class UnifiedDataLoader:
 
         self.estimate = _estimate(self.path, self.read_options, self.label)
         reader = find_reader(self.path).name
+        streamable = reader in STREAMABLE and not self.read_options.labels_path
         if not getattr(self.estimate, "streamed", False):
-            return (yield from load_table(self.path, self.read_options))
+            try:
+                return (yield from load_table(self.path, self.read_options))
+            except MemoryBudgetError:
+                # The estimate extrapolates compressed text from a prefix; the read counts every
+                # byte, and past the budget the file is streamed after all (or refused).
+                if not streamable:
+                    raise
         name = Path(self.path).name
-        if reader in STREAMABLE and not self.read_options.labels_path:
+        if streamable:
             self.streamed = True
             self._spill = SpillFolder(self)
             yield Notice(f"{name} is larger than the memory budget ({self.estimate}); it is streamed to a "
@@ -294,6 +301,15 @@ class UnifiedDataLoader:
             raise ConfigError("the loader has not loaded its data yet: call load() first")
 
     # what was loaded --------------------------------------------------------------------
+    @property
+    def memory_budget(self) -> int:
+        """Bytes of data the loader may hold in memory: the `memory_budget` given, else
+        $UDL_MEMORY_BUDGET, else a quarter of physical memory. Over it CSV and Parquet are
+        streamed to disk; what cannot be streamed is refused (`MemoryBudgetError`)."""
+        from udl_core.formats.bounded import memory_budget
+
+        return memory_budget(self.read_options)
+
     @property
     def quarantine(self) -> list[BadRecord]:
         return list(self.table.quarantine) if self.table is not None else []

@@ -340,6 +340,9 @@ class MainWindow(QMainWindow):
         label = self.dataset_row.label()
         if label:
             kwargs["label"] = label
+        budget = self.preferences.memory_budget()
+        if budget is not None:
+            kwargs["memory_budget"] = budget
         return kwargs
 
     def load(self, path: str | Path | None = None, *, labels: str | None = None, run_after: bool = False,

@@ -9,6 +9,8 @@ from typing import Any
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from udl_gui.budget_dialog import ask_memory_budget
+
 __all__ = ["build_menus"]
 
 
@@ -42,6 +44,9 @@ def build_menus(window: Any) -> None:
     window.export_csv_action = _action(window, "Export Losses as &CSV\u2026", window._on_export_csv_triggered)
     file_menu.addAction(window.export_png_action)
     file_menu.addAction(window.export_csv_action)
+    file_menu.addSeparator()
+    window.memory_budget_action = _action(window, "Memory &Budget\u2026", lambda: ask_memory_budget(window))
+    file_menu.addAction(window.memory_budget_action)
     file_menu.addSeparator()
     file_menu.addAction(_action(window, "&Quit", window.close, shortcut=QKeySequence(QKeySequence.StandardKey.Quit),
                                 role=QAction.MenuRole.QuitRole))

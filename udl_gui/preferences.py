@@ -1,5 +1,6 @@
 """What the window remembers between sessions (QSettings, organisation "UDL"): the last folder,
-recent files, the window's geometry and splitters, the training controls and the plot's scale."""
+recent files, the window's geometry and splitters, the training controls, the plot's scale and
+the data's memory budget (as `udl --memory-budget` takes it: 512M, 4G; empty for the default)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
+
+from udl_core.errors import ConfigError
+from udl_core.formats.bounded import parse_size
 
 __all__ = ["MAX_RECENT", "Preferences"]
 
@@ -40,6 +44,23 @@ class Preferences:
 
     def clear_recent(self) -> None:
         self.settings.setValue("recentFiles", [])
+
+    def memory_budget_text(self) -> str:
+        """The budget as the user typed it ("" for UDL's default: $UDL_MEMORY_BUDGET, else a quarter of RAM)."""
+        return str(self.settings.value("data/memoryBudget", "") or "")
+
+    def memory_budget(self) -> int | None:
+        """The budget in bytes for `UnifiedDataLoader(memory_budget=...)`; None for the default."""
+        try:
+            return parse_size(self.memory_budget_text()) if self.memory_budget_text().strip() else None
+        except ConfigError:  # an edited settings file: fall back to the default
+            return None
+
+    def set_memory_budget(self, text: str) -> None:
+        """Store `text` (checked first: a bad size raises `ConfigError` and changes nothing)."""
+        if text.strip():
+            parse_size(text)
+        self.settings.setValue("data/memoryBudget", text.strip())
 
     def last_folder(self) -> str:
         return str(self.settings.value("lastFolder", str(Path.home())))

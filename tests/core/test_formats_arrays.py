@@ -240,7 +240,6 @@ def test_npz_zip_bomb_refused_before_inflating(tmp_path, monkeypatch):
     path = tmp_path / "bomb.npz"
     np.savez_compressed(path, x=np.zeros((1000, 1000)), y=np.zeros(1000))  # 8 MB of zeros, ~10 kB on disk
     assert path.stat().st_size < 100_000
-    monkeypatch.setattr(arrays, "NPZ_LIMIT_FLOOR", 0)
     inflated = []
     monkeypatch.setattr(arrays, "_load_member", lambda *a, **k: inflated.append(1))
     with pytest.raises(UnsafeInputError, match="bomb.npz.*member x.npy.*limit"):
@@ -251,7 +250,6 @@ def test_npz_zip_bomb_refused_before_inflating(tmp_path, monkeypatch):
 def test_npz_members_over_limit_together(tmp_path, monkeypatch):
     path = tmp_path / "many.npz"
     np.savez_compressed(path, x=np.zeros((100, 100)), y=np.zeros(100), z=np.zeros((100, 100)))
-    monkeypatch.setattr(arrays, "NPZ_LIMIT_FLOOR", 0)
     with pytest.raises(UnsafeInputError, match="together"):
         read_table(path, ReadOptions(memory_budget=120_000))  # each member is 80 kB, 160 kB together
 

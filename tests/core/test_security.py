@@ -151,7 +151,6 @@ def test_npz_expansion_limit_is_enforced_before_reading(tmp_path, monkeypatch):
     np.savez_compressed(tmp_path / "big.npz", x=x, y=np.arange(4096) % 2)
     assert read_table(tmp_path / "big.npz").num_rows == 4096   # fine under the default limit
 
-    monkeypatch.setattr(arrays, "NPZ_LIMIT_FLOOR", 1 << 20)
     opened = []
     real_open = zipfile.ZipFile.open
     monkeypatch.setattr(zipfile.ZipFile, "open",

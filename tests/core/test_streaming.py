@@ -11,6 +11,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from udl_core.errors import MemoryBudgetError
 from udl_core.loader import UnifiedDataLoader
 from udl_core.streaming import block_shuffle
 
@@ -81,10 +82,11 @@ def test_npy_over_budget_keeps_its_memmap_and_spills_the_processed_rows(files):
     np.testing.assert_array_equal(loader.train_data.x, memory.train_data.x)
 
 
-def test_formats_without_a_streaming_reader_load_in_memory_with_a_warning(files):
-    loader = UnifiedDataLoader(files["jsonl"], memory_budget=TINY).load()
-    assert not loader.streamed
-    assert any("no streaming reader" in w for w in loader.warnings)
+def test_formats_without_a_streaming_reader_are_refused_over_the_budget(files):
+    # JSON is read whole: past the budget it is refused before one byte is read, naming the file.
+    with pytest.raises(MemoryBudgetError, match=r"d\.jsonl.*memory budget"):
+        UnifiedDataLoader(files["jsonl"], memory_budget=TINY).load()
+    assert not UnifiedDataLoader(files["jsonl"], memory_budget=1 << 20).load().streamed
 
 
 def test_spill_folder_is_removed_with_the_loader(files):

@@ -7,9 +7,11 @@ array becomes [N, 1]; 3-D and up (images N×H×W[×C]) keep their shape. Record 
 
 An `.npz` names its arrays: features from x / X / features / data, labels from y / Y /
 labels / label / target (any case). Members stored uncompressed (`np.savez`) are
-memory-mapped in place; compressed ones (`np.savez_compressed`) are loaded, after their
-uncompressed sizes in the zip directory are checked against `npz_size_limit()` and
-against what deflate can physically produce.
+memory-mapped in place; compressed ones (`np.savez_compressed`, or bzip2 / LZMA) are loaded,
+after their uncompressed sizes in the zip directory are checked against `npz_size_limit()`
+(the memory budget) and against what deflate can physically produce; then they are read
+through a bounded reader (bounded.py) that counts the bytes as they are decompressed, so a
+member whose directory lies about its size is refused at the limit, never expanded past it.
 
 Nothing is ever unpickled: object arrays are refused with `UnsafeInputError`.
 """
@@ -37,14 +39,13 @@ from udl_core.errors import (
     UnsafeInputError,
     UnsupportedFormatError,
 )
-from udl_core.formats.estimate import default_memory_budget
+from udl_core.formats.bounded import memory_budget, open_zip_member
 from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
 from udl_core.formats.registry import register_reader
 from udl_core.table import ReadOptions, Table
 
 __all__ = [
     "ArrayInfo",
-    "NPZ_LIMIT_FLOOR",
     "array_info",
     "memory_budget",
     "npz_size_limit",
@@ -54,21 +55,14 @@ __all__ = [
 ]
 
 NPY_MAGIC = b"\x93NUMPY"
-# Compressed NPZ members may expand to at most max(NPZ_LIMIT_FLOOR, memory budget): they are
-# loaded into memory whole, so more than the budget could never be used anyway.
-NPZ_LIMIT_FLOOR = 1 << 30
 # Deflate expands at most about 1032:1; a member declaring more than that is lying about its size.
 DEFLATE_MAX_RATIO = 1032
 
 
-def memory_budget(options: ReadOptions) -> int:
-    """Bytes UDL may hold in memory: `options.memory_budget`, else a quarter of physical RAM."""
-    return int(options.memory_budget) if options.memory_budget else default_memory_budget()
-
-
 def npz_size_limit(options: ReadOptions) -> int:
-    """The most bytes the compressed members of one NPZ may expand to, each and together."""
-    return max(NPZ_LIMIT_FLOOR, memory_budget(options))
+    """The most bytes the compressed members of one NPZ may expand to, each and together: the
+    memory budget, as they are loaded into memory whole."""
+    return memory_budget(options)
 
 
 class ArrayInfo:
@@ -252,11 +246,12 @@ def _check_sizes(path: Path, members: list[zipfile.ZipInfo], options: ReadOption
         )
 
 
-def _load_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> np.ndarray:
+def _load_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> np.ndarray:
+    """One member's array: mapped in place when stored, else decompressed, at most `limit` bytes."""
     what = f"member {member.filename}"
     if member.flag_bits & 0x1:
         raise UnsafeInputError(path, f"{what} is encrypted; refused")
-    with archive.open(member) as handle:
+    with open_zip_member(path, archive, member, limit, what) as handle:
         info = _read_header(handle, path, what)
         if info.offset + info.nbytes > member.file_size:
             raise CorruptFileError(
@@ -333,8 +328,10 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
                         path, f"holds arrays {', '.join(keys)}; name the features x, X, features or data "
                         "and the labels y, Y, labels, label or target",
                     )
-            features = _load_member(path, archive, by_key[x_key])
-            labels = _load_member(path, archive, by_key[y_key]) if y_key else None
+            limit = npz_size_limit(options)
+            features = _load_member(path, archive, by_key[x_key], limit)
+            used = 0 if isinstance(features, np.memmap) else features.nbytes
+            labels = _load_member(path, archive, by_key[y_key], max(limit - used, 0)) if y_key else None
     table = table_from_array(path, features, "npz")
     ignored = [k for k in keys if k not in (x_key, y_key)]
     table.notes.append(f"features from array {x_key!r}" + (f", labels from {y_key!r}" if y_key else ""))
@@ -353,7 +350,7 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
 # --- sizes without reading data (for estimate.py) --------------------------------------------
 
 
-def array_info(path: str | Path) -> ArrayInfo:
+def array_info(path: str | Path, options: ReadOptions | None = None) -> ArrayInfo:
     """The features array's header of an `.npy` or `.npz`, read without touching its data."""
     path = Path(path)
     with _zip_errors(path):
@@ -367,5 +364,6 @@ def array_info(path: str | Path) -> ArrayInfo:
                 raise EmptyDatasetError(path, "holds no .npy arrays")
             keys = sorted(members)
             key = keys[0] if len(keys) == 1 else _pick(path, keys, NPZ_FEATURE_NAMES, "features") or keys[0]
-            with archive.open(members[key]) as handle:
-                return _read_header(handle, path, f"member {members[key].filename}")
+            what = f"member {members[key].filename}"
+            with open_zip_member(path, archive, members[key], memory_budget(options), what) as handle:
+                return _read_header(handle, path, what)

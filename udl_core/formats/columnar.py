@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 
 from udl_core.errors import CorruptFileError, DatasetError
 from udl_core.events import Progress
+from udl_core.formats.bounded import Budget, memory_budget
+from udl_core.formats.ipc_budget import check_ipc_budget
 from udl_core.formats.registry import register_reader
 from udl_core.table import ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_columns
@@ -190,9 +192,10 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
     parts: list[pa.Table] = []
     out_of_range: dict[str, int] = {}
     done = 0
+    budget = Budget(path, "the decoded Parquet columns are read into memory", memory_budget(options))
     try:
         for i in range(parquet.num_row_groups):
-            part = parquet.read_row_group(i)
+            part = _read_row_group(parquet, i, budget)
             parts.append(normalise_types(part, notes if i == 0 else None, out_of_range))
             done += part.num_rows
             yield Progress("read", done, total, f"row group {i + 1} of {parquet.num_row_groups}")
@@ -203,6 +206,16 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
         ) from None
     notes.extend(temporal_notes((), out_of_range))
     return Table(source=str(path), format="parquet", columns=table, notes=notes)
+
+
+def _read_row_group(parquet: pq.ParquetFile, index: int, budget: Budget) -> pa.Table:
+    """One row group, decoded a batch at a time: a footer's sizes are declared, and RLE or
+    dictionary pages can decode to far more than them, so the decoded bytes are what is counted."""
+    batches = []
+    for batch in parquet.iter_batches(batch_size=1 << 16, row_groups=[index]):
+        budget.add(batch.nbytes)
+        batches.append(batch)
+    return pa.Table.from_batches(batches, schema=parquet.schema_arrow)
 
 
 def iter_parquet_batches(
@@ -247,6 +260,7 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
     try:
         with open(path, "rb") as handle:
             head = handle.read(8)
+        check_ipc_budget(path, head, open_input(path, memory_map=True), memory_budget(options))
         table, kind = yield from _read_ipc(path, head)
         # IPC buffers are trusted as they lie: damaged offsets crash (segfault) the first compute
         # kernel that reads them, so check every buffer once before anything else does.

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 
 from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
+from udl_core.formats.bounded import BoundedReader, memory_budget
 from udl_core.formats.columnar import rebatch
 from udl_core.formats.dialect import (
     DELIMITER_NAMES,
@@ -160,20 +161,28 @@ def _parse(path: Path, dialect: Dialect, options: ReadOptions, *, threads: bool,
         # an active exception"). Threaded parsing does not know line numbers either, so only
         # files with malformed rows pay for a second, serial pass that lists them.
         try:
-            return _read_csv(path, dialect, arrow), invalid
+            return _read_csv(path, dialect, arrow, memory_budget(options)), invalid
         except pa.ArrowInvalid as exc:
             if "Expected" not in str(exc) or "columns" not in str(exc):
                 raise
         return _parse(path, dialect, options, threads=False, encoding=encoding)
-    return _read_csv(path, dialect, arrow), invalid
+    return _read_csv(path, dialect, arrow, memory_budget(options)), invalid
 
 
-def _read_csv(path: Path, dialect: Dialect, arrow: dict) -> pa.Table:
-    """One pyarrow read; a field longer than a block (1 MiB) gets bigger blocks, not an error."""
+def _read_csv(path: Path, dialect: Dialect, arrow: dict, limit: int) -> pa.Table:
+    """One pyarrow read; a field longer than a block (1 MiB) gets bigger blocks, not an error.
+
+    Compressed text is counted as it is decompressed and refused (`MemoryBudgetError`) past
+    `limit`: its size was only extrapolated from a prefix, and a tail can pack 1000:1.
+    """
     block = 1 << 26
     while True:
         try:
             with open_text_stream(path, dialect.compression) as source:
+                if dialect.compression:
+                    counted = BoundedReader(source, limit, path, f"the {dialect.compression}-compressed "
+                                            "text decompresses, to be read into memory")
+                    return pacsv.read_csv(pa.PythonFile(counted, mode="r"), **arrow)
                 return pacsv.read_csv(source, **arrow)
         except pa.ArrowInvalid as exc:
             if "straddl" not in str(exc) or block > 1 << 30:

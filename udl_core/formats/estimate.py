@@ -8,12 +8,10 @@ count by their sampled cardinality. Each reader family adds a sizer to `_SIZERS`
 
 from __future__ import annotations
 
-import bz2
 import io
 import json
 import os
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from udl_core.errors import CorruptFileError, UDLError
+from udl_core.formats.bounded import default_memory_budget, memory_budget
 from udl_core.formats.registry import find_reader, read_table
 from udl_core.table import ReadOptions, Table
 
@@ -29,6 +28,7 @@ __all__ = ["Estimate", "Sized", "default_memory_budget", "estimate", "register_s
 
 SAMPLE_BYTES = 1 << 20
 SAMPLE_ROWS = 10_000
+TEXT_PREFIX = 16 << 20   # compressed text: decompressed bytes read to learn its ratio
 _ERRORS = (pa.ArrowException, OSError, ValueError)
 
 
@@ -86,14 +86,6 @@ def _size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def default_memory_budget() -> int:
-    """A quarter of physical memory (2 GiB where the system does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
-    except (ValueError, OSError, AttributeError):
-        return 2 << 30
-
-
 def _feature_dim(sample: Table, label: str | None) -> int:
     """Features after preprocessing, from schema inference and a fit on the sample."""
     from udl_core.preprocess import Preprocessor
@@ -135,7 +127,7 @@ def estimate(path: str | Path, options: ReadOptions | None = None, *,
     dim = sized.feature_dim
     if dim is None:
         dim = _feature_dim(sized.sample, label) if sized.sample is not None else 1
-    budget = options.memory_budget or default_memory_budget()
+    budget = memory_budget(options)
     processed = int(sized.rows) * int(dim) * 4
     return Estimate(
         rows=int(sized.rows),
@@ -206,26 +198,31 @@ def _size_delimited(path: Path, options: ReadOptions) -> Sized:
 
 
 def _text_size(path: Path, compression: str | None) -> int:
-    """Bytes of text in `path`: its size, or for compressed text, scaled by the sample's ratio."""
-    size = path.stat().st_size
-    if compression not in ("gzip", "bz2"):
-        if compression is None:
-            return size
-        from udl_core.formats.dialect import open_text_stream
+    """Bytes of text in `path`: its size, or for compressed text, extrapolated from a prefix.
 
-        total = 0
-        with open_text_stream(path, compression) as stream:  # zstd: count it (fast, no storage)
-            while chunk := stream.read(16 << 20):
-                total += len(chunk)
-        return total
-    with open(path, "rb") as handle:
-        packed = handle.read(SAMPLE_BYTES)
-    inflater = zlib.decompressobj(wbits=31) if compression == "gzip" else bz2.BZ2Decompressor()
-    try:
-        inflated = len(inflater.decompress(packed))
-    except (zlib.error, OSError, EOFError):
+    At most `TEXT_PREFIX` bytes are decompressed (never the whole stream: 200 GB of zstd text
+    would take hours); their ratio to the compressed bytes read scales the file's size. A
+    file whose tail packs tighter than its head is caught by the reader, which counts what it
+    decompresses against the budget.
+    """
+    size = path.stat().st_size
+    if compression is None:
         return size
-    return round(size * inflated / max(len(packed), 1))
+    from udl_core.formats.columnar import open_input
+
+    source = open_input(path)
+    try:
+        with pa.CompressedInputStream(source, compression) as stream:
+            text = 0
+            while text < TEXT_PREFIX and (chunk := stream.read(min(1 << 20, TEXT_PREFIX - text))):
+                text += len(chunk)
+            ended = not chunk or not stream.read(1)
+            packed = source.tell()
+    except _ERRORS:
+        return size
+    if ended:
+        return text
+    return round(size * text / max(packed, 1))
 
 
 @register_sizer("json")
@@ -326,6 +323,7 @@ def _size_parquet(path: Path, options: ReadOptions) -> Sized:
 @register_sizer("arrow")
 def _size_arrow(path: Path, options: ReadOptions) -> Sized:
     from udl_core.formats.columnar import ARROW_MAGIC, normalise_types, open_input
+    from udl_core.formats.ipc_budget import check_ipc_budget
 
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -333,8 +331,12 @@ def _size_arrow(path: Path, options: ReadOptions) -> Sized:
         return _by_reading(path, options)
     rows = raw = 0
     first: list[pa.RecordBatch] = []
+    source = open_input(path, memory_map=True)
+    # Arrow has no streaming reader here: compressed batches past the budget are refused
+    # from their metadata, before the loop below expands any of them.
+    check_ipc_budget(path, head, source, memory_budget(options))
     try:
-        reader = pa.ipc.open_file(open_input(path, memory_map=True))
+        reader = pa.ipc.open_file(source)
         for i in range(reader.num_record_batches):
             batch = reader.get_batch(i)  # zero-copy unless compressed; one at a time either way
             rows, raw = rows + batch.num_rows, raw + batch.nbytes
@@ -351,7 +353,7 @@ def _size_array(path: Path, options: ReadOptions) -> Sized:
     from udl_core.formats.arrays import array_info
 
     try:
-        info = array_info(path)
+        info = array_info(path, options)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptFileError(path, f"cannot read its array header ({exc})") from None
     rows = int(info.shape[0]) if info.shape else 1

@@ -25,6 +25,7 @@ import pyarrow.json as pajson
 
 from udl_core.errors import CorruptFileError, EmptyDatasetError, UnsafeInputError, UnsupportedFormatError
 from udl_core.events import Progress
+from udl_core.formats.bounded import check_file_size
 from udl_core.formats.columnar import normalise_types
 from udl_core.formats.encoding import decode_sample, detect_encoding
 from udl_core.formats.registry import register_reader
@@ -427,6 +428,8 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str],
 def read_json(path: Path, options: ReadOptions) -> Generator[Progress, None, Table]:
     """Read a JSON array of records, an object of columns, or a JSON Lines file."""
     path = Path(path)
+    # JSON has no streaming reader: a file larger than the budget is refused before it is read.
+    check_file_size(path, options, "a JSON file is read whole into memory")
     plain = _plain_lines_encoding(path)
     parse_failed = False
     if plain is not None:

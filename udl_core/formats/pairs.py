@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from udl_core.errors import DatasetError, SchemaError
+from udl_core.formats.dtypes import readable_array
+from udl_core.formats.bounded import check_file_size
 from udl_core.formats.encoding import detect_encoding
 from udl_core.formats.estimate import Sized, estimate, register_sizer
 from udl_core.formats.registry import read_table, readers, register_reader
@@ -61,6 +63,7 @@ def attach_labels(table: Table, labels_path: str | Path, options: ReadOptions) -
 
 def as_label_vector(labels: np.ndarray, path: Path, what: str = "the labels") -> np.ndarray:
     """[N] labels from [N], [N, 1], or one-hot [N, K]; anything else is a SchemaError."""
+    labels, _ = readable_array(labels)   # byte-swapped or float16 labels have no arrow kernels
     if labels.dtype.names or labels.dtype.kind not in "biufUS":
         raise SchemaError(path, f"{what} have dtype {labels.dtype}; expected numbers or text")
     if labels.ndim == 2 and labels.shape[1] == 1:
@@ -177,6 +180,7 @@ def _read_text_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa
         raise DatasetError(path, "no such file or folder")
     if not path.is_file():
         raise DatasetError(path, "is not a regular file (a pipe, socket or device)")
+    check_file_size(path, options, "a .txt labels file is read whole into memory")
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -200,7 +200,7 @@ def run_predict(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     out = out or sys.stdout
     saved = load_model(args.weights)
-    predictions = run_job(predict_file(saved, args.path))
+    predictions = run_job(predict_file(saved, args.path, getattr(args, "memory_budget", None)))
     for p in predictions:
         if args.json:
             _emit(p.to_dict(), out)   # json.dumps escapes control characters
