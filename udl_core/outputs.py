@@ -42,7 +42,7 @@ class RunInputs:
             try:
                 real = Path(path).resolve()
                 st = os.stat(real)
-            except (OSError, RuntimeError):
+            except (OSError, RuntimeError, ValueError):
                 continue
             resolved.append(real)
             ids.add((st.st_dev, st.st_ino))
@@ -105,8 +105,8 @@ def check_output(path: PathLike, inputs: RunInputs | Iterable[PathLike | None] =
         st: os.stat_result | None = os.lstat(path)
     except FileNotFoundError:
         st = None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {what} cannot be written: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:   # ValueError: a NUL in the name
+        raise ConfigError(f"{path}: {what} cannot be written: {getattr(exc, 'strerror', None) or exc}") from None
     if st is not None:
         kind = _kind(st.st_mode)
         if kind is not None:
@@ -114,13 +114,13 @@ def check_output(path: PathLike, inputs: RunInputs | Iterable[PathLike | None] =
     parent = path.parent
     try:
         parent_st = os.stat(parent)
-    except OSError:
+    except (OSError, ValueError):
         raise ConfigError(f"{path}: the folder {parent} does not exist") from None
     if not stat.S_ISDIR(parent_st.st_mode):
         raise ConfigError(f"{path}: {parent} is not a folder")
     try:
         real = path.resolve()
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
         raise ConfigError(f"{path}: {what} cannot be resolved: {exc}") from None
     if inputs.holds(real, st):
         where = next((f for f in inputs.folders if real.is_relative_to(f) and real != f), None)
