@@ -64,7 +64,8 @@ def _numbers(column: pa.ChunkedArray | pa.Array, rows: np.ndarray | None = None)
         column = pc.cast(column, pa.int64())
     elif pa.types.is_boolean(kind):
         column = pc.cast(column, pa.int8())
-    values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+    # Unsafe: integers past 2**53 (ids, uint64 counts) round to the nearest float64 instead of failing.
+    values = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     if rows is not None:
         values = values[rows]   # gathered before anything else is copied
     elif not values.flags.writeable:
@@ -375,18 +376,20 @@ class Preprocessor:
         if not table.is_tabular:
             raise SchemaError(table.source, "this preprocessing was fitted on a table of columns, not arrays")
         needed = [step["column"] for step in self.steps]
-        missing = [name for name in needed if name not in table.columns.column_names]
+        # Names to positions once: a lookup per column must not scan every column (issue 9).
+        position = {name: i for i, name in enumerate(table.columns.column_names)}
+        missing = [name for name in needed if name not in position]
         if missing:
             raise SchemaError(table.source, f"column(s) {', '.join(map(repr, missing))} are missing; "
                                             f"the preprocessing needs: {', '.join(needed)}")
-        data = table.columns.select(needed)
+        data = table.columns.select([position[name] for name in needed])
         if rows is not None:
             data = data.take(rows)
         n = data.num_rows
         out = np.zeros((n, self.feature_dim), dtype=np.float32)
         at = 0
-        for step in self.steps:
-            column = data.column(step["column"])
+        for j, step in enumerate(self.steps):
+            column = data.column(j)
             kind = step["kind"]
             if kind == "numeric":
                 out[:, at] = _scale(_numbers(column), step)

@@ -70,6 +70,7 @@ MAX_AUTO_CLASSES = 20         # integer labels with more distinct values are a r
 ROWS_PER_CLASS = 5
 MAX_CLASSES = 10_000
 ARRAY_COLUMNS_LIMIT = 4096    # wider 2-D arrays are shown as one tensor column
+COLUMNS_SHOWN = 50            # an error about a column name lists at most this many columns
 DISTINCT_SAMPLE = 100_000     # distinct counts of array columns use at most this many rows
 
 
@@ -228,6 +229,9 @@ class _Inference:
         present = len(column) - missing
         parsed = parse_numbers(column)
         numbers = len(parsed) - parsed.null_count
+        if is_label and not numeric and numbers and (pc.max(pc.abs(parsed)).as_py() or 0) >= 2**53:
+            # Whole numbers past 2**53 (uint64 ids kept as text) would merge as float64: classes keep every digit.
+            return self._categorical(name, dtype, column, missing)
         if numeric or (present > 0 and numbers >= NUMERIC_SHARE * present):
             junk = present - numbers
             if junk:
@@ -278,12 +282,15 @@ class _Inference:
 
 
 def _check_names(source: str, names: Sequence[str], wanted: Iterable[str], what: str) -> None:
-    unknown = [n for n in wanted if n not in names]
+    known = set(names)   # a set: checking many names against many columns stays linear
+    unknown = [n for n in wanted if n not in known]
     if unknown:
+        shown = ", ".join(names[:COLUMNS_SHOWN]) + (f", ... ({len(names):,} in all)"
+                                                    if len(names) > COLUMNS_SHOWN else "")
         raise SchemaError(
             source,
             f"{what} names unknown column(s) {', '.join(map(repr, unknown))}; "
-            f"the columns are: {', '.join(names)}",
+            f"the columns are: {shown}",
         )
 
 
@@ -350,7 +357,7 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
         if not numeric:
             task = "classification"
         else:
-            numbers = pc.cast(values, pa.float64()).drop_null().to_numpy(zero_copy_only=False)
+            numbers = pc.cast(values, pa.float64(), safe=False).drop_null().to_numpy(zero_copy_only=False)
             numbers = numbers[~np.isnan(numbers)]
             numbers.sort()
             distinct = numbers[np.concatenate(([True], numbers[1:] != numbers[:-1]))] if numbers.size else numbers
@@ -386,6 +393,7 @@ def infer(
     if task not in ("auto", "classification", "regression"):
         raise SchemaError(table.source, f"task must be auto, classification or regression, not {task!r}")
     ignore, categorical, numeric = tuple(ignore), tuple(categorical), tuple(numeric)
+    ignored, categorical_set, numeric_set = set(ignore), set(categorical), set(numeric)   # per-column lookups
     both = set(categorical) & set(numeric)
     if both:
         raise SchemaError(table.source, f"column(s) {', '.join(sorted(both))} cannot be both categorical and numeric")
@@ -427,12 +435,13 @@ def infer(
     infos: list[ColumnInfo] = []
     if table.is_tabular:
         # The sorts behind distinct counts dominate inference: run them side by side.
-        numbers = [n for n in names if n not in categorical and _is_number(table.columns.column(n).type)]
-        counts = parallel_map(lambda n: _distinct(table.columns.column(n)), numbers, len(numbers) * table.num_rows)
-        inf.distinct = dict(zip(numbers, counts))
-        for name in names:
-            force = "categorical" if name in categorical else "numeric" if name in numeric else None
-            infos.append(inf.tabular_column(name, table.columns.column(name), force, name == label))
+        columns = table.columns.columns   # by position: no lookup by name per column
+        numbers = [(n, c) for n, c in zip(names, columns) if n not in categorical_set and _is_number(c.type)]
+        counts = parallel_map(lambda item: _distinct(item[1]), numbers, len(numbers) * table.num_rows)
+        inf.distinct = dict(zip((n for n, _ in numbers), counts))
+        for name, column in zip(names, columns):
+            force = "categorical" if name in categorical_set else "numeric" if name in numeric_set else None
+            infos.append(inf.tabular_column(name, column, force, name == label))
     elif names[0] == "f0":  # one column per feature; "features" is a tensor column
         infos = inf.array_columns(table.features)
         if categorical:
@@ -456,7 +465,7 @@ def infer(
         role = info.role
         if info.name == label:
             role = "label"
-        elif info.name in ignore:
+        elif info.name in ignored:
             role = "ignore"
         if role == "feature" and info.kind != "tensor" and info.distinct <= 1 and info.missing == 0 and rows > 1:
             inf.warn(f"column '{info.name}' has the same value in every row; it carries no information and is dropped")

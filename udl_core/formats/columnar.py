@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
@@ -77,10 +78,20 @@ def unique_column_names(names: list[str]) -> list[str]:
     """`names` with each repeat renamed as delimited text does (`x`, `x_2`, `x_3`, ...)."""
     seen = set(names)
     out: list[str] = []
+    used: set[str] = set()
+    # The next suffix to try per name (a suffix once refused stays refused): linear in the
+    # columns even when every column has the same name.
+    next_suffix: dict[str, int] = {}
     for name in names:
-        candidate, n = name, 2
-        while candidate in out or (candidate != name and candidate in seen):
-            candidate, n = f"{name}_{n}", n + 1
+        candidate = name
+        if candidate in used:
+            n = next_suffix.get(name, 2)
+            candidate = f"{name}_{n}"
+            while candidate in used or candidate in seen:
+                n += 1
+                candidate = f"{name}_{n}"
+            next_suffix[name] = n + 1
+        used.add(candidate)
         out.append(candidate)
     return out
 
@@ -98,7 +109,7 @@ def normalise_types(table: pa.Table, notes: list[str] | None = None,
     if len(set(names)) < len(names):
         table = table.rename_columns(unique_column_names(names))
         if notes is not None:
-            repeated = sorted({n for n in names if names.count(n) > 1})
+            repeated = sorted(n for n, k in Counter(names).items() if k > 1)
             notes.append(f"repeated column names renamed (x, x_2, ...): {', '.join(repeated)}")
     index = [name for name in table.column_names if _PANDAS_INDEX.fullmatch(name)]
     if index:

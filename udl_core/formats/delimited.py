@@ -248,6 +248,7 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
     else:
         table = table.rename_columns(list(unique_names(table.column_names, table.num_columns)))
     missing = list(options.missing_values)
+    numeric_text_columns = set(dialect.numeric_text)   # a set: looked up once per column
     columns = []
     for j, column in enumerate(table.columns):
         kind = column.type
@@ -258,7 +259,7 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
         elif pa.types.is_string(kind):
             if dialect.has_nul:
                 column = pc.replace_substring(column, "\x00", "")
-            if numeric_text and j in dialect.numeric_text:
+            if numeric_text and j in numeric_text_columns:
                 column = _numeric_from_text(column, missing, dialect) or column
         columns.append(column)
     table, zoned, dropped = utc_columns(pa.table(columns, names=table.column_names))

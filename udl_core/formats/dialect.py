@@ -203,12 +203,20 @@ def _has_header(rows: list[list[str]], missing: frozenset[str]) -> bool:
 def unique_names(raw: list[str], width: int) -> tuple[str, ...]:
     names: list[str] = []
     seen: set[str] = set()
+    # The next suffix to try per name: a suffix once taken stays taken, so a header of one
+    # repeated name is renamed in linear time, not by rescanning x_2, x_3, ... per column.
+    next_suffix: dict[str, int] = {}
     for i in range(width):
         name = raw[i].strip() if i < len(raw) else ""
         name = name or f"column_{i + 1}"
-        candidate, n = name, 2
-        while candidate in seen:
-            candidate, n = f"{name}_{n}", n + 1
+        candidate = name
+        if candidate in seen:
+            n = next_suffix.get(name, 2)
+            candidate = f"{name}_{n}"
+            while candidate in seen:
+                n += 1
+                candidate = f"{name}_{n}"
+            next_suffix[name] = n + 1
         seen.add(candidate)
         names.append(candidate)
     return tuple(names)

@@ -45,11 +45,15 @@ def raw_columns(ctx: CheckContext, positions: np.ndarray) -> list[RawColumn] | N
         ctx.shared["raw_columns"] = None
         return None
     rows = pa.array(np.asarray(ctx.train_rows[positions], np.int64))
+    # One name-to-position map and one take over the table: per column, neither a scan of
+    # every name nor its own kernel call (linear in the columns, issue 9).
+    position = {name: i for i, name in enumerate(columns.column_names)}
+    wanted = [info for info in schema.feature_columns
+              if info.name in position and info.kind not in ("text", "tensor")]
+    taken = columns.select([position[info.name] for info in wanted]).take(rows)
     out = []
-    for info in schema.feature_columns:
-        if info.name not in columns.column_names or info.kind in ("text", "tensor"):
-            continue
-        column = columns.column(info.name).take(rows)
+    for j, info in enumerate(wanted):
+        column = taken.column(j)
         values = _as_float(column, info.kind)
         finite = values[np.isfinite(values)]
         whole = bool(finite.size) and info.kind == "numeric" and bool(np.all(finite == np.round(finite)))
