@@ -47,6 +47,7 @@ from udl_core.streaming import (
     stream_split,
 )
 from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
+from udl_core.values import check_seed
 
 __all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader"]
 
@@ -87,9 +88,7 @@ class UnifiedDataLoader:
         self.label = label
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) \
                 or not 0.0 <= float(val_fraction) < 1.0:
             raise ConfigError(f"val_fraction must be at least 0 and below 1, got {val_fraction!r}")

@@ -12,16 +12,28 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from udl_core.errors import ConfigError
 from udl_core.table import Table
 
 __all__ = [
-    "class_codes", "class_sort_key", "clean_labels", "count_classes", "has_class_names", "is_image_table",
-    "label_strings", "label_values", "parallel_map", "parse_numbers", "sorted_classes", "table_slice", "whole",
+    "MAX_SEED", "check_seed", "class_codes", "class_sort_key", "clean_labels", "count_classes", "has_class_names",
+    "is_image_table", "label_strings", "label_values", "parallel_map", "parse_numbers", "sorted_classes",
+    "table_slice", "whole",
 ]
+
+MAX_SEED = (1 << 64) - 1   # MLX's mx.random.seed takes an unsigned 64-bit integer
 
 PARALLEL_VALUES = 1 << 20   # fewer values in all than this: one thread is quicker than starting more
 
 _NUMBER = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
+
+
+def check_seed(seed: object) -> int:
+    """`seed` as an int, or a ConfigError: seeds run from 0 to 2**64 - 1, the range MLX takes
+    (numpy would take more, but one seed must mean the same run on both)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be a whole number from 0 to 2**64 - 1 ({MAX_SEED}), got {seed!r}")
+    return int(seed)
 
 
 def has_class_names(table: Table) -> bool:

@@ -40,9 +40,11 @@ from udl_core.errors import (
     UnsupportedFormatError,
 )
 from udl_core.formats.bounded import memory_budget, open_zip_member
+from udl_core.formats.dtypes import readable_array
 from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
 from udl_core.formats.registry import register_reader
 from udl_core.table import ReadOptions, Table
+from udl_core.temporal import temporal_notes, utc_columns
 
 __all__ = [
     "ArrayInfo",
@@ -120,7 +122,7 @@ def read_npy(path: Path, options: ReadOptions) -> Table:
     except OSError as exc:
         raise DatasetError(path, f"cannot be read ({exc.strerror or exc})") from None
     table = table_from_array(path, arr, "npy")
-    if isinstance(arr, np.memmap):
+    if isinstance(table.features, np.memmap):   # not when its bytes had to be swapped
         table.notes.append(f"{path.name} is memory-mapped (read-only), not loaded whole")
     return table
 
@@ -133,7 +135,19 @@ def _map(path: Path, info: ArrayInfo, offset: int) -> np.ndarray:
 
 
 def table_from_array(path: Path, arr: np.ndarray, fmt: str) -> Table:
-    """One array as a Table: numeric -> `features`; records or text -> tabular columns."""
+    """One array as a Table: numeric -> `features`; records or text -> tabular columns.
+    Byte order and float16 are made readable first (formats/dtypes.py); dates in records
+    outside the years 1-9999 become missing (udl_core/temporal.py)."""
+    arr, notes = readable_array(arr)
+    table = _table_from_array(path, arr, fmt)
+    if table.is_tabular:
+        table.columns, zoned, dropped = utc_columns(table.columns)
+        notes += temporal_notes(zoned, dropped)
+    table.notes.extend(notes)
+    return table
+
+
+def _table_from_array(path: Path, arr: np.ndarray, fmt: str) -> Table:
     if arr.dtype.names:
         return Table(source=str(path), format=fmt, columns=_records_to_arrow(path, arr))
     if arr.ndim == 0:

@@ -30,6 +30,7 @@ from udl_core.formats.columnar import normalise_types
 from udl_core.formats.encoding import decode_sample, detect_encoding
 from udl_core.formats.registry import register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
+from udl_core.temporal import temporal_notes, utc_column
 
 if TYPE_CHECKING:
     import polars as pl
@@ -297,9 +298,11 @@ def _from_records(records: list[dict], notes: list[str]) -> pa.Table:
     return pa.table(columns)
 
 
-def _finish(table: pa.Table, options: ReadOptions) -> pa.Table:
-    """Shared types, missing-value tokens as nulls, ISO date strings as timestamps."""
+def _finish(table: pa.Table, options: ReadOptions, notes: list[str] | None = None) -> pa.Table:
+    """Shared types, missing-value tokens as nulls, ISO date strings as timestamps (with a zone
+    or offset: as UTC, said in `notes`)."""
     table = normalise_types(table)
+    zoned: list[str] = []
     missing = pa.array(list(options.missing_values), pa.string())
     columns = []
     for column in table.columns:
@@ -307,12 +310,24 @@ def _finish(table: pa.Table, options: ReadOptions) -> pa.Table:
             column = pc.if_else(pc.is_in(column, missing), pa.scalar(None, pa.string()), column)
             head = pc.drop_null(column.slice(0, 1000))
             if len(head) and pc.all(pc.match_substring_regex(head, _DATE_RE.pattern)).as_py():
-                try:
-                    column = pc.cast(column, pa.timestamp("s"))
-                except pa.ArrowException:
-                    pass  # dates with fractions or zones past the first 1000 rows: keep text
+                column = _as_timestamps(column)
+                if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+                    zoned.append(table.column_names[len(columns)])
+                    column, _ = utc_column(column)   # four-digit years: always in range
         columns.append(column)
+    if notes is not None:
+        notes.extend(temporal_notes(zoned, {}))
     return pa.table(columns, names=table.column_names)
+
+
+def _as_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """ISO date strings as timestamps: whole seconds or fractions, local or with a zone (UTC)."""
+    for kind in (pa.timestamp("s"), pa.timestamp("s", "UTC"), pa.timestamp("us"), pa.timestamp("us", "UTC")):
+        try:
+            return pc.cast(column, kind)
+        except pa.ArrowException:
+            continue
+    return column   # mixed styles, or not dates past the first 1000 rows: keep text
 
 
 def _nested_as_text(table: pa.Table, notes: list[str]) -> pa.Table:
@@ -462,7 +477,7 @@ def read_json(path: Path, options: ReadOptions) -> Generator[Progress, None, Tab
 def _table(path: Path, table: pa.Table, lines: bool, bad: list[BadRecord], notes: list[str],
            options: ReadOptions) -> Table:
     try:
-        table = _finish(table, options)
+        table = _finish(table, options, notes)
     except (pa.ArrowException, ValueError) as exc:
         raise CorruptFileError(path, f"has values UDL cannot type ({exc})") from None
     if bad:

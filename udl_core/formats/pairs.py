@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from udl_core.errors import DatasetError, SchemaError
-from udl_core.formats.dtypes import readable_array
 from udl_core.formats.bounded import check_file_size
+from udl_core.formats.dtypes import readable_array
 from udl_core.formats.encoding import detect_encoding
 from udl_core.formats.estimate import Sized, estimate, register_sizer
 from udl_core.formats.registry import read_table, readers, register_reader

@@ -27,6 +27,7 @@ from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.losses import loss_for_task, predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
 from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS, ModelSpec, build_model
+from udl_core.values import check_seed
 
 __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult", "train", "train_model"]
 
@@ -161,6 +162,7 @@ def model_out_dim(model: nn.Module) -> int:
 
 def _check_config(loader: Any, config: TrainConfig) -> None:
     where = str(getattr(loader, "path", "the dataset"))
+    check_seed(config.seed)
     if config.epochs < 1:
         raise ConfigError(f"epochs must be at least 1, not {config.epochs}")
     if not (config.learning_rate > 0 and math.isfinite(config.learning_rate)):
