@@ -325,6 +325,29 @@ def _make_images_symlink_loop(folder: Path) -> None:
     os.symlink(".", folder / "imgs" / "self")
 
 
+def _make_images_link_outside(folder: Path) -> None:
+    _image_folder(folder / "imgs", per_class=6)
+    _image_folder(folder / "elsewhere", per_class=6, classes=("birds",))
+    os.symlink(os.path.join("..", "elsewhere", "birds"), folder / "imgs" / "birds")
+    os.symlink(os.path.join("..", "..", "elsewhere", "birds", "000.png"), folder / "imgs" / "cats" / "far.png")
+
+
+def _make_images_only_outside_links(folder: Path) -> None:
+    _image_folder(folder / "elsewhere", per_class=6)
+    (folder / "imgs").mkdir()
+    for name in ("cats", "dogs"):
+        os.symlink(os.path.join("..", "elsewhere", name), folder / "imgs" / name)
+
+
+def _make_wide_csv(folder: Path) -> None:
+    rng = np.random.default_rng(31)
+    columns, rows = 2_000, 30
+    values = rng.normal(size=(rows, columns)).round(3)
+    lines = [",".join([*(f"x{j}" for j in range(columns)), "label"])]
+    lines += [",".join([*map(str, row), str(i % 2)]) for i, row in enumerate(values.tolist())]
+    _write(folder / "wide.csv", "\n".join(lines) + "\n")
+
+
 def _make_images_bomb(folder: Path) -> None:
     _write(folder / "imgs" / "cats" / "bomb.png", _png_claiming(40_000, 40_000))
 
@@ -592,6 +615,12 @@ CASES: tuple[Case, ...] = (
     Case("npz_missing_keys", _make_npz_missing_keys, "data.npz", raises=("SchemaError",)),
     Case("images_symlink_loop", _make_images_symlink_loop, "imgs", expect="ok", hazard=True,
          note="a link to the parent folder and one to itself: must not hang or count images twice"),
+    Case("images_link_outside", _make_images_link_outside, "imgs", expect="ok", hazard=True,
+         note="a class folder and an image linking out of the dataset folder: left out with a note"),
+    Case("images_only_outside_links", _make_images_only_outside_links, "imgs", hazard=True,
+         raises=("EmptyDatasetError",), note="every class folder links out of the dataset folder"),
+    Case("wide_csv", _make_wide_csv, "wide.csv", expect="ok",
+         note="30 rows x 2,000 columns: the cost is linear in the columns (it was quadratic)"),
     Case("images_zero_byte_png", _make_images_zero_png, "imgs", raises=("CorruptFileError", "EmptyDatasetError")),
     Case("images_unreadable_dir", _make_images_unreadable, "imgs", raises=("DatasetError",),
          skip_if=_not_root_reason),

@@ -14,8 +14,14 @@ dropped). The chosen size and rule are written into `Table.notes`.
 Images that cannot be decoded (0 bytes, truncated, not an image) are skipped and listed in
 `Table.quarantine`; more than `max_bad_fraction` of them, or none decoded, is a
 `CorruptFileError`. An image over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`)
-is an `UnsafeInputError` for the whole folder. Symbolic links are not followed below a
-class folder, and a class folder linking back into the dataset is left out, so loops end.
+is an `UnsafeInputError` for the whole folder.
+
+Symbolic links are resolved and must stay inside the dataset folder: a class folder or an
+image that links outside it (to `/`, a home folder, another dataset) is left out with a note,
+so the scan never walks the rest of the file system; a folder whose only content lies behind
+such links is an `EmptyDatasetError`. Links inside the folder work; folders below a class
+folder are not followed through links, and a class folder linking back into the dataset (or
+to a class already read) is left out, so loops end.
 """
 
 from __future__ import annotations
@@ -86,6 +92,19 @@ def _is_data_file(name: str) -> bool:
     return name.lower().endswith(tuple(extensions))
 
 
+def _is_kind(entry: os.DirEntry, kind: str) -> bool:
+    """`entry.is_dir()` / `is_file()`, False for a link loop (ELOOP) or anything unreadable."""
+    try:
+        return entry.is_dir() if kind == "dir" else entry.is_file()
+    except OSError:
+        return False
+
+
+def _inside(real: str, root_real: str) -> bool:
+    """Whether resolved path `real` lies strictly below the resolved dataset folder."""
+    return real != root_real and os.path.commonpath([real, root_real]) == root_real
+
+
 def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
     """Class names, candidate images in a fixed order, and notes; raises on a bad layout."""
     notes: list[str] = []
@@ -95,23 +114,33 @@ def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
     except OSError as exc:
         raise _unreadable(exc) from None
     root_real = os.path.realpath(root)
-    loose = sum(1 for e in entries if e.is_file() and _is_image(e.name))
-    subdirs = [e for e in entries if not e.name.startswith(".") and e.is_dir()]
+    outside: list[str] = []   # links that leave the dataset folder, left out
+    loose = sum(1 for e in entries if _is_kind(e, "file") and _is_image(e.name))
+    subdirs = [e for e in entries if not e.name.startswith(".") and _is_kind(e, "dir")]
     classes: list[str] = []
     images: list[_Image] = []
     seen: set[str] = set()
     for entry in subdirs:
         real = os.path.realpath(entry.path)
-        # A link back to the dataset (or one of its ancestors) or a second link to a class
-        # already read would loop or count images twice.
-        if root_real == real or root_real.startswith(real + os.sep):
+        # A link back to the dataset or to a class already read would loop or count images
+        # twice; one that leaves the folder (to `/`, say) would walk the whole file system.
+        if real == root_real:
             notes.append(f"subfolder {entry.name} links back into the dataset and was left out")
+            continue
+        if not _inside(real, root_real):
+            notes.append(f"subfolder {entry.name} is a link that leaves the dataset folder (to {real}) "
+                         "and was left out")
+            outside.append(entry.name)
             continue
         if real in seen:
             notes.append(f"subfolder {entry.name} links to a class already read and was left out")
             continue
         seen.add(real)
-        found = list(_walk_class(Path(entry.path), root, len(classes)))
+        links_out = len(outside)
+        found = list(_walk_class(Path(entry.path), root, root_real, len(classes), outside))
+        if len(outside) > links_out:
+            notes.append(f"{len(outside) - links_out} image link(s) in {entry.name} leave the dataset folder "
+                         f"and were left out (first: {outside[links_out]})")
         if not found:
             notes.append(f"subfolder {entry.name} holds no images and was left out")
             continue
@@ -123,7 +152,10 @@ def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
                 root, f"images must be in one subfolder per class; found {loose} directly in the folder"
             )
         message = "no images found (PNG, JPEG, BMP, GIF, WebP) in class subfolders"
-        data_files = [e.name for e in entries if e.is_file() and _is_data_file(e.name)]
+        if outside:
+            message += (f"; {len(outside)} link(s) that leave the dataset folder were left out "
+                        f"(first: {outside[0]})")
+        data_files = [e.name for e in entries if _is_kind(e, "file") and _is_data_file(e.name)]
         if data_files:
             message += f"; it holds {', '.join(data_files[:3])}: open a file, not the folder"
         raise EmptyDatasetError(root, message)
@@ -144,7 +176,9 @@ def _refuse_split_folders(root: Path, classes: list[str], images: list[_Image]) 
         )
 
 
-def _walk_class(folder: Path, root: Path, label: int) -> Generator[_Image, None, None]:
+def _walk_class(folder: Path, root: Path, root_real: str, label: int,
+                outside: list[str]) -> Generator[_Image, None, None]:
+    """The images below a class folder; image links leaving the dataset go to `outside`."""
     def fail(error: OSError) -> None:
         raise _unreadable(error)
 
@@ -153,7 +187,11 @@ def _walk_class(folder: Path, root: Path, label: int) -> Generator[_Image, None,
         for name in sorted(filenames):
             if _is_image(name):
                 path = os.path.join(dirpath, name)
-                yield _Image(path, os.path.relpath(path, root), label)
+                rel = os.path.relpath(path, root)
+                if os.path.islink(path) and not _inside(os.path.realpath(path), root_real):
+                    outside.append(rel)
+                    continue
+                yield _Image(path, rel, label)
 
 
 def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool, int]:
