@@ -47,6 +47,7 @@ from udl_core.streaming import (
     stream_split,
 )
 from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
+from udl_core.temporal import python_values
 from udl_core.values import check_seed
 
 __all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader"]
@@ -444,7 +445,8 @@ class UnifiedDataLoader:
         table = self.table
         rows = np.asarray(rows, dtype=np.int64)
         if table.is_tabular:
-            return table.columns.take(pa.array(rows)).to_pydict()
+            taken = table.columns.take(pa.array(rows))
+            return {name: python_values(column) for name, column in zip(taken.column_names, taken.columns)}
         out: dict[str, list] = {}
         features = np.asarray(table.features[rows])
         names = [c.name for c in self.schema.columns] if self.schema is not None else []

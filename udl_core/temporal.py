@@ -23,6 +23,8 @@ __all__ = [
     "LAST_DAY",
     "datetime_parts",
     "is_temporal",
+    "python_value",
+    "python_values",
     "temporal_notes",
     "utc_column",
     "utc_columns",
@@ -143,3 +145,24 @@ def datetime_parts(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
     days[~valid] = np.nan
     out["days"] = days
     return out
+
+
+def _nanoseconds(kind: pa.DataType) -> bool:
+    return (pa.types.is_timestamp(kind) or pa.types.is_duration(kind)) and kind.unit == "ns"
+
+
+def python_values(column: pa.ChunkedArray | pa.Array) -> list:
+    """`column.to_pylist()`, except that nanosecond values, which Python's datetime and timedelta
+    cannot hold, come out exactly: timestamps as ISO text, durations as float seconds."""
+    if not _nanoseconds(column.type):
+        return column.to_pylist()
+    if pa.types.is_duration(column.type):
+        return pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64()), 1e9).to_pylist()
+    return pc.strftime(column, "%Y-%m-%dT%H:%M:%S").to_pylist()
+
+
+def python_value(cell: pa.Scalar) -> object:
+    """One cell as `python_values` gives it."""
+    if _nanoseconds(cell.type):
+        return python_values(pa.array([cell], cell.type))[0]
+    return cell.as_py()

@@ -17,6 +17,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
+from udl_core.temporal import python_value
+
 __all__ = ["BatchTableModel", "format_value", "raw_columns"]
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -200,7 +202,7 @@ class BatchTableModel(QAbstractTableModel):
         if self._mode == "raw":
             cell = self._raw[column][row]
             if isinstance(cell, pa.Scalar):  # raw columns may be arrow or numpy: Python per cell
-                return cell.as_py()
+                return python_value(cell)
             return cell.item() if isinstance(cell, np.generic) else cell
         if self._y is not None:
             return self._y[row].item() if column == 0 else self._x[row, column - 1].item()

@@ -33,6 +33,8 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+from type_cases import type_cases   # beside this file: on the path as a script and in the corpus tests
+
 __all__ = ["CASES", "PICKLE_SENTINEL", "Case", "build", "build_all", "corpus_files", "good_csv_text"]
 
 # An unpickled payload in the corpus would create this file beside the case's data.
@@ -704,6 +706,7 @@ CASES: tuple[Case, ...] = (
          args=("--export-script", "{dir}/link.py"), commands=("train",), raises=("ConfigError",),
          mentions=("link.py",)),
 )
+CASES += type_cases(Case)   # every Arrow and NumPy type (tests/corpus/type_cases.py)
 
 
 def build(case: Case, folder: Path) -> Path:
