@@ -301,3 +301,28 @@ def test_a_step_of_another_kind_over_a_column_is_a_schema_error(saved, fuzz_base
         run_job(predict_file(load_model(weights), SAMPLE))
     except UDLError:
         pass
+
+
+def test_a_model_too_big_to_build_is_refused_before_it_is_built(saved, tmp_path):
+    weights = _copy(saved, tmp_path)
+    sidecar = weights.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta["model"]["hidden"] = [1 << 24, 1 << 24]
+    sidecar.write_text(json.dumps(meta))
+    code, _, err = _predict(weights)
+    assert code == 2 and "m.json" in err and "parameters" in err, err
+
+
+@pytest.mark.parametrize(("field", "value"), [("target_std", 0), ("target_mean", "12"), ("target_std", 1e39),
+                                              ("model.out_dim", 2)])
+def test_a_regression_model_needs_finite_target_statistics(tmp_path, field, value):
+    from test_training_e2e import write_regression_csv
+
+    data = write_regression_csv(tmp_path / "prices.csv", n=80)
+    weights = _train(tmp_path, data=data)
+    sidecar = weights.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    _set(meta, field, value)
+    sidecar.write_text(json.dumps(meta))
+    code, _, err = _predict(weights, data)
+    assert code == 2 and "m.json" in err and field.split(".")[-1] in err, err

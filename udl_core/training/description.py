@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 from udl_core.errors import CorruptFileError, DatasetError
 from udl_core.preprocess import DATETIME_PARTS
-from udl_core.training.models import MODEL_KINDS
+from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS
 
 __all__ = ["FORMAT_VERSION", "MAX_DESCRIPTION_BYTES", "MAX_PARAMETERS", "read_description", "validate_description"]
 
@@ -209,11 +209,7 @@ def _model(data: dict[str, Any]) -> dict[str, Any]:
               for i, h in enumerate(_list(data.get("hidden", []), "model.hidden", MAX_LAYERS))]
     if kind == "linear" and hidden:
         _fail("model.hidden", "a linear model has no hidden layers")
-    sizes = [in_dim, *hidden, out_dim] if kind == "mlp" and hidden else [in_dim, out_dim]
-    if kind == "mlp" and not hidden:
-        from udl_core.training.models import DEFAULT_HIDDEN
-
-        sizes = [in_dim, *DEFAULT_HIDDEN, out_dim]
+    sizes = [in_dim, *(hidden or DEFAULT_HIDDEN), out_dim] if kind == "mlp" else [in_dim, out_dim]
     parameters = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     if parameters > MAX_PARAMETERS:
         _fail("model", f"{parameters:,} parameters, over the {MAX_PARAMETERS:,} UDL builds")
