@@ -32,8 +32,12 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelSpec:
-        return cls(kind=str(data["kind"]), in_dim=int(data["in_dim"]), out_dim=int(data["out_dim"]),
-                   task=str(data["task"]), hidden=tuple(int(h) for h in data.get("hidden", ())))
+        """The spec saved by `to_dict`; saving.load_model validates a description before this."""
+        try:
+            return cls(kind=str(data["kind"]), in_dim=int(data["in_dim"]), out_dim=int(data["out_dim"]),
+                       task=str(data["task"]), hidden=tuple(int(h) for h in data.get("hidden", ())))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise ConfigError(f"not a saved model spec: {exc!r}") from None
 
 
 class MLP(nn.Module):
