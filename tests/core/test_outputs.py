@@ -173,3 +173,23 @@ def test_unwritable_folder_is_found_before_training(tmp_path):
     with pytest.raises(ConfigError, match="plain"):
         (tmp_path / "plain").write_text("x")
         check_writable_folder(tmp_path / "plain" / "m.safetensors")
+
+
+def test_a_device_is_refused_not_replaced(tmp_path, monkeypatch, no_load):
+    """A regular file that lstat reports as a character device stands in for /dev/full (never touched)."""
+    import stat
+
+    target = tmp_path / "full.py"
+    target.write_text("")
+    real_lstat = os.lstat
+
+    def as_device(path, *args, **kwargs):
+        st = real_lstat(path, *args, **kwargs)
+        if os.fspath(path) == str(target):
+            return os.stat_result((stat.S_IFCHR | 0o666, *tuple(st)[1:10]))
+        return st
+
+    monkeypatch.setattr(os, "lstat", as_device)
+    answer = run_in_process(["train", str(SAMPLE), "--epochs", "1", "--device", "cpu", "--export-script", str(target)])
+    assert answer.code == 2 and "full.py" in answer.err and "device" in answer.err, answer.err
+    assert target.read_text() == ""
