@@ -127,6 +127,13 @@ def test_parquet_counts_out_of_range_dates_over_every_row_group(tmp_path):
     assert "column 'day': 4 date(s) outside the years 1 to 9999 read as missing" in table.notes
 
 
+def test_parquet_int96_timestamps_of_any_year(tmp_path):
+    stamps = pa.array([dt.datetime(9999, 12, 31), dt.datetime(1, 1, 1), dt.datetime(2000, 1, 1)], pa.timestamp("us"))
+    pq.write_table(pa.table({"t": stamps, "x": [1.0, 2.0, 3.0]}), tmp_path / "spark.parquet",
+                   use_deprecated_int96_timestamps=True)   # what Spark and Impala write
+    assert read_table(tmp_path / "spark.parquet").columns.column("t").to_pylist() == stamps.to_pylist()
+
+
 def test_pandas_nanoseconds_through_the_cli(capsys, tmp_path):
     path = _made(cases.make_parquet_pandas_nanoseconds, tmp_path, "data.parquet")
     code, out, err = _cli(capsys, "batch", path, "--index", "0", "--json")

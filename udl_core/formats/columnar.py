@@ -166,7 +166,8 @@ def open_input(path: Path, *, memory_map: bool = False) -> pa.NativeFile:
 
 def _open_parquet(path: Path) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(open_input(path, memory_map=True))
+        # INT96 timestamps (Spark, Impala) in microseconds: as nanoseconds, years past 2262 wrap around.
+        return pq.ParquetFile(open_input(path, memory_map=True), coerce_int96_timestamp_unit="us")
     except _ERRORS as exc:
         raise CorruptFileError(path, f"truncated or not a Parquet file ({_first_line(exc)})") from None
 

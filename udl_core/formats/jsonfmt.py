@@ -301,7 +301,7 @@ def _from_records(records: list[dict], notes: list[str]) -> pa.Table:
 def _finish(table: pa.Table, options: ReadOptions, notes: list[str] | None = None) -> pa.Table:
     """Shared types, missing-value tokens as nulls, ISO date strings as timestamps (with a zone
     or offset: as UTC, said in `notes`)."""
-    table = normalise_types(table)
+    table = normalise_types(table, notes)
     zoned: list[str] = []
     missing = pa.array(list(options.missing_values), pa.string())
     columns = []
