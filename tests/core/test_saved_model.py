@@ -326,3 +326,37 @@ def test_a_regression_model_needs_finite_target_statistics(tmp_path, field, valu
     sidecar.write_text(json.dumps(meta))
     code, _, err = _predict(weights, data)
     assert code == 2 and "m.json" in err and field.split(".")[-1] in err, err
+
+
+def test_a_file_size_limit_during_the_save_keeps_the_old_pair(tmp_path):
+    """`ulimit -f` as in the issue: the small linear weights fit, the description does not."""
+    import resource
+    import subprocess
+    import sys
+    import textwrap
+
+    from corpus_support import ROOT, cli_env
+
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 1 << 20:
+        pytest.skip("the file size limit is already low")
+    weights = _train(tmp_path, "--model", "linear")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert len(before["m.safetensors"]) < 1024 < len(before["m.json"])
+    code, predictions, _ = _predict(weights)
+    assert code == 0
+    limited = textwrap.dedent("""
+        import resource, sys, tempfile
+        from udl_core.cli import main
+        import udl_core.training.saving
+        tempfile.gettempdir()
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+        sys.exit(main(sys.argv[1:]))
+    """)
+    done = subprocess.run([sys.executable, "-c", limited, "train", str(SAMPLE), "--epochs", "2", "--seed", "5",
+                           "--device", "cpu", "--model", "linear", "--save", str(weights)],
+                          capture_output=True, text=True, cwd=ROOT, env=cli_env(), timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error:") and "m.safetensors" in done.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert _predict(weights)[:2] == (0, predictions)

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from udl_core.atomic import atomic_path
-from udl_core.errors import CorruptFileError, DatasetError, SchemaError
+from udl_core.errors import ConfigError, CorruptFileError, DatasetError, SchemaError
 from udl_core.events import Progress
 from udl_core.outputs import RunInputs, check_output
 from udl_core.table import ReadOptions
@@ -106,12 +106,16 @@ def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[P
     mx.eval(params)
     # Both written before either is renamed; the description goes into place first, so an
     # interruption between the renames leaves a new checksum beside old weights: refused on load.
-    with atomic_path(weights) as weights_tmp, atomic_path(sidecar) as sidecar_tmp:
-        mx.save_safetensors(str(weights_tmp), params, metadata={"udl_format_version": str(FORMAT_VERSION)})
-        meta["weights_sha256"] = file_sha256(weights_tmp)
-        text = json.dumps(meta, indent=2, default=_json_default)
-        with open(sidecar_tmp, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+    try:
+        with atomic_path(weights) as weights_tmp, atomic_path(sidecar) as sidecar_tmp:
+            mx.save_safetensors(str(weights_tmp), params, metadata={"udl_format_version": str(FORMAT_VERSION)})
+            meta["weights_sha256"] = file_sha256(weights_tmp)
+            text = json.dumps(meta, indent=2, default=_json_default)
+            with open(sidecar_tmp, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+    except OSError as exc:   # a full disk, a file size limit: nothing was renamed, the old pair stands
+        raise ConfigError(f"{weights}: cannot write the model: {exc.strerror or exc}; "
+                          "the files there before are unchanged") from None
     return weights, sidecar
 
 
