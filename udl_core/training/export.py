@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from udl_core.atomic import atomic_write
+from udl_core.errors import ConfigError
 from udl_core.outputs import RunInputs, check_output
 from udl_core.training.blas import blas_setting
 from udl_core.training.trainer import TrainConfig
@@ -88,6 +89,10 @@ def write_script(target: str | Path, path: str | Path, loader_kwargs: dict[str, 
     `target` ends in .py and is never the dataset, its labels file, a link, a device or a FIFO."""
     inputs = RunInputs.of(path, loader_kwargs.get("labels"))
     target = check_output(target, inputs, suffix=".py", what="the exported script")
-    with atomic_write(target) as handle:
-        handle.write(render_script(path, loader_kwargs, config, device))
+    text = render_script(path, loader_kwargs, config, device)
+    try:
+        with atomic_write(target) as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write the script: {exc.strerror or exc}") from None
     return target
