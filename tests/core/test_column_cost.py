@@ -146,3 +146,22 @@ def test_repeated_names_are_renamed_in_linear_work(func: Callable[..., object], 
     assert large / small < LINEAR, f"{small} -> {large} lines for twice the columns"
     assert list(call(["x", "x", "x_2", "x"])) == renamed
     assert list(call(["x"] * 5)) == ["x", "x_2", "x_3", "x_4", "x_5"]
+
+
+def test_block_statistics_match_the_per_column_ones_bit_for_bit() -> None:
+    from udl_core.preprocess import _numbers, _scale_stats, _scale_stats_many
+    from udl_core.schema import _block_counts, _distinct, _missing
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 30, 129, 4097):
+        values = [rng.standard_normal(n), rng.standard_normal(n) * 1e300, rng.standard_normal(n) * 1e-300,
+                  np.full(n, 3.5), rng.integers(-3, 3, n).astype(np.float64), rng.standard_normal(n)]
+        values[4][values[4] == 0] = -0.0
+        values[5][::3] = np.nan
+        values[5][1::3] = np.inf
+        columns = [pa.chunked_array([pa.array(v[: n // 2]), pa.array(v[n // 2:])]) for v in values]
+        for rows in (None, np.arange(0, n, 2)):
+            assert list(_scale_stats_many(columns, rows)) == [_scale_stats(_numbers(c, rows)) for c in columns]
+        distinct, missing = _block_counts([(str(j), c) for j, c in enumerate(columns)])
+        assert [distinct[str(j)] for j in range(len(columns))] == [_distinct(c) for c in columns]
+        assert [missing[str(j)] for j in range(len(columns))] == [_missing(c) for c in columns]
