@@ -148,14 +148,18 @@ def datetime_parts(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
 
 
 def _nanoseconds(kind: pa.DataType) -> bool:
-    return (pa.types.is_timestamp(kind) or pa.types.is_duration(kind)) and kind.unit == "ns"
+    return (pa.types.is_timestamp(kind) or pa.types.is_duration(kind) or pa.types.is_time64(kind)) \
+        and kind.unit == "ns"
 
 
 def python_values(column: pa.ChunkedArray | pa.Array) -> list:
-    """`column.to_pylist()`, except that nanosecond values, which Python's datetime and timedelta
-    cannot hold, come out exactly: timestamps as ISO text, durations as float seconds."""
+    """`column.to_pylist()`, except that nanosecond values, which Python's datetime, time and
+    timedelta cannot hold, come out exactly: timestamps and times of day as ISO text, durations
+    as float seconds."""
     if not _nanoseconds(column.type):
         return column.to_pylist()
+    if pa.types.is_time64(column.type):
+        return pc.cast(column, pa.string()).to_pylist()
     if pa.types.is_duration(column.type):
         return pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64()), 1e9).to_pylist()
     return pc.strftime(column, "%Y-%m-%dT%H:%M:%S").to_pylist()

@@ -218,6 +218,16 @@ def test_arrow_every_type_handled(capsys, tmp_path):
     for ignored in ("tags", "point", "attrs", "blob"):
         assert columns[ignored]["role"] == "ignore", ignored
     assert columns["nothing"]["missing"] == cases.ROWS and "nothing" in json.loads(out)["dropped"]
+    assert columns["runs"]["kind"] == "numeric" and columns["text_view"]["kind"] == "categorical"
+    for ignored in ("bytes_view", "list_view", "clock_ns"):
+        assert columns[ignored]["role"] == "ignore", ignored
+    code, out, err = _cli(capsys, "batch", path, "--index", "0", "--batch-size", "40", "--val-fraction", "0",
+                          "--json")
+    assert code == 0, err
+    batch = json.loads(out)
+    raw = {name: dict(zip(batch["rows"], values)) for name, values in batch["raw"].items()}
+    assert raw["clock_ns"][3] == "00:00:03.000000003" and raw["lag_ns"][3] == 3.000000003
+    assert raw["runs"][0] == 1.5 and raw["bytes_view"][0] == "6162"
     code, _, err = _cli(capsys, "train", path, "--epochs", "1")
     assert code == 0, err
 

@@ -131,6 +131,12 @@ def make_arrow_every_type(folder: Path) -> None:
         "blob": pa.array([b"\x00\x01"] * ROWS),
         "nothing": pa.nulls(ROWS),
         "half": pa.array(np.arange(ROWS, dtype=np.float16)),
+        "runs": pa.RunEndEncodedArray.from_arrays(pa.array([ROWS // 2, ROWS], pa.int32()), pa.array([1.5, 2.5])),
+        "bytes_view": pa.array([b"ab"] * ROWS, pa.binary_view()),
+        "list_view": pa.array([[i] for i in range(ROWS)], pa.list_view(pa.int64())),
+        "text_view": pa.array(["u", "v"] * (ROWS // 2), pa.string_view()),
+        "clock_ns": pa.array(np.arange(ROWS) * 1_000_000_001, pa.time64("ns")),
+        "lag_ns": pa.array(np.arange(ROWS) * 1_000_000_001, pa.duration("ns")),
     }), folder / "data.arrow")
 
 
@@ -209,7 +215,7 @@ def type_cases(case: type) -> tuple:
         case("npy_timedelta64", _in_folder(_refused_npy(np.zeros((ROWS, 2), "m8[s]"))), "data.npy", raises=refused),
         case("npy_void", _in_folder(_refused_npy(np.zeros((ROWS, 2), "V4"))), "data.npy", raises=refused),
         case("arrow_every_type", _in_folder(make_arrow_every_type), "data.arrow", expect="ok", commands=train,
-             note="decimals, durations, nested, dictionary, large_string, binary and null columns"),
+             note="decimals, durations, nested, dictionary, run-end, view, large_string, binary and null columns"),
         case("parquet_duplicate_names", _in_folder(make_parquet_duplicate_names), "data.parquet", expect="ok",
              commands=train),
         case("arrow_duplicate_names", _in_folder(make_arrow_duplicate_names), "data.arrow", expect="ok"),

@@ -14,6 +14,7 @@ from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
@@ -45,8 +46,10 @@ _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 def _normal_type(kind: pa.DataType) -> pa.DataType | None:
     """The type a column of `kind` becomes, or None to keep it."""
-    if pa.types.is_dictionary(kind):
+    if pa.types.is_dictionary(kind) or pa.types.is_run_end_encoded(kind):
         return _normal_type(kind.value_type) or kind.value_type
+    if pa.types.is_binary_view(kind):   # no take kernel: raw rows could not be shown
+        return pa.binary()
     if pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_null(kind):
         return pa.string()
     if pa.types.is_integer(kind) and kind != pa.int64():
@@ -61,6 +64,10 @@ def _normal_type(kind: pa.DataType) -> pa.DataType | None:
 
 
 def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType):
+    if pa.types.is_run_end_encoded(column.type):
+        column = pc.run_end_decode(column)
+        if column.type == target:
+            return column
     if pa.types.is_dictionary(column.type):
         column = column.cast(column.type.value_type)
         if column.type == target:
