@@ -100,10 +100,12 @@ def arrow_bomb(path: Path, compression: str = "zstd", expanded: int = EXPANDED, 
 
 
 def parquet_bomb(path: Path, expanded: int = EXPANDED) -> None:
-    """A Parquet file of `expanded` bytes of zeros in one row group, zstd-compressed."""
-    rows = expanded // 8
-    pq.write_table(pa.table({"x": np.zeros(rows), "label": np.zeros(rows, np.int64) % 2}), path,
-                   compression="zstd", row_group_size=rows, use_dictionary=False)
+    """A Parquet file of one row group that decodes to `expanded` bytes (a repeating pattern,
+    zstd-compressed: a few kB on disk)."""
+    rows = expanded // 16
+    steps = np.arange(rows)
+    pq.write_table(pa.table({"x": (steps % 7).astype(np.float64), "label": steps % 2}), path,
+                   compression="zstd", row_group_size=rows)
 
 
 def sparse_file(path: Path, size: int = 5 << 30, head: bytes = b"") -> None:

@@ -107,14 +107,19 @@ def check_file_size(path: Path, options: ReadOptions | None, what: str) -> None:
 class Budget:
     """Bytes held so far by one read, refused (`MemoryBudgetError`) once past `limit`."""
 
-    def __init__(self, path: Path | str, what: str, limit: int) -> None:
+    def __init__(self, path: Path | str, what: str, limit: int, start: int = 0) -> None:
         self.path = path
         self.what = what
         self.limit = limit
+        self.start = start   # an allocator's count when the read began, for `at`
         self.held = 0
 
     def add(self, nbytes: int) -> None:
-        self.held += int(nbytes)
+        self.at(self.held + int(nbytes))
+
+    def at(self, held: int) -> None:
+        """Now `held` bytes in all (an allocator's count, say, which sees padding and spare capacity)."""
+        self.held = max(self.held, int(held))
         if self.held > self.limit:
             raise _refuse(self.path, self.what, self.limit, self.held)
 

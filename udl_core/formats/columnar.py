@@ -211,7 +211,8 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
     parts: list[pa.Table] = []
     out_of_range: dict[str, int] = {}
     done = 0
-    budget = Budget(path, "the decoded Parquet columns are read into memory", memory_budget(options))
+    budget = Budget(path, "the decoded Parquet columns are read into memory", memory_budget(options),
+                    start=pa.total_allocated_bytes())
     try:
         for i in range(parquet.num_row_groups):
             part = _read_row_group(parquet, i, budget)
@@ -232,7 +233,8 @@ def _read_row_group(parquet: pq.ParquetFile, index: int, budget: Budget) -> pa.T
     dictionary pages can decode to far more than them, so the decoded bytes are what is counted."""
     batches = []
     for batch in parquet.iter_batches(batch_size=1 << 16, row_groups=[index]):
-        budget.add(batch.nbytes)
+        # pyarrow's allocations since the read began: batches' spare capacity and page buffers too.
+        budget.at(max(budget.held + batch.nbytes, pa.total_allocated_bytes() - budget.start))
         batches.append(batch)
     return pa.Table.from_batches(batches, schema=parquet.schema_arrow)
 
