@@ -165,3 +165,22 @@ def test_block_statistics_match_the_per_column_ones_bit_for_bit() -> None:
         distinct, missing = _block_counts([(str(j), c) for j, c in enumerate(columns)])
         assert [distinct[str(j)] for j in range(len(columns))] == [_distinct(c) for c in columns]
         assert [missing[str(j)] for j in range(len(columns))] == [_missing(c) for c in columns]
+
+
+def test_block_transform_matches_the_per_column_one_bit_for_bit() -> None:
+    from udl_core.preprocess import _numbers, _scale
+
+    rng = np.random.default_rng(8)
+    data = {f"x{j}": rng.standard_normal(40) * 10.0 ** (j - 3) for j in range(7)}
+    data["x2"][::4] = np.nan
+    data["flag"] = rng.integers(0, 2, 40).astype(bool)
+    data["colour"] = rng.choice(["red", "blue", "green"], 40)
+    data["label"] = np.arange(40) % 2
+    table = Table(source="mixed", format="csv", columns=pa.table(data))
+    pre = Preprocessor.fit(table, infer(table), np.arange(0, 40, 2))
+    out = pre.transform(table)
+    for step in pre.steps:
+        if step["kind"] == "numeric":
+            at = pre.feature_names.index(step["column"])
+            expected = _scale(_numbers(table.columns.column(step["column"])), step).astype(np.float32)
+            assert np.array_equal(out[:, at], expected)
