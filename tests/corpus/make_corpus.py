@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+import bombs   # beside this file, as type_cases
 from type_cases import type_cases   # beside this file: on the path as a script and in the corpus tests
 
 __all__ = ["CASES", "PICKLE_SENTINEL", "Case", "build", "build_all", "corpus_files", "good_csv_text"]
@@ -175,6 +176,16 @@ def _npz_bomb(path: Path) -> None:
     x = header.getvalue() + b"\x00" * 1024
     y = _npy_bytes(np.zeros(40_000, dtype=np.int64))
     _write(path, _zip64([("x.npy", x, 40_000 * 40_000 * 8 + len(header.getvalue())), ("y.npy", y, len(y))]))
+
+
+def _json_head() -> bytes:
+    """70 kB of JSON records (what a sniff reads looks like JSON), the start of an endless array."""
+    return ("[" + ",".join(json.dumps({"a": i, "label": i % 2}) for i in range(3000)) + ",").encode() + b" " * 20_000
+
+
+def _make_sparse_labels(folder: Path) -> None:
+    np.save(folder / "X.npy", np.zeros((4, 2)))
+    bombs.sparse_file(folder / "y.txt", 1 << 30, b"1\n0\n1\n0\n")
 
 
 def _npy_bytes(arr: np.ndarray) -> bytes:
@@ -410,9 +421,9 @@ def _make_csv_folder(folder: Path) -> None:
 
 def _make_xlsx(folder: Path) -> None:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as book:
-        book.writestr("[Content_Types].xml", "<Types/>")
-        book.writestr("xl/workbook.xml", "<workbook/>")
+    with zipfile.ZipFile(buf, "w") as book:   # fixed member times: the corpus is byte-identical
+        book.writestr(zipfile.ZipInfo("[Content_Types].xml", (2024, 1, 1, 0, 0, 0)), "<Types/>")
+        book.writestr(zipfile.ZipInfo("xl/workbook.xml", (2024, 1, 1, 0, 0, 0)), "<workbook/>")
     _write(folder / "book.xlsx", buf.getvalue())
 
 
@@ -666,6 +677,30 @@ CASES: tuple[Case, ...] = (
          note="a unicode array: no pickle, but not numbers either"),
     Case("npz_zip_bomb", lambda folder: _npz_bomb(folder / "data.npz"), "data.npz",
          raises=("UnsafeInputError",), hazard=True),
+    # -- memory budget (issue 9): bombs small on disk, refused or streamed under --memory-budget 4M
+    *(Case(f"npz_{method}_member_lies", lambda folder, m=method: bombs.npz_bomb(folder / "data.npz", m, 16 << 20),
+           "data.npz", args=("--memory-budget", "4M"), raises=("CorruptFileError", "UnsafeInputError"), hazard=True,
+           note="16 MiB of zeros declared as 9 kB: zipfile expands a bzip2/LZMA chunk whole")
+      for method in ("bz2", "lzma")),
+    *(Case(f"arrow_{codec}_{kind}_bomb", lambda folder, c=codec, k=kind: bombs.arrow_bomb(
+              folder / "data.arrow", c, 16 << 20, stream=k == "stream"),
+           "data.arrow", args=("--memory-budget", "4M"), raises=("MemoryBudgetError",), hazard=True,
+           note="IPC body compression: one batch expands to 16 MiB from a few kB")
+      for codec, kind in (("zstd", "file"), ("lz4", "stream"))),
+    Case("parquet_zstd_bomb", lambda folder: bombs.parquet_bomb(folder / "data.parquet", 16 << 20), "data.parquet",
+         args=("--memory-budget", "4M"), expect="ok", hazard=True,
+         note="16 MiB decoded from one zstd row group: over the budget it is streamed to disk"),
+    Case("csv_gz_tail_bomb", lambda folder: bombs.csv_gz_bomb(folder / "data.csv.gz", 16 << 20, 1 << 20),
+         "data.csv.gz", args=("--memory-budget", "4M"), expect="ok", hazard=True,
+         note="the first MB looks small, the tail packs 1000:1: counted as read, then streamed"),
+    Case("csv_zst_long_text", lambda folder: bombs.csv_zst_text(folder / "data.csv.zst", 16 << 20), "data.csv.zst",
+         args=("--memory-budget", "4M"), expect="ok", hazard=True,
+         note="the estimate reads a prefix of the text, never the whole stream"),
+    Case("json_sparse_1gb", lambda folder: bombs.sparse_file(folder / "data.json", 1 << 30, _json_head()), "data.json",
+         args=("--memory-budget", "64M"), raises=("MemoryBudgetError",), hazard=True,
+         note="1 GiB that costs nothing on disk; JSON is read whole, so it is refused before the read"),
+    Case("labels_txt_sparse_1gb", _make_sparse_labels, "X.npy", args=("--labels", "{dir}/y.txt", "--memory-budget", "64M"),
+         raises=("MemoryBudgetError",), mentions=("y.txt",), hazard=True),
     Case("image_decompression_bomb", _make_images_bomb, "imgs", raises=("UnsafeInputError",)),
     Case("distinct_string_labels", _make_distinct_labels, "data.csv", args=("--label", "name"),
          expect="handled", commands=("inspect", "train"),
