@@ -195,6 +195,20 @@ def test_uint64_past_2_63_keeps_its_classes(capsys, tmp_path):
     assert any("past 2**53 become the nearest float64" in note for note in read_table(path).notes)
 
 
+def test_record_arrays_big_endian_float16_and_uint64_fields(tmp_path):
+    rows = 20
+    records = np.zeros(rows, dtype=[("a", ">f8"), ("b", "<f2"), ("id", "<u8"), ("label", ">i4")])
+    records["a"] = np.arange(rows)
+    records["b"] = np.arange(rows) % 3
+    records["id"] = np.uint64(2**64 - 1) - np.arange(rows, dtype=np.uint64)
+    records["label"] = np.arange(rows) % 2
+    np.save(tmp_path / "records.npy", records)
+    columns = read_table(tmp_path / "records.npy").columns
+    assert columns.column("a").to_pylist() == list(map(float, range(rows)))
+    assert columns.column("id").to_pylist()[0] == 2**64 - 1   # not wrapped to -1
+    assert columns.column("label").to_pylist()[:3] == [0, 1, 0]
+
+
 @pytest.mark.parametrize("dtype", ["c8", "M8[D]", "m8[s]", "V4"])
 def test_numpy_dtypes_without_numbers_are_refused_by_name(capsys, tmp_path, dtype):
     np.save(tmp_path / "odd.npy", np.zeros((10, 2), dtype))

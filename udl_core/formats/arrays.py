@@ -208,7 +208,8 @@ def _column(path: Path, name: str, values: np.ndarray) -> pa.Array:
     if kind == "f" and values.dtype.itemsize < 8:
         values = values.astype(np.float64)
     elif kind in "iu":
-        values = values.astype(np.int64)
+        if not (values.dtype == np.uint64 and values.size and int(values.max()) >= 1 << 63):
+            values = values.astype(np.int64)   # uint64 past 2**63 stays uint64: as int64 it would wrap
     elif kind == "M":
         values = values.astype("datetime64[us]")
     elif kind not in "bfm":
