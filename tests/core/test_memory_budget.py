@@ -339,3 +339,16 @@ def test_peak_rss_growth_stays_within_the_budget_plus_the_overhead(tmp_path):
         print(f"{name}: peak RSS growth {growth / 2**20:.1f} MiB under a {budget >> 20} MiB budget ({error})")
         assert error in ("MemoryBudgetError", "CorruptFileError"), (name, error)
         assert growth <= budget + OVERHEAD, (name, growth)
+
+
+def test_the_export_script_carries_the_budget_when_given(monkeypatch):
+    from udl_core.cli import build_parser
+    from udl_core.training import TrainConfig
+    from udl_core.training.cli_train import loader_kwargs_from_args
+    from udl_core.training.export import render_script
+
+    monkeypatch.delenv("UDL_MEMORY_BUDGET", raising=False)
+    args = build_parser().parse_args(["train", "data.csv", "--memory-budget", "512M"])
+    assert "memory_budget=536870912," in render_script("data.csv", loader_kwargs_from_args(args), TrainConfig())
+    args = build_parser().parse_args(["train", "data.csv"])
+    assert "memory_budget" not in render_script("data.csv", loader_kwargs_from_args(args), TrainConfig())

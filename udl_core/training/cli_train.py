@@ -73,6 +73,8 @@ def loader_kwargs_from_args(args: argparse.Namespace) -> dict[str, Any]:
     )
     if args.missing is not None:
         kwargs["missing_values"] = tuple(args.missing)
+    if getattr(args, "memory_budget", None):
+        kwargs["memory_budget"] = args.memory_budget   # the export script keeps the run's budget
     return kwargs
 
 
