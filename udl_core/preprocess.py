@@ -126,11 +126,15 @@ def _scale_stats_many(columns: Sequence[pa.ChunkedArray], rows: np.ndarray | Non
         matrix = np.empty((n, len(block)), dtype=np.float64, order="F")   # each column contiguous
         for j, column in enumerate(block):
             matrix[:, j] = _numbers(column, rows)
-        complete = ~np.isnan(matrix).any(axis=0)
-        with np.errstate(invalid="ignore"):   # columns with NaN are redone one by one below
-            stats = _block_stats(matrix)
-        for j, done in enumerate(stats):
-            yield done if complete[j] else _scale_stats(matrix[:, j].copy())
+        yield from _matrix_stats(matrix)
+
+
+def _matrix_stats(matrix: np.ndarray) -> list[dict]:
+    """`_scale_stats` of each column of a Fortran-ordered float64 [n, k] matrix (NaN = missing)."""
+    complete = ~np.isnan(matrix).any(axis=0)
+    with np.errstate(invalid="ignore"):   # columns with NaN are redone one by one below
+        stats = _block_stats(matrix)
+    return [done if complete[j] else _scale_stats(matrix[:, j].copy()) for j, done in enumerate(stats)]
 
 
 def _block_stats(matrix: np.ndarray) -> list[dict]:
@@ -325,16 +329,24 @@ class Preprocessor:
             index = [int(c.name[1:]) for c in schema.feature_columns]
         else:
             index = list(range(int(np.prod(features.shape[1:]))))
+        flat = np.asarray(features)    # a plain view: no np.memmap bookkeeping per slice
+        flat = flat if flat.ndim == 2 else flat.reshape(flat.shape[0], -1)
+        per_block = max(1, CHUNK_BYTES // (8 * max(train_rows.size, 1)))
         keep, stats = [], []
-        for j in index:
-            name = f"f{j}"
-            column = cls._array_column(features, train_rows, j)
-            s = _scale_stats(column)
-            if s["constant"]:
-                dropped.append(name)
-                continue
-            keep.append(j)
-            stats.append(s)
+        for start in range(0, len(index), per_block):   # a block of features per numpy call
+            block = index[start:start + per_block]
+            if train_rows.size == 0:
+                fitted = [_scale_stats(cls._array_column(features, train_rows, j)) for j in block]
+            else:
+                matrix = np.asarray(flat[np.ix_(train_rows, block)], dtype=np.float64, order="F")
+                matrix[~np.isfinite(matrix)] = np.nan
+                fitted = _matrix_stats(matrix)
+            for j, s in zip(block, fitted):
+                if s["constant"]:
+                    dropped.append(f"f{j}")
+                    continue
+                keep.append(j)
+                stats.append(s)
         return [{
             "kind": "array",
             "shape": list(features.shape[1:]),

@@ -184,3 +184,26 @@ def test_block_transform_matches_the_per_column_one_bit_for_bit() -> None:
             at = pre.feature_names.index(step["column"])
             expected = _scale(_numbers(table.columns.column(step["column"])), step).astype(np.float32)
             assert np.array_equal(out[:, at], expected)
+
+
+def test_block_fit_of_array_features_matches_the_per_column_one() -> None:
+    from udl_core.preprocess import _scale_stats
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((50, 300)).astype(np.float32)
+    x[::7, 5] = np.nan
+    x[:, 9] = 2.0
+    x[3, 11] = np.inf
+    table = Table(source="m", format="npy", features=x, labels=rng.integers(0, 2, 50))
+    rows = np.arange(0, 50, 2)
+    step = Preprocessor.fit(table, infer(table), rows).steps[0]
+    expected = {}
+    for j in range(x.shape[1]):
+        values = x[rows, j].astype(np.float64)
+        values[~np.isfinite(values)] = np.nan
+        stats = _scale_stats(values)
+        if not stats["constant"]:
+            expected[j] = stats
+    assert step["index"] == list(expected)
+    for key in ("median", "mean", "std"):
+        assert step[key] == [stats[key] for stats in expected.values()]
