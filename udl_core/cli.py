@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from udl_core.errors import ConfigError, UDLError
+from udl_core.terminal import printable, printable_streams
 
 __all__ = ["add_loader_arguments", "add_memory_budget_argument", "build_parser", "loader_from_args", "main"]
 
@@ -142,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with printable_streams():  # names and paths from files never drive the terminal
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -152,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prefix = f"{where}: " if where and isinstance(exc, ConfigError) else ""
         if prefix and str(exc).startswith(prefix):
             prefix = ""  # the message names the file already
-        print(f"error: {prefix}{exc}", file=sys.stderr)
+        print(f"error: {printable(prefix + str(exc))}", file=sys.stderr)  # one line, always
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -160,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except (OSError, MemoryError) as exc:
-        print(f"error: {getattr(args, 'path', '')}: {exc}", file=sys.stderr)
+        where = getattr(args, "path", "")
+        print(f"error: {printable(f'{where}: {exc}')}", file=sys.stderr)
         return 2
 
 

@@ -18,11 +18,12 @@ from typing import Any, TextIO
 from udl_core.errors import ConfigError
 from udl_core.events import Notice, run_job
 from udl_core.outputs import RunInputs, check_output, check_writable_folder
+from udl_core.terminal import printable
 from udl_core.training.blas import blas_status
 from udl_core.training.devices import resolve_device
 from udl_core.training.trainer import EpochMetrics, TrainConfig, TrainResult, train
 
-__all__ = ["format_epoch", "loader_kwargs_from_args", "printable", "run_predict", "run_train"]
+__all__ = ["format_epoch", "loader_kwargs_from_args", "run_predict", "run_train"]
 
 
 def _clean(value: Any) -> Any:
@@ -34,14 +35,6 @@ def _clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     return value
-
-
-def printable(text: str) -> str:
-    """`text` with control and format characters (ANSI escapes, tabs, newlines, bidi marks)
-    written as Python escapes, so a class name from a file cannot drive the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _emit(event: dict[str, Any], out: TextIO) -> None:
