@@ -211,7 +211,9 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
     parts: list[pa.Table] = []
     out_of_range: dict[str, int] = {}
     done = 0
-    budget = Budget(path, "the decoded Parquet columns are read into memory", memory_budget(options),
+    # Three quarters of the budget counted: pyarrow's decoding threads leave about a third more
+    # in the allocator's heaps than it counts (measured: 256 MiB counted, +342 MiB of RSS).
+    budget = Budget(path, "the decoded Parquet columns are read into memory", memory_budget(options) * 3 // 4,
                     start=pa.total_allocated_bytes())
     try:
         for i in range(parquet.num_row_groups):
