@@ -184,6 +184,15 @@ def test_big_endian_and_float16_npz_train(capsys, tmp_path):
     assert loader.classes == ("0", "1") and loader.table.features.dtype == np.float32
 
 
+def test_labels_file_big_endian_beside_float16_features(capsys, tmp_path):
+    x, y = cases._xy()
+    np.save(tmp_path / "X.npy", np.stack([x, -x], axis=1).astype(np.float16))
+    np.save(tmp_path / "y.npy", y.astype(">u8"))
+    code, out, err = _cli(capsys, "inspect", tmp_path / "X.npy", "--labels", tmp_path / "y.npy", "--json")
+    assert code == 0, err
+    assert json.loads(out)["classes"] == ["0", "1"]
+
+
 def test_uint64_past_2_63_keeps_its_classes(capsys, tmp_path):
     path = _made(cases.make_npz_uint64, tmp_path, "data.npz")
     code, out, err = _cli(capsys, "inspect", path, "--json")
