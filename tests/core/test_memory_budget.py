@@ -234,6 +234,20 @@ def test_json_larger_than_the_budget_is_refused_before_it_is_read(tmp_path, monk
         read_table(path, ReadOptions(memory_budget=1 << 20))
 
 
+def test_json_is_refused_by_what_reading_it_costs_not_its_size(tmp_path):
+    # Measured peaks: a JSON document 21x its size, JSON Lines 5x (so the budget covers 24x / 6x).
+    document, lines = tmp_path / "d.json", tmp_path / "l.jsonl"
+    _big_json(document, 3_000)              # ~100 kB
+    lines.write_text("".join(json.dumps({"a": i, "b": i * 0.5, "label": i % 2}) + "\n" for i in range(30_000)))
+    assert 100_000 < document.stat().st_size < 1 << 20 < lines.stat().st_size < 2 << 20
+    with pytest.raises(MemoryBudgetError, match="d.json.*24x"):
+        read_table(document, ReadOptions(memory_budget=2 << 20))
+    assert read_table(document, ReadOptions(memory_budget=4 << 20)).num_rows == 3_000
+    assert read_table(lines, ReadOptions(memory_budget=12 << 20)).num_rows == 30_000
+    with pytest.raises(MemoryBudgetError, match="l.jsonl.*6x"):
+        read_table(lines, ReadOptions(memory_budget=4 << 20))
+
+
 def test_a_sparse_5gb_json_and_labels_file_are_refused(tmp_path, capsys):
     head = ("[" + ",".join(json.dumps({"a": i, "label": i % 2}) for i in range(5000)) + ",").encode()
     bombs.sparse_file(tmp_path / "big.json", head=head + b" " * 70_000)

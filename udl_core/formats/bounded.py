@@ -92,16 +92,17 @@ def _refuse(path: Path | str, what: str, limit: int, seen: int | None = None) ->
               "refused (a larger --memory-budget raises it)", limit=limit, seen=seen)
 
 
-def check_file_size(path: Path, options: ReadOptions | None, what: str) -> None:
-    """Refuse a file read whole into memory when it is larger than the budget (a sparse 5 GB
-    file costs nothing on disk and 5 GB once read)."""
+def check_file_size(path: Path, options: ReadOptions | None, what: str, factor: int = 1) -> None:
+    """Refuse a file read whole into memory when `factor` times its size (what reading it costs
+    at its peak) is more than the budget: a sparse 5 GB file costs nothing on disk."""
     limit = memory_budget(options)
     try:
         size = os.stat(path).st_size
     except OSError:
         return  # the read says why
-    if size > limit:
-        raise _refuse(path, f"{what}, and this one has {size:,} bytes", limit)
+    if size * factor > limit:
+        cost = f" (about {factor}x its size)" if factor > 1 else ""
+        raise _refuse(path, f"{what}{cost}, and this one has {size:,} bytes", limit)
 
 
 class Budget:

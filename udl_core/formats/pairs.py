@@ -180,7 +180,7 @@ def _read_text_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa
         raise DatasetError(path, "no such file or folder")
     if not path.is_file():
         raise DatasetError(path, "is not a regular file (a pipe, socket or device)")
-    check_file_size(path, options, "a .txt labels file is read whole into memory")
+    check_file_size(path, options, "a .txt labels file is read whole into memory", 12)   # measured: 10x
     try:
         raw = path.read_bytes()
     except OSError as exc:
