@@ -360,3 +360,15 @@ def test_a_file_size_limit_during_the_save_keeps_the_old_pair(tmp_path):
     assert done.stderr.strip().splitlines()[-1].startswith("error:") and "m.safetensors" in done.stderr
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     assert _predict(weights)[:2] == (0, predictions)
+
+
+def test_a_column_past_float32_range_saves_and_predicts(tmp_path):
+    """The preprocessing statistics are float64: a column of values near 1e41 has a median that
+    no float32 holds, and the model UDL saved must still be one its own predict accepts."""
+    data = tmp_path / "huge.csv"
+    rows = [f"{(5 + (i % 7) / 7) * 1e41:.6e},{(i * 37 % 100) / 100:.2f},{i % 2}" for i in range(120)]
+    data.write_text("big,small,label\n" + "\n".join(rows) + "\n")
+    weights = _train(tmp_path, data=data)
+    code, out, err = _predict(weights, data)
+    assert code == 0, err
+    assert len(out.splitlines()) == 120

@@ -112,15 +112,16 @@ def _int(value: Any, where: str, low: int, high: int) -> int:
     return value
 
 
-def _number(value: Any, where: str, *, positive: bool = False) -> float:
+def _number(value: Any, where: str, *, positive: bool = False, float32: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _fail(where, f"should be a number, not {_type(value)}")
     try:
         number = float(value)
     except OverflowError:
         _fail(where, "is too large")
-    if not math.isfinite(number) or abs(number) > 3.4e38:
-        _fail(where, f"{value} is not a finite float32 number")
+    # Feature statistics are float64 (a column of 1e41 has a median of 1e41); targets are float32.
+    if not math.isfinite(number) or (float32 and abs(number) > 3.4e38):
+        _fail(where, f"{value} is not a finite {'float32 ' if float32 else ''}number")
     if positive and not number > 0:
         _fail(where, f"{value} should be greater than 0")
     return number
@@ -194,7 +195,7 @@ def _validate(meta: dict[str, Any]) -> dict[str, Any]:
     for key, positive in (("target_mean", False), ("target_std", True)):
         value = _field(meta, key, "") if task == "regression" else meta.get(key)
         if value is not None:
-            clean[key] = _number(value, key, positive=positive)
+            clean[key] = _number(value, key, positive=positive, float32=True)
     clean["read_options"] = _read_options(_object(_field(meta, "read_options", ""), "read_options"))
     clean["preprocessor"] = _preprocessor(_object(_field(meta, "preprocessor", ""), "preprocessor"), model)
     return clean
