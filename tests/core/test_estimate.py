@@ -127,3 +127,14 @@ def test_arrow_stream_and_small_json_are_read_exactly(tmp_path):
     small.write_text('[{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]')
     est = estimate(small)
     assert (est.rows, est.exact) == (2, True)
+
+
+def test_json_array_whose_first_record_outgrows_the_sample_is_not_empty(tmp_path):
+    """No record decodes from the sample: the estimate says 'some rows', not '0 rows'."""
+    import json
+
+    records = [{"note": "n" * (3 << 20), "x": 0.5, "label": 0}] * 3
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(records))
+    est = estimate(path, ReadOptions())
+    assert est.rows >= 1

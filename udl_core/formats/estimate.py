@@ -303,7 +303,10 @@ def _size_json_array(path: Path) -> Sized:
             records.append(record)
         consumed, at = end, end
     columns = _records_table(records)
-    rows, nbytes = _scaled(path.stat().st_size, len(records), max(consumed, 1), columns.nbytes, False)
+    size = path.stat().st_size
+    if not records:  # the first record outgrows the sample: each is over SAMPLE_BYTES, so at most this many
+        return Sized(max(1, size // SAMPLE_BYTES), False, size, Table(str(path), "json", columns=columns))
+    rows, nbytes = _scaled(size, len(records), max(consumed, 1), columns.nbytes, False)
     return Sized(rows, False, nbytes, Table(str(path), "json", columns=columns))
 
 
