@@ -70,14 +70,16 @@ def udl_load(path: Path) -> float:
     return seconds
 
 
-def cli_inspect(path: Path) -> float | None:
+def cli_inspect(path: Path) -> str:
     start = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-m", "udl_core", "inspect", str(path), "--json"], cwd=ROOT,
-                              capture_output=True, timeout=CLI_TIMEOUT_S, check=False)
+                              capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        return None
-    return time.perf_counter() - start if done.returncode == 0 else None
+        return f"udl inspect over {CLI_TIMEOUT_S} s"
+    if done.returncode:
+        return f"udl inspect exit {done.returncode}: {(done.stderr.strip().splitlines() or ['?'])[-1][:200]}"
+    return f"udl inspect {time.perf_counter() - start:6.2f} s"
 
 
 def _growth(seconds: float, columns: int, last: tuple[float, int] | None) -> str:
@@ -104,9 +106,7 @@ def run(widths: tuple[int, ...], rows: int, cli: bool) -> None:
                         f"pyarrow read {base:6.2f} s (ratio {load / base:5.1f})")
                 last[kind] = (load, columns)
                 if cli:
-                    seconds = cli_inspect(path)
-                    line += (f" | udl inspect {seconds:6.2f} s" if seconds is not None
-                             else f" | udl inspect failed or over {CLI_TIMEOUT_S} s")
+                    line += " | " + cli_inspect(path)
                 print(line, flush=True)
                 path.unlink()
 
