@@ -8,7 +8,9 @@ the usual `x[perm[i:i + B]]` per batch. With `prefetch > 0` a daemon thread gath
 next chunks while the consumer works on this one; closing the generator (or breaking out
 of a for loop) stops the thread and waits for it. numpy's gather holds the GIL, so the
 thread pays off while the consumer runs code that releases it (an MLX step, I/O); a split
-that fits in one chunk is gathered inline.
+that fits in one chunk is gathered inline. Over the memory budget the split's arrays are
+memory-mapped spill files: after each gather `touched(bytes)` is told how much of them it may
+have mapped in (`touched_bytes`), so that their pages are released as iteration goes.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import numpy.random  # noqa: F401  imported with the module, not on the first sp
 
 from udl_core.errors import ConfigError
 
-__all__ = ["Batch", "ProcessedData", "Split", "iter_batches", "prefetched", "split_rows", "val_counts"]
+__all__ = ["Batch", "ProcessedData", "Split", "iter_batches", "prefetched", "split_rows", "touched_bytes",
+           "val_counts"]
 
 CHUNK_BYTES = 4 << 20
+FAULT_BYTES = 64 << 10   # what one read fault of a file map may map in (Linux maps around the fault)
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,22 +195,32 @@ def _chunk_rows(data: Split, batch_size: int) -> int:
     return max(1, CHUNK_BYTES // (row_bytes * batch_size)) * batch_size
 
 
-def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int) -> Iterator[tuple]:
+def touched_bytes(data: Split, rows: int) -> int:
+    """At most how many bytes of `data`'s maps gathering `rows` scattered rows maps in: a row of
+    x, plus one fault's worth around it in each of x, y, rows and the order."""
+    return rows * (int(np.prod(data.x.shape[1:])) * data.x.itemsize + 4 * FAULT_BYTES)
+
+
+def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int,
+            touched: Callable[[int], object] | None = None) -> Iterator[tuple]:
     per_chunk = _chunk_rows(data, batch_size)
     end = min(len(order), num_batches * batch_size)
     for start in range(0, end, per_chunk):
         index = order[start:min(end, start + per_chunk)]
-        yield (start // batch_size, np.take(data.x, index, axis=0), np.take(data.y, index),
-               np.take(data.rows, index))
+        chunk = (start // batch_size, np.take(data.x, index, axis=0), np.take(data.y, index),
+                 np.take(data.rows, index))
+        if touched is not None:
+            touched(touched_bytes(data, len(index)))
+        yield chunk
 
 
 def iter_batches(data: Split, order: np.ndarray, batch_size: int, num_batches: int, *,
                  feature_names: Sequence[str], split: str, epoch: int, prefetch: int,
-                 raw_rows: Callable | None) -> Iterator[Batch]:
+                 raw_rows: Callable | None, touched: Callable[[int], object] | None = None) -> Iterator[Batch]:
     """Batches of `data` in `order`, gathered a chunk at a time (see the module doc)."""
     if num_batches * batch_size <= _chunk_rows(data, batch_size):
         prefetch = 0   # one chunk: a thread could only add its start-up time
-    for first, x, y, rows in prefetched(_chunks(data, order, batch_size, num_batches), prefetch):
+    for first, x, y, rows in prefetched(_chunks(data, order, batch_size, num_batches, touched), prefetch):
         for offset in range(0, rows.shape[0], batch_size):
             stop = offset + batch_size
             yield Batch(first + offset // batch_size, x[offset:stop], y[offset:stop], rows[offset:stop],

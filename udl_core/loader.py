@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numbers
 
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,18 +24,21 @@ import numpy as np
 import pyarrow as pa
 
 from udl_core.batching import (
+    FAULT_BYTES,
     Batch,
     ProcessedData,
     Split,
     check_batch_size,
     iter_batches,
     split_rows,
+    touched_bytes,
 )
 from udl_core.errors import ConfigError, MemoryBudgetError
 from udl_core.events import Notice, Progress, run_job
 from udl_core.preprocess import Preprocessor, chunk_rows
 from udl_core.schema import Schema, count_labels, infer, table_slice
 from udl_core.streaming import (
+    FIT_MIN_ROWS,
     FIT_ROWS,
     SAMPLE_ROWS,
     STREAMABLE,
@@ -164,6 +167,7 @@ class UnifiedDataLoader:
                        max_categories=self.max_categories)
         if sample is not table:
             schema = count_labels(table, schema)
+            self._spill.release()
         if sample.num_rows < table.num_rows:
             schema = replace(schema, warnings=schema.warnings + (
                 f"the column types were inferred on the first {sample.num_rows:,} of {table.num_rows:,} rows "
@@ -196,9 +200,10 @@ class UnifiedDataLoader:
 
         total = train_rows.size + val_rows.size
         yield Progress("preprocess", 0, total, f"fitting the preprocessing on {train_rows.size} training rows")
-        fit_rows = train_rows[:FIT_ROWS] if self.streamed else train_rows
+        fit_rows = train_rows[:_fit_limit(self.memory_budget, _raw_width(table))] if self.streamed else train_rows
         fit_table = table_slice(table, 0, int(fit_rows[-1]) + 1) if self.streamed and fit_rows.size else table
         pre = Preprocessor.fit(fit_table, schema, fit_rows, max_categories=self.max_categories)
+        self.release_pages()
         if fit_rows.size < train_rows.size:
             pre.warnings.append(f"the preprocessing was fitted on the first {fit_rows.size:,} of "
                                 f"{train_rows.size:,} training rows (the data is larger than the memory budget)")
@@ -227,12 +232,14 @@ class UnifiedDataLoader:
         first = int(min(train_rows[:1].tolist() + val_rows[:1].tolist()))
         last = int(max(train_rows[-1:].tolist() + val_rows[-1:].tolist())) + 1
         step = chunk_rows(max(pre.feature_dim, _raw_width(table)))
+        row_bytes = _raw_row_bytes(table) + 4 * pre.feature_dim + 16
         for start in range(first, last, step):
             stop = min(last, start + step)
             part = pre.transform(table_slice(table, start, stop))
             for rows, x in ((train_rows, x_train), (val_rows, x_val)):
                 a, b = np.searchsorted(rows, [start, stop])
                 x[a:b] = part[rows[a:b] - start]
+            self.release_pages((stop - start) * row_bytes)
             done = int(np.searchsorted(train_rows, stop) + np.searchsorted(val_rows, stop))
             yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
         return Split(x_train, y_train, train_rows), Split(x_val, y_val, val_rows)
@@ -255,15 +262,19 @@ class UnifiedDataLoader:
         name = Path(self.path).name
         if streamable:
             self.streamed = True
-            self._spill = SpillFolder(self)
+            self._spill = SpillFolder(self, self.memory_budget // 4)
             yield Notice(f"{name} is larger than the memory budget ({self.estimate}); it is streamed to a "
                          f"memory-mapped file in {self._spill.path}", "warning")
             return (yield from spill_table(self.path, reader, self.read_options, self._spill, self.estimate.rows))
         if reader == "npy":
             self.streamed = True
-            self._spill = SpillFolder(self)
+            self._spill = SpillFolder(self, self.memory_budget // 4)
             yield Notice(f"{name} is larger than the memory budget ({self.estimate}); it stays memory-mapped "
                          f"and its processed rows go to {self._spill.path}", "warning")
+            table = yield from load_table(self.path, self.read_options)
+            for array in (table.features, table.labels):
+                self._spill.watch(array)
+            return table
         else:
             message = (f"{name} is larger than the memory budget ({self.estimate}), but {reader} files have no "
                        "streaming reader: it is read into memory")
@@ -276,6 +287,18 @@ class UnifiedDataLoader:
         if self.streamed:
             return self._spill.array(name, shape, dtype)
         return np.empty(shape, dtype=dtype)
+
+    def release_pages(self, touched: int | None = None) -> None:
+        """Data over the memory budget: drop the resident pages of its memory-mapped spill files
+        (and NPY input) from this process, at once, or once `touched` bytes more of them have been
+        read or written since the last release than a quarter of the budget. A no-op otherwise.
+        Code that walks the loader's arrays itself (e.g. all of `train_data.x`) calls it per chunk."""
+        if self._spill is None:
+            return
+        if touched is None:
+            self._spill.release()
+        else:
+            self._spill.touched(touched)
 
     def load(self) -> UnifiedDataLoader:
         """`iter_load` without the events."""
@@ -401,7 +424,7 @@ class UnifiedDataLoader:
             if self.streamed:
                 # A bounded-buffer shuffle that reads a few blocks at a time, written to disk.
                 out = self._spill.array(f"order-{epoch}.i64", (len(data),), np.int64)
-                self._orders[epoch] = block_shuffle(len(data), rng, out=out)
+                self._orders[epoch] = block_shuffle(len(data), rng, out=out, touched=self._spill.touched)
             else:
                 self._orders[epoch] = rng.permutation(len(data))
         return self._orders[epoch]
@@ -421,15 +444,18 @@ class UnifiedDataLoader:
             raise ConfigError(f"batch index {i} is out of range: this split has {span}")
         index = np.asarray(self._positions(split, epoch)[i * self.batch_size:(i + 1) * self.batch_size],
                            dtype=np.int64)
-        return Batch(int(i), np.take(data.x, index, axis=0), np.take(data.y, index),
-                     np.take(data.rows, index), self.feature_names, split, epoch, self.raw_rows)
+        batch = Batch(int(i), np.take(data.x, index, axis=0), np.take(data.y, index),
+                      np.take(data.rows, index), self.feature_names, split, epoch, self.raw_rows)
+        self.release_pages(touched_bytes(data, index.size))
+        return batch
 
     def batches(self, split: str = "train", epoch: int = 0, prefetch: bool = True) -> Iterator[Batch]:
         """Every batch of `split` for `epoch`, gathered ahead on a thread when `prefetch`."""
         data = self._split(split)
         return iter_batches(data, self._positions(split, epoch), self.batch_size, self.num_batches(split),
                             feature_names=self.feature_names, split=split, epoch=epoch,
-                            prefetch=self.prefetch if prefetch else 0, raw_rows=self.raw_rows)
+                            prefetch=self.prefetch if prefetch else 0, raw_rows=self.raw_rows,
+                            touched=self._spill.touched if self._spill is not None else None)
 
     def __iter__(self) -> Iterator[Batch]:
         """This epoch's training batches; each `iter()` starts the next epoch."""
@@ -445,7 +471,7 @@ class UnifiedDataLoader:
         table = self.table
         rows = np.asarray(rows, dtype=np.int64)
         if table.is_tabular:
-            taken = table.columns.take(pa.array(rows))
+            taken = _take_rows(table.columns, rows, self.release_pages)
             return {name: python_values(column) for name, column in zip(taken.column_names, taken.columns)}
         out: dict[str, list] = {}
         features = np.asarray(table.features[rows])
@@ -469,6 +495,42 @@ class UnifiedDataLoader:
             return f"UnifiedDataLoader({self.path!r}, not loaded)"
         return (f"UnifiedDataLoader({self.path!r}, {self.num_train} train / {self.num_val} val rows, "
                 f"{self.feature_dim} features, {self.task}, batch_size={self.batch_size})")
+
+
+def _take_rows(columns: pa.Table, rows: np.ndarray, touched: Callable[[int], object]) -> pa.Table:
+    """`columns.take(rows)`, reading only the record batches that hold `rows`: a take over a
+    table of many batches (a memory-mapped spill file) reads every page of it. `touched(bytes)`
+    after each batch: a value read from a map maps in a fault's worth of pages around it."""
+    batches = columns.to_batches()
+    if len(batches) < 2 or not rows.size or rows.min() < 0 or rows.max() >= columns.num_rows:
+        return columns.take(pa.array(rows))   # (out-of-range rows raise as they always did)
+    starts = np.cumsum([0] + [batch.num_rows for batch in batches])
+    which = np.searchsorted(starts, rows, side="right") - 1
+    grouped = np.argsort(which, kind="stable")
+    parts = []
+    for k in np.unique(which):
+        local = rows[grouped][which[grouped] == k] - starts[k]
+        parts.append(batches[k].take(pa.array(local)))
+        touched(local.size * columns.num_columns * 2 * FAULT_BYTES)
+    inverse = np.empty_like(grouped)
+    inverse[grouped] = np.arange(grouped.size)
+    return pa.Table.from_batches(parts, schema=columns.schema).take(pa.array(inverse))
+
+
+def _fit_limit(budget: int, width: int) -> int:
+    """Training rows a streamed load fits its preprocessing on: FIT_ROWS, fewer (not under
+    FIT_MIN_ROWS) when their float64 values would pass an eighth of the memory budget, since the
+    fit holds several float64 copies of a block of columns at once (~130 MiB at 200k x 16)."""
+    return min(FIT_ROWS, max(FIT_MIN_ROWS, budget // (64 * max(1, width))))
+
+
+def _raw_row_bytes(table: Table) -> int:
+    """Bytes of one raw row, on average (what a slice of the mapped table touches)."""
+    if not table.num_rows:
+        return 0
+    if table.is_tabular:
+        return -(-table.columns.nbytes // table.num_rows)
+    return int(np.prod(table.features.shape[1:])) * table.features.itemsize + 8
 
 
 def _raw_width(table: Table) -> int:

@@ -8,7 +8,8 @@ heap instead of reading it whole:
   spill folder, which is then memory-mapped: the raw Table lives in the page cache, and
   `raw_rows()` stays a cheap `take`. NPY files are memory-mapped by their reader already.
 * The schema is inferred on the first `SAMPLE_ROWS` rows (classes and counts still come
-  from every row), and the preprocessing is fitted on the first `FIT_ROWS` training rows.
+  from every row), and the preprocessing is fitted on the first `FIT_ROWS` training rows
+  (fewer, down to `FIT_MIN_ROWS`, when their float64 values pass an eighth of the budget).
 * Processed features go chunk by chunk into float32 memory-mapped files in the same folder,
   so `train_data.x` is an `np.memmap` and every batching path works unchanged.
 * The training order is a bounded-buffer shuffle (`block_shuffle`): blocks of `BLOCK_ROWS`
@@ -24,6 +25,14 @@ What stays in RAM is a chunk of rows at a time plus one int64 per BLOCK_ROWS row
 block order). JSON, NPZ and image folders have no streaming reader: they are read into
 memory, with a warning.
 
+The pages of a file-backed map count in the process's RSS once touched, and a shared map
+keeps them there until it is unmapped, so every map of the folder is registered with it and
+its pages are dropped (`SpillFolder.release`, madvise(MADV_DONTNEED): written pages stay in
+the page cache and are read back from it, nothing is lost) whenever about `release_bytes`
+(a quarter of the memory budget) have been touched since the last release (`touched`): after
+each chunk of the load, and while batches are gathered. RSS then stays near the budget
+however large the spilled data is.
+
 The spill folder goes under $UDL_SPILL_DIR, else the temp folder unless that is in RAM
 (tmpfs), then /var/tmp. It is deleted when the loader is closed, reloaded or
 garbage-collected, or at interpreter exit; folders left by killed processes are swept by
@@ -34,13 +43,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import os
 import re
 import shutil
 import socket
 import tempfile
 import weakref
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +60,21 @@ from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
 from udl_core.table import BadRecord, ReadOptions, Table
 
-__all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SPILL_DIR_ENV", "STREAMABLE",
-           "SpillFolder", "block_shuffle", "merge_splits", "spill_roots", "spill_rows", "spill_table",
+__all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_MIN_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SPILL_DIR_ENV",
+           "STREAMABLE", "SpillFolder", "block_shuffle", "merge_splits", "spill_roots", "spill_rows", "spill_table",
            "stream_split", "sweep_stale"]
 
 SAMPLE_ROWS = 100_000
 FIT_ROWS = 200_000
+FIT_MIN_ROWS = 50_000   # the fewest rows the preprocessing is fitted on when the budget is small
 BLOCK_ROWS = 1024
 BUFFER_ROWS = 1 << 18
 BATCH_ROWS = 1 << 16
 CHUNK_ROWS = 1 << 18   # rows of a per-row array handled at a time (2 MiB of int64)
 STREAMABLE = ("parquet", "csv")
 SPILL_DIR_ENV = "UDL_SPILL_DIR"
+RELEASE_BYTES = 64 << 20   # touched bytes between two releases when no budget is given
+_DONTNEED = getattr(mmap, "MADV_DONTNEED", None)   # absent on Windows
 
 
 def _in_memory(folder: str) -> bool:
@@ -124,11 +137,26 @@ def sweep_stale(root: str | Path) -> list[Path]:
     return removed
 
 
+def _remove(path: str, kept: list[mmap.mmap]) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    for mm in kept:
+        with contextlib.suppress(BufferError, ValueError):   # still exported to a live Arrow array
+            mm.close()
+
+
 class SpillFolder:
     """A temporary folder removed when its owner is collected (or at exit); folders of dead
-    processes (this host, this user) are swept when a new one is made."""
+    processes (this host, this user) are swept when a new one is made.
 
-    def __init__(self, owner: object) -> None:
+    Every map of its files is registered (weakly: a map goes when its arrays go), so that
+    `release()` can drop their resident pages; `touched(nbytes)` releases once `release_bytes`
+    have been touched since the last release."""
+
+    def __init__(self, owner: object, release_bytes: int = RELEASE_BYTES) -> None:
+        self.release_bytes = max(1 << 20, int(release_bytes))
+        self._maps: list[weakref.ref[mmap.mmap]] = []
+        self._kept: list[mmap.mmap] = []      # maps that Arrow buffers point into: closed on remove()
+        self._touched = 0
         roots = spill_roots()
         for root in roots:
             try:
@@ -141,10 +169,51 @@ class SpillFolder:
         else:
             raise OSError(failure.errno, f"cannot make a folder for the spill files in {', '.join(roots)} "
                                          f"({failure.strerror}); set {SPILL_DIR_ENV} to a writable folder")
-        self._finalizer = weakref.finalize(owner, shutil.rmtree, str(self.path), True)
+        self._finalizer = weakref.finalize(owner, _remove, str(self.path), self._kept)
 
     def remove(self) -> None:
         self._finalizer()
+
+    def release(self) -> None:
+        """Drop the resident pages of every live map of the folder from this process (they stay
+        in the page cache, dirty ones too, and a later access reads them back from there)."""
+        self._touched = 0
+        if _DONTNEED is None:
+            return
+        live = []
+        for ref in self._maps:
+            mm = ref()
+            if mm is None:
+                continue
+            live.append(ref)
+            with contextlib.suppress(ValueError, OSError):   # closed, or empty
+                mm.madvise(_DONTNEED)
+        self._maps = live
+
+    def touched(self, nbytes: int) -> None:
+        """Count `nbytes` of the folder's maps as read or written; `release()` once
+        `release_bytes` have been counted since the last release."""
+        self._touched += int(nbytes)
+        if self._touched >= self.release_bytes:
+            self.release()
+
+    def _register(self, mm: mmap.mmap | None) -> None:
+        if mm is not None:
+            self._maps.append(weakref.ref(mm))
+
+    def watch(self, array: np.ndarray) -> None:
+        """Register a read-only `np.memmap` made elsewhere (an NPY input) with `release()`."""
+        if isinstance(array, np.memmap) and array.mode == "r":   # shared and never written: safe to drop
+            self._register(getattr(array, "_mmap", None))
+
+    def open_map(self, name: str) -> mmap.mmap:
+        """File `name` of the folder mapped read-only, registered, and kept open as long as the
+        folder (Arrow buffers made on it must not outlive the map)."""
+        with open(self.path / name, "rb") as file:
+            mm = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._register(mm)
+        self._kept.append(mm)
+        return mm
 
     def discard(self, name: str) -> None:
         """Delete one file (open memmaps of it stay valid until they are dropped)."""
@@ -172,7 +241,9 @@ class SpillFolder:
                 os.ftruncate(fd, size)      # a file system without fallocate
         finally:
             os.close(fd)
-        return np.memmap(self.path / name, dtype=dtype, mode="r+", shape=shape)
+        array = np.memmap(self.path / name, dtype=dtype, mode="r+", shape=shape)
+        self._register(getattr(array, "_mmap", None))
+        return array
 
 
 def _batches(reader: str, path: Path, options: ReadOptions, quarantine: list[BadRecord]):
@@ -208,6 +279,9 @@ def spill_table(path: str | Path, reader: str, options: ReadOptions, folder: Spi
                                                  f"the column types of the first rows ({exc})") from None
             writer.write_batch(batch)
             rows += batch.num_rows
+            del batch
+            # The reader's freed buffers, handed back as it goes: its peak is otherwise ~20 MiB higher.
+            pa.default_memory_pool().release_unused()
             yield Progress("read", rows, expected_rows, f"read {rows:,} rows")
     finally:
         if writer is not None:
@@ -221,7 +295,8 @@ def spill_table(path: str | Path, reader: str, options: ReadOptions, folder: Spi
         raise EmptyDatasetError(path, "no data rows")
     # The reader's freed buffers (~100 MiB) would otherwise stay in the process through training.
     pa.default_memory_pool().release_unused()
-    table = pa.ipc.open_file(pa.memory_map(str(target))).read_all()
+    # Mapped by Python, not pa.memory_map, so that its pages can be released (zero-copy all the same).
+    table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(folder.open_map(target.name)))).read_all()
     notes = [f"larger than the memory budget: streamed into {target} and memory-mapped"]
     return Table(source=str(path), format=reader, columns=table, quarantine=quarantine, notes=notes)
 
@@ -235,6 +310,7 @@ def spill_rows(parts: Iterable[np.ndarray], n: int, folder: SpillFolder, name: s
             out = folder.array(name, (n,), part.dtype)
         out[at:at + part.size] = part
         at += part.size
+        folder.touched(2 * part.nbytes)   # the part's source rows (the raw table) and its copy
     if out is None or at != n:
         raise ValueError(f"spill_rows: {at} values for {n} rows")
     return out
@@ -278,8 +354,13 @@ def stream_split(y: np.ndarray, task: str, fraction: float, seed: int, folder: S
             counts = np.bincount(part[part >= 0].astype(np.int64))
             sizes = np.pad(sizes, (0, max(0, counts.size - sizes.size)))
             sizes[:counts.size] += counts
+            folder.touched(part.nbytes)
     else:
-        sizes = np.array([sum(int((~np.isnan(y[s:s + chunk_rows])).sum()) for s in range(0, n, chunk_rows))])
+        sizes = np.zeros(1, dtype=np.int64)
+        for start in range(0, n, chunk_rows):
+            part = y[start:start + chunk_rows]
+            sizes[0] += int((~np.isnan(part)).sum())
+            folder.touched(part.nbytes)
     warnings: list[str] = []
     total = int(sizes.sum())
     if fraction <= 0 or total == 0:
@@ -321,6 +402,7 @@ def stream_split(y: np.ndarray, task: str, fraction: float, seed: int, folder: S
             y_out[at:at + chosen.size] = part[chosen]
         at_val += int(pick.sum())
         at_train += int(known.size - pick.sum())
+        folder.touched(part.nbytes + known.size * (8 + y.itemsize))
     return train_rows, val_rows, train_y, val_y, warnings
 
 
@@ -338,13 +420,16 @@ def merge_splits(train: tuple[np.ndarray, ...], val: tuple[np.ndarray, ...], fol
             ids = np.asarray(srows[start:start + chunk_rows])
             where = np.arange(start, start + ids.size) + np.searchsorted(other, ids)
             x[where], y[where], rows[where] = sx[start:start + ids.size], sy[start:start + ids.size], ids
+            folder.touched(2 * (ids.size * (x.itemsize * int(np.prod(x.shape[1:])) + y.itemsize + 8)))
     return x, y, rows
 
 
 def block_shuffle(n: int, rng: np.random.Generator, block_rows: int | None = None,
-                  buffer_rows: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+                  buffer_rows: int | None = None, out: np.ndarray | None = None,
+                  touched: Callable[[int], object] | None = None) -> np.ndarray:
     """A permutation of range(n): blocks in random order, rows shuffled within windows of
-    `buffer_rows`. Written one window at a time into `out` (e.g. a memmap) when given."""
+    `buffer_rows`. Written one window at a time into `out` (e.g. a memmap) when given, and
+    `touched(bytes)` called after each window (`SpillFolder.touched`)."""
     block_rows, buffer_rows = block_rows or BLOCK_ROWS, buffer_rows or BUFFER_ROWS
     blocks = rng.permutation(-(-n // block_rows))
     lengths = np.full(blocks.size, block_rows, dtype=np.int64)
@@ -359,4 +444,6 @@ def block_shuffle(n: int, rng: np.random.Generator, block_rows: int | None = Non
         skip = start - (int(ends[first - 1]) if first else 0)
         window = rows[skip:skip + stop - start]
         order[start:stop] = window[rng.permutation(window.size)]
+        if touched is not None:
+            touched(8 * window.size)
     return order
