@@ -8,9 +8,13 @@ the usual `x[perm[i:i + B]]` per batch. With `prefetch > 0` a daemon thread gath
 next chunks while the consumer works on this one; closing the generator (or breaking out
 of a for loop) stops the thread and waits for it. numpy's gather holds the GIL, so the
 thread pays off while the consumer runs code that releases it (an MLX step, I/O); a split
-that fits in one chunk is gathered inline. Over the memory budget the split's arrays are
-memory-mapped spill files: after each gather `touched(bytes)` is told how much of them it may
-have mapped in (`touched_bytes`), so that their pages are released as iteration goes.
+that fits in one chunk is gathered inline.
+
+Over the memory budget the split's arrays are memory-mapped spill files, and reading one value
+of a map maps in the whole page-cache folio around it (up to 2 MiB on Linux 6.x), so a chunk of
+shuffled rows read in one `take` would map in most of the file. There `gather` reads a chunk's
+rows in file order, a span of PIECE_BYTES at a time, and tells `touched(bytes)` after each span
+what it may have mapped in, so that the pages are released as it goes (`SpillFolder.touched`).
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ import numpy.random  # noqa: F401  imported with the module, not on the first sp
 
 from udl_core.errors import ConfigError
 
-__all__ = ["Batch", "ProcessedData", "Split", "iter_batches", "prefetched", "split_rows", "touched_bytes",
-           "val_counts"]
+__all__ = ["Batch", "ProcessedData", "Split", "gather", "iter_batches", "prefetched", "split_rows", "val_counts"]
 
 CHUNK_BYTES = 4 << 20
-FAULT_BYTES = 64 << 10   # what one read fault of a file map may map in (Linux maps around the fault)
+FAULT_BYTES = 2 << 20    # what reading one value of a file map may map in (a large folio, measured)
+PIECE_BYTES = 4 << 20    # span of x's file read between two reports to `touched`
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,10 +199,30 @@ def _chunk_rows(data: Split, batch_size: int) -> int:
     return max(1, CHUNK_BYTES // (row_bytes * batch_size)) * batch_size
 
 
-def touched_bytes(data: Split, rows: int) -> int:
-    """At most how many bytes of `data`'s maps gathering `rows` scattered rows maps in: a row of
-    x, plus one fault's worth around it in each of x, y, rows and the order."""
-    return rows * (int(np.prod(data.x.shape[1:])) * data.x.itemsize + 4 * FAULT_BYTES)
+def gather(data: Split, index: np.ndarray, touched: Callable[[int], object] | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y, rows) of `data` at positions `index`, new arrays. Given `touched` (a split in
+    memory-mapped spill files), the rows are read in file order, PIECE_BYTES of x's file at a
+    time, and `touched(bytes)` is told after each piece what it may have mapped in."""
+    index = np.asarray(index, dtype=np.int64)
+    if touched is None or not index.size:
+        return np.take(data.x, index, axis=0), np.take(data.y, index), np.take(data.rows, index)
+    x = np.empty((index.size, *data.x.shape[1:]), dtype=data.x.dtype)
+    y = np.empty(index.size, dtype=data.y.dtype)
+    rows = np.empty(index.size, dtype=data.rows.dtype)
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    row_bytes = max(1, int(np.prod(data.x.shape[1:])) * data.x.itemsize)
+    per_piece = max(1, PIECE_BYTES // row_bytes)
+    cuts = (np.flatnonzero(np.diff(ordered // per_piece)) + 1).tolist()
+    for a, b in zip([0, *cuts], [*cuts, index.size]):
+        where, ids = order[a:b], ordered[a:b]
+        x[where] = np.take(data.x, ids, axis=0)
+        y[where] = np.take(data.y, ids)
+        rows[where] = np.take(data.rows, ids)
+        # the span read in each of x, y and rows, and a folio mapped in around each
+        touched(int(ids[-1] - ids[0] + 1) * (row_bytes + data.y.itemsize + data.rows.itemsize) + 3 * FAULT_BYTES)
+    return x, y, rows
 
 
 def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int,
@@ -206,12 +230,7 @@ def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int,
     per_chunk = _chunk_rows(data, batch_size)
     end = min(len(order), num_batches * batch_size)
     for start in range(0, end, per_chunk):
-        index = order[start:min(end, start + per_chunk)]
-        chunk = (start // batch_size, np.take(data.x, index, axis=0), np.take(data.y, index),
-                 np.take(data.rows, index))
-        if touched is not None:
-            touched(touched_bytes(data, len(index)))
-        yield chunk
+        yield (start // batch_size, *gather(data, order[start:min(end, start + per_chunk)], touched))
 
 
 def iter_batches(data: Split, order: np.ndarray, batch_size: int, num_batches: int, *,

@@ -30,8 +30,8 @@ from udl_core.batching import (
     Split,
     check_batch_size,
     iter_batches,
+    gather,
     split_rows,
-    touched_bytes,
 )
 from udl_core.errors import ConfigError, MemoryBudgetError
 from udl_core.events import Notice, Progress, run_job
@@ -444,10 +444,8 @@ class UnifiedDataLoader:
             raise ConfigError(f"batch index {i} is out of range: this split has {span}")
         index = np.asarray(self._positions(split, epoch)[i * self.batch_size:(i + 1) * self.batch_size],
                            dtype=np.int64)
-        batch = Batch(int(i), np.take(data.x, index, axis=0), np.take(data.y, index),
-                      np.take(data.rows, index), self.feature_names, split, epoch, self.raw_rows)
-        self.release_pages(touched_bytes(data, index.size))
-        return batch
+        touched = self._spill.touched if self._spill is not None else None
+        return Batch(int(i), *gather(data, index, touched), self.feature_names, split, epoch, self.raw_rows)
 
     def batches(self, split: str = "train", epoch: int = 0, prefetch: bool = True) -> Iterator[Batch]:
         """Every batch of `split` for `epoch`, gathered ahead on a thread when `prefetch`."""

@@ -70,6 +70,7 @@ FIT_MIN_ROWS = 50_000   # the fewest rows the preprocessing is fitted on when th
 BLOCK_ROWS = 1024
 BUFFER_ROWS = 1 << 18
 BATCH_ROWS = 1 << 16
+MIN_BATCH_ROWS = 1024
 CHUNK_ROWS = 1 << 18   # rows of a per-row array handled at a time (2 MiB of int64)
 STREAMABLE = ("parquet", "csv")
 SPILL_DIR_ENV = "UDL_SPILL_DIR"
@@ -246,14 +247,27 @@ class SpillFolder:
         return array
 
 
-def _batches(reader: str, path: Path, options: ReadOptions, quarantine: list[BadRecord]):
+def batch_rows(path: Path, options: ReadOptions, expected_rows: int | None) -> int:
+    """Rows per record batch spilled: BATCH_ROWS, fewer (not under MIN_BATCH_ROWS) when 32 times a
+    batch's bytes on disk pass the budget (the reader holds the text, the parsed and the
+    normalised copies of a batch, and a batch of its own that it re-chunks into ours)."""
+    from udl_core.formats.bounded import memory_budget
+
+    try:
+        row_bytes = path.stat().st_size / max(1, expected_rows or 0) if expected_rows else 256
+    except OSError:
+        row_bytes = 256
+    return int(min(BATCH_ROWS, max(MIN_BATCH_ROWS, memory_budget(options) // (32 * max(64.0, row_bytes)))))
+
+
+def _batches(reader: str, path: Path, options: ReadOptions, quarantine: list[BadRecord], rows: int):
     if reader == "parquet":
         from udl_core.formats.columnar import iter_parquet_batches
 
-        return iter_parquet_batches(path, options, BATCH_ROWS)
+        return iter_parquet_batches(path, options, rows)
     from udl_core.formats.delimited import iter_record_batches
 
-    return iter_record_batches(path, options, BATCH_ROWS, quarantine)
+    return iter_record_batches(path, options, rows, quarantine)
 
 
 def spill_table(path: str | Path, reader: str, options: ReadOptions, folder: SpillFolder,
@@ -267,7 +281,7 @@ def spill_table(path: str | Path, reader: str, options: ReadOptions, folder: Spi
     schema = None
     yield Progress("read", 0, expected_rows, f"streaming {path.name} to disk (over the memory budget)")
     try:
-        for batch in _batches(reader, path, options, quarantine):
+        for batch in _batches(reader, path, options, quarantine, batch_rows(path, options, expected_rows)):
             if writer is None:
                 schema = batch.schema
                 writer = pa.ipc.new_file(str(target), schema)

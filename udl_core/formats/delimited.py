@@ -13,11 +13,11 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from udl_core.dates import is_text_date, parse_as_field, parse_text_dates
 from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
 from udl_core.formats.bounded import BoundedReader, memory_budget
@@ -40,6 +40,7 @@ from udl_core.formats.dialect import (
 )
 from udl_core.formats.encoding import TextEncoding, detect_encoding
 from udl_core.formats.registry import readers, register_reader
+from udl_core.formats.whitespace import SEPARATOR, WHITESPACE, WhitespaceReader
 from udl_core.table import BadRecord, ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_columns
 
@@ -100,6 +101,8 @@ def _arrow_options(
     block_size: int | None = None,
 ) -> dict:
     codec = encoding or dialect.encoding.codec
+    if dialect.delimiter == WHITESPACE and codec.startswith("utf-16"):
+        codec = "utf-8"  # WhitespaceReader hands UTF-16 text on as UTF-8
     if codec == "utf-8":
         codec = "utf8"  # pyarrow's own name: no transcoding, and it skips a UTF-8 BOM
     elif dialect.encoding.bom and codec.startswith("utf-16"):
@@ -115,7 +118,7 @@ def _arrow_options(
         read.column_names = [f"c{i}" for i in range(len(dialect.names))]
         read.skip_rows = dialect.skip_lines + dialect.header_lines
     parse = pacsv.ParseOptions(
-        delimiter=dialect.delimiter,
+        delimiter=SEPARATOR if dialect.delimiter == WHITESPACE else dialect.delimiter,
         newlines_in_values=dialect.quoted_newlines,
         invalid_row_handler=on_invalid,
     )
@@ -191,13 +194,24 @@ def _read_csv(path: Path, dialect: Dialect, arrow: dict, limit: int) -> pa.Table
                 if dialect.compression:
                     counted = BoundedReader(source, limit, path, f"the {dialect.compression}-compressed "
                                             "text decompresses, to be read into memory")
-                    return pacsv.read_csv(pa.PythonFile(counted, mode="r"), **arrow)
-                return pacsv.read_csv(source, **arrow)
+                    return pacsv.read_csv(_text_source(counted, dialect), **arrow)
+                return pacsv.read_csv(_text_source(source, dialect), **arrow)
         except pa.ArrowInvalid as exc:
             if "straddl" not in str(exc) or block > 1 << 30:
                 raise
             arrow["read_options"].block_size = block
             block <<= 2
+
+
+def _text_source(source: pa.NativeFile | BoundedReader | io.BytesIO, dialect: Dialect
+                 ) -> pa.NativeFile | io.BytesIO:
+    """What pyarrow reads: the text itself, or for whitespace-delimited text its runs as tabs."""
+    if dialect.delimiter != WHITESPACE:
+        return pa.PythonFile(source, mode="r") if isinstance(source, BoundedReader) else source
+    codec = dialect.encoding.codec
+    if dialect.encoding.bom and codec.startswith("utf-16"):
+        codec = "utf-16"  # consumes the BOM
+    return pa.PythonFile(WhitespaceReader(source, codec), mode="r")
 
 
 def _parse_with_fallbacks(path: Path, dialect: Dialect, options: ReadOptions
@@ -251,7 +265,9 @@ def _numeric_from_text(column: pa.ChunkedArray, missing: list[str], dialect: Dia
 def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
                numeric_text: bool = True, notes: list[str] | None = None) -> pa.Table:
     """Our column names, dates as zone-free UTC timestamps (udl_core/temporal.py; said in
-    `notes` when given), padded numbers as numbers, NUL bytes gone."""
+    `notes` when given), padded numbers as numbers, NUL bytes gone. With `numeric_text` (a
+    whole read or a sample), text dates become timestamps too (udl_core/dates.py); streamed
+    batches get the sample's types in `_to_batch` instead."""
     if table.num_columns == len(dialect.names):
         table = table.rename_columns(list(dialect.names))
     else:
@@ -263,8 +279,6 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
         kind = column.type
         if pa.types.is_date(kind):
             column = pc.cast(column, pa.timestamp("s"))
-        elif pa.types.is_null(kind):
-            column = column.cast(pa.string())
         elif pa.types.is_string(kind):
             if dialect.has_nul:
                 column = pc.replace_substring(column, "\x00", "")
@@ -274,20 +288,11 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
     table, zoned, dropped = utc_columns(pa.table(columns, names=table.column_names))
     if notes is not None:
         notes.extend(temporal_notes(zoned, dropped))
+    if numeric_text:
+        table, read_dates = parse_text_dates(table, missing)
+        if notes is not None:
+            notes.extend(read_dates)
     return table
-
-
-def _row_number_column(table: pa.Table, dialect: Dialect) -> str | None:
-    """The name of an unnamed first column counting 0, 1, 2, ... (or 1, 2, 3, ...), if any."""
-    if not dialect.unnamed_first or table.num_columns < 2 or table.num_rows < 2:
-        return None
-    column = table.column(0)
-    if column.type != pa.int64() or column.null_count:
-        return None
-    values = column.to_numpy()
-    if values[0] not in (0, 1) or not np.array_equal(values, np.arange(values[0], values[0] + len(values))):
-        return None
-    return table.column_names[0]
 
 
 @register_reader("csv", *CSV_EXTENSIONS, *COMPRESSED_EXTENSIONS, sniff=sniff_delimited, priority=200,
@@ -303,7 +308,6 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
         table = _normalise(raw, dialect, options, notes=temporal)
     except _ARROW_ERRORS as exc:
         raise CorruptFileError(path, f"cannot be parsed as delimited text ({first_line(exc)})") from None
-    index = _row_number_column(table, dialect)
     bad = invalid.records(path)
     total = table.num_rows + len(bad)
     if bad and len(bad) / total > options.max_bad_fraction:
@@ -320,11 +324,11 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
              f"delimiter: {DELIMITER_NAMES.get(dialect.delimiter, repr(dialect.delimiter))}"]
     if dialect.compression:
         notes.append(f"compression: {dialect.compression}")
+    if dialect.preamble_lines:
+        before = "header" if dialect.header else "data"
+        notes.append(f"preamble: the first {dialect.preamble_lines} line(s), before the {before}, skipped")
     if not dialect.header:
         notes.append(f"no header row: columns named column_1..column_{table.num_columns}")
-    if index:
-        table = table.drop_columns([index])
-        notes.append(f"unnamed row-number column (a saved pandas index) left out: {index}")
     if dialect.decimal_comma:
         notes.append("decimal comma: numbers like 3,14 read as 3.14")
     if dialect.has_nul:
@@ -350,7 +354,7 @@ def parse_sample(sample: bytes, complete: bool, dialect: Dialect, options: ReadO
         if dialect.encoding.codec.startswith("utf-16") and len(sample) % 2:
             sample += b"\x00"  # keep the UTF-16 LE code unit whole
     arrow = _arrow_options(dialect, options, _Invalid(), threads=False)
-    raw = pacsv.read_csv(io.BytesIO(sample), **arrow)
+    raw = pacsv.read_csv(_text_source(io.BytesIO(sample), dialect), **arrow)
     return raw, _normalise(raw, dialect, options)
 
 
@@ -362,9 +366,10 @@ def iter_record_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Stream a delimited file as record batches of `batch_rows` rows (the last may be short).
 
-    Column types are inferred on the first 8 MiB and then held fixed, so a value that does
-    not fit them later on (a fraction in a column of integers) raises `CorruptFileError`.
-    Skipped rows are appended to `quarantine` when one is given.
+    Column types are inferred on the first 8 MiB (an eighth of the memory budget when that is
+    less, at least 1 MiB: parsing the sample costs a few times its size) and then held fixed, so a
+    value that does not fit them later on (a fraction in a column of integers) raises
+    `CorruptFileError`. Skipped rows are appended to `quarantine` when one is given.
     """
     path = Path(path)
     options = options or ReadOptions()
@@ -372,20 +377,22 @@ def iter_record_batches(
     invalid = _Invalid()
     rows = 0
     try:
-        sample, complete, _ = read_sample(path, STREAM_SAMPLE_BYTES)
+        sample_bytes = min(STREAM_SAMPLE_BYTES, max(1 << 20, memory_budget(options) // 8))
+        sample, complete, _ = read_sample(path, sample_bytes)
         raw, first = parse_sample(sample, complete, dialect, options)
-        index = _row_number_column(first, dialect)
-        schema = first.drop_columns([index]).schema if index else first.schema
+        schema = first.schema   # row names are the schema's to ignore (udl_core/label_rules.py)
+        # A column empty in the sample may fill up later: streamed as text, not as nulls.
+        schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema])
         column_types = {f"c{i}": pa.string() if pa.types.is_null(t) else t
                         for i, t in enumerate(raw.schema.types)}
         arrow = _arrow_options(dialect, options, invalid, threads=False,
                                column_types=column_types, block_size=1 << 20)
         with open_text_stream(path, dialect.compression) as source:
-            for batch in rebatch(pacsv.open_csv(source, **arrow), batch_rows):
+            for batch in rebatch(pacsv.open_csv(_text_source(source, dialect), **arrow), batch_rows):
                 yield _to_batch(pa.Table.from_batches([batch]), dialect, options, schema)
                 rows += batch.num_rows
     except _ARROW_ERRORS as exc:
-        raise CorruptFileError(path, _stream_failure(exc, rows, dialect)) from None
+        raise CorruptFileError(path, _stream_failure(exc, rows, dialect, sample_bytes)) from None
     bad = invalid.records(path)
     if quarantine is not None:
         quarantine.extend(bad)
@@ -395,20 +402,22 @@ def iter_record_batches(
         )
 
 
-def _stream_failure(exc: BaseException, rows: int, dialect: Dialect) -> str:
+def _stream_failure(exc: BaseException, rows: int, dialect: Dialect, sample_bytes: int) -> str:
     message = first_line(exc)
     found = re.search(r"column #(\d+): (?:Row #(\d+): )?CSV conversion error to (\w+): invalid value '(.*)'",
                       message)
     if not found or int(found[1]) >= len(dialect.names):
         return f"cannot be streamed after {rows:,} rows ({message})"
     name, where = dialect.names[int(found[1])], f"line {found[2]}" if found[2] else f"after row {rows:,}"
-    return (f"column {name!r} holds {found[4]!r} at {where}, but its first {STREAM_SAMPLE_BYTES >> 20} MiB "
+    return (f"column {name!r} holds {found[4]!r} at {where}, but its first {sample_bytes / 2**20:g} MiB "
             f"are {found[3]}; a file this large is streamed with the types of its first rows")
 
 
 def _as_type(column: pa.ChunkedArray, field: pa.Field, missing: list[str], dialect: Dialect) -> pa.ChunkedArray:
     if not pa.types.is_string(column.type):
         return column.cast(field.type)
+    if is_text_date(field):
+        return pa.chunked_array([parse_as_field(column, field, missing)])
     numbers = _numeric_from_text(column, missing, dialect)
     if numbers is not None:
         return numbers.cast(field.type)
