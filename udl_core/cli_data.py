@@ -22,7 +22,7 @@ import numpy as np
 from udl_core.formats.bounded import format_size
 from udl_core.loader import UnifiedDataLoader
 
-__all__ = ["batch_report", "inspect_report", "run_batch", "run_inspect"]
+__all__ = ["batch_report", "inspect_report", "print_warnings", "run_batch", "run_inspect"]
 
 QUARANTINE_SHOWN = 20
 HUMAN_COLUMNS = 8
@@ -76,6 +76,7 @@ def inspect_report(loader: UnifiedDataLoader) -> dict[str, Any]:
         "feature_dim": loader.feature_dim,
         "dropped": loader.preprocessor.dropped,
         "label": schema.label,
+        "label_guessed": schema.label_guessed,
         "task": schema.task,
         "classes": list(schema.classes),
         "class_counts": schema.class_counts,
@@ -108,8 +109,10 @@ def batch_report(loader: UnifiedDataLoader, index: int, split: str = "train", ep
         "y": batch.y,
         "feature_names": list(batch.feature_names),
         "label": loader.schema.label,
+        "label_guessed": loader.schema.label_guessed,
         "task": loader.schema.task,
         "classes": list(loader.schema.classes),
+        "warnings": loader.warnings,
     })
 
 
@@ -206,6 +209,13 @@ def print_batch(loader: UnifiedDataLoader, index: int, split: str, out: TextIO) 
                   else f"{float(y):.6g}")
         rows.append([int(r), *(float(v) for v in batch.x[i, :shown]), target])
     _table(["row", *features, "y"], rows, [True] * (shown + 1) + [False], out)
+    print_warnings(loader, out)
+
+
+def print_warnings(loader: UnifiedDataLoader, out: TextIO) -> None:
+    """The load's warnings (a guessed label, ignored row names, ...), one `warning:` line each."""
+    for warning in loader.warnings:
+        print(f"warning: {warning}", file=out)
 
 
 # commands -------------------------------------------------------------------------------

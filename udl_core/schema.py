@@ -14,18 +14,27 @@ Rules, in the order they apply:
   hour, and the fractional days since 1970-01-01 (the continuous one); each is imputed and
   standardized like any numeric column, and parts that never vary (the hour of a date) are
   dropped as constant.
+* **Missing and row names.** A column missing in every row, whatever its type, is ignored
+  with a warning. Row-name columns (R's `""` / `rownames`, pandas' `Unnamed: 0` /
+  `__index_level_0__` / `index`; rules in udl_core/label_rules.py) are ignored with a
+  warning that names them, unless `label=`, `numeric=` or `categorical=` names them.
 * **Label.** `label=` wins; else a column called label/target/class/y (any case); else the
-  last column. Array tables use their `labels` array when the reader found one, else the
-  last column of a 2-D features array (columns are named f0..f{D-1}); image folders have
-  the label "class" with the subfolder names as classes. Rows whose label is missing are
-  counted in `label_missing` (and dropped by the loader, with a warning).
+  last column that can be a label (label_rules.py: not a datetime, id-like, free text,
+  constant, empty or year-like column), a guess that `label_guessed` and a warning report;
+  when none can, a SchemaError lists the columns and why. Array tables use their `labels`
+  array when the reader found one; a bare features array has no label to guess (give a
+  labels file, or `label=` one of its columns f0..f{D-1}). Image folders have the label
+  "class" with the subfolder names as classes. Rows whose label is missing are counted in
+  `label_missing` (and dropped by the loader, with a warning).
 * **Task.** `task=` wins when the label allows it. Otherwise a string, bool or categorical
   label means classification; a numeric label means classification when its values are
   all whole numbers, there are at most 20 distinct ones, and there are at least 5
   labelled rows per distinct value (two values are always classes); any other numeric
   label is a regression target. Classes are the label values as strings, sorted (numbers
   numerically), taken from every labelled row, so a class seen only in validation still
-  has an index.
+  has an index. A classification label with nearly as many classes as labelled rows (at
+  least half of them, three classes or more) is refused, or, numeric with `task="auto"`,
+  made a regression target with a warning that says why.
 """
 
 from __future__ import annotations
@@ -37,7 +46,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from udl_core.dates import column_warnings
 from udl_core.errors import SchemaError
+from udl_core.label_rules import ineligible_reason, nearly_unique, row_name_columns
 from udl_core.table import Table
 from udl_core.values import (
     class_sort_key,
@@ -101,6 +112,7 @@ class Schema:
     rows: int = 0
     label_missing: int = 0
     source: str = ""
+    label_guessed: bool = False   # no label was named: the last column that can be one was taken
 
     @property
     def features(self) -> list[str]:
@@ -234,7 +246,9 @@ class _Inference:
         kind_of = column.type
         dtype = str(kind_of)
         missing = self.missing[name] if name in self.missing else _missing(column)
-        if pa.types.is_null(kind_of):
+        if pa.types.is_null(kind_of) or (len(column) and missing == len(column) and not is_label):
+            # Every value missing, whatever the type (an empty CSV column is text, in Parquet
+            # null or float): one answer in every format. A label says so later, as the label.
             self.warn(f"column '{name}' has no values; it is ignored")
             return ColumnInfo(name, dtype, "numeric", "ignore", missing, 0)
         if force == "categorical":
@@ -246,6 +260,8 @@ class _Inference:
             kind = "numeric"
         elif pa.types.is_timestamp(kind_of) or pa.types.is_date(kind_of):
             kind = "datetime"
+            for message in column_warnings(name, self.table.columns.schema.field(name)):   # read from text
+                self.warn(message)
         elif pa.types.is_duration(kind_of):
             kind = "numeric"
         elif pa.types.is_dictionary(kind_of):
@@ -330,11 +346,29 @@ def _check_names(source: str, names: Sequence[str], wanted: Iterable[str], what:
         )
 
 
-def _default_label(names: Sequence[str]) -> str:
+def _named_label(names: Sequence[str]) -> str | None:
     for name in names:
         if name.strip().lower() in LABEL_NAMES:
             return name
-    return names[-1]
+    return None
+
+
+def _guess_label(table: Table, infos: Sequence[ColumnInfo], columns: Sequence[pa.ChunkedArray],
+                 skipped: dict[str, str]) -> tuple[str, str]:
+    """The last column that can be a label (label_rules.py) and the warning that says it was
+    a guess; `skipped` are columns out of the running (ignored, row names) and why."""
+    passed: list[str] = []
+    for info, column in zip(reversed(infos), reversed(columns)):
+        why = skipped.get(info.name) or ineligible_reason(info, column, table.num_rows)
+        if why is None:
+            after = f": after it, {', '.join(reversed(passed[:3]))}{', ...' if len(passed) > 3 else ''}" \
+                if passed else ""
+            return info.name, (f"label: guessed '{info.name}' (the last column that can be a label{after}); "
+                               "name one with --label")
+        passed.append(f"'{info.name}' ({why})")
+    shown = list(reversed(passed))
+    listed = ", ".join(shown[:COLUMNS_SHOWN]) + (f", ... ({len(shown):,} in all)" if len(shown) > COLUMNS_SHOWN else "")
+    raise SchemaError(table.source, f"no column can be the label by default: {listed}; name one with --label")
 
 
 def _missing_label_warning(count: int, label: str) -> str:
@@ -401,18 +435,67 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
                 len(distinct) <= MAX_AUTO_CLASSES and len(distinct) * ROWS_PER_CLASS <= present
             )
             task = "classification" if few and whole(distinct) else "regression"
+            if whole(distinct) and nearly_unique(len(distinct), present):
+                inf.warn(f"the label column '{label}' has {len(distinct):,} distinct whole numbers in {present:,} "
+                         "labelled rows, nearly a class per row (under 2 rows per class): it is a regression "
+                         "target, not classes")
     if task == "regression":
         return task, (), {}
     names, counts = count_classes(values)
+    if nearly_unique(len(names), present):
+        why = (f"the label column '{label}' has {len(names):,} distinct values in {present:,} labelled rows, "
+               "nearly a class per row (under 2 rows per class)")
+        raise SchemaError(source, f"{why}: too many classes to learn (is it an identifier, a date or free text? "
+                                  "name another label with --label)")
     if len(names) > MAX_CLASSES:
         raise SchemaError(source, f"the label column '{label}' has {len(names)} distinct values, "
                                   f"too many classes (at most {MAX_CLASSES})")
-    if len(names) > MAX_AUTO_CLASSES and len(names) > present // 2:
-        inf.warn(f"the label column '{label}' has {len(names)} distinct values in {present} rows: nearly every "
-                 "row is a class of its own; is it an identifier? (name the label with label=)")
     if len(names) < 2:
         inf.warn(f"the label column '{label}' has a single class ({names[0]!r}); nothing can be learned from it")
     return task, tuple(names), dict(zip(names, counts))
+
+
+def _tabular_infos(inf: _Inference, names: list[str], label: str | None, categorical: set[str],
+                   numeric: set[str], ignored: set[str], row_names: dict[str, str]) -> tuple[list[ColumnInfo], str]:
+    """The columns of a tabular Table, and its label: `label`, or when None the guess, whose
+    warning then comes first. Warnings follow the column order; row names get one each."""
+    table = inf.table
+    # The sorts behind distinct counts dominate inference: run them side by side.
+    columns = table.columns.columns   # by position: no lookup by name per column
+    numbers = [(n, c) for n, c in zip(names, columns) if n not in categorical and _is_number(c.type)]
+    narrow = [(n, c) for n, c in numbers if _in_blocks(c)]
+    inf.distinct, inf.missing = _block_counts(narrow)
+    numbers = [(n, c) for n, c in numbers if n not in inf.distinct]
+    counts = parallel_map(lambda item: _distinct(item[1]), numbers, len(numbers) * table.num_rows)
+    inf.distinct.update(zip((n for n, _ in numbers), counts))
+
+    def column_info(name: str, column: pa.ChunkedArray, is_label: bool) -> tuple[ColumnInfo, list[str]]:
+        force = "categorical" if name in categorical else "numeric" if name in numeric else None
+        before = len(inf.warnings)
+        info = inf.tabular_column(name, column, force, is_label)
+        said = inf.warnings[before:]
+        del inf.warnings[before:]
+        return info, said
+
+    infos: list[ColumnInfo] = []
+    said: list[list[str]] = []
+    for name, column in zip(names, columns):
+        info, messages = column_info(name, column, name == label)
+        infos.append(info)
+        said.append([] if name in row_names else messages)   # a row-name column gets one warning, below
+    guess = None
+    if label is None:
+        skipped = {n: "ignored" for n in ignored} | {n: "row names" for n in row_names}
+        label, guess = _guess_label(table, infos, columns, skipped)
+        j = names.index(label)
+        infos[j], said[j] = column_info(label, columns[j], True)   # a label's text is classes, not free text
+    inf.warnings.extend([guess] if guess else [])
+    for name, messages in zip(names, said):
+        if name in row_names:
+            inf.warn(f"column '{name}' holds row names ({row_names[name]}), not data; it is ignored "
+                     "(name it with --label, --numeric or --categorical to use it)")
+        inf.warnings.extend(messages)
+    return infos, label
 
 
 def infer(
@@ -458,29 +541,25 @@ def infer(
             raise SchemaError(table.source, f"the label column '{label}' is also in ignore=")
     elif not table.is_tabular and table.labels is not None:
         label = label_col
-    elif not table.is_tabular and table.features.ndim != 2:
-        raise SchemaError(table.source, "this array has no labels: give a labels file (--labels)")
+    elif not table.is_tabular:
+        wanted = f" or name one of its columns f0..f{len(names) - 1} (--label)" if names[0] == "f0" else ""
+        raise SchemaError(table.source, f"this array has no labels: give a labels file (--labels){wanted}")
     else:
         if not names:   # e.g. an estimate's sample that ended inside the first record
             raise SchemaError(table.source, "has no columns to take a label from")
-        label = _default_label(names)
+        label = _named_label(names)
         if label in ignore:
             raise SchemaError(table.source, f"the default label column '{label}' is in ignore=; name one with label=")
 
     # per column ------------------------------------------------------------------------
     infos: list[ColumnInfo] = []
+    guessed = False
     if table.is_tabular:
-        # The sorts behind distinct counts dominate inference: run them side by side.
-        columns = table.columns.columns   # by position: no lookup by name per column
-        numbers = [(n, c) for n, c in zip(names, columns) if n not in categorical_set and _is_number(c.type)]
-        narrow = [(n, c) for n, c in numbers if _in_blocks(c)]
-        inf.distinct, inf.missing = _block_counts(narrow)
-        numbers = [(n, c) for n, c in numbers if n not in inf.distinct]
-        counts = parallel_map(lambda item: _distinct(item[1]), numbers, len(numbers) * table.num_rows)
-        inf.distinct.update(zip((n for n, _ in numbers), counts))
-        for name, column in zip(names, columns):
-            force = "categorical" if name in categorical_set else "numeric" if name in numeric_set else None
-            infos.append(inf.tabular_column(name, column, force, name == label))
+        row_names = {name: why for name, why in row_name_columns(table.columns, {label} | categorical_set | numeric_set)
+                     if name not in ignored}
+        guessed = label is None
+        infos, label = _tabular_infos(inf, names, label, categorical_set, numeric_set, ignored, row_names)
+        ignored = ignored | set(row_names)
     elif names[0] == "f0":  # one column per feature; "features" is a tensor column
         infos = inf.array_columns(table.features)
         if categorical:
@@ -541,4 +620,5 @@ def infer(
         rows=rows,
         label_missing=missing_labels,
         source=table.source,
+        label_guessed=guessed,
     )

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from checks_support import FakeLoader, blobs, load, regression, three_classes, write_csv
-from udl_core.errors import ConfigError
+from udl_core.errors import ConfigError, SchemaError
 from udl_core.events import Progress, run_job
 from udl_core.training.checks import (CHECK_GROUPS, CheckBudget, CheckResult, iter_checks, loo_accuracy, loo_r2,
                                       run_checks, worst_status)
@@ -168,7 +168,7 @@ def test_nan_in_processed_batches_is_located():
 def test_constant_label_fails_and_skips_trainings(tmp_path):
     cols = three_classes(n=150, seed=12)
     cols["species"] = np.array(["setosa"] * 150)
-    results = by_name(run_checks(load(write_csv(tmp_path / "const.csv", cols)), budget=FAST))
+    results = by_name(run_checks(load(write_csv(tmp_path / "const.csv", cols), label="species"), budget=FAST))
     assert results["labels.constant"].status == "fail"
     assert "'species'" in results["labels.constant"].reason
     for name in ("loss_at_init", "overfit_one_batch", "input_dependence", "speed"):
@@ -239,9 +239,9 @@ def test_regression_outliers_are_flagged(tmp_path):
 def test_label_that_is_an_id_fails(tmp_path):
     cols = three_classes(n=200, seed=20)
     cols["user"] = np.array([f"user{i}" for i in range(200)])
-    loader = load(write_csv(tmp_path / "users.csv", cols), label="user", categorical=("user",))
-    check = by_name(run_checks(loader, select=["labels"]))["labels.id_like"]
-    assert check.status == "fail" and "200 distinct values in 200 rows" in check.reason
+    # A class per row is refused when the data loads (issue 10), before any check runs.
+    with pytest.raises(SchemaError, match="200 distinct values in 200 labelled rows"):
+        load(write_csv(tmp_path / "users.csv", cols), label="user", categorical=("user",))
 
 
 def test_features_too_small_to_fit_fail_overfit_one_batch():

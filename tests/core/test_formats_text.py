@@ -27,6 +27,8 @@ from udl_core.formats import read_table
 from udl_core.formats.columnar import iter_parquet_batches
 from udl_core.formats.delimited import iter_record_batches
 from udl_core.formats.encoding import detect_encoding
+from udl_core.label_rules import row_name_columns
+from udl_core.schema import infer
 from udl_core.table import ReadOptions
 
 
@@ -206,8 +208,10 @@ def test_header_one_name_short_like_a_pandas_index(tmp_path):
 def test_saved_pandas_index_is_left_out(tmp_path, text):
     path = write(tmp_path, "pd.csv", text)
     table = read_table(path)
-    assert table.columns.column_names == ["a", "b"]
-    assert any("pandas index" in note for note in table.notes)
+    assert table.columns.column_names == ["column_1", "a", "b"]   # the schema ignores it, as in every format
+    schema = infer(table, label="a")
+    assert schema.column("column_1").role == "ignore" and schema.features == ["b"]
+    assert any("'column_1' holds row names" in w for w in schema.warnings)
     assert pa.Table.from_batches(list(iter_record_batches(path))).equals(table.columns)
 
 
@@ -463,9 +467,8 @@ def test_pandas_row_index_is_left_out(tmp_path):
     data = pa.table({"__index_level_0__": [10, 20], "x": [1.0, 2.0]})
     pq.write_table(data, path)
     table = read_table(path)
-    assert table.columns.column_names == ["x"]
-    assert any("pandas row index" in note for note in table.notes)
-    assert pa.Table.from_batches(list(iter_parquet_batches(path))).column_names == ["x"]
+    assert [name for name, _ in row_name_columns(table.columns, set())] == ["__index_level_0__"]   # every format
+    assert pa.Table.from_batches(list(iter_parquet_batches(path))).column_names == ["__index_level_0__", "x"]
 
 
 def test_uint64_ids_past_int64_become_text(tmp_path):

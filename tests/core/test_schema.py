@@ -145,10 +145,12 @@ def test_only_label_column_is_an_error():
         infer(tab(label=pa.array([0, 1, 0])))
 
 
-def test_array_table_last_column_is_label():
+def test_array_table_has_no_guessed_label_but_takes_a_named_column():
     x = np.column_stack([np.arange(40.0), np.arange(40.0) * 2, np.arange(40) % 2])
-    schema = infer(Table(source="x.npy", format="npy", features=x))
-    assert schema.layout == "array"
+    with pytest.raises(SchemaError, match=r"no labels.*--labels.*--label"):
+        infer(Table(source="x.npy", format="npy", features=x))
+    schema = infer(Table(source="x.npy", format="npy", features=x), label="f2")
+    assert schema.layout == "array" and not schema.label_guessed
     assert schema.label == "f2"
     assert schema.features == ["f0", "f1"]
     assert schema.task == "classification"

@@ -7,7 +7,6 @@ timestamps. Large Parquet files are read one row group at a time, with progress.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections import Counter
 from collections.abc import Generator, Iterable, Iterator
@@ -41,7 +40,6 @@ ARROW_MAGIC = b"ARROW1"
 FEATHER_V1_MAGIC = b"FEA1"
 _STREAM_CONTINUATION = b"\xff\xff\xff\xff"
 _ERRORS = (pa.ArrowException, OSError, ValueError)
-_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 
 def _normal_type(kind: pa.DataType) -> pa.DataType | None:
@@ -107,7 +105,6 @@ def normalise_types(table: pa.Table, notes: list[str] | None = None,
                     out_of_range: dict[str, int] | None = None) -> pa.Table:
     """`table` with every column in the types docs/api.md promises (a no-op when it already is).
 
-    pandas' saved row index (`__index_level_0__`) is dropped: it numbers rows, it is no feature.
     Repeated column names (Parquet and Arrow allow them) are renamed. Dates and timestamps
     become zone-free UTC timestamps, those outside the years 1-9999 missing (udl_core/temporal.py):
     counted into `out_of_range` when given (a reader summing over row groups), else noted.
@@ -118,11 +115,6 @@ def normalise_types(table: pa.Table, notes: list[str] | None = None,
         if notes is not None:
             repeated = sorted(n for n, k in Counter(names).items() if k > 1)
             notes.append(f"repeated column names renamed (x, x_2, ...): {', '.join(repeated)}")
-    index = [name for name in table.column_names if _PANDAS_INDEX.fullmatch(name)]
-    if index:
-        table = table.drop_columns(index)
-        if notes is not None:
-            notes.append(f"pandas row index left out: {', '.join(index)}")
     columns, names, decoded = [], table.column_names, []
     changed = False
     for name, column in zip(names, table.columns):

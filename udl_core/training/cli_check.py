@@ -38,12 +38,16 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     seconds = time.perf_counter() - started
     counts = Counter(r.status for r in results)
     if args.json:
-        payload = {"path": str(args.path), "checks": [r.to_dict() for r in results],
+        payload = {"path": str(args.path), "label": loader.schema.label,
+                   "label_guessed": loader.schema.label_guessed, "warnings": list(loader.warnings),
+                   "checks": [r.to_dict() for r in results],
                    "summary": {s: counts.get(s, 0) for s in ("pass", "warn", "fail")},
                    "seconds": round(seconds, 3)}
         out.write(json.dumps(payload) + "\n")
     else:
         out.write(format_table(results) + "\n")
+        for warning in loader.warnings:   # what the checks ran on: a guessed label, ignored row names
+            out.write(f"warning: {warning}\n")
         out.write(f"\n{args.path}: {counts.get('pass', 0)} passed, {counts.get('warn', 0)} warned, "
                   f"{counts.get('fail', 0)} failed in {seconds:.1f} s\n")
     out.flush()  # written out now, whatever happens to the process at exit
