@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+from udl_core.dates import apply_text_dates, parse_text_dates
 from udl_core.errors import CorruptFileError, DatasetError
 from udl_core.events import Progress
 from udl_core.formats.bounded import Budget, memory_budget
@@ -219,6 +220,8 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
             path, f"is damaged: row group {len(parts) + 1} cannot be read ({_first_line(exc)})"
         ) from None
     notes.extend(temporal_notes((), out_of_range))
+    table, read_dates = parse_text_dates(table, options.missing_values)   # once, over every row group
+    notes.extend(read_dates)
     return Table(source=str(path), format="parquet", columns=table, notes=notes)
 
 
@@ -236,15 +239,24 @@ def _read_row_group(parquet: pq.ParquetFile, index: int, budget: Budget) -> pa.T
 def iter_parquet_batches(
     path: str | Path, options: ReadOptions | None = None, batch_rows: int = 65536
 ) -> Iterator[pa.RecordBatch]:
-    """Stream a Parquet file as record batches with the same columns and types as `read_parquet`."""
+    """Stream a Parquet file as record batches with the same columns and types as `read_parquet`
+    (text dates in the form the first batch shows)."""
     path = Path(path)
     parquet = _open_parquet(path)
+    options = options or ReadOptions()
+    first: list[pa.Schema] = []
+
+    def normalised(batch: pa.RecordBatch) -> pa.RecordBatch:
+        table = normalise_types(pa.Table.from_batches([batch]))
+        if first:
+            table = apply_text_dates(table, first[0], options.missing_values)
+        else:
+            table, _ = parse_text_dates(table, options.missing_values)
+            first.append(table.schema)
+        return table.combine_chunks().to_batches()[0]
+
     try:
-        batches = (
-            normalise_types(pa.Table.from_batches([batch])).combine_chunks().to_batches()[0]
-            for batch in parquet.iter_batches(batch_size=batch_rows)
-            if batch.num_rows
-        )
+        batches = (normalised(batch) for batch in parquet.iter_batches(batch_size=batch_rows) if batch.num_rows)
         yield from rebatch(batches, batch_rows)
     except _ERRORS as exc:
         raise CorruptFileError(path, f"is damaged ({_first_line(exc)})") from None
@@ -282,6 +294,8 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
         table.validate(full=True)
         notes = [f"container: {kind}"]
         table = normalise_types(table, notes)
+        table, read_dates = parse_text_dates(table, options.missing_values)
+        notes.extend(read_dates)
     except DatasetError:
         raise
     except _ERRORS as exc:

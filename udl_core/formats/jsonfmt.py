@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from udl_core.dates import parse_text_dates
 from udl_core.errors import CorruptFileError, EmptyDatasetError, UnsafeInputError, UnsupportedFormatError
 from udl_core.events import Progress
 from udl_core.formats.bounded import check_file_size
@@ -300,7 +301,7 @@ def _from_records(records: list[dict], notes: list[str]) -> pa.Table:
 
 def _finish(table: pa.Table, options: ReadOptions, notes: list[str] | None = None) -> pa.Table:
     """Shared types, missing-value tokens as nulls, ISO date strings as timestamps (with a zone
-    or offset: as UTC, said in `notes`)."""
+    or offset: as UTC, said in `notes`), other text dates as udl_core/dates.py reads them."""
     table = normalise_types(table, notes)
     zoned: list[str] = []
     missing = pa.array(list(options.missing_values), pa.string())
@@ -315,9 +316,11 @@ def _finish(table: pa.Table, options: ReadOptions, notes: list[str] | None = Non
                     zoned.append(table.column_names[len(columns)])
                     column, _ = utc_column(column)   # four-digit years: always in range
         columns.append(column)
+    # Other date forms (12/16/2005, Jan 1 2000, 1974Q1, ...): the readers' one detector.
+    table, read_dates = parse_text_dates(pa.table(columns, names=table.column_names), options.missing_values)
     if notes is not None:
-        notes.extend(temporal_notes(zoned, {}))
-    return pa.table(columns, names=table.column_names)
+        notes.extend(temporal_notes(zoned, {}) + read_dates)
+    return table
 
 
 def _as_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
