@@ -55,7 +55,7 @@ __all__ = [
 
 DATE_SHARE = 0.95         # share of the sample's present values a form must parse
 SAMPLE_VALUES = 1000      # values tried per column: half from the head, half spread out
-GATE_VALUES = 32          # a cheap look at this many values decides whether to try any form
+GATE_VALUES = 32          # a look at the first present values decides whether to take a sample
 TWO_DIGIT_PIVOT = 30      # two-digit years below this are 20xx, the others 19xx
 FORMAT_KEY = b"udl.date_format"   # field metadata: how a column's dates were read (JSON)
 
@@ -77,7 +77,6 @@ _TIMES = (    # (regex, chrono format, example) of a time after a full date
     (r" +\d{1,2}:\d{2} *[AaPp][Mm]", " %I:%M %p", "10:30 PM"),
     (r" +\d{1,2}:\d{2}:\d{2} *[AaPp][Mm]", " %I:%M:%S %p", "10:30:00 PM"),
 )
-_GATE = r"^[0-9A-Za-z]+(?:[-/., :T]+[0-9A-Za-z.]+)*$"
 
 
 @dataclass(frozen=True)
@@ -166,6 +165,14 @@ def _forms() -> tuple[DateForm, ...]:
 
 _FORMS = _forms()
 _BY_NAME = {form.name: form for form in _FORMS}
+# A little wider than the union of the forms, and short (pyarrow compiles a regex per call):
+# most text columns fail it on their first values, so a wide table of categories pays one
+# call per column, not one per form.
+_ANY_FORM = (r"^(?:\d{4}[-/. ](?:\d{1,2}|[A-Za-z]{3,9})(?:[-/. ]\d{1,2})?"
+             r"|\d{1,2}[-/. ](?:\d{1,2}|[A-Za-z]{3,9})[-/. ](?:\d{2}|\d{4})"
+             r"|\d{1,2}[-/]\d{4}|[A-Za-z]{3,9}[-/ ]+(?:\d{1,2}(?:,? +|[-/]))?\d{2,4}"
+             r"|\d{4} ?-?[Qq][1-4]|[Qq][1-4][- ]\d{4})"
+             r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: *[AaPp][Mm])?)?$")
 
 
 def date_forms() -> tuple[DateForm, ...]:
@@ -305,9 +312,7 @@ def _choose(sample: pa.Array) -> _Choice | None:
     present = len(sample)
     if present == 0:
         return None
-    head = sample.slice(0, GATE_VALUES)
-    gate = pc.and_(pc.match_substring_regex(head, _GATE), pc.match_substring_regex(head, r"\d"))
-    if (pc.sum(gate).as_py() or 0) < 0.5 * len(head):
+    if (pc.sum(pc.match_substring_regex(sample, _ANY_FORM)).as_py() or 0) < DATE_SHARE * present:
         return None
     times = _times(sample)
     time_regexes = [_TIMES[i][0] for i in times if i >= 0]
@@ -327,8 +332,16 @@ def _choose(sample: pa.Array) -> _Choice | None:
     return _Choice(best[1], times, best[2].as_py())
 
 
+def _looks_like_dates(column: pa.ChunkedArray, missing: Sequence[str]) -> bool:
+    """Most of the first few present values are in some form: worth a sample."""
+    head = pc.drop_null(_present(column.slice(0, 4 * GATE_VALUES), missing)).slice(0, GATE_VALUES)
+    return len(head) == 0 or (pc.sum(pc.match_substring_regex(head, _ANY_FORM)).as_py() or 0) >= len(head) // 2
+
+
 def _read_column(column: pa.ChunkedArray, missing: Sequence[str]
                  ) -> tuple[pa.ChunkedArray, _Choice, int, bool] | None:
+    if not _looks_like_dates(column, missing):
+        return None
     choice = _choose(_sample(column, missing))
     if choice is None:
         return None
