@@ -2,8 +2,11 @@
 
 Encoding (by rule, encoding.py), compression (by magic bytes), delimiter (the candidate
 that splits the sample's records most consistently; ties go to the one least likely to
-appear inside values), header row (the first row holds no numbers while the rows below
-hold typed values), and number style (decimal commas, numbers padded with spaces).
+appear inside values; runs of whitespace only when every line splits the same way on them
+and no single character does as well, whitespace.py), preamble (title lines with fewer
+fields before a consistent table), header row (the first row holds names while the rows
+below hold typed values: headerrow.py), and number style (decimal commas, numbers padded
+with spaces).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import pyarrow as pa
 from udl_core.errors import ConfigError, CorruptFileError, EmptyDatasetError, UnsupportedFormatError
 from udl_core.formats.columnar import open_input
 from udl_core.formats.encoding import TextEncoding, decode_sample, detect_encoding
+from udl_core.formats.headerrow import FALSE_VALUES, NUMBER, TRUE_VALUES, has_header
+from udl_core.formats.whitespace import SEPARATOR, WHITESPACE, collapse_text
 from udl_core.table import ReadOptions
 
 __all__ = [
@@ -43,21 +48,18 @@ __all__ = [
 ]
 
 SAMPLE_BYTES = 256 * 1024
+_QUOTE_ROWS = 200   # records whose quoting the header rule reads
 # Compressed text is recognised by its container's magic bytes, whatever the file is called.
 _COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
 # Ties in consistency go to the delimiter least likely to appear inside values.
 _DELIMITERS = ("\t", ";", "|", ",")
-DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma"}
-TRUE_VALUES = ["true", "True", "TRUE", "yes", "Yes", "YES"]
-FALSE_VALUES = ["false", "False", "FALSE", "no", "No", "NO"]
-NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
+DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma", WHITESPACE: "whitespace"}
 _NUMBER_RE = re.compile(rf"\s*{NUMBER}\s*")
 # With a decimal comma, dots group thousands: 1.234.567,89
 GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?"
 _GROUPED_RE = re.compile(rf"\s*{GROUPED}\s*")
 _DOT_DECIMAL_RE = re.compile(r"\s*[+-]?\d*\.\d+\s*")
 _COMMA_DECIMAL_RE = re.compile(r"\s*[+-]?\d*,\d+\s*")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
 def first_line(exc: BaseException) -> str:
@@ -76,7 +78,8 @@ class Dialect:
     header: bool
     names: tuple[str, ...]
     header_lines: int              # physical lines the header record spans (0 without one)
-    skip_lines: int                # lines before it: Excel's "sep=;" hint, "#" comments
+    skip_lines: int                # lines before it: Excel's "sep=;" hint, "#" comments, a preamble
+    preamble_lines: int            # of those, the comment and title lines (said in a note)
     names_given: bool              # we name the columns (no header, or a header of another width)
     unnamed_first: bool            # the header leaves the first column unnamed (pandas' index)
     decimal_comma: bool
@@ -133,11 +136,15 @@ def read_sample(path: Path, size: int = SAMPLE_BYTES) -> tuple[bytes, bool, str 
     return sample[:size], len(sample) <= size, compression
 
 
-def _records(text: str, delimiter: str, complete: bool) -> list[list[str]]:
+def _records(text: str, delimiter: str, complete: bool, *, quoting: int = csv.QUOTE_MINIMAL
+             ) -> list[list[str]]:
+    if delimiter == WHITESPACE:
+        text, delimiter = collapse_text(text), SEPARATOR
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, len(text) + 1))  # one huge field must not stop the sniff
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"'))
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
+                               quoting=quoting))
     except csv.Error:  # the sniff is best effort; pyarrow's parse is what counts
         rows = [line.split(delimiter) for line in text.splitlines()]
     finally:
@@ -162,42 +169,89 @@ def _sniff_delimiter(text: str, complete: bool) -> str:
         score = round(hits / len(counts), 2)
         if score > best_score:  # strict: earlier delimiters win ties
             best, best_score = delimiter, score
+    if _split_by_whitespace(_records(text[:65536], WHITESPACE, complete), best_score):
+        return WHITESPACE
     return best
 
 
-def _kind(token: str, missing: frozenset[str]) -> str:
-    if token.strip() in missing:
-        return "missing"
-    if _NUMBER_RE.fullmatch(token):
-        return "number"
-    if token.strip() in TRUE_VALUES or token.strip() in FALSE_VALUES:
-        return "bool"
-    if _DATE_RE.fullmatch(token.strip()):
-        return "date"
-    return "text"
+def _table_start(counts: list[int]) -> tuple[int, int, float]:
+    """Records before the table (a preamble of lines with fewer fields), the table's width,
+    and the share of the records after its first that have that width."""
+    width = Counter(counts[1:] or counts).most_common(1)[0][0]
+    start = 0
+    while start < len(counts) - 1 and counts[start] < width:
+        start += 1
+    body = counts[start + 1:]
+    return start, width, (sum(c == width for c in body) / len(body) if body else 0.0)
 
 
-def _has_header(rows: list[list[str]], missing: frozenset[str]) -> bool:
-    """First row all non-numeric while the rows below hold typed values => a header."""
-    first = [_kind(token, missing) for token in rows[0]]
-    if "number" in first:
+def _split_by_whitespace(rows: list[list[str]], rival: float) -> bool:
+    """Every record (after a preamble; a header may be one name short, as R writes it) splits
+    into the same number (> 1) of fields on whitespace, better than the `rival` delimiter's
+    share, and some column holds numbers (lines of words are not a table)."""
+    if len(rows) < 2:
         return False
-    header_votes = data_votes = 0
-    for j, kind in enumerate(first):
-        below = Counter(
-            _kind(row[j], missing) for row in rows[1:200] if j < len(row)
-        )
-        below.pop("missing", None)
-        if not below:
-            continue
-        typical = below.most_common(1)[0][0]
-        if kind == "text" and typical != "text":
-            header_votes += 1
-        elif kind != "text" and kind != "missing" and kind == typical:
-            data_votes += 1
-    if header_votes:
-        return True
-    return not data_votes  # all text: assume a header, as most files have one
+    start, width, share = _table_start([len(row) for row in rows])
+    if width < 2 or len(rows[start]) not in (width, width - 1) or share < 0.99 or share <= rival:
+        return False
+    body = [row for row in rows[start + 1:] if len(row) == width]
+    numbers = [sum(bool(_NUMBER_RE.fullmatch(row[j])) for row in body) for j in range(width)]
+    return max(numbers) >= 0.9 * len(body)   # a few missing-value tokens allowed
+
+
+def _lines_of_records(text: str, delimiter: str, records: int) -> int | None:
+    """Physical lines the first `records` non-blank records span (pyarrow skips lines)."""
+    if delimiter == WHITESPACE:
+        text, delimiter = collapse_text(text), SEPARATOR
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    seen = 0
+    try:
+        for row in reader:
+            seen += bool(row)
+            if seen == records:
+                return reader.line_num
+    except csv.Error:
+        return None
+    return None
+
+
+def _quoting(text: str, delimiter: str, complete: bool, rows: list[list[str]]) -> list[list[bool]] | None:
+    """Which fields of the first records were quoted (a record that splits differently
+    without quoting says nothing: [])."""
+    if any("\n" in token or "\r" in token for row in rows[:_QUOTE_ROWS] for token in row):
+        return None
+    end = 0
+    for _ in range(_QUOTE_ROWS + 1):
+        end = text.find("\n", end) + 1
+        if not end:
+            break
+    head = text[:end] if end else text
+    raw = _records(head, delimiter, complete and not end, quoting=csv.QUOTE_NONE)[:_QUOTE_ROWS]
+    return [[field.lstrip().startswith('"') for field in fields] if len(fields) == len(row) else []
+            for fields, row in zip(raw, rows)]
+
+
+def _skip_preamble(text: str, rows: list[list[str]], delimiter: str, missing: frozenset[str]
+                   ) -> tuple[int, list[list[str]], str]:
+    """Lines before the table (a title, "Series Id: ...", a blank line) when every record
+    after them has the table's width and the first of them reads as a header; else 0."""
+    if len(rows) < 3:
+        return 0, rows, text
+    start, width, share = _table_start([len(row) for row in rows])
+    if not start or width < 2 or len(rows[start]) not in (width, width - 1) or share < 0.99 \
+            or not has_header(rows[start:], missing, all_text=False):
+        return 0, rows, text
+    lines = _lines_of_records(text, delimiter, start)
+    if lines is None:
+        return 0, rows, text
+    rest = text
+    for _ in range(lines):
+        rest = rest.partition("\n")[2]
+    while True:  # blank lines before the header are preamble too
+        line, newline, after = rest.partition("\n")
+        if not newline or line.strip():
+            return lines, rows[start:], rest
+        lines, rest = lines + 1, after
 
 
 def unique_names(raw: list[str], width: int) -> tuple[str, ...]:
@@ -312,7 +366,12 @@ def _detect_dialect(path: Path, options: ReadOptions, head: bytes, complete: boo
     delimiter = options.delimiter or hint or _sniff_delimiter(text, complete)
     rows = _records(text, delimiter, complete)
     missing = frozenset(options.missing_values)
-    header = options.header if options.header is not None else _has_header(rows, missing)
+    preamble_lines = skip_lines - (hint is not None)
+    if options.header is not False:
+        extra, rows, text = _skip_preamble(text, rows, delimiter, missing)
+        skip_lines, preamble_lines = skip_lines + extra, preamble_lines + extra
+    header = options.header if options.header is not None else \
+        has_header(rows, missing, _quoting(text, delimiter, complete, rows))
     body = rows[1:] if header else rows
     width = Counter(len(row) for row in (body or rows)).most_common(1)[0][0]
     names_given = not header
@@ -342,6 +401,7 @@ def _detect_dialect(path: Path, options: ReadOptions, head: bytes, complete: boo
         names=names,
         header_lines=header_lines,
         skip_lines=skip_lines,
+        preamble_lines=preamble_lines,
         names_given=names_given,
         unnamed_first=header and (not rows[0][0].strip() or (names_given and width > len(rows[0]))),
         decimal_comma=decimal_comma,
