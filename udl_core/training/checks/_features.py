@@ -13,6 +13,8 @@ import pyarrow.compute as pc
 
 from udl_core.schema import parse_numbers
 from udl_core.training.checks._context import CheckContext, fmt, name_list
+from udl_core.training.checks._one_feature import (MARGIN_POINTS, MIN_ROWS, OneFeatureScore, margin_met,
+                                                   nn_accuracy, nn_r2, rule_text)
 from udl_core.training.checks._result import CheckResult
 
 __all__ = ["leakage_checks", "loo_accuracy", "loo_r2", "scaling_checks"]
@@ -44,21 +46,25 @@ def raw_columns(ctx: CheckContext, positions: np.ndarray) -> list[RawColumn] | N
     if columns is None or schema is None:
         ctx.shared["raw_columns"] = None
         return None
-    rows = pa.array(np.asarray(ctx.train_rows[positions], np.int64))
+    # The validation rows come in the same take, so that a category has one code in both splits.
+    train_rows = np.asarray(ctx.train_rows[positions], np.int64)
+    rows = pa.array(np.concatenate([train_rows, np.asarray(ctx.val_rows[ctx.val_sample], np.int64)]))
     # One name-to-position map and one take over the table: per column, neither a scan of
     # every name nor its own kernel call (linear in the columns, issue 9).
     position = {name: i for i, name in enumerate(columns.column_names)}
     wanted = [info for info in schema.feature_columns
               if info.name in position and info.kind not in ("text", "tensor")]
     taken = columns.select([position[info.name] for info in wanted]).take(rows)
-    out = []
+    out, val = [], []
     for j, info in enumerate(wanted):
-        column = taken.column(j)
-        values = _as_float(column, info.kind)
+        both = _as_float(taken.column(j), info.kind)
+        values = both[:len(train_rows)]
         finite = values[np.isfinite(values)]
         whole = bool(finite.size) and info.kind == "numeric" and bool(np.all(finite == np.round(finite)))
         out.append(RawColumn(info.name, info.kind, values, whole))
+        val.append(both[len(train_rows):])
     ctx.shared["raw_columns"] = out
+    ctx.shared["raw_val_columns"] = val
     return out
 
 
@@ -289,43 +295,87 @@ def _is_label_copy(values: np.ndarray, y: np.ndarray, classification: bool) -> b
     return bool(np.isfinite(corr) and abs(corr) >= 0.99999)
 
 
+def _val_columns(ctx: CheckContext, columns: list[RawColumn]) -> list[np.ndarray]:
+    """`columns` at the sampled validation rows, in the same order."""
+    shared = ctx.shared.get("raw_val_columns")
+    if shared is not None and ctx.shared.get("raw_columns") is columns:
+        return shared
+    x = ctx.val_x[ctx.val_sample]
+    return [x[:, j].astype(np.float64) for j in range(len(columns))]
+
+
 def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
+    """Each feature alone, fitted on the sampled training rows and scored on the validation rows
+    (leave-one-out on the training rows where there are none); see `_one_feature` for the rule."""
     name = "leakage.single_feature"
     y = ctx.train_y[ctx.sample]
     if not columns:
         return CheckResult(name, "pass", "too many array features to score one by one.")
+    val_y = ctx.val_y[ctx.val_sample]
+    val_values = _val_columns(ctx, columns) if len(val_y) else None
     if ctx.classification:
         valid = y >= 0
         counts = np.bincount(y[valid].astype(np.int64), minlength=max(ctx.num_classes, 1))
-        baseline_error = 1.0 - counts.max() / max(valid.sum(), 1)
-        if baseline_error < 0.01 or ctx.num_classes > 500:
+        if 1.0 - counts.max() / max(valid.sum(), 1) < 0.01 or ctx.num_classes > 500:
             return CheckResult(name, "pass", "the label barely varies, so single-feature scores mean little.")
-        scores = [(loo_accuracy(c.values[valid], y[valid].astype(np.int64), ctx.num_classes), c) for c in columns]
-        score, best = max(scores, key=lambda s: s[0])
-        error = 1.0 - score
-        perfect = error <= 0.01 * baseline_error + 1.0 / max(valid.sum(), 1)
-        near = error <= 0.02 * baseline_error
-        text = f"{score:.1%} accuracy (always guessing the majority class: {1 - baseline_error:.1%})"
+        train_y = y[valid].astype(np.int64)
+        keep = val_y >= 0
+        if val_values is not None:
+            scores = [(nn_accuracy(c.values[valid], train_y, v[keep], val_y[keep], ctx.num_classes), c)
+                      for c, v in zip(columns, val_values)]
+        else:
+            majority = int((train_y == counts.argmax()).sum())
+            scores = [(OneFeatureScore(s := loo_accuracy(c.values[valid], train_y, ctx.num_classes), 0,
+                                       round(s * len(train_y)), majority), c) for c in columns]
+        best_score, best = max(scores, key=lambda s: s[0].score)
+        rows = best_score.rows or int(valid.sum())
+        majority_rate = best_score.majority_correct / max(rows, 1)
+        baseline_error = 1.0 - majority_rate
+        error = 1.0 - best_score.score
+        beats = best_score.correct > best_score.majority_correct  # equal to the majority rate is no signal
+        perfect = beats and error <= 0.01 * baseline_error + 2.0 / max(rows, 1)
+        near = beats and error <= 0.05 * baseline_error + 1.0 / max(rows, 1)
+        where = (f"on {best_score.rows:,} validation rows" if best_score.rows else
+                 f"leave-one-out on {rows:,} training rows (no validation rows)")
+        text = f"{best_score.score:.1%} accuracy {where}, against {majority_rate:.1%} for always guessing " \
+               "the majority class"
+        margin = margin_met(best_score)
     else:
         valid = np.isfinite(y)
-        scores = [(loo_r2(c.values[valid], y[valid].astype(np.float64)), c) for c in columns]
-        score, best = max(scores, key=lambda s: s[0])
-        perfect, near = score >= 0.999, score >= 0.99
-        text = f"R^2 {score:.4f}"
-    details = {"column": best.name, "score": score, "scores": {c.name: s for s, c in scores}}
+        keep = np.isfinite(val_y)
+        if val_values is not None:
+            scores = [(nn_r2(c.values[valid], y[valid], v[keep], val_y[keep]), c)
+                      for c, v in zip(columns, val_values)]
+        else:
+            scores = [(OneFeatureScore(loo_r2(c.values[valid], y[valid].astype(np.float64)), 0), c)
+                      for c in columns]
+        best_score, best = max(scores, key=lambda s: s[0].score)
+        perfect, near = best_score.score >= 0.999, best_score.score >= 0.99
+        where = (f"on {best_score.rows:,} validation rows" if best_score.rows else
+                 f"leave-one-out on {int(valid.sum()):,} training rows (no validation rows)")
+        text = f"R^2 {best_score.score:.4f} {where}"
+        margin = best_score.rows >= MIN_ROWS
+    score = best_score.score
+    details = {"column": best.name, "score": score, "validation_rows": best_score.rows,
+               "scores": {c.name: s.score for s, c in scores}}
+    if ctx.classification:
+        details.update(majority_rate=best_score.majority_rate if best_score.rows else 1.0 - baseline_error,
+                       margin_points=MARGIN_POINTS, min_rows=MIN_ROWS)
     distinct = len(np.unique(best.values[np.isfinite(best.values)]))
     id_like = best.whole and distinct >= 0.9 * len(best.values)
     few_values = distinct <= 2 * max(ctx.num_classes, 2) and ctx.classification
-    if perfect and (id_like or few_values or not ctx.classification):
+    leak = perfect and (id_like or few_values or not ctx.classification)
+    if leak and margin:
         kind = "an id" if id_like else "a recoding of the label" if few_values else "derived from the label"
         return CheckResult(name, "fail",
                            f"feature '{best.name}' alone predicts the label '{ctx.label_name}' with {text}, "
-                           f"so it looks like {kind}.",
+                           f"so it looks like {kind} ({rule_text()}).",
                            f"Drop '{best.name}' (--ignore {best.name}) unless it will truly be known at "
                            "prediction time; row ids often encode the order the data was collected in.", details)
-    if perfect or near:
+    if leak or near:
+        why = "" if margin else f"; not failed: {rule_text()}"
         return CheckResult(name, "warn",
-                           f"feature '{best.name}' alone predicts the label '{ctx.label_name}' with {text}.",
+                           f"feature '{best.name}' alone predicts the label '{ctx.label_name}' with {text}{why}.",
                            "Make sure it is not computed from the label or recorded after the outcome; "
                            "if it is genuine, the task is simply easy.", details)
     return CheckResult(name, "pass",
