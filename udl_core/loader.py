@@ -53,7 +53,7 @@ from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
 from udl_core.temporal import python_values
 from udl_core.values import check_seed
 
-__all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader"]
+__all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader", "take_rows"]
 
 _LABEL_ROWS = 1 << 20
 _SPLITS = ("train", "val")
@@ -469,7 +469,7 @@ class UnifiedDataLoader:
         table = self.table
         rows = np.asarray(rows, dtype=np.int64)
         if table.is_tabular:
-            taken = _take_rows(table.columns, rows, self.release_pages)
+            taken = take_rows(table.columns, rows, self.release_pages)
             return {name: python_values(column) for name, column in zip(taken.column_names, taken.columns)}
         out: dict[str, list] = {}
         features = np.asarray(table.features[rows])
@@ -495,7 +495,7 @@ class UnifiedDataLoader:
                 f"{self.feature_dim} features, {self.task}, batch_size={self.batch_size})")
 
 
-def _take_rows(columns: pa.Table, rows: np.ndarray, touched: Callable[[int], object]) -> pa.Table:
+def take_rows(columns: pa.Table, rows: np.ndarray, touched: Callable[[int], object] | None = None) -> pa.Table:
     """`columns.take(rows)`, reading only the record batches that hold `rows`: a take over a
     table of many batches (a memory-mapped spill file) reads every page of it. `touched(bytes)`
     after each batch: a value read from a map maps in a fault's worth of pages around it."""
@@ -509,7 +509,8 @@ def _take_rows(columns: pa.Table, rows: np.ndarray, touched: Callable[[int], obj
     for k in np.unique(which):
         local = rows[grouped][which[grouped] == k] - starts[k]
         parts.append(batches[k].take(pa.array(local)))
-        touched(local.size * columns.num_columns * 2 * FAULT_BYTES)
+        if touched is not None:
+            touched(local.size * columns.num_columns * 2 * FAULT_BYTES)
     inverse = np.empty_like(grouped)
     inverse[grouped] = np.arange(grouped.size)
     return pa.Table.from_batches(parts, schema=columns.schema).take(pa.array(inverse))

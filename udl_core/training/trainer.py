@@ -373,11 +373,14 @@ def _evaluate(model: nn.Module, loader: Any, task: str, target_mean: float,
         return none
     x_all, y_all = split.x, split.y
     n = len(y_all)
+    # over the memory budget the split is memory-mapped: its pages are released as it is read
+    release = getattr(loader, "release_pages", None) or (lambda touched: None)
     if task == "classification":
         loss_sum = correct = 0.0
         for start in range(0, n, _EVAL_ROWS):
             x = mx.array(np.ascontiguousarray(x_all[start:start + _EVAL_ROWS], np.float32))
             y = mx.array(np.asarray(y_all[start:start + _EVAL_ROWS], np.int32))
+            release(x.nbytes + y.nbytes)
             logits = model(x)
             loss = nn.losses.cross_entropy(logits, y, reduction="sum")
             hits = mx.sum(mx.argmax(logits, axis=-1) == y)
@@ -386,7 +389,7 @@ def _evaluate(model: nn.Module, loader: Any, task: str, target_mean: float,
             correct += hits.item()
         return {**none, "loss": loss_sum / n, "accuracy": correct / n}
     if isinstance(y_all, np.memmap):
-        return {**none, **_streamed_regression(model, x_all, y_all, target_mean, target_std)}
+        return {**none, **_streamed_regression(model, x_all, y_all, target_mean, target_std, release=release)}
     pred = predict_numpy(model, x_all, task, target_mean, target_std).astype(np.float64)
     y = np.asarray(y_all, dtype=np.float64)
     mse = float(np.mean((pred - y) ** 2))
@@ -395,7 +398,7 @@ def _evaluate(model: nn.Module, loader: Any, task: str, target_mean: float,
 
 
 def _streamed_regression(model: nn.Module, x: np.ndarray, y: np.memmap, target_mean: float, target_std: float,
-                         chunk: int = 1 << 18) -> dict[str, float]:
+                         release: Callable[[int], object] | None = None, chunk: int = 1 << 18) -> dict[str, float]:
     """`_evaluate`'s regression numbers for a split over the memory budget, a chunk at a time."""
     n = len(y)
     sse = total = 0.0
@@ -404,6 +407,8 @@ def _streamed_regression(model: nn.Module, x: np.ndarray, y: np.memmap, target_m
         part = np.asarray(y[start:start + chunk], dtype=np.float64)
         sse += float(((pred.astype(np.float64) - part) ** 2).sum())
         total += float(part.sum())
+        if release is not None:
+            release(x[start:start + chunk].nbytes + part.nbytes)
     mean = total / n
     spread = sum(float(((np.asarray(y[i:i + chunk], dtype=np.float64) - mean) ** 2).sum()) for i in range(0, n, chunk))
     mse = sse / n

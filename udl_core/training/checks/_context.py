@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -97,8 +98,30 @@ class CheckContext:
     def class_name(self, index: int) -> str:
         return self.classes[index] if 0 <= index < len(self.classes) else str(index)
 
+    def touched(self, nbytes: int) -> None:
+        """Tell a streamed loader that `nbytes` of its memory-mapped arrays were read, so that
+        their pages are released as a check walks them (a no-op for other loaders)."""
+        release = getattr(self.loader, "release_pages", None)
+        if release is not None:
+            release(nbytes)
+
+    def rows_of(self, array: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """`array[positions]` (sorted positions): for a streamed loader read a span at a time with
+        the pages released between, since one value read from a spill map maps its whole folio."""
+        if not getattr(self.loader, "streamed", False) or not len(positions):
+            return array[positions]
+        from udl_core.batching import Split, gather
+
+        empty = np.broadcast_to(np.int8(0), (len(array),))
+        return gather(Split(array, empty, empty), positions, self.touched)[0]
+
+    @cached_property
+    def sample_x(self) -> np.ndarray:
+        """The sampled training rows of x, read once (checks must not write to it)."""
+        return self.rows_of(self.train_x, self.sample)
+
     def sample_xy(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.train_x[self.sample], self.train_y[self.sample]
+        return self.sample_x, self.train_y[self.sample]
 
     def all_y(self) -> np.ndarray:
         return np.concatenate([self.train_y, self.val_y]) if len(self.val_y) else self.train_y

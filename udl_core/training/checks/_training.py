@@ -254,7 +254,7 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     x, y = _labelled(ctx, *ctx.sample_xy())
     rng = np.random.default_rng(ctx.seed)
     if len(ctx.val_y):
-        xe, ye = _labelled(ctx, ctx.val_x[ctx.val_sample], ctx.val_y[ctx.val_sample])
+        xe, ye = _labelled(ctx, ctx.rows_of(ctx.val_x, ctx.val_sample), ctx.val_y[ctx.val_sample])
         held = "validation"
     else:  # no validation split: hold out a fifth of the sample
         perm = rng.permutation(len(y))
