@@ -367,7 +367,7 @@ def parse_text_dates(table: pa.Table, missing: Sequence[str] = DEFAULT_MISSING_V
     field metadata (`FORMAT_KEY`) says how it was read; and a note per such column."""
     notes: list[str] = []
     for i, field in enumerate(table.schema):
-        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+        if not pa.types.is_string(field.type):   # readers hand on large_string as string
             continue
         found = _read_column(table.column(i), missing)
         if found is None:
