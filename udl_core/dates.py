@@ -12,8 +12,8 @@ Forms (spaces around a value are ignored; month names and abbreviations in any c
 
 * ISO with any separator: `2012-01-01`, `2012/01/01`, `2012.01.01`, `2012 01 01`
 * numbers with the year last: `12/16/2005`, `17-08-1984`, `16.12.2005`, `25/11/63`. Day
-  first when a first field exceeds 12 (a warning-free rule), else month first, and then a
-  warning says that rule was used.
+  first when some first field exceeds 12, month first when some second field does, and
+  otherwise month first with a warning that says this rule was used.
 * month names: `Jan-1-1995`, `Jan 1 2000`, `January 1, 2000`, `1 Jan 2000`, `17-Aug-84`,
   `2000-Jan-01`
 * months: `1949-02`, `1949/02`, `02/1949`, `1987 Jan`, `Jan 1987`, `Jan-87` (the first day)
@@ -410,7 +410,10 @@ def column_warnings(name: str, field: pa.Field) -> list[str]:
     exceeds 12, the two-digit-year pivot, values that are not dates."""
     if not is_text_date(field):
         return []
-    choice, data = _Choice.from_json(field.metadata[FORMAT_KEY])
+    try:
+        choice, data = _Choice.from_json(field.metadata[FORMAT_KEY])
+    except (ValueError, KeyError, TypeError):   # metadata of the same name written by something else
+        return []
     out = []
     if data.get("ambiguous"):
         out.append(f"column {name!r}: no day or month in these dates exceeds 12, so {choice.example!r} is read "
