@@ -8,6 +8,10 @@ after the imports (Linux: the high-water mark reset with /proc/self/clear_refs, 
 imports' own peak does not hide the read's), what the read answered, and the ratio of the
 budgeted peak to the unbudgeted one. The target: peak within budget + 64 MiB (docs/formats.md).
 
+Then a CSV of 1,000,000 rows x 16 floats + a label (150 MB) loaded under each budget, so streamed
+through memory-mapped spill files, and one epoch of batches iterated: the same peak, whose file
+pages UDL releases as it goes.
+
     python -m bench.bench_memory_budget [--budget-mb 64 256] [--keep]
 """
 
@@ -45,6 +49,54 @@ except Exception as exc:
     answer = type(exc).__name__
 print(json.dumps({"growth": peak() - base, "answer": answer}))
 """
+
+
+_STREAMED = """
+import json, sys
+import numpy, polars, pyarrow
+from udl_core.loader import UnifiedDataLoader
+
+def peak():
+    with open("/proc/self/status") as status:
+        return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) * 1024
+
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")
+base = peak()
+loader = UnifiedDataLoader(sys.argv[1], batch_size=256, memory_budget=int(sys.argv[2])).load()
+loaded = peak() - base
+rows = sum(len(batch) for batch in loader)
+loader.get_batch(0).raw()
+print(json.dumps({"loaded": loaded, "growth": peak() - base, "answer": f"streamed={loader.streamed}, {rows:,} rows"}))
+"""
+
+
+def _make_csv(path: Path, rows: int = 1_000_000) -> Path:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(0)
+    columns = {f"f{j}": rng.standard_normal(rows).round(6) for j in range(16)}
+    columns["label"] = np.array(["a", "b", "c"])[rng.integers(0, 3, rows)]
+    pacsv.write_csv(pa.table(columns), path)
+    return path
+
+
+def _streamed(folder: Path, budgets_mb: list[int]) -> None:
+    path = _make_csv(folder / "streamed.csv")
+    print(f"   {'csv, streamed + epoch':22} {path.stat().st_size / 1e6:9.1f} MB", flush=True)
+    for budget_mb in budgets_mb:
+        done = subprocess.run([sys.executable, "-c", _STREAMED, str(path), str(budget_mb << 20)],
+                              capture_output=True, text=True, timeout=600, cwd=ROOT)
+        if done.returncode:
+            print(f"   {'':22} budget {budget_mb:4d} MiB: exit {done.returncode}", flush=True)
+            continue
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        growth = got["growth"] / 2**20
+        within = "ok" if growth <= budget_mb + OVERHEAD_MB else "OVER"
+        print(f"   {'':22} budget {budget_mb:4d} MiB: +{growth:7.1f} MiB (load +{got['loaded'] / 2**20:.1f}; "
+              f"{got['answer']}), {growth - budget_mb:+7.1f} MiB over the budget [{within}]", flush=True)
 
 
 def _make(folder: Path) -> dict[str, Path]:
@@ -94,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"   {'':22} budget {budget_mb:4d} MiB: +{growth:7.1f} MiB ({got['answer']}), "
                       f"{growth - budget_mb:+7.1f} MiB over the budget [{within}], x{ratio:.2f} of no budget",
                       flush=True)
+        _streamed(folder, args.budget_mb)
     finally:
         if args.keep:
             print(f"   kept {folder}")
