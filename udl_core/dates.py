@@ -47,6 +47,7 @@ __all__ = [
     "apply_text_dates",
     "column_warnings",
     "date_forms",
+    "date_notes",
     "is_text_date",
     "parse_as",
     "parse_as_field",
@@ -375,8 +376,25 @@ def parse_text_dates(table: pa.Table, missing: Sequence[str] = DEFAULT_MISSING_V
         column, choice, unparsed, ambiguous = found
         meta = {**(field.metadata or {}), FORMAT_KEY: choice.to_json(unparsed, ambiguous).encode()}
         table = table.set_column(i, pa.field(field.name, column.type, metadata=meta), column)
-        notes.append(f"column {field.name!r}: text dates like {choice.example!r} read as {choice.described}")
+        notes.append(_note(field.name, choice))
     return table, notes
+
+
+def _note(name: str, choice: _Choice) -> str:
+    return f"column {name!r}: text dates like {choice.example!r} read as {choice.described}"
+
+
+def date_notes(schema: pa.Schema) -> list[str]:
+    """The notes `parse_text_dates` gave, again, from a schema that kept its fields' metadata
+    (a file streamed to disk, whose notes are written after the reader's)."""
+    notes = []
+    for field in schema:
+        if is_text_date(field):
+            try:
+                notes.append(_note(field.name, _Choice.from_json(field.metadata[FORMAT_KEY])[0]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return notes
 
 
 def is_text_date(field: pa.Field) -> bool:

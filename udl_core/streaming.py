@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from udl_core.dates import date_notes
 from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
 from udl_core.table import BadRecord, ReadOptions, Table
@@ -311,7 +312,8 @@ def spill_table(path: str | Path, reader: str, options: ReadOptions, folder: Spi
     pa.default_memory_pool().release_unused()
     # Mapped by Python, not pa.memory_map, so that its pages can be released (zero-copy all the same).
     table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(folder.open_map(target.name)))).read_all()
-    notes = [f"larger than the memory budget: streamed into {target} and memory-mapped"]
+    notes = [f"larger than the memory budget: streamed into {target} and memory-mapped",
+             *date_notes(table.schema)]
     return Table(source=str(path), format=reader, columns=table, quarantine=quarantine, notes=notes)
 
 

@@ -201,3 +201,15 @@ def test_streamed_batches_keep_the_sample_form(tmp_path):
     batches = list(iter_parquet_batches(parquet, batch_rows=64))
     assert {b.schema.field("when").type for b in batches} == {pa.timestamp("s")}
     assert sum(b.column(0).null_count for b in batches) == 0
+
+
+@pytest.mark.parametrize("write, name", [(write_csv, "big.csv"), (write_parquet, "big.parquet")])
+def test_a_file_streamed_over_the_memory_budget_gives_the_same_dates_and_says_so(tmp_path, write, name):
+    path = write(tmp_path / name, ["01/02/2005", "03/04/2005", "12/11/2006"], n=400)
+    streamed = UnifiedDataLoader(path, seed=0, memory_budget=1000).load()
+    memory = UnifiedDataLoader(path, seed=0).load()
+    assert streamed.streamed and not memory.streamed
+    assert streamed.schema.column("when").kind == "datetime"
+    assert streamed.feature_names == memory.feature_names
+    assert any(n.startswith("column 'when': text dates like '01/02/2005'") for n in streamed.table.notes)
+    assert any("month first" in w for w in streamed.warnings)
