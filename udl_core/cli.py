@@ -20,7 +20,8 @@ __all__ = ["add_loader_arguments", "add_memory_budget_argument", "build_parser",
 def add_loader_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that reads a dataset shares."""
     parser.add_argument("path", help="a file or a folder (CSV, JSON, Parquet, Arrow, NPY/NPZ, images)")
-    parser.add_argument("--label", help="the label column (default: label/target/class/y, else the last)")
+    parser.add_argument("--label", help="the label column (default: label/target/class/y, else a guess: the "
+                                        "last column that can be a label)")
     parser.add_argument("--labels", metavar="LABELFILE", help="a second file holding the labels")
     parser.add_argument("--task", choices=("auto", "classification", "regression"), default="auto")
     parser.add_argument("--ignore", action="append", default=[], metavar="COL", help="leave a column out")

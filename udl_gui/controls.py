@@ -54,7 +54,8 @@ class DatasetRow(QWidget):
         self.labels_button.setToolTip("Choose a labels file")
         self.label_combo = QComboBox()
         self.label_combo.setObjectName("labelColumnCombo")
-        self.label_combo.setToolTip("The label column; (auto) picks label/target/class/y, else the last column")
+        self.label_combo.setToolTip("The label column; (auto) picks label/target/class/y, else the last column "
+                                    "that can be a label (a guess)")
         self.label_combo.setMinimumContentsLength(12)
         self.label_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.label_combo.addItem(AUTO_LABEL)

@@ -35,7 +35,8 @@ def json_lines(text: str) -> list[dict]:
 
 def test_train_json_lines_match_the_design(tmp_path, capsys):
     data = write_blobs_csv(tmp_path / "species.csv")
-    code, out, err = run_cli(capsys, "train", data, "--epochs", "3", "--json", "--device", "cpu")
+    code, out, err = run_cli(capsys, "train", data, "--epochs", "3", "--json", "--device", "cpu",
+                             "--label", "species")   # named: no label-guess notice
     assert code == 0, err
     events = json_lines(out)
     epochs = [e for e in events if e["event"] == "epoch"]
@@ -176,7 +177,8 @@ def test_ctrl_c_stops_cleanly_and_reports_what_it_has(tmp_path):
 
     data = write_blobs_csv(tmp_path / "species.csv", n=3000)
     weights = tmp_path / "m.safetensors"
-    proc = subprocess.Popen([sys.executable, "-m", "udl_core", "train", str(data), "--epochs", "100000",
+    proc = subprocess.Popen([sys.executable, "-m", "udl_core", "train", str(data), "--label", "species",
+                             "--epochs", "100000",
                              "--batch-size", "8", "--json", "--device", "cpu", "--save", str(weights)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:

@@ -1,7 +1,7 @@
 """NumPy arrays: `.npy` (memory-mapped, never loaded whole) and `.npz` archives.
 
 A 2-D numeric array [N, D] becomes `Table(features=arr)` with `labels=None`: with no second
-array to say otherwise, the schema takes the last column as the label (DESIGN.md). A 1-D
+array to say otherwise, it has no label: the schema asks for `--labels` or `--label`. A 1-D
 array becomes [N, 1]; 3-D and up (images N×H×W[×C]) keep their shape. Record arrays
 (structured dtypes) and text arrays become tabular columns.
 
