@@ -132,6 +132,18 @@ def test_whitespace_streams_under_the_memory_budget(tmp_path):
     assert spilled.table.columns.equals(memory.table.columns)
 
 
+def test_a_run_of_spaces_past_the_sample(tmp_path):
+    # single spaces in the first 256 KiB are read by pyarrow as they are; a padded row later
+    # makes the read collapse runs after all, rather than quarantine it
+    lines = ["a b city"] + [f"{i} {i * 2} \"New York\"" for i in range(20000)] + ['  7   14   "Oslo"  ']
+    path = write(tmp_path, "late.txt", "\n".join(lines) + "\n")
+    table = read_table(path)
+    assert not table.quarantine and table.num_rows == 20001
+    assert table.columns.to_pylist()[-1] == {"a": 7, "b": 14, "city": "Oslo"}
+    assert table.columns.column("city").to_pylist()[0] == "New York"
+    assert streamed(path).equals(table.columns)
+
+
 def test_blocks_end_outside_quotes(monkeypatch, tmp_path):
     monkeypatch.setattr("udl_core.formats.whitespace._BLOCK", 7)
     text = b'name  n\n"a  b" 1\n"two\nlines  here"   2\n  "say ""x  y"""\t3\nlast 4'
@@ -176,7 +188,8 @@ def test_crimtab_quoted_numeric_names_are_a_header(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("below", ["5.3,5.4,5.5\n6.1,6.25,6.0\n7.5,7.1,7.25\n",
-                                   "a,5.4,x\nb,6.25,y\nc,7.1,z\n"])
+                                   "a,5.4,x\nb,6.25,y\nc,7.1,z\n",
+                                   "120,131,140\n7,9,12\n55,51,60\n"])
 def test_years_over_rows_of_another_kind_are_a_header(tmp_path, below):
     path = write(tmp_path, "years.csv", "1990,1991,1992\n" + below)
     table = read_table(path)
@@ -184,9 +197,16 @@ def test_years_over_rows_of_another_kind_are_a_header(tmp_path, below):
     assert table.num_rows == 3
 
 
+def test_country_by_year_counts_have_a_header(capsys, tmp_path):
+    text = "country,2011,2012,2013\nAruba,120,131,140\nChad,7,9,12\nOman,55,51,60\nPeru,3,5,4\n"
+    report = inspect(capsys, write(tmp_path, "population.csv", text), "--label", "2013")
+    assert names(report) == ["country", "2011", "2012", "2013"]
+    assert report["rows"] == 4
+
+
 @pytest.mark.parametrize("text", ["1,2,3\n4,5,6\n7,8,9\n", "0.5,1.5,2\n1.5,2.5,3\n2.5,3.5,4\n",
                                   '"1","2","3"\n"4","5","6"\n"7","8","9"\n', "0,0,0\n0.5,1.5,2.5\n1.5,2.5,3.5\n",
-                                  "1,2.5,x\n2,3.5,y\n3,4.5,z\n"])
+                                  "1,2.5,x\n2,3.5,y\n3,4.5,z\n", "1990,1991,1992\n1993,1994,1995\n1996,1997,1998\n"])
 def test_headerless_numeric_files_keep_their_first_row(tmp_path, text):
     table = read_table(write(tmp_path, "nohead.csv", text))
     assert table.columns.column_names == ["column_1", "column_2", "column_3"]

@@ -101,7 +101,7 @@ def _arrow_options(
     block_size: int | None = None,
 ) -> dict:
     codec = encoding or dialect.encoding.codec
-    if dialect.delimiter == WHITESPACE and codec.startswith("utf-16"):
+    if _rewritten(dialect) and codec.startswith("utf-16"):
         codec = "utf-8"  # WhitespaceReader hands UTF-16 text on as UTF-8
     if codec == "utf-8":
         codec = "utf8"  # pyarrow's own name: no transcoding, and it skips a UTF-8 BOM
@@ -118,7 +118,7 @@ def _arrow_options(
         read.column_names = [f"c{i}" for i in range(len(dialect.names))]
         read.skip_rows = dialect.skip_lines + dialect.header_lines
     parse = pacsv.ParseOptions(
-        delimiter=SEPARATOR if dialect.delimiter == WHITESPACE else dialect.delimiter,
+        delimiter=SEPARATOR if _rewritten(dialect) else dialect.delimiter,
         newlines_in_values=dialect.quoted_newlines,
         invalid_row_handler=on_invalid,
     )
@@ -203,10 +203,16 @@ def _read_csv(path: Path, dialect: Dialect, arrow: dict, limit: int) -> pa.Table
             block <<= 2
 
 
+def _rewritten(dialect: Dialect) -> bool:
+    """Whitespace-delimited text that pyarrow reads through `WhitespaceReader` (runs, tabs or
+    padding in the sample; single spaces are read as they are, pyarrow's speed)."""
+    return dialect.delimiter == WHITESPACE and not dialect.single_spaces
+
+
 def _text_source(source: pa.NativeFile | BoundedReader | io.BytesIO, dialect: Dialect
                  ) -> pa.NativeFile | io.BytesIO:
     """What pyarrow reads: the text itself, or for whitespace-delimited text its runs as tabs."""
-    if dialect.delimiter != WHITESPACE:
+    if not _rewritten(dialect):
         return pa.PythonFile(source, mode="r") if isinstance(source, BoundedReader) else source
     codec = dialect.encoding.codec
     if dialect.encoding.bom and codec.startswith("utf-16"):
@@ -229,6 +235,10 @@ def _parse_with_fallbacks(path: Path, dialect: Dialect, options: ReadOptions
         has_binary = any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types)
         if has_binary and encoding == "utf-8" and not options.encoding:
             encoding = "cp1252"  # valid UTF-8 in the sample, not after it
+            continue
+        if invalid.rows and dialect.single_spaces:
+            # A run of spaces (or padding) past the sample adds fields: read again, runs collapsed.
+            dialect = replace(dialect, single_spaces=False)
             continue
         if invalid.rows and not dialect.quoted_newlines:
             # A quoted line break past the sample splits its row in two: retry allowing them.
@@ -373,7 +383,8 @@ def iter_record_batches(
     """
     path = Path(path)
     options = options or ReadOptions()
-    dialect = detect_dialect(path, options)
+    # A run of spaces past the sample cannot be read again mid-stream: always collapse runs.
+    dialect = replace(detect_dialect(path, options), single_spaces=False)
     invalid = _Invalid()
     rows = 0
     try:

@@ -86,6 +86,7 @@ class Dialect:
     quoted_newlines: bool
     has_nul: bool
     numeric_text: tuple[int, ...]  # columns whose sample values are numbers padded or comma-decimal
+    single_spaces: bool = False    # whitespace-delimited with one space between fields: pyarrow reads it as is
 
     def describe(self) -> str:
         header = "a header row" if self.header else "no header row"
@@ -301,6 +302,12 @@ def _numeric_text_columns(rows: list[list[str]], width: int, delimiter: str, dec
     return tuple(found)
 
 
+def _single_spaces(text: str) -> bool:
+    """No tab, run of spaces, or space at a line's end anywhere in the sample (quoted or not)."""
+    return not text.startswith(" ") and not any(
+        mark in text for mark in ("\t", "  ", "\n ", " \n", " \r"))
+
+
 def _preamble(text: str) -> tuple[int, str | None, str]:
     """Lines to skip before the header ("sep=;" first, then "#" comments), the hint, the rest."""
     count, hint = 0, None
@@ -406,6 +413,7 @@ def _detect_dialect(path: Path, options: ReadOptions, head: bytes, complete: boo
         unnamed_first=header and (not rows[0][0].strip() or (names_given and width > len(rows[0]))),
         decimal_comma=decimal_comma,
         quoted_newlines=quoted_newlines,
+        single_spaces=delimiter == WHITESPACE and _single_spaces(text),
         has_nul=has_nul,
         numeric_text=_numeric_text_columns(body[:2000], width, delimiter, decimal_comma, missing),
     )

@@ -4,9 +4,10 @@ A first row with no numbers is a header when some column below it holds typed va
 when every row is text, as most files have a header). A first row with numbers among its
 names is a header too when it differs in kind from the rows below and no column says it is
 data: numbers quoted over the same columns unquoted (R's `write.csv` quotes every name, so
-`crimtab`'s `"142.24"` over `0`), or whole numbers over fractions or text (years over
-rates: `1990,1991` over `5.3,5.4`). A row of numbers over the same kind of numbers, unquoted,
-stays data: real headerless numeric files keep their first row.
+`crimtab`'s `"142.24"` over `0`), whole numbers over fractions or text (years over
+rates: `1990,1991` over `5.3,5.4`), or a run of three or more years at a constant step over
+numbers that are not years (`2011,2012,2013` over counts). A row of numbers over the same
+kind of numbers, unquoted, stays data: real headerless numeric files keep their first row.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def _numeric_names(rows: list[list[str]], first: list[str], missing: frozenset[s
     names = [token.strip() for token, k in zip(rows[0], first) if k != "missing"]
     if len(set(names)) != len(names) or len(rows) < 2:
         return False
+    years = _year_run([token for token, k in zip(rows[0], first) if k == "number"])
     header_votes = data_votes = 0
     for j, first_kind in enumerate(first):
         below = [(i, row[j]) for i, row in enumerate(rows[1:_ROWS], start=1) if j < len(row)]
@@ -92,9 +94,23 @@ def _numeric_names(rows: list[list[str]], first: list[str], missing: frozenset[s
         elif _WHOLE_RE.fullmatch(rows[0][j]) and \
                 sum(not _WHOLE_RE.fullmatch(token) for _, token in numbers) * 2 > len(numbers):
             header_votes += 1  # a whole number over mostly fractions: a year over rates
+        elif years and sum(_is_year(token) for _, token in numbers) * 2 < len(numbers):
+            header_votes += 1  # 2011, 2012, 2013 over counts
         else:
             data_votes += 1
     return header_votes > 0 and data_votes == 0
+
+
+def _is_year(token: str) -> bool:
+    return bool(_WHOLE_RE.fullmatch(token)) and 1800 <= int(token) <= 2100
+
+
+def _year_run(tokens: list[str]) -> bool:
+    """Three or more years, rising by one constant step of at most 10."""
+    if len(tokens) < 3 or not all(_is_year(token) for token in tokens):
+        return False
+    steps = {int(b) - int(a) for a, b in zip(tokens, tokens[1:])}
+    return len(steps) == 1 and 0 < steps.pop() <= 10
 
 
 def _quoted_over_bare(quoted: list[list[bool]] | None, j: int, below: list[int]) -> bool:
