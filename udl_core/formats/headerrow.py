@@ -71,7 +71,7 @@ def _numeric_names(rows: list[list[str]], first: list[str], missing: frozenset[s
     if len(set(names)) != len(names) or len(rows) < 2:
         return False
     years = _year_run([token for token, k in zip(rows[0], first) if k == "number"])
-    header_votes = data_votes = 0
+    header_votes = 0
     for j, first_kind in enumerate(first):
         below = [(i, row[j]) for i, row in enumerate(rows[1:_ROWS], start=1) if j < len(row)]
         kinds = Counter(kind(token, missing) for _, token in below)
@@ -83,7 +83,8 @@ def _numeric_names(rows: list[list[str]], first: list[str], missing: frozenset[s
             header_votes += typical != "text"
             continue
         if first_kind != "number":
-            data_votes += first_kind == typical
+            if first_kind == typical:
+                return False  # one column that reads as data is enough (a wide file stops early)
             continue
         if typical != "number":
             header_votes += 1  # a number over text, dates or booleans names the column
@@ -97,8 +98,8 @@ def _numeric_names(rows: list[list[str]], first: list[str], missing: frozenset[s
         elif years and sum(_is_year(token) for _, token in numbers) * 2 < len(numbers):
             header_votes += 1  # 2011, 2012, 2013 over counts
         else:
-            data_votes += 1
-    return header_votes > 0 and data_votes == 0
+            return False
+    return header_votes > 0
 
 
 def _is_year(token: str) -> bool:
