@@ -9,9 +9,9 @@ the same answer in every format. `schema.infer` applies them; an explicit `label
   or `__index_level_0__` (Parquet), and `reset_index()` gives `index`. A column whose header
   is `rownames`, `row.names`, `Unnamed: 0` or `__index_level_N__` (any case) holds row names
   wherever it is. The first column with a blank header or `index` holds row names when its
-  values say so: no value missing, every value distinct, and numbers in order (R's "1", "2",
-  ... and pandas' 0, 1, 2, ... are numbers) or text (R's row names such as car models). Any
-  other column, however sorted (a survival `time`), is data.
+  values say so: no value missing, every value distinct, and whole numbers (R's "1", "2", ...,
+  in any order after a sort; pandas' 0, 1, 2, ...), text (R's row names such as car models),
+  or fractions in order. Any other column, however sorted (a survival `time`), is data.
 * **Label eligibility.** A column can be the default label unless it is ignored, free text,
   a datetime, missing in every row, constant, an identifier (a name such as `id`, `ID`,
   `user_id` or `PassengerId` with distinct values; integers distinct in every row of 20 or
@@ -53,16 +53,18 @@ def _blank_header(names: Sequence[str]) -> bool:
 
 
 def _row_name_values(column: pa.ChunkedArray) -> bool:
-    """Every value present and distinct, and numbers in order (either way)."""
+    """Every value present and distinct; fractions also in order (either way)."""
     rows = len(column)
     if rows < 2 or column.null_count:
         return False
     kind = column.type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+    if pa.types.is_floating(kind):
         values = column.to_numpy()
         steps = np.diff(values)
         return bool(np.isfinite(values).all() and ((steps > 0).all() or (steps < 0).all()))
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+    if pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind) \
+            or pa.types.is_dictionary(kind):
+        # R's labels after a sort ("23", "7", ...) and a shuffled pandas index are in no order.
         return int(pc.count_distinct(column).as_py()) == rows
     return False
 

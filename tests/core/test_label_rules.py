@@ -205,9 +205,10 @@ def r_export(folder: Path, fmt: str, header: str, names: list) -> Path:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("header", ["", "rownames", "Unnamed: 0", "__index_level_0__", "index", "ROWNAMES"])
-@pytest.mark.parametrize("kind", ["numbers", "r_labels", "names"])
+@pytest.mark.parametrize("kind", ["numbers", "r_labels", "sorted_r_labels", "names"])
 def test_row_names_are_ignored_with_a_warning(tmp_path, capsys, fmt, header, kind):
     names = {"numbers": list(range(N)), "r_labels": [str(i + 1) for i in range(N)],
+             "sorted_r_labels": [str(i) for i in np.random.default_rng(4).permutation(N) + 1],
              "names": [f"Mazda RX{i}" for i in range(N)]}[kind]
     report = inspect(capsys, r_export(tmp_path, fmt, header, names))
     assert report["features"] == ["length", "depth"]
@@ -240,6 +241,9 @@ def test_an_index_that_is_not_row_names_is_kept(tmp_path, capsys, fmt):
     data = {"index": [float(i % 7) for i in range(N)]} | measurements()
     report = inspect(capsys, write(pa.table(data), tmp_path, "prices", fmt))
     assert "index" in report["features"]
+    data = {"": [100 + (i * 7919 % 97) / 10 for i in range(N)]} | measurements()   # fractions in no order
+    report = inspect(capsys, write(pa.table(data), tmp_path, "unnamed", fmt))
+    assert len(report["features"]) == 3
 
 
 def test_a_headerless_first_column_is_data(tmp_path, capsys):
