@@ -35,6 +35,8 @@ def write(table: pa.Table, folder: Path, name: str, fmt: str) -> Path:
         pq.write_table(table, path)
     elif fmt == "feather":
         feather.write_feather(table, path)
+    elif fmt == "json":
+        path.write_text(json.dumps(table.to_pylist(), default=str))
     else:
         with open(path, "w") as handle:
             for record in table.to_pylist():
@@ -259,9 +261,12 @@ def test_naming_a_row_name_column_wins(tmp_path, capsys):
     assert inspect(capsys, path, "--label", "rownames")["label"] == "rownames"
 
 
-def test_row_names_in_feather_too(tmp_path, capsys):
-    report = inspect(capsys, write(pa.table({"": list(range(N))} | measurements()), tmp_path, "r", "feather"))
-    assert report["features"] == ["length", "depth"]
+@pytest.mark.parametrize("fmt", ["json", "feather"])
+@pytest.mark.parametrize("header", ["", "rownames", "Unnamed: 0", "__index_level_0__"])
+def test_row_names_in_json_and_feather_too(tmp_path, capsys, fmt, header):
+    report = inspect(capsys, write(pa.table({header: list(range(N))} | measurements()), tmp_path, "r", fmt))
+    assert report["features"] == ["length", "depth"] and report["label"] == "species"
+    assert any(f"column '{header}' holds row names" in w for w in report["warnings"])
 
 
 def test_check_no_longer_blames_a_row_name_for_a_sorted_label(tmp_path, capsys):
