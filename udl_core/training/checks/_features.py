@@ -267,11 +267,12 @@ def _label_in_features(ctx: CheckContext, columns: list[RawColumn]) -> CheckResu
     name = "leakage.label_in_features"
     y = ctx.train_y[ctx.sample]
     label = ctx.label_name
-    for column in columns:
+    candidates = _copy_candidates(columns, y, ctx.classification)
+    for column, candidate in zip(columns, candidates):
         if column.name.strip().lower() == label.strip().lower():
             return CheckResult(name, "fail", f"feature '{column.name}' has the label's name '{label}'.",
                                f"Ignore '{column.name}' (--ignore {column.name}).")
-        if _is_label_copy(column.values, y, ctx.classification):
+        if candidate and _is_label_copy(column.values, y, ctx.classification):
             return CheckResult(name, "fail",
                                f"feature '{column.name}' is a copy of the label '{label}' "
                                "(one value per label value, on every sampled row).",
@@ -280,6 +281,37 @@ def _label_in_features(ctx: CheckContext, columns: list[RawColumn]) -> CheckResu
     if not columns:
         return CheckResult(name, "pass", "too many array features to compare one by one with the label.")
     return CheckResult(name, "pass", f"none of the {len(columns)} features is a copy of the label '{label}'.")
+
+
+def _copy_candidates(columns: list[RawColumn], y: np.ndarray, classification: bool) -> np.ndarray:
+    """Which columns could be label copies, decided for a block of columns per numpy call (one
+    exact test per column cost 17 ms at 6,400 rows: 25 s for 1,500 columns). Conservative: a
+    copy has no more distinct values than the label (classification) or correlates with it
+    almost perfectly (regression); `_is_label_copy` decides for the few that pass."""
+    out = np.zeros(len(columns), bool)
+    rows = np.isfinite(y) if y.dtype.kind == "f" else np.ones(len(y), bool)
+    t = y[rows].astype(np.float64)
+    if not len(columns) or rows.sum() < 10:
+        return out
+    labels = len(np.unique(t))
+    step = max(1, (1 << 22) // len(t))
+    for start in range(0, len(columns), step):
+        block = np.stack([c.values[rows] for c in columns[start:start + step]], axis=1)
+        if classification:
+            block.sort(axis=0)                       # NaN sorts last
+            new = np.ones(block.shape, bool)
+            new[1:] = block[1:] != block[:-1]
+            out[start:start + step] = (new & np.isfinite(block)).sum(axis=0) <= labels
+            continue
+        ok = np.isfinite(block)
+        count = np.maximum(ok.sum(axis=0), 1)
+        dv = np.where(ok, block - np.where(ok, block, 0).sum(axis=0) / count, 0)
+        ty = np.where(ok, t[:, None], 0)
+        dy = np.where(ok, t[:, None] - ty.sum(axis=0) / count, 0)
+        with np.errstate(all="ignore"):
+            corr = (dv * dy).sum(axis=0) / np.sqrt((dv * dv).sum(axis=0) * (dy * dy).sum(axis=0))
+        out[start:start + step] = ~(np.abs(corr) < 0.999)   # NaN stays a candidate
+    return out
 
 
 def _is_label_copy(values: np.ndarray, y: np.ndarray, classification: bool) -> bool:

@@ -47,12 +47,14 @@ class CheckResult:
 class CheckBudget:
     """How much work the checks may do; the defaults keep 100,000 x 50 well under 30 s on 2 cores."""
 
+    # The per-feature checks and the short trainings cost rows x features, so wide inputs get
+    # fewer rows: 8,000 x 1,500 then costs what 80,000 x 150 does (issue 10).
     sample_rows: int = 20_000       # training rows the statistics and short trainings look at
-    sample_values: int = 20_000_000  # ... but no more than this many feature values (wide images)
-    eval_rows: int = 5_000          # validation rows the short trainings are scored on
+    sample_values: int = 4_000_000  # ... but no more than this many feature values (wide tables, images)
+    eval_rows: int = 5_000          # validation rows the short trainings are scored on (a quarter of that)
     train_steps: int = 300          # steps of each input-dependence training
     train_batch: int = 128
-    train_values: int = 100_000_000  # steps x batch x features of one such training at most
+    train_values: int = 6_000_000   # steps x batch x features of one such training at most
     overfit_steps: int = 300
     overfit_rows: int = 64          # rows of batch 0 the overfit check uses at most
     speed_batches: int = 100

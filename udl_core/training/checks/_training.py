@@ -33,6 +33,8 @@ INIT_WARN = 1.5
 CHECKPOINT_EVERY = 10        # steps between early-stopping checkpoints of the input-dependence trainings
 MIN_GAIN = 0.02              # the real inputs must lower the mean per-row error by 2% at least
 MIN_FAIL_ROWS = 50           # fewer scored rows than this cannot prove that the inputs do not matter
+MIN_STEPS = 50               # an input-dependence training takes at least this many steps ...
+MIN_BATCH = 8                # ... of batches at least this big, however wide the inputs
 DATA_BOUND_WARN = 0.8        # share of the time spent waiting for data that earns a warning
 
 
@@ -246,6 +248,20 @@ def _short_training(ctx: CheckContext, x: mx.array, y: mx.array, idx: np.ndarray
     return scores
 
 
+def _training_size(ctx: CheckContext, rows: int, width: int) -> tuple[int, int]:
+    """Batch size and steps of one input-dependence training: steps x batch x features stays
+    within `train_values`, so a wide table costs what a long one does; past that, smaller batches
+    rather than fewer than MIN_STEPS steps."""
+    budget = ctx.budget
+    width = max(width, 1)
+    batch = min(budget.train_batch, rows)
+    steps = min(budget.train_steps, budget.train_values // (batch * width))
+    if steps < MIN_STEPS:
+        batch = max(min(batch, budget.train_values // (MIN_STEPS * width)), MIN_BATCH)
+        steps = MIN_STEPS
+    return batch, steps
+
+
 def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     name = "input_dependence"
     if (skipped := _not_learnable(ctx, name)) is not None:
@@ -268,9 +284,7 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
         yield CheckResult(name, "warn", f"too few rows to compare ({len(y)} training, {len(ye)} {held}).",
                           "Add rows or lower --val-fraction.")
         return
-    batch = min(ctx.budget.train_batch, len(y))
-    # wide inputs (images) get fewer steps, so both trainings stay within the budget's work
-    steps = max(min(ctx.budget.train_steps, ctx.budget.train_values // (batch * max(x.shape[1], 1))), 50)
+    batch, steps = _training_size(ctx, len(y), x.shape[1])
     idx = rng.integers(0, len(y), (steps, batch)).astype(np.int32)
     xr, yr = _xy(x, y, ctx.classification)
     xs_m, ys_m = _xy(xs, ys, ctx.classification)
