@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -49,6 +49,8 @@ STAGE_MS = 20  # between the panels filled after a load: about a frame
 
 
 class MainWindow(QMainWindow):
+    warmed = Signal(object)   # a WarmResult: MLX's compiled step is ready (udl_core.training.warmup)
+
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
@@ -61,6 +63,7 @@ class MainWindow(QMainWindow):
         self.last_train: jobs.TrainSummary | None = None
         self.runner = JobRunner(self)
         self._probe: Job | None = None
+        self._warmups: list[Job] = []   # kept until done: a Job dropped while it runs crashes Qt
         self._loaded_kwargs: dict[str, Any] | None = None
         self._run_after_load = False
         self._gpu: tuple[bool, str] | None = None
@@ -327,8 +330,9 @@ class MainWindow(QMainWindow):
 
     def stop_all(self, wait: bool = True) -> None:
         self.runner.stop_all(wait=wait)
-        if self._probe is not None and self._probe.running:
-            self._probe.stop(wait=wait)
+        for job in [self._probe, *self._warmups]:
+            if job is not None and job.running:
+                job.stop(wait=wait)
 
     # -- loading -------------------------------------------------------------------------
     def loader_kwargs(self) -> dict[str, Any]:
@@ -427,6 +431,7 @@ class MainWindow(QMainWindow):
 
     def _end_load(self) -> None:
         self._staging = False
+        self.warm_up(self.loader)
         if self.job is not None and not self.job.active:
             self._set_busy(None)
             if self._run_after_load and self.loader is not None:
@@ -510,11 +515,46 @@ class MainWindow(QMainWindow):
     def _on_probe_returned(self, info: jobs.DeviceInfo) -> None:
         self._gpu = (info.gpu, info.reason)
         self._build_checks_panel()  # MLX is imported by now, on the worker thread
+        self.warm_up(self.loader)
         self.controls.set_gpu(info.gpu, info.reason)
         self.device_label.setText("device: GPU available" if info.gpu else "device: CPU (no GPU)")
         self.device_label.setToolTip(info.reason)
         if not info.gpu:
             self.log(f"no GPU: {info.reason}")
+
+    def warm_up(self, loader: Any = None) -> Job:
+        """Compile MLX's training step in the background, on the MLX thread, for `loader`'s
+        shape (a small default before a load): the first run on a machine compiles its kernels
+        (~12 s) while the user looks at the data, not after they press Run."""
+        for old in self._warmups:
+            old.stop()   # queued and not started: it ends at once; compiling: it finishes
+        from udl_core.training.warmup import warm_step_job
+
+        shape: dict[str, Any] = {}
+        if loader is not None:
+            classification = loader.task == "classification"
+            shape = {"feature_dim": int(loader.feature_dim), "task": str(loader.task),
+                     "out_dim": int(loader.num_classes) if classification else 1}
+        shape["model"] = self.controls.model_combo.currentText()
+        job = Job(warm_step_job, name="warmup", thread=mlx_thread(), **shape)
+        job.progressed.connect(self._on_warmup_progressed)
+        job.returned.connect(self._on_warmup_returned)
+        job.done.connect(lambda: QTimer.singleShot(0, self, self._prune_warmups))
+        self._warmups.append(job)
+        job.start()
+        return job
+
+    def _prune_warmups(self) -> None:
+        self._warmups = [job for job in self._warmups if job.running]
+
+    def _on_warmup_progressed(self, event: object) -> None:
+        if isinstance(event, Notice):
+            self.log(f"{event.message} (in the background)")
+
+    def _on_warmup_returned(self, result: Any) -> None:
+        if result.compiled:
+            self.log(f"kernels compiled in {result.seconds:.1f} s")
+        self.warmed.emit(result)
 
     # -- messages ------------------------------------------------------------------------
     def log(self, message: str, level: str = "info") -> None:

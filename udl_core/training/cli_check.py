@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
-from udl_core.events import run_job
+from udl_core.events import Notice, run_job
 from udl_core.training.checks import CheckResult, iter_checks
 
 __all__ = ["format_table", "run_check"]
@@ -30,9 +30,16 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     started = time.perf_counter()
     loader = loader_from_args(args)
 
+    notices: list[Notice] = []
+
     def on_event(event: object) -> None:
         if isinstance(event, CheckResult) and not args.json and out.isatty():
             print(f"{_MARKS[event.status]}  {event.name}", file=sys.stderr)
+        elif isinstance(event, Notice):   # e.g. MLX compiling its CPU kernels on a first run
+            notices.append(event)
+            if not args.json:
+                print(f"{'warning' if event.level == 'warning' else 'note'}: {event.message}", file=sys.stderr,
+                      flush=True)
 
     results: list[CheckResult] = run_job(iter_checks(loader, seed=args.seed), on_event)
     seconds = time.perf_counter() - started
@@ -41,6 +48,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
         payload = {"path": str(args.path), "label": loader.schema.label,
                    "label_guessed": loader.schema.label_guessed, "warnings": list(loader.warnings),
                    "checks": [r.to_dict() for r in results],
+                   "notices": [{"level": n.level, "message": n.message} for n in notices],
                    "summary": {s: counts.get(s, 0) for s in ("pass", "warn", "fail")},
                    "seconds": round(seconds, 3)}
         out.write(json.dumps(payload) + "\n")

@@ -24,6 +24,7 @@ from udl_core.errors import ConfigError, DivergedError
 from udl_core.events import Notice, Progress, run_job
 from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.devices import device_name, resolve_device
+from udl_core.training.kernel_cache import compile_notice
 from udl_core.training.losses import loss_for_task, predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
 from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS, ModelSpec, build_model
@@ -218,7 +219,8 @@ def train(loader: Any, config: TrainConfig = TrainConfig(), *,
     """Train a model sized from `loader` and return a `TrainResult` (a loader not yet loaded is
     loaded first, and its `Progress` events pass through).
 
-    Yields a `Notice` for a CPU fallback, a `StepLoss` every `config.report_every` steps and an
+    Yields a `Notice` for a CPU fallback and one before a first run compiles MLX's CPU kernels
+    (`kernel_cache.compile_notice`), a `StepLoss` every `config.report_every` steps and an
     `EpochMetrics` per epoch. `should_stop()` is asked before every step; when it says yes the run
     ends cleanly with what it has (`stopped=True`). A NaN or infinite loss raises `DivergedError`.
     """
@@ -228,6 +230,10 @@ def train(loader: Any, config: TrainConfig = TrainConfig(), *,
     device, notice = resolve_device(config.device)
     if notice is not None:
         yield notice
+    # the first compiled step will wait for the C++ compiler
+    first_run = compile_notice(device, f"{loader.task}-{config.model}")
+    if first_run is not None:
+        yield first_run
     with mx.stream(device):
         return (yield from _run(loader, config, device_name(device), should_stop))
 

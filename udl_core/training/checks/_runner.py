@@ -7,7 +7,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from udl_core.errors import ConfigError, UDLError
-from udl_core.events import Progress, run_job
+from udl_core.events import Notice, Progress, run_job
 from udl_core.training.checks._batches import batch_checks, determinism_check
 from udl_core.training.checks._context import CheckContext
 from udl_core.training.checks._features import leakage_checks, scaling_checks
@@ -15,6 +15,7 @@ from udl_core.training.checks._labels import label_checks
 from udl_core.training.checks._result import CheckBudget, CheckResult
 from udl_core.training.checks._training import (input_dependence_check, loss_at_init_check, overfit_check,
                                                 speed_check)
+from udl_core.training.kernel_cache import compile_notice
 
 __all__ = ["CHECKS", "iter_checks", "run_checks"]
 
@@ -33,11 +34,14 @@ CHECKS: tuple[tuple[str, str, CheckFn], ...] = (
     ("input_dependence", "real vs zeroed inputs", input_dependence_check),
 )
 CHECK_GROUPS: tuple[str, ...] = tuple(name for name, _, _ in CHECKS)
+COMPILED_CHECKS = frozenset({"overfit_one_batch", "speed", "input_dependence"})  # run an mx.compile'd step
 
 
 def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,
-                select: Iterable[str] | None = None) -> Generator[Progress | CheckResult, None, list[CheckResult]]:
-    """Run the pipeline checks on a loaded loader; yield `Progress` and each `CheckResult` as it is made.
+                select: Iterable[str] | None = None
+                ) -> Generator[Progress | Notice | CheckResult, None, list[CheckResult]]:
+    """Run the pipeline checks on a loaded loader; yield `Progress` and each `CheckResult` as it is made
+    (and a `Notice` before the first compiled training step when MLX has yet to compile its CPU kernels).
 
     `select` names check groups to run (see `CHECK_GROUPS`); by default all run. Returns every result.
     A `UDLError` inside one group becomes a failed result for that group; the others still run.
@@ -52,8 +56,12 @@ def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0
     yield Progress("checks", 0, total, "reading the splits")
     ctx = CheckContext.from_loader(loader, budget, seed)
     results: list[CheckResult] = []
+    first_run = compile_notice(kind=f"{ctx.task}-mlp")   # on MLX's default device, as the checks
     for done, (name, title, fn) in enumerate(plan):
         yield Progress("checks", done, total, f"checking {title}")
+        if first_run is not None and name in COMPILED_CHECKS:
+            yield first_run        # the first compiled step waits for the C++ compiler
+            first_run = None
         try:
             for result in fn(ctx):
                 results.append(result)
