@@ -71,3 +71,15 @@ def test_the_input_dependence_training_is_a_budget_of_values():
         assert steps >= 50 and batch >= 8
     assert work[1_500] <= 2 * work[150]
     assert work[150] == 300 * 128 * 150                          # narrow tables train as before
+
+
+def test_a_wide_csv_is_read_in_chunks_of_many_rows(tmp_path):
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1_000, 1_500)).astype(np.float32).round(4)
+    path = tmp_path / "wide.csv"
+    pacsv.write_csv(pa.table({**{f"c{j}": x[:, j] for j in range(1_500)}, "label": np.arange(1_000) % 3}), path)
+    assert path.stat().st_size > 8 << 20          # 1 MiB blocks made 9+ chunks of ~100 rows: x 1,501 arrays
+    table = UnifiedDataLoader(str(path), label="label").load().table.columns
+    assert table.column(0).num_chunks <= 2        # each later step pays per column *and* per chunk
