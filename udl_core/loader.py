@@ -166,6 +166,7 @@ class UnifiedDataLoader:
                        categorical=self.categorical, numeric=self.numeric,
                        max_categories=self.max_categories)
         if sample is not table:
+            self._spill.release()   # the sample's pages, before the label column is read through
             schema = count_labels(table, schema)
             self._spill.release()
         if sample.num_rows < table.num_rows:

@@ -164,10 +164,13 @@ def open_input(path: Path, *, memory_map: bool = False) -> pa.NativeFile:
     return pa.memory_map(name, "r") if memory_map else pa.OSFile(name, "r")
 
 
-def _open_parquet(path: Path) -> pq.ParquetFile:
+def _open_parquet(path: Path, streamed: bool = False) -> pq.ParquetFile:
+    """`streamed`: read (a map's pages would stay in RSS as the whole file goes through) and
+    without pre-buffering (its cache keeps every row group read until the file is closed)."""
     try:
         # INT96 timestamps (Spark, Impala) in microseconds: as nanoseconds, years past 2262 wrap around.
-        return pq.ParquetFile(open_input(path, memory_map=True), coerce_int96_timestamp_unit="us")
+        return pq.ParquetFile(open_input(path, memory_map=not streamed), coerce_int96_timestamp_unit="us",
+                              **({"pre_buffer": False} if streamed else {}))
     except _ERRORS as exc:
         raise CorruptFileError(path, f"truncated or not a Parquet file ({_first_line(exc)})") from None
 
@@ -242,7 +245,7 @@ def iter_parquet_batches(
     """Stream a Parquet file as record batches with the same columns and types as `read_parquet`
     (text dates in the form the first batch shows)."""
     path = Path(path)
-    parquet = _open_parquet(path)
+    parquet = _open_parquet(path, streamed=True)
     options = options or ReadOptions()
     first: list[pa.Schema] = []
 
