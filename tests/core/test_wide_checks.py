@@ -83,3 +83,16 @@ def test_a_wide_csv_is_read_in_chunks_of_many_rows(tmp_path):
     assert path.stat().st_size > 8 << 20          # 1 MiB blocks made 9+ chunks of ~100 rows: x 1,501 arrays
     table = UnifiedDataLoader(str(path), label="label").load().table.columns
     assert table.column(0).num_chunks <= 2        # each later step pays per column *and* per chunk
+
+
+def test_the_estimate_counts_a_wide_numeric_table_instead_of_fitting_it(tmp_path, monkeypatch):
+    import udl_core.schema as schema
+    from udl_core.formats.estimate import estimate
+
+    inferred = []
+    real = schema.infer
+    monkeypatch.setattr(schema, "infer", lambda *a, **k: inferred.append(1) or real(*a, **k))
+    wide = estimate(_parquet(tmp_path / "wide.parquet", 200, 400))
+    assert inferred == [] and wide.feature_dim == 400      # 400 features + the label: one a column
+    narrow = estimate(_parquet(tmp_path / "narrow.parquet", 200, 20))
+    assert inferred and narrow.feature_dim == 20
