@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from udl_core.loader import take_rows
 from udl_core.schema import parse_numbers
 from udl_core.training.checks._context import CheckContext, fmt, name_list
 from udl_core.training.checks._one_feature import (MARGIN_POINTS, MIN_ROWS, OneFeatureScore, margin_met,
@@ -48,13 +49,14 @@ def raw_columns(ctx: CheckContext, positions: np.ndarray) -> list[RawColumn] | N
         return None
     # The validation rows come in the same take, so that a category has one code in both splits.
     train_rows = np.asarray(ctx.train_rows[positions], np.int64)
-    rows = pa.array(np.concatenate([train_rows, np.asarray(ctx.val_rows[ctx.val_sample], np.int64)]))
+    rows = np.concatenate([train_rows, np.asarray(ctx.val_rows[ctx.val_sample], np.int64)])
     # One name-to-position map and one take over the table: per column, neither a scan of
     # every name nor its own kernel call (linear in the columns, issue 9).
     position = {name: i for i, name in enumerate(columns.column_names)}
     wanted = [info for info in schema.feature_columns
               if info.name in position and info.kind not in ("text", "tensor")]
-    taken = columns.select([position[info.name] for info in wanted]).take(rows)
+    # batch by batch, pages released between: a take over a streamed (memory-mapped) table reads all of it
+    taken = take_rows(columns.select([position[info.name] for info in wanted]), rows, ctx.touched)
     out, val = [], []
     for j, info in enumerate(wanted):
         both = _as_float(taken.column(j), info.kind)
@@ -97,7 +99,7 @@ def scaling_checks(ctx: CheckContext) -> Iterator[CheckResult]:
 
 def _standardized(ctx: CheckContext) -> CheckResult:
     name = "scaling.standardized"
-    x = ctx.train_x[ctx.sample].astype(np.float64)
+    x = ctx.sample_x.astype(np.float64)
     if x.size == 0:
         return CheckResult(name, "pass", "there are no feature values to check.")
     layout = getattr(getattr(ctx.loader, "schema", None), "layout", "tabular")
@@ -189,19 +191,21 @@ def leakage_checks(ctx: CheckContext) -> Iterator[CheckResult]:
     yield _single_feature(ctx, columns)
 
 
-def _row_hashes(x: np.ndarray, seed: int) -> np.ndarray:
-    """A 64-bit hash of each row's exact bytes (float32 bit patterns), chunked to bound memory."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    x = np.where(x == 0, np.float32(0), x)  # -0.0 and 0.0 are the same value
-    bits = x.reshape(len(x), -1).view(np.uint32)
-    coeffs = np.random.default_rng(seed).integers(1, 2**63, bits.shape[1], dtype=np.uint64) | np.uint64(1)
+def _row_hashes(x: np.ndarray, seed: int, touched: Callable[[int], object] | None = None) -> np.ndarray:
+    """A 64-bit hash of each row's exact bytes (float32 bit patterns), a chunk of rows at a time
+    (no copy of `x`: it may be a memory-mapped split, whose pages `touched` releases as it goes)."""
+    width = int(np.prod(x.shape[1:]))
+    coeffs = np.random.default_rng(seed).integers(1, 2**63, width, dtype=np.uint64) | np.uint64(1)
     out = np.empty(len(x), np.uint64)
-    step = max(1, (1 << 22) // max(bits.shape[1], 1))
+    step = max(1, (1 << 20) // max(width, 1))
     for start in range(0, len(x), step):
-        chunk = bits[start:start + step].astype(np.uint64)
-        mixed = chunk * coeffs
+        part = np.ascontiguousarray(x[start:start + step], dtype=np.float32)
+        part = np.where(part == 0, np.float32(0), part)  # -0.0 and 0.0 are the same value
+        mixed = part.reshape(len(part), -1).view(np.uint32).astype(np.uint64) * coeffs
         out[start:start + step] = np.bitwise_xor.reduce(mixed ^ (mixed >> np.uint64(29)), axis=1) \
             + mixed.sum(axis=1, dtype=np.uint64)
+        if touched is not None:
+            touched(part.nbytes)
     return out
 
 
@@ -209,8 +213,8 @@ def _duplicates(ctx: CheckContext) -> CheckResult:
     name = "leakage.duplicates"
     if not len(ctx.val_y):
         return CheckResult(name, "pass", "there are no validation rows to compare with the training rows.")
-    train_h = _row_hashes(ctx.train_x, ctx.seed)
-    val_h = _row_hashes(ctx.val_x, ctx.seed)
+    train_h = _row_hashes(ctx.train_x, ctx.seed, ctx.touched)
+    val_h = _row_hashes(ctx.val_x, ctx.seed, ctx.touched)
     shared = np.isin(val_h, train_h)
     count = int(shared.sum())
     n_val = len(val_h)
@@ -243,7 +247,7 @@ def _duplicates(ctx: CheckContext) -> CheckResult:
 
 def _has_continuous_feature(ctx: CheckContext) -> bool:
     """True when some feature has so many distinct values that exact row copies cannot be chance."""
-    x = ctx.train_x[ctx.sample]
+    x = ctx.sample_x
     n = len(x)
     if n < 20:
         return False
@@ -257,7 +261,7 @@ def _leak_columns(ctx: CheckContext) -> list[RawColumn]:
     columns = raw_columns(ctx, ctx.sample)
     if columns is not None:
         return columns
-    x = ctx.train_x[ctx.sample]
+    x = ctx.sample_x
     if x.shape[1] > MAX_LEAK_COLUMNS:
         return []
     return [RawColumn(n, "numeric", x[:, j].astype(np.float64), False) for j, n in enumerate(ctx.feature_names)]
@@ -332,7 +336,7 @@ def _val_columns(ctx: CheckContext, columns: list[RawColumn]) -> list[np.ndarray
     shared = ctx.shared.get("raw_val_columns")
     if shared is not None and ctx.shared.get("raw_columns") is columns:
         return shared
-    x = ctx.val_x[ctx.val_sample]
+    x = ctx.rows_of(ctx.val_x, ctx.val_sample)
     return [x[:, j].astype(np.float64) for j in range(len(columns))]
 
 
