@@ -12,12 +12,10 @@ import math
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import mlx.core as mx
 import mlx.nn as nn
-import mlx.optimizers as optim
 import numpy as np
 
 from udl_core.errors import ConfigError, DivergedError
@@ -28,6 +26,7 @@ from udl_core.training.kernel_cache import compile_notice
 from udl_core.training.losses import loss_for_task, predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
 from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS, ModelSpec, build_model
+from udl_core.training.steps import adam_step
 from udl_core.values import check_seed
 
 __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult", "train", "train_model"]
@@ -255,15 +254,7 @@ def _run(loader: Any, config: TrainConfig, device: str,
     mx.random.seed(config.seed)
     model = build_model(spec)
     mx.eval(model.parameters())
-    optimizer = optim.Adam(learning_rate=config.learning_rate)
-    loss_and_grad = nn.value_and_grad(model, loss_for_task(task, target_mean, target_std))
-    state = [model.state, optimizer.state, mx.random.state]
-
-    @partial(mx.compile, inputs=state, outputs=state)
-    def step(x: mx.array, y: mx.array) -> mx.array:
-        loss, grads = loss_and_grad(model, x, y)
-        optimizer.update(model, grads)
-        return loss
+    step, state = adam_step(model, loss_for_task(task, target_mean, target_std), config.learning_rate)
 
     classes = tuple(loader.classes) if classification and loader.classes is not None else None
     result = TrainResult(model=model, spec=spec, config=config, device=device, classes=classes,

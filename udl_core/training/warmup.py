@@ -12,11 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from functools import partial
 
 import mlx.core as mx
-import mlx.nn as nn
-import mlx.optimizers as optim
 
 from udl_core.events import Notice
 from udl_core.mlx_threads import note_mlx_thread
@@ -24,6 +21,7 @@ from udl_core.training.devices import resolve_device
 from udl_core.training.kernel_cache import compile_notice
 from udl_core.training.losses import loss_for_task
 from udl_core.training.models import ModelSpec, build_model
+from udl_core.training.steps import adam_step
 
 __all__ = ["WarmResult", "warm_step_job"]
 
@@ -58,15 +56,7 @@ def warm_step_job(feature_dim: int = 4, out_dim: int = 3, task: str = "classific
     note_mlx_thread()
     with mx.stream(resolved):
         net = build_model(ModelSpec(model, max(int(feature_dim), 1), out_dim, task))
-        optimizer = optim.Adam(learning_rate=1e-3)
-        loss_and_grad = nn.value_and_grad(net, loss_for_task(task, 0.0, 1.0))
-        state = [net.state, optimizer.state, mx.random.state]
-
-        @partial(mx.compile, inputs=state, outputs=state)
-        def step(x: mx.array, y: mx.array) -> mx.array:
-            loss, grads = loss_and_grad(net, x, y)
-            optimizer.update(net, grads)
-            return loss
+        step, state = adam_step(net, loss_for_task(task, 0.0, 1.0), 1e-3)
 
         x = mx.zeros((WARM_ROWS, max(int(feature_dim), 1)))
         y = mx.zeros((WARM_ROWS,), mx.int32 if classification else mx.float32)

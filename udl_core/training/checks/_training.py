@@ -9,12 +9,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any
 
 import mlx.core as mx
 import mlx.nn as nn
-import mlx.optimizers as optim
 import numpy as np
 
 from udl_core.mlx_threads import note_mlx_thread
@@ -23,6 +21,7 @@ from udl_core.training.checks._result import CheckResult
 from udl_core.training.devices import gpu_available
 from udl_core.training.losses import loss_for_task
 from udl_core.training.models import DEFAULT_HIDDEN, ModelSpec, build_model
+from udl_core.training.steps import adam_step
 
 __all__ = ["TRAINING_CHECKS", "input_dependence_check", "loss_at_init_check", "overfit_check", "speed_check"]
 
@@ -54,20 +53,10 @@ class _Setup:
         mx.eval(model.parameters())
         self.model = model
         self.loss_fn = loss_for_task(ctx.task, self.target_mean, self.target_std)
-        optimizer = optim.Adam(learning_rate=learning_rate)
-        loss_and_grad = nn.value_and_grad(model, self.loss_fn)
-        self.state = [model.state, optimizer.state]
-
         # the step closes over locals, never `self`: no reference cycle, so the compiled function
         # and its arrays are freed when the check returns, on the MLX thread, not by a later GC
         note_mlx_thread()
-        @partial(mx.compile, inputs=self.state, outputs=self.state)
-        def step(x: mx.array, y: mx.array) -> mx.array:
-            loss, grads = loss_and_grad(model, x, y)
-            optimizer.update(model, grads)
-            return loss
-
-        self.step = step
+        self.step, self.state = adam_step(model, self.loss_fn, learning_rate)
 
     def loss(self, x: mx.array, y: mx.array) -> float:
         return float(self.loss_fn(self.model, x, y).item())
