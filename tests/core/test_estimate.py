@@ -59,12 +59,12 @@ def test_gzip_csv_estimate_scales_by_the_compression_ratio(tmp_path):
 def test_parquet_estimate_is_exact(tmp_path):
     path = tmp_path / "t.parquet"
     pq.write_table(frame(30_000), path, row_group_size=10_000)
-    est = estimate(path, ReadOptions(memory_budget=10_000))
+    est = estimate(path, ReadOptions(memory_budget=10 << 10))
     assert est.exact and est.rows == 30_000
     assert est.feature_dim == 6
     assert est.streamed
     assert str(est).startswith("30,000 rows")
-    assert str(est).endswith("over the memory budget (10.0 kB): streamed in batches")
+    assert str(est).endswith("over the memory budget (10 KiB): streamed in batches")
 
 
 def test_arrow_and_jsonl_estimates(tmp_path):
@@ -106,8 +106,9 @@ def test_estimate_of_truncated_parquet_raises(tmp_path):
 def test_default_budget_and_str():
     assert default_memory_budget() > 0
     est = Estimate(rows=1_204_000, bytes_on_disk=48_200_000, processed_bytes=150_000_000,
-                   streamed=False, memory_budget=6_000_000_000, exact=False)
-    assert str(est) == "≈ 1,204,000 rows, 48.2 MB on disk, ≈ 150.0 MB as float32; fits in memory (budget 6.0 GB)"
+                   streamed=False, memory_budget=6 << 30, exact=False)
+    # the budget in the unit --memory-budget takes and `udl inspect` prints it in (binary)
+    assert str(est) == "≈ 1,204,000 rows, 48.2 MB on disk, ≈ 150.0 MB as float32; fits in memory (budget 6 GiB)"
 
 
 def test_label_is_left_out_of_the_feature_width(tmp_path):

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from udl_core.errors import CorruptFileError, UDLError
-from udl_core.formats.bounded import default_memory_budget, memory_budget
+from udl_core.formats.bounded import default_memory_budget, format_size, memory_budget
 from udl_core.formats.registry import find_reader, read_table
 from udl_core.table import ReadOptions, Table
 
@@ -46,8 +46,8 @@ class Estimate:
 
     def __str__(self) -> str:
         rows = f"{self.rows:,} rows" if self.exact else f"≈ {self.rows:,} rows"
-        fits = (f"over the memory budget ({_size(self.memory_budget)}): streamed in batches"
-                if self.streamed else f"fits in memory (budget {_size(self.memory_budget)})")
+        fits = (f"over the memory budget ({format_size(self.memory_budget)}): streamed in batches"
+                if self.streamed else f"fits in memory (budget {format_size(self.memory_budget)})")
         return (f"{rows}, {_size(self.bytes_on_disk)} on disk, "
                 f"≈ {_size(self.processed_bytes)} as float32; {fits}")
 

@@ -108,7 +108,9 @@ def _int(value: Any, where: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         _fail(where, f"should be a whole number, not {_type(value)}")
     if not low <= value <= high:
-        _fail(where, f"{value} is outside {low}..{high}")
+        text = str(value)
+        shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} digits)"
+        _fail(where, f"{shown} is outside {low}..{high}")
     return value
 
 
