@@ -43,15 +43,20 @@ __all__ = [
     "DATE_SHARE",
     "FORMAT_KEY",
     "TWO_DIGIT_PIVOT",
+    "DATE_ALONE",
     "DateForm",
     "apply_text_dates",
     "column_warnings",
     "date_forms",
     "date_notes",
+    "form_names",
     "is_text_date",
     "parse_as",
     "parse_as_field",
     "parse_text_dates",
+    "parse_with_format",
+    "saved_form",
+    "time_names",
 ]
 
 DATE_SHARE = 0.95         # share of the sample's present values a form must parse
@@ -59,6 +64,7 @@ SAMPLE_VALUES = 1000      # values tried per column: half from the head, half sp
 GATE_VALUES = 32          # a look at the first present values decides whether to take a sample
 TWO_DIGIT_PIVOT = 30      # two-digit years below this are 20xx, the others 19xx
 FORMAT_KEY = b"udl.date_format"   # field metadata: how a column's dates were read (JSON)
+DATE_ALONE = "date alone"         # a saved form's name for a value with no time (beside others with one)
 
 _MONTH = r"[A-Za-z]{3,9}"
 _TOKENS = {   # token -> (regex, chrono format)
@@ -179,6 +185,16 @@ _ANY_FORM = (r"^(?:\d{4}[-/. ](?:\d{1,2}|[A-Za-z]{3,9})(?:[-/. ]\d{1,2})?"
 def date_forms() -> tuple[DateForm, ...]:
     """The forms tried, in order of preference."""
     return _FORMS
+
+
+def form_names() -> tuple[str, ...]:
+    """The names a saved form may have (`saved_form`), e.g. "DD/MM/YYYY"."""
+    return tuple(_BY_NAME)
+
+
+def time_names() -> tuple[str, ...]:
+    """The names a saved form's times may have: an example of each time form, or `DATE_ALONE`."""
+    return (*(example for _, _, example in _TIMES), DATE_ALONE)
 
 
 @dataclass(frozen=True)
@@ -362,15 +378,25 @@ def _read_column(column: pa.ChunkedArray, missing: Sequence[str]
     return pa.chunked_array([parsed]), choice, unparsed, ambiguous
 
 
-def parse_text_dates(table: pa.Table, missing: Sequence[str] = DEFAULT_MISSING_VALUES
-                     ) -> tuple[pa.Table, list[str]]:
+def parse_text_dates(table: pa.Table, missing: Sequence[str] = DEFAULT_MISSING_VALUES,
+                     saved: SavedForms | None = None) -> tuple[pa.Table, list[str]]:
     """`table` with each string column that holds dates (module doc) as a timestamp column whose
-    field metadata (`FORMAT_KEY`) says how it was read; and a note per such column."""
+    field metadata (`FORMAT_KEY`) says how it was read; and a note per such column.
+
+    `saved` (a model's forms, `saved_form` per column) replaces detection: a column named there
+    is read in that form; one named with no form (a timestamp at training) is detected; any
+    other column stays text, as it was when the model was trained."""
     notes: list[str] = []
+    forms = {name: (form, times) for name, form, times in saved} if saved is not None else None
     for i, field in enumerate(table.schema):
         if not pa.types.is_string(field.type):   # readers hand on large_string as string
             continue
-        found = _read_column(table.column(i), missing)
+        if forms is not None and forms.get(field.name, (None,))[0] is not None:
+            found = _read_saved(table.column(i), _saved_choice(*forms[field.name]), missing)
+        elif forms is None or field.name in forms:
+            found = _read_column(table.column(i), missing)
+        else:
+            continue
         if found is None:
             continue
         column, choice, unparsed, ambiguous = found
@@ -378,6 +404,43 @@ def parse_text_dates(table: pa.Table, missing: Sequence[str] = DEFAULT_MISSING_V
         table = table.set_column(i, pa.field(field.name, column.type, metadata=meta), column)
         notes.append(_note(field.name, choice))
     return table, notes
+
+
+# A model's saved forms: (column, form name or None, time names), as ReadOptions holds them.
+SavedForms = tuple[tuple[str, str | None, tuple[str, ...]], ...]
+
+
+def saved_form(field: pa.Field) -> dict | None:
+    """How a column `parse_text_dates` read was written, for a model description:
+    {"form": a `form_names` name, "times": `time_names`}; None for a column not read from text."""
+    if not is_text_date(field):
+        return None
+    try:
+        choice, _ = _Choice.from_json(field.metadata[FORMAT_KEY])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return {"form": choice.form.name, "times": [time_names()[i] for i in choice.times]}
+
+
+def _saved_choice(form: str, times: Sequence[str]) -> _Choice:
+    names = time_names()
+    # DATE_ALONE is -1 (and the last of time_names); the example is filled in by _read_saved.
+    return _Choice(_BY_NAME[form], tuple(-1 if t == DATE_ALONE else names.index(t) for t in times), "")
+
+
+def _read_saved(column: pa.ChunkedArray, choice: _Choice, missing: Sequence[str]
+                ) -> tuple[pa.ChunkedArray, _Choice, int, bool]:
+    parsed, unparsed = parse_as(column, choice, missing)
+    valid = parsed.is_valid().to_numpy(zero_copy_only=False)
+    example = column[int(np.argmax(valid))].as_py().strip() if valid.any() else choice.form.name
+    return pa.chunked_array([parsed]), _Choice(choice.form, choice.times, example), unparsed, False
+
+
+def parse_with_format(column: pa.ChunkedArray | pa.Array, form: dict,
+                      missing: Sequence[str] = DEFAULT_MISSING_VALUES) -> tuple[pa.Array, int]:
+    """`column` (text) read in a saved form (`saved_form`), never detected: a timestamp array and
+    how many present values did not parse (now missing)."""
+    return parse_as(column, _saved_choice(form["form"], form.get("times", ())), missing)
 
 
 def _note(name: str, choice: _Choice) -> str:

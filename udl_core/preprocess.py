@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from udl_core.errors import ConfigError, SchemaError
 from udl_core.schema import ColumnInfo, Schema, has_class_names, label_strings, parse_numbers
 from udl_core.table import Table
+from udl_core.dates import saved_form
 from udl_core.temporal import datetime_parts
 from udl_core.values import class_codes
 
@@ -274,6 +275,8 @@ class Preprocessor:
                 dropped.append(info.name)
                 continue
             if step["kind"] == "datetime":
+                # How text dates were written travels with the model: predict reads them so again.
+                step["date_format"] = saved_form(table.columns.schema.field(position[info.name]))
                 for part in list(step["parts"]):
                     if step["parts"][part]["constant"]:
                         dropped.append(f"{info.name}.{part}")

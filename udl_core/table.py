@@ -40,6 +40,9 @@ class ReadOptions:
     header: bool | None = None
     image_size: tuple[int, int] | None = None   # (width, height); None: the rule in formats/images.py
     memory_budget: int | None = None        # bytes; None: a quarter of physical RAM
+    # A saved model's text-date forms, (column, form or None, times) (dates.parse_text_dates):
+    # read as at training, never detected again. None: detect (every read but predict's).
+    date_formats: tuple[tuple[str, str | None, tuple[str, ...]], ...] | None = None
 
 
 @dataclass

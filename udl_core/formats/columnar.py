@@ -224,7 +224,8 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
             path, f"is damaged: row group {len(parts) + 1} cannot be read ({_first_line(exc)})"
         ) from None
     notes.extend(temporal_notes((), out_of_range))
-    table, read_dates = parse_text_dates(table, options.missing_values)   # once, over every row group
+    table, read_dates = parse_text_dates(table, options.missing_values,   # once, over every row group
+                                         options.date_formats)
     notes.extend(read_dates)
     return Table(source=str(path), format="parquet", columns=table, notes=notes)
 
@@ -298,7 +299,7 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
         table.validate(full=True)
         notes = [f"container: {kind}"]
         table = normalise_types(table, notes)
-        table, read_dates = parse_text_dates(table, options.missing_values)
+        table, read_dates = parse_text_dates(table, options.missing_values, options.date_formats)
         notes.extend(read_dates)
     except DatasetError:
         raise

@@ -307,7 +307,7 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
     if notes is not None:
         notes.extend(temporal_notes(zoned, dropped))
     if numeric_text:
-        table, read_dates = parse_text_dates(table, missing)
+        table, read_dates = parse_text_dates(table, missing, options.date_formats)
         if notes is not None:
             notes.extend(read_dates)
     return table

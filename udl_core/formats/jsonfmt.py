@@ -317,7 +317,8 @@ def _finish(table: pa.Table, options: ReadOptions, notes: list[str] | None = Non
                     column, _ = utc_column(column)   # four-digit years: always in range
         columns.append(column)
     # Other date forms (12/16/2005, Jan 1 2000, 1974Q1, ...): the readers' one detector.
-    table, read_dates = parse_text_dates(pa.table(columns, names=table.column_names), options.missing_values)
+    table, read_dates = parse_text_dates(pa.table(columns, names=table.column_names), options.missing_values,
+                                        options.date_formats)
     if notes is not None:
         notes.extend(temporal_notes(zoned, {}) + read_dates)
     return table

@@ -195,7 +195,9 @@ def run_predict(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     out = out or sys.stdout
     saved = load_model(args.weights)
-    predictions = run_job(predict_file(saved, args.path, getattr(args, "memory_budget", None)))
+    # Warnings go to stderr in both modes: stdout holds one prediction a line.
+    predictions = run_job(predict_file(saved, args.path, getattr(args, "memory_budget", None)),
+                          lambda event: isinstance(event, Notice) and _notice(event, False, out, sys.stderr))
     for p in predictions:
         if args.json:
             _emit(p.to_dict(), out)   # json.dumps escapes control characters

@@ -18,6 +18,7 @@ import stat
 from pathlib import Path
 from typing import Any, NoReturn
 
+from udl_core.dates import form_names, time_names
 from udl_core.errors import CorruptFileError, DatasetError
 from udl_core.preprocess import DATETIME_PARTS
 from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS
@@ -245,6 +246,29 @@ def _read_options(data: dict[str, Any]) -> dict[str, Any]:
         if len(size) != 2:
             _fail(f"{where}.image_size", "should be [width, height]")
         clean["image_size"] = tuple(_int(v, f"{where}.image_size[{i}]", 1, 1 << 16) for i, v in enumerate(size))
+    if data.get("date_formats") is not None:
+        clean["date_formats"] = _date_formats(_object(data["date_formats"], f"{where}.date_formats"))
+    return clean
+
+
+def _date_formats(data: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Column -> the text form its dates were read in at training (None: a timestamp column)."""
+    where = "read_options.date_formats"
+    if len(data) > MAX_WIDTH:
+        _fail(where, f"names {len(data):,} columns, over {MAX_WIDTH:,}")
+    clean: dict[str, dict[str, Any] | None] = {}
+    for name, form in data.items():
+        at = f"{where}[{_short(name)}]"
+        if form is None:
+            clean[name] = None
+            continue
+        form = _object(form, at)
+        name_of = _field(form, "form", at)
+        if not isinstance(name_of, str) or name_of not in form_names():   # 42 names: too many to list
+            _fail(f"{at}.form", f"{_short(name_of)} is not a date form UDL reads (e.g. 'DD/MM/YYYY', 'YYYY-MM-DD')")
+        times = _list(form.get("times", []), f"{at}.times", len(time_names()))
+        clean[name] = {"form": name_of,
+                       "times": [_choice(t, f"{at}.times[{i}]", time_names()) for i, t in enumerate(times)]}
     return clean
 
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from udl_core.atomic import atomic_path
 from udl_core.errors import ConfigError, CorruptFileError, DatasetError, SchemaError
-from udl_core.events import Progress
+from udl_core.events import Notice, Progress
 from udl_core.outputs import RunInputs, check_output
 from udl_core.table import ReadOptions
 from udl_core.training.description import FORMAT_VERSION, read_description, validate_description
@@ -90,7 +90,7 @@ def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[P
         "target_std": result.target_std,
         "feature_names": list(getattr(loader, "feature_names", []) or []),
         "source": str(getattr(loader, "path", "")),
-        "read_options": _read_options_dict(loader),
+        "read_options": {**_read_options_dict(loader), "date_formats": _date_formats(loader.preprocessor.steps)},
         "schema": loader.schema.to_dict(),
         "preprocessor": loader.preprocessor.to_dict(),
         "training": {
@@ -117,6 +117,12 @@ def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[P
         raise ConfigError(f"{weights}: cannot write the model: {exc.strerror or exc}; "
                           "the files there before are unchanged") from None
     return weights, sidecar
+
+
+def _date_formats(steps: list[dict]) -> dict[str, dict | None]:
+    """Each datetime feature's text form (None: a timestamp in the file), so that predict reads
+    the new file's dates in it and detects none (an all-ambiguous 01/02/2006 is not re-decided)."""
+    return {step["column"]: step.get("date_format") for step in steps if step.get("kind") == "datetime"}
 
 
 def _json_default(value: Any) -> Any:
@@ -202,14 +208,19 @@ class Prediction:
 
 
 def predict_file(saved: SavedModel, path: str | Path, memory_budget: int | None = None
-                 ) -> Generator[Progress, None, list[Prediction]]:
+                 ) -> Generator[Progress | Notice, None, list[Prediction]]:
     """Read `path` as the model's training data was read (within this machine's `memory_budget`),
     preprocess it with the saved statistics, and predict every row."""
+    from udl_core.dates import column_warnings
     from udl_core.formats import load_table
     from udl_core.preprocess import Preprocessor
 
     options = replace(_read_options(saved.meta.get("read_options") or {}), memory_budget=memory_budget)
     table = yield from load_table(path, options)
+    if table.is_tabular:   # dates read in the saved form: values not in it are missing, and said so
+        for field in table.columns.schema:
+            for message in column_warnings(field.name, field):
+                yield Notice(message, "warning")
     preprocessor = Preprocessor.from_dict(saved.meta["preprocessor"])
     try:
         x = preprocessor.transform(table)
@@ -240,6 +251,9 @@ def _read_options(data: dict[str, Any]) -> ReadOptions:
         kwargs["missing_values"] = tuple(kwargs["missing_values"])
     if kwargs.get("image_size") is not None:
         kwargs["image_size"] = tuple(kwargs["image_size"])
+    if kwargs.get("date_formats") is not None:   # absent in older descriptions: dates are detected
+        kwargs["date_formats"] = tuple((name, form["form"] if form else None, tuple(form["times"]) if form else ())
+                                       for name, form in kwargs["date_formats"].items())
     return ReadOptions(**kwargs)
 
 
