@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from udl_core.streaming import CHUNK_ROWS
 from udl_core.training.checks._context import CheckContext
 from udl_core.training.checks._result import CheckResult
 
@@ -38,22 +39,30 @@ class _Scan:
     """What one pass over a split's batches saw."""
 
     hashes: list[str] = field(default_factory=list)
-    rows: list[np.ndarray] = field(default_factory=list)
+    # How often each row id in [0, limit) was seen (saturating at 255), and the ids outside it:
+    # one byte a row, where a list of every batch's ids and their sorted copies cost 30+ bytes.
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    outside: list[np.ndarray] = field(default_factory=list)
+    rows_seen: int = 0
+    pending: list[np.ndarray] = field(default_factory=list)   # counted CHUNK_ROWS ids at a time
+    pending_rows: int = 0
     shape_problem: str | None = None
     nonfinite: list[tuple[int, str, int]] = field(default_factory=list)   # (batch, column, count)
     nonfinite_total: int = 0
     first: tuple | None = None
 
 
-def _scan(ctx: CheckContext, split: str) -> _Scan:
-    scan = _Scan()
+def _scan(ctx: CheckContext, split: str, limit: int | None = None) -> _Scan:
+    """One pass over epoch 0 of `split`; the row ids are counted when `limit` is given."""
+    scan = _Scan(counts=np.zeros(limit or 0, np.uint8))
     batch_size = int(getattr(ctx.loader, "batch_size", 0) or 0)
     batches = _iter_batches(ctx.loader, split, 0, prefetch=False)
     try:
         for position, batch in enumerate(batches):
             x, y, rows = np.asarray(batch.x), np.asarray(batch.y), np.asarray(batch.rows)
             scan.hashes.append(batch_hash(batch))
-            scan.rows.append(rows.astype(np.int64, copy=False))
+            if limit is not None:
+                _count_rows(scan, np.array(rows, np.int64).ravel())   # a copy: a loader may reuse its buffers
             signature = (x.ndim, x.shape[1:], x.dtype.str, y.ndim, y.dtype.str)
             if scan.first is None:
                 scan.first = signature
@@ -73,7 +82,50 @@ def _scan(ctx: CheckContext, split: str) -> _Scan:
         close = getattr(batches, "close", None)
         if close is not None:
             close()
+    if limit is not None:
+        _count_rows(scan, None)
     return scan
+
+
+def _count_rows(scan: _Scan, rows: np.ndarray | None) -> None:
+    """Count a batch's row ids (None: count what is pending)."""
+    if rows is not None:
+        scan.rows_seen += rows.size
+        scan.pending.append(rows)
+        scan.pending_rows += rows.size
+        if scan.pending_rows < CHUNK_ROWS:
+            return
+    if not scan.pending:
+        return
+    rows = np.concatenate(scan.pending)
+    scan.pending, scan.pending_rows = [], 0
+    inside = (rows >= 0) & (rows < scan.counts.size)
+    if not inside.all():
+        scan.outside.append(rows[~inside])
+        rows = rows[inside]
+    ids, times = np.unique(rows, return_counts=True)
+    scan.counts[ids] = np.minimum(scan.counts[ids] + times, 255)
+
+
+def _row_limit(ctx: CheckContext) -> int:
+    """One more than the largest row id of either split (0 when empty), read a chunk at a time."""
+    top = -1
+    for rows in (ctx.train_rows, ctx.val_rows):
+        for start in range(0, len(rows), CHUNK_ROWS):
+            part = np.asarray(rows[start:start + CHUNK_ROWS])
+            top = max(top, int(part.max()))
+            ctx.touched(part.nbytes)
+    return top + 1
+
+
+def _row_mask(ctx: CheckContext, rows: np.ndarray, limit: int) -> np.ndarray:
+    """A bool per row id in [0, limit): whether it is in `rows` (non-negative ids below `limit`)."""
+    mask = np.zeros(limit, bool)
+    for start in range(0, len(rows), CHUNK_ROWS):
+        part = np.asarray(rows[start:start + CHUNK_ROWS], np.int64)
+        mask[part] = True
+        ctx.touched(part.nbytes)
+    return mask
 
 
 def _column_name(ctx: CheckContext, column: int) -> str:
@@ -99,7 +151,7 @@ def _shape_problem(position: int, x: np.ndarray, y: np.ndarray, rows: np.ndarray
 
 
 def batch_checks(ctx: CheckContext) -> Iterator[CheckResult]:
-    train = _scan(ctx, "train")
+    train = _scan(ctx, "train", _row_limit(ctx))
     ctx.epoch_hashes = train.hashes
     val = _scan(ctx, "val") if len(ctx.val_y) else _Scan()
     yield _coverage(ctx, train)
@@ -110,41 +162,72 @@ def batch_checks(ctx: CheckContext) -> Iterator[CheckResult]:
 
 def _coverage(ctx: CheckContext, scan: _Scan) -> CheckResult:
     name = "batches.coverage"
-    seen = np.concatenate(scan.rows) if scan.rows else np.zeros(0, np.int64)
-    expected = np.asarray(ctx.train_rows, np.int64)
-    values, counts = np.unique(seen, return_counts=True)
-    details = {"batches": len(scan.rows), "rows_seen": int(len(seen)), "train_rows": int(len(expected))}
-    repeated = values[counts > 1]
-    if repeated.size:
-        row = int(repeated[0])
-        where_ = [i for i, r in enumerate(scan.rows) if (r == row).any()][:3]
+    counts, limit = scan.counts, scan.counts.size
+    outside = np.concatenate(scan.outside) if scan.outside else np.zeros(0, np.int64)
+    out_values, out_counts = np.unique(outside, return_counts=True)
+    expected = _row_mask(ctx, ctx.train_rows, limit)
+    ctx.shared["train_mask"] = expected
+    details = {"batches": len(scan.hashes), "rows_seen": scan.rows_seen, "train_rows": int(len(ctx.train_rows))}
+    repeats = int(np.count_nonzero(counts > 1))
+    out_repeats = out_values[out_counts > 1]
+    if repeats or out_repeats.size:
+        candidates = [int(v) for v in out_repeats[:1]] + ([int(np.argmax(counts > 1))] if repeats else [])
+        candidates += [int(v) for v in out_repeats[out_repeats >= limit][:1]]
+        row = min(candidates)
+        times, where_ = _where_row(ctx, row)
         return CheckResult(name, "fail",
-                           f"row {row} appears {int(counts[counts > 1][0])} times in one epoch "
-                           f"(batches {', '.join(map(str, where_))}); {repeated.size} rows repeat in all.",
+                           f"row {row} appears {times} times in one epoch "
+                           f"(batches {', '.join(map(str, where_))}); {repeats + out_repeats.size} rows repeat "
+                           "in all.",
                            "The sampler should visit each training row once per epoch: check the "
-                           "shuffle/permutation and the batch slicing.", {**details, "repeated": int(repeated.size)})
-    missing = np.setdiff1d(expected, values)
-    extra = np.setdiff1d(values, expected)
-    if extra.size:
+                           "shuffle/permutation and the batch slicing.",
+                           {**details, "repeated": repeats + int(out_repeats.size)})
+    inside_extra = (counts > 0) & ~expected
+    n_extra = int(np.count_nonzero(inside_extra)) + int(out_values.size)
+    if n_extra:
+        candidates = [int(v) for v in out_values[:1]] + [int(v) for v in out_values[out_values >= limit][:1]]
+        if inside_extra.any():
+            candidates.append(int(np.argmax(inside_extra)))
         return CheckResult(name, "fail",
-                           f"row {int(extra[0])} appears in a training batch but is not in the training split "
-                           f"({extra.size} such rows).",
+                           f"row {min(candidates)} appears in a training batch but is not in the training split "
+                           f"({n_extra} such rows).",
                            "Training batches must draw only from the training split's rows.",
-                           {**details, "extra": int(extra.size)})
-    if missing.size:
+                           {**details, "extra": n_extra})
+    missing_mask = expected & (counts == 0)
+    missing = int(np.count_nonzero(missing_mask))
+    if missing:
         batch_size = int(getattr(ctx.loader, "batch_size", 0) or 0)
-        dropped = bool(getattr(ctx.loader, "drop_last", False)) and missing.size < max(batch_size, 1)
+        dropped = bool(getattr(ctx.loader, "drop_last", False)) and missing < max(batch_size, 1)
         if dropped:
             return CheckResult(name, "pass",
-                               f"every training row but the {missing.size} of the dropped last partial batch "
-                               f"appears once in {len(scan.rows)} batches.", "", details)
+                               f"every training row but the {missing} of the dropped last partial batch "
+                               f"appears once in {len(scan.hashes)} batches.", "", details)
         return CheckResult(name, "fail",
-                           f"{missing.size} training rows never appear in an epoch (row {int(missing[0])} first).",
+                           f"{missing} training rows never appear in an epoch (row {int(np.argmax(missing_mask))} "
+                           "first).",
                            "Check the batch count: the last partial batch is probably cut off.",
-                           {**details, "missing": int(missing.size)})
+                           {**details, "missing": missing})
     return CheckResult(name, "pass",
-                       f"each of the {len(expected):,} training rows appears exactly once in the "
-                       f"{len(scan.rows):,} batches of an epoch.", "", details)
+                       f"each of the {len(ctx.train_rows):,} training rows appears exactly once in the "
+                       f"{len(scan.hashes):,} batches of an epoch.", "", details)
+
+
+def _where_row(ctx: CheckContext, row: int) -> tuple[int, list[int]]:
+    """How often `row` appears in epoch 0 and the first 3 batches holding it: a second pass, made
+    only when a row repeats, so that the first one keeps no row ids."""
+    times, where_ = 0, []
+    batches = _iter_batches(ctx.loader, "train", 0, prefetch=False)
+    try:
+        for position, batch in enumerate(batches):
+            hits = int(np.count_nonzero(np.asarray(batch.rows) == row))
+            times += hits
+            if hits and len(where_) < 3:
+                where_.append(position)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    return times, where_
 
 
 def _finite(ctx: CheckContext, train: _Scan, val: _Scan) -> CheckResult:
@@ -186,13 +269,23 @@ def _shapes(ctx: CheckContext, train: _Scan, val: _Scan) -> CheckResult:
 
 def _disjoint(ctx: CheckContext) -> CheckResult:
     name = "batches.disjoint"
-    both = np.intersect1d(ctx.train_rows, ctx.val_rows)
-    if both.size:
+    # Bitmaps over the row ids, not np.intersect1d: its sorted copies of both splits cost 24+ bytes a row.
+    limit = _row_limit(ctx)
+    train = ctx.shared.get("train_mask")
+    if train is None or train.size != limit:
+        train = _row_mask(ctx, ctx.train_rows, limit)
+    both = np.zeros(limit, bool)
+    for start in range(0, len(ctx.val_rows), CHUNK_ROWS):
+        part = np.asarray(ctx.val_rows[start:start + CHUNK_ROWS], np.int64)
+        both[part[train[part]]] = True
+        ctx.touched(part.nbytes)
+    shared = int(np.count_nonzero(both))
+    if shared:
         return CheckResult(name, "fail",
-                           f"{both.size} rows are in both the training and the validation split "
-                           f"(row {int(both[0])} first).",
+                           f"{shared} rows are in both the training and the validation split "
+                           f"(row {int(np.argmax(both))} first).",
                            "Split the row indices once, into two disjoint sets, before shuffling.",
-                           {"shared_rows": int(both.size)})
+                           {"shared_rows": shared})
     return CheckResult(name, "pass",
                        f"the {len(ctx.train_rows):,} training rows and {len(ctx.val_rows):,} validation "
                        "rows are disjoint.", "", {"train": len(ctx.train_rows), "val": len(ctx.val_rows)})
@@ -201,10 +294,16 @@ def _disjoint(ctx: CheckContext) -> CheckResult:
 def determinism_check(ctx: CheckContext) -> Iterator[CheckResult]:
     name = "determinism"
     first = ctx.epoch_hashes if ctx.epoch_hashes is not None else _scan(ctx, "train").hashes
-    second: list[str] = []
+    # Compared as the second pass goes (its hashes are not kept): the first difference, and the count.
+    second, differs = 0, None
     batches = _iter_batches(ctx.loader, "train", 0, prefetch=True)
     try:
-        second = [batch_hash(b) for b in batches]
+        for position, batch in enumerate(batches):
+            second += 1
+            digest = batch_hash(batch)
+            if position < len(first) and digest != first[position]:
+                differs = (position, first[position], digest)
+                break
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -212,18 +311,18 @@ def determinism_check(ctx: CheckContext) -> Iterator[CheckResult]:
     seed = getattr(ctx.loader, "seed", None)
     seed_text = f"seed {seed}" if seed is not None else "the same seed"
     details: dict[str, Any] = {"batches": len(first), "hashes": first[:5]}
-    for position, (a, b) in enumerate(zip(first, second)):
-        if a != b:
-            yield CheckResult(name, "fail",
-                              f"batch {position} differs between two passes over epoch 0 with {seed_text} "
-                              f"(hash {a} vs {b}).",
-                              "Seed every random choice (split, shuffle, augmentation) from the loader's "
-                              "seed and avoid thread-order dependence in prefetching.",
-                              {**details, "first_difference": position, "hash_a": a, "hash_b": b})
-            return
-    if len(first) != len(second):
+    if differs is not None:
+        position, a, b = differs
         yield CheckResult(name, "fail",
-                          f"two passes over epoch 0 with {seed_text} gave {len(first)} and {len(second)} batches.",
+                          f"batch {position} differs between two passes over epoch 0 with {seed_text} "
+                          f"(hash {a} vs {b}).",
+                          "Seed every random choice (split, shuffle, augmentation) from the loader's "
+                          "seed and avoid thread-order dependence in prefetching.",
+                          {**details, "first_difference": position, "hash_a": a, "hash_b": b})
+        return
+    if len(first) != second:
+        yield CheckResult(name, "fail",
+                          f"two passes over epoch 0 with {seed_text} gave {len(first)} and {second} batches.",
                           "The number of batches per epoch must not depend on timing or prefetching.",
                           details)
         return
@@ -249,6 +348,8 @@ def _rebuilt_differs(ctx: CheckContext, hashes: list[str], seed_text: str) -> st
     """Load the same dataset again with the same options and compare the split and epoch 0."""
     loader = ctx.loader
     if not hasattr(loader, "iter_load") or ctx.train_x.size + ctx.val_x.size > ctx.budget.rebuild_values:
+        return None
+    if getattr(loader, "streamed", False):   # over the memory budget: a second load would double it
         return None
     clone = copy.copy(loader)
     clone.load()

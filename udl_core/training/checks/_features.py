@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from udl_core.loader import take_rows
 from udl_core.schema import parse_numbers
+from udl_core.streaming import CHUNK_ROWS
 from udl_core.training.checks._context import CheckContext, fmt, name_list
 from udl_core.training.checks._one_feature import (MARGIN_POINTS, MIN_ROWS, OneFeatureScore, margin_met,
                                                    nn_accuracy, nn_r2, rule_text)
@@ -197,7 +198,7 @@ def _row_hashes(x: np.ndarray, seed: int, touched: Callable[[int], object] | Non
     width = int(np.prod(x.shape[1:]))
     coeffs = np.random.default_rng(seed).integers(1, 2**63, width, dtype=np.uint64) | np.uint64(1)
     out = np.empty(len(x), np.uint64)
-    step = max(1, (1 << 20) // max(width, 1))
+    step = max(1, (1 << 18) // max(width, 1))   # each of the uint64 temporaries 2 MiB
     for start in range(0, len(x), step):
         part = np.ascontiguousarray(x[start:start + step], dtype=np.float32)
         part = np.where(part == 0, np.float32(0), part)  # -0.0 and 0.0 are the same value
@@ -213,23 +214,40 @@ def _duplicates(ctx: CheckContext) -> CheckResult:
     name = "leakage.duplicates"
     if not len(ctx.val_y):
         return CheckResult(name, "pass", "there are no validation rows to compare with the training rows.")
-    train_h = _row_hashes(ctx.train_x, ctx.seed, ctx.touched)
-    val_h = _row_hashes(ctx.val_x, ctx.seed, ctx.touched)
-    shared = np.isin(val_h, train_h)
+    # The hashes sorted in place and walked a chunk at a time (np.isin and np.unique would make
+    # several sorted and index copies of them); for a streamed split, in hash buckets of at most
+    # an eighth of the memory budget, each hashed again, so no per-row array outgrows the budget.
+    buckets = 1
+    if getattr(ctx.loader, "streamed", False):
+        share = max(_MIN_BUCKET_BYTES, int(getattr(ctx.loader, "memory_budget", 0) or 0) // 8)
+        buckets = max(1, -(-8 * len(ctx.train_x) // share))
+    shared = np.zeros(len(ctx.val_x), bool)
+    distinct = singles = 0
+    for bucket in range(buckets):
+        train_h = _bucket_hashes(ctx, ctx.train_x, buckets, bucket, positions=False)[0]
+        train_h.sort()
+        counted = _distinct_and_singles(train_h)
+        distinct, singles = distinct + counted[0], singles + counted[1]
+        if not len(train_h):
+            continue
+        for start in range(0, len(ctx.val_x), CHUNK_ROWS):
+            part, where = _bucket_hashes(ctx, ctx.val_x[start:start + CHUNK_ROWS], buckets, bucket)
+            at = np.minimum(np.searchsorted(train_h, part), len(train_h) - 1)
+            shared[start + where[train_h[at] == part]] = True   # type: ignore[index]
+        del train_h
+    n_val = len(ctx.val_x)
     count = int(shared.sum())
-    n_val = len(val_h)
-    unique_train, train_counts = np.unique(train_h, return_counts=True)
     continuous = _has_continuous_feature(ctx)
-    seen_share = 1.0 - float((train_counts == 1).sum()) / max(len(train_h), 1)  # Good-Turing
+    seen_share = 1.0 - float(singles) / max(len(ctx.train_x), 1)  # Good-Turing
     expected = 0.0 if continuous else seen_share * n_val
     details = {"val_rows_in_train": count, "val_rows": n_val, "continuous_features": continuous,
-               "expected_by_chance": expected, "distinct_train_rows": int(len(unique_train))}
+               "expected_by_chance": expected, "distinct_train_rows": distinct}
     if count == 0:
         return CheckResult(name, "pass",
                            f"none of the {n_val:,} validation rows is an exact copy of a training row.", "", details)
     first = int(np.flatnonzero(shared)[0])
     val_row = int(ctx.val_rows[first])
-    train_row = int(ctx.train_rows[np.flatnonzero(train_h == val_h[first])[0]])
+    train_row = int(ctx.train_rows[_first_with_hash(ctx, _row_hashes(ctx.val_x[first:first + 1], ctx.seed)[0])])
     share = count / n_val
     text = (f"{count} of {n_val:,} validation rows ({share:.1%}) are exact copies of training rows after "
             f"preprocessing (validation row {val_row} = training row {train_row})")
@@ -243,6 +261,60 @@ def _duplicates(ctx: CheckContext) -> CheckResult:
         return CheckResult(name, "warn", f"{text}, more than the {expected:.0f} expected by chance.", hint, details)
     status = "fail" if count >= 3 and share >= 0.01 else "warn"
     return CheckResult(name, status, text + ".", hint, details)
+
+
+_MIN_BUCKET_BYTES = 1 << 20   # a streamed split's smallest hash bucket, whatever the budget
+
+
+def _bucket_hashes(ctx: CheckContext, x: np.ndarray, buckets: int, bucket: int,
+                   positions: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """The row hashes of `x` that fall in `bucket` of `buckets` (by value), and their row positions
+    when asked."""
+    if buckets == 1:
+        hashes = _row_hashes(x, ctx.seed, ctx.touched)
+        return hashes, np.arange(len(hashes)) if positions else None
+    kept: list[np.ndarray] = []
+    where: list[np.ndarray] = []
+    step = CHUNK_ROWS // 4
+    for start in range(0, len(x), step):
+        part = _row_hashes(x[start:start + step], ctx.seed, ctx.touched)
+        mine = np.flatnonzero(part % np.uint64(buckets) == bucket)
+        kept.append(part[mine])
+        if positions:
+            where.append(mine + start)
+    if not kept:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64) if positions else None
+    return np.concatenate(kept), np.concatenate(where) if positions else None
+
+
+def _distinct_and_singles(hashes: np.ndarray) -> tuple[int, int]:
+    """Of sorted `hashes`: how many distinct values, and how many occur once (a chunk at a time)."""
+    n = len(hashes)
+    distinct = singles = 0
+    for start in range(0, n, CHUNK_ROWS):
+        stop = min(n, start + CHUNK_ROWS)
+        low = max(0, start - 1)
+        part = hashes[low:min(n, stop + 1)]      # with a neighbour either side
+        differs = part[1:] != part[:-1]          # differs[k]: value low + k + 1 is not value low + k
+        off, size = start - low, stop - start
+        starts, ends = np.ones(size, bool), np.ones(size, bool)
+        starts[1 - off:] = differs[:size + off - 1]
+        last = min(size, len(differs) - off)
+        ends[:last] = differs[off:off + last]
+        distinct += int(np.count_nonzero(starts))
+        singles += int(np.count_nonzero(starts & ends))
+    return distinct, singles
+
+
+def _first_with_hash(ctx: CheckContext, value: np.uint64) -> int:
+    """The first training row (position in the split) whose hash is `value`, hashed again a chunk
+    at a time: only a failing check needs it, so the hashes were not kept in row order."""
+    step = CHUNK_ROWS // 4
+    for start in range(0, len(ctx.train_x), step):
+        hits = np.flatnonzero(_row_hashes(ctx.train_x[start:start + step], ctx.seed, ctx.touched) == value)
+        if hits.size:
+            return start + int(hits[0])
+    raise AssertionError("a shared hash not found again among the training rows")
 
 
 def _has_continuous_feature(ctx: CheckContext) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from udl_core.streaming import CHUNK_ROWS
 from udl_core.training.checks._context import CheckContext, fmt, name_list
 from udl_core.training.checks._result import CheckResult
 
@@ -17,7 +18,13 @@ OUTLIER_Z = 10.0            # robust z-score (median / MAD) of an extreme regres
 
 
 def label_checks(ctx: CheckContext) -> Iterator[CheckResult]:
-    y = ctx.all_y()
+    if ctx.classification and getattr(ctx.loader, "streamed", False):
+        # Class counts a chunk at a time: all_y() and np.unique would copy every row's label twice.
+        train, val = _streamed_counts(ctx, ctx.train_y), _streamed_counts(ctx, ctx.val_y)
+        width = max(len(train), len(val))
+        ctx.shared["label_counts"] = {"train": np.pad(train, (0, width - len(train))),
+                                      "val": np.pad(val, (0, width - len(val)))}
+    y = ctx.all_y() if "label_counts" not in ctx.shared else np.zeros(0, ctx.train_y.dtype)
     constant = _constant(ctx, y)
     yield constant
     if ctx.classification:
@@ -28,25 +35,46 @@ def label_checks(ctx: CheckContext) -> Iterator[CheckResult]:
     yield _id_like(ctx, y)
 
 
+def _streamed_counts(ctx: CheckContext, y: np.ndarray) -> np.ndarray:
+    counts = np.zeros(max(ctx.num_classes, 1), np.int64)
+    for start in range(0, len(y), CHUNK_ROWS):
+        part = np.asarray(y[start:start + CHUNK_ROWS])
+        found = np.bincount(part[part >= 0].astype(np.int64), minlength=counts.size)
+        counts = np.pad(counts, (0, found.size - counts.size)) + found
+        ctx.touched(part.nbytes)
+    return counts
+
+
+def _class_counts(ctx: CheckContext, split: str) -> np.ndarray | None:
+    """The streamed per-class row counts of 'train', 'val' or 'all' (None when not streamed)."""
+    counts = ctx.shared.get("label_counts")
+    if counts is None:
+        return None
+    return counts["train"] + counts["val"] if split == "all" else counts[split]
+
+
 def _valid(ctx: CheckContext, y: np.ndarray) -> np.ndarray:
     return y[y >= 0] if ctx.classification else y[np.isfinite(y)]
 
 
 def _constant(ctx: CheckContext, y: np.ndarray) -> CheckResult:
     name = "labels.constant"
-    values = _valid(ctx, y)
+    counts = _class_counts(ctx, "all")
+    values = _valid(ctx, y) if counts is None else None
+    size = values.size if values is not None else int(counts.sum())
     label = ctx.label_name
-    if values.size == 0:
+    if size == 0:
         return CheckResult(name, "fail", f"the label '{label}' has no usable values.",
                            "Name the right label column with --label.")
-    distinct = np.unique(values)
+    distinct = np.unique(values) if values is not None else np.flatnonzero(counts)
     if len(distinct) == 1:
         shown = ctx.class_name(int(distinct[0])) if ctx.classification else fmt(float(distinct[0]))
         return CheckResult(name, "fail",
-                           f"the label '{label}' is '{shown}' in all {values.size:,} rows, so there is nothing to learn.",
+                           f"the label '{label}' is '{shown}' in all {size:,} rows, so there is nothing to learn.",
                            "Name the right label column with --label, or check that the labels file was read.",
                            {"value": shown})
-    train_distinct = np.unique(_valid(ctx, ctx.train_y))
+    train_counts = _class_counts(ctx, "train")
+    train_distinct = np.unique(_valid(ctx, ctx.train_y)) if train_counts is None else np.flatnonzero(train_counts)
     if len(train_distinct) == 1:
         return CheckResult(name, "fail",
                            f"the label '{label}' takes one value in all {len(ctx.train_y):,} training rows.",
@@ -55,13 +83,18 @@ def _constant(ctx: CheckContext, y: np.ndarray) -> CheckResult:
     return CheckResult(name, "pass", f"the label '{label}' has {what}.", "", {"distinct": len(distinct)})
 
 
-def _counts(ctx: CheckContext, y: np.ndarray) -> np.ndarray:
+def _counts(ctx: CheckContext, y: np.ndarray, split: str = "") -> np.ndarray:
+    counts = _class_counts(ctx, split) if split else None
+    if counts is not None:
+        return counts
     return np.bincount(_valid(ctx, y).astype(np.int64), minlength=max(ctx.num_classes, 1))
 
 
 def _balance(ctx: CheckContext) -> CheckResult:
     name = "labels.balance"
-    counts = _counts(ctx, ctx.all_y())
+    counts = _class_counts(ctx, "all")
+    if counts is None:
+        counts = _counts(ctx, ctx.all_y())
     present = np.flatnonzero(counts)
     if len(present) < 2:
         return CheckResult(name, "pass", "fewer than two classes: no balance to measure.")
@@ -81,8 +114,8 @@ def _balance(ctx: CheckContext) -> CheckResult:
 
 def _small_classes(ctx: CheckContext) -> CheckResult:
     name = "labels.small_classes"
-    train = _counts(ctx, ctx.train_y)
-    val = _counts(ctx, ctx.val_y) if len(ctx.val_y) else np.zeros_like(train)
+    train = _counts(ctx, ctx.train_y, "train")
+    val = _counts(ctx, ctx.val_y, "val") if len(ctx.val_y) else np.zeros_like(train)
     width = max(len(train), len(val))
     train, val = np.pad(train, (0, width - len(train))), np.pad(val, (0, width - len(val)))
     total = train + val
@@ -137,9 +170,10 @@ def _outliers(ctx: CheckContext, y: np.ndarray) -> CheckResult:
 
 def _id_like(ctx: CheckContext, y: np.ndarray) -> CheckResult:
     name = "labels.id_like"
+    counts = _class_counts(ctx, "all")
     values = _valid(ctx, y)
-    n = values.size
-    distinct = len(np.unique(values))
+    n = values.size if counts is None else int(counts.sum())
+    distinct = len(np.unique(values)) if counts is None else int(np.count_nonzero(counts))
     label = ctx.label_name
     details = {"distinct": distinct, "rows": n}
     hint = "Name the real label with --label; an id column is never something to predict."

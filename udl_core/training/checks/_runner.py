@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
@@ -73,8 +75,25 @@ def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0
         # MLX objects must die on the thread that made them: collect any cycle here, not later
         # on whichever thread the garbage collector happens to run
         gc.collect()
+        _trim_heap()
     yield Progress("checks", total, total, "done")
     return results
+
+
+def _trim_heap() -> None:
+    """Hand the heap's free pages back to the system (glibc): it keeps one check's freed arrays
+    mapped, and the next check's peak (the memory budget's RSS) then comes on top of them."""
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            _MALLOC_TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):   # not glibc (macOS, Windows, musl)
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM: Any = None
 
 
 def run_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,

@@ -16,6 +16,7 @@ import mlx.nn as nn
 import numpy as np
 
 from udl_core.mlx_threads import note_mlx_thread
+from udl_core.streaming import CHUNK_ROWS
 from udl_core.training.checks._context import CheckContext, fmt
 from udl_core.training.checks._result import CheckResult
 from udl_core.training.devices import gpu_available
@@ -41,7 +42,8 @@ class _Setup:
     """Model, loss and a compiled Adam step, built on the calling thread."""
 
     def __init__(self, ctx: CheckContext, learning_rate: float, seed: int) -> None:
-        y = ctx.train_y.astype(np.float64)
+        # Only a regression target is standardised: no float64 copy of every class label.
+        y = ctx.train_y.astype(np.float64) if not ctx.classification else np.zeros(0)
         y = y[np.isfinite(y)]
         self.target_mean = float(y.mean()) if (not ctx.classification and y.size) else 0.0
         std = float(y.std()) if (not ctx.classification and y.size) else 1.0
@@ -87,10 +89,26 @@ def _valid_rows(ctx: CheckContext, y: np.ndarray) -> np.ndarray:
     return (y >= 0) if ctx.classification else np.isfinite(y)
 
 
+def _two_values(ctx: CheckContext, y: np.ndarray) -> bool:
+    """Whether the present labels of `y` take two values or more, read a chunk at a time (no
+    sorted copy of every label: `y` may be a memory-mapped split)."""
+    first = None
+    for start in range(0, len(y), CHUNK_ROWS):
+        part = np.asarray(y[start:start + CHUNK_ROWS])
+        ctx.touched(part.nbytes)
+        present = part[_valid_rows(ctx, part)]
+        if not present.size:
+            continue
+        if first is None:
+            first = present[0]
+        if (present != first).any():
+            return True
+    return False
+
+
 def _not_learnable(ctx: CheckContext, name: str) -> CheckResult | None:
     """A warning in place of a training check when the label gives nothing to learn."""
-    y = ctx.train_y[_valid_rows(ctx, ctx.train_y)]
-    if y.size == 0 or len(np.unique(y)) < 2:
+    if not _two_values(ctx, ctx.train_y):
         return CheckResult(name, "warn", f"not run: the label '{ctx.label_name}' takes one value in the training "
                            "rows (see labels.constant).", "Fix the label first.")
     return None
