@@ -30,6 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.peak_rss import peak as peak_rss
+from bench.peak_rss import reset_peak
+
 ROWS = int(os.environ.get("UDL_BENCH_LOADER_ROWS", 2_000_000))
 INGEST_ROWS = int(os.environ.get("UDL_BENCH_INGEST_ROWS", 500_000))
 DIM = 32
@@ -157,31 +160,6 @@ def baseline_read(kind: str, path: str) -> np.ndarray:
     return x
 
 
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak_rss() -> int:
-    """Linux: reset the peak RSS to the current RSS (clear_refs 5) and return it; 0 elsewhere."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return _status_kb("VmRSS")
-    except OSError:
-        return 0
-
-
-def _peak_rss() -> int:
-    try:
-        return _status_kb("VmHWM")
-    except OSError:
-        return 0
-
-
 def child(method: str, kind: str, path: str) -> None:
     """One measured run in its own process: prints {"seconds", "peak", "out"} as JSON."""
     import psutil
@@ -191,7 +169,7 @@ def child(method: str, kind: str, path: str) -> None:
     import udl_core.formats  # noqa: F401  the readers' imports are not part of the load
     from udl_core.loader import UnifiedDataLoader
 
-    before = _reset_peak_rss() or psutil.Process().memory_info().rss
+    before = reset_peak() or psutil.Process().memory_info().rss
     cpu = time.process_time()
     start = time.perf_counter()
     if method == "udl":
@@ -201,7 +179,7 @@ def child(method: str, kind: str, path: str) -> None:
         out = baseline_read(kind, path).nbytes
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
-    peak = _peak_rss() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"seconds": seconds, "cpu": cpu, "peak": max(0, peak - before), "out": out}))
 
 

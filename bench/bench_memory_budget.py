@@ -34,13 +34,8 @@ import polars, pyarrow
 from udl_core.formats import read_table
 from udl_core.table import ReadOptions
 
-def peak():
-    with open("/proc/self/status") as status:
-        return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) * 1024
-
-with open("/proc/self/clear_refs", "w") as clear:
-    clear.write("5")
-base = peak()
+from bench.peak_rss import peak, reset_peak  # VmHWM, not ru_maxrss (see there)
+base = reset_peak()
 budget = int(sys.argv[2]) or None
 try:
     read_table(sys.argv[1], ReadOptions(memory_budget=budget))
@@ -56,13 +51,8 @@ import json, sys
 import numpy, polars, pyarrow
 from udl_core.loader import UnifiedDataLoader
 
-def peak():
-    with open("/proc/self/status") as status:
-        return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) * 1024
-
-with open("/proc/self/clear_refs", "w") as clear:
-    clear.write("5")
-base = peak()
+from bench.peak_rss import peak, reset_peak  # VmHWM, not ru_maxrss (see there)
+base = reset_peak()
 loader = UnifiedDataLoader(sys.argv[1], batch_size=256, memory_budget=int(sys.argv[2])).load()
 loaded = peak() - base
 rows = sum(len(batch) for batch in loader)

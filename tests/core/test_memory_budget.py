@@ -331,15 +331,8 @@ def test_peak_rss_growth_stays_within_the_budget_plus_the_overhead(tmp_path):
             import polars, pyarrow
             from udl_core.formats import read_table
             from udl_core.table import ReadOptions
-            def peak():
-                # ru_maxrss of this very process: a child of pytest also counts pytest's own peak
-                # (kept across exec), so the per-process high-water mark VmHWM is read.
-                with open("/proc/self/status") as status:
-                    return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) * 1024
-            # The imports peak higher than they settle: reset the peak (Linux), then take the baseline.
-            with open("/proc/self/clear_refs", "w") as clear:
-                clear.write("5")
-            base = peak()
+            from bench.peak_rss import peak, reset_peak  # VmHWM, not ru_maxrss (see there)
+            base = reset_peak()
             try:
                 read_table({str(tmp_path / name)!r}, ReadOptions(memory_budget={budget}))
                 error = None

@@ -31,13 +31,8 @@ _CHILD = textwrap.dedent("""
     import numpy as np, polars, pyarrow
     from udl_core.loader import UnifiedDataLoader
 
-    def peak():
-        with open("/proc/self/status") as status:
-            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) * 1024
-
-    with open("/proc/self/clear_refs", "w") as clear:   # the imports peak higher than they settle
-        clear.write("5")
-    base = peak()
+    from bench.peak_rss import peak, reset_peak  # VmHWM, not ru_maxrss (see there)
+    base = reset_peak()
     loader = UnifiedDataLoader(sys.argv[1], batch_size=256, seed=3, memory_budget=int(sys.argv[2])).load()
     seen = 0
     kept = {}
@@ -97,13 +92,8 @@ _CHECK_CHILD = textwrap.dedent("""
     import numpy, polars, pyarrow
     from udl_core import cli
 
-    def peak():
-        with open("/proc/self/status") as status:
-            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM")) * 1024
-
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")
-    base = peak()
+    from bench.peak_rss import peak, reset_peak  # VmHWM, not ru_maxrss (see there)
+    base = reset_peak()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = cli.main(["check", sys.argv[1], "--memory-budget", sys.argv[2], "--json"])
