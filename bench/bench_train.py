@@ -2,7 +2,7 @@
 
 Same data (a 200,000-row, 32-feature, 10-class NPZ read through `UnifiedDataLoader`), same
 model (MLP 32-64-64-10), Adam, same batch size; one epoch each. The baseline is the loop of
-STYLE.md §5 over the loader's processed arrays with a numpy permutation per epoch, so the
+docs/conventions.md, "MLX stays on its thread" over the loader's processed arrays with a numpy permutation per epoch, so the
 ratio shows what the loader's batches, the events and the callbacks cost on top of the step.
 Runs alternate and each figure is the best of `REPEATS`, so warm-up and noise hit both sides.
 
@@ -50,7 +50,7 @@ def udl_epoch(loader) -> tuple[float, float]:
 
 
 def mlx_epoch(x_all: np.ndarray, y_all: np.ndarray, batch_size: int, seed: int) -> tuple[float, float]:
-    """The hand-written compiled MLX loop (STYLE.md §5), one epoch."""
+    """The hand-written compiled MLX loop (docs/conventions.md, "MLX stays on its thread"), one epoch."""
     import mlx.core as mx
     import mlx.nn as nn
     import mlx.optimizers as optim

@@ -1,4 +1,4 @@
-"""Small frozen events that UDL's long jobs yield (STYLE.md §3).
+"""Small frozen events that UDL's long jobs yield (docs/conventions.md, "Long jobs are generators").
 
 Front ends iterate a job and react to each event; nothing here knows about Qt.
 Events carry plain floats, ints, strings and numpy arrays, never `mx.array`.

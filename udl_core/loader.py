@@ -5,7 +5,7 @@
     loader.get_batch(3)         # the same rows and tensors for the same seed, every time
     for batch in loader: ...    # this epoch's shuffled training batches, prefetched
 
-`iter_load()` is the long job as a generator (STYLE.md §3): it yields `Progress` and
+`iter_load()` is the long job as a generator (docs/conventions.md, "Long jobs are generators"): it yields `Progress` and
 `Notice` events and returns the loaded loader; `load()` just drains it. Rows whose label
 is missing are dropped. The split is seeded and stratified by class; epoch `e` shuffles
 the training rows with `np.random.default_rng((seed, e))`, so any batch of any epoch can

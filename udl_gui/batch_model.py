@@ -1,6 +1,6 @@
 """A table model over one batch: the processed tensors or the raw rows, formatted on demand.
 
-Nothing is built per cell up front (STYLE.md §7): the model keeps the batch's arrays and
+Nothing is built per cell up front (docs/conventions.md, "Table models and plots"): the model keeps the batch's arrays and
 answers `data()` for the cells a view asks for, so a 4,096 x 1,000 batch costs no more to
 show than a 10 x 10 one.
 """

@@ -1,6 +1,6 @@
 """The control rows of the window: the dataset row, the batch toolbar and the training controls.
 
-Each is a plain widget holding the named children (object names from DESIGN.md); the window
+Each is a plain widget holding the named children (object names in docs/conventions.md, "Contracts"); the window
 wires their signals. Nothing here runs a job.
 """
 

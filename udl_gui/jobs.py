@@ -1,6 +1,6 @@
 """The jobs the window runs on its worker thread: load, walk every batch, train, probe the device.
 
-Each is a plain generator (STYLE.md §3) over udl_core; nothing here imports Qt, so the tests
+Each is a plain generator (docs/conventions.md, "Long jobs are generators") over udl_core; nothing here imports Qt, so the tests
 can drive them without a window. Events that cross to the GUI thread hold floats, strings and
 numpy arrays only. Training steps are coalesced into one `StepLosses` event per ~30 ms so a
 fast run does not flood the event loop, and the job yields `None` between steps as a

@@ -1,7 +1,7 @@
 """The live loss plot: step loss, its (debiased) moving average, validation loss per epoch, earlier runs.
 
 Points are appended to growing numpy buffers and the curves redrawn by a timer at most ~12
-times a second (STYLE.md §8), so a run that reports thousands of steps a second costs the
+times a second (docs/conventions.md, "Table models and plots"), so a run that reports thousands of steps a second costs the
 event loop one `setData` per frame, never one per point. The view range is kept by hand with
 some slack (it grows in jumps) instead of pyqtgraph's auto-range: a range that moves every
 frame makes both axes regenerate and repaint their ticks every frame, which was most of the

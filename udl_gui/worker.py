@@ -1,6 +1,6 @@
 """One worker that runs a udl_core job (a generator) on a QThread and turns its events into signals.
 
-The shape follows STYLE.md §4 (after superqt's `GeneratorWorker`): the job's body runs on the
+The shape follows docs/conventions.md, "One worker" (after superqt's `GeneratorWorker`): the job's body runs on the
 worker thread, each yielded event is emitted as `progressed`, the generator's return value as
 `returned`, an exception as `errored`; a stop request is a flag checked between two events.
 

@@ -1,4 +1,4 @@
-"""`udl train` and `udl predict`: the JSON Lines of DESIGN.md, the progress lines, errors as exit 2."""
+"""`udl train` and `udl predict`: the JSON Lines of docs/conventions.md, the progress lines, errors as exit 2."""
 
 from __future__ import annotations
 

@@ -114,7 +114,7 @@ def find_reader(path: str | Path) -> ReaderSpec:
 def load_table(
     path: str | Path, options: ReadOptions | None = None
 ) -> Generator[Progress, None, Table]:
-    """Read `path` into a Table, yielding progress on the way (STYLE.md §3)."""
+    """Read `path` into a Table, yielding progress on the way (docs/conventions.md, "Long jobs are generators")."""
     options = options or ReadOptions()
     path = Path(path)
     spec = find_reader(path)

@@ -1,6 +1,6 @@
 """The MLX trainer: a generator over the loader's batches that yields step losses and epoch metrics.
 
-`train(loader, config)` is the long job (STYLE.md §3): the CLI prints its events, the GUI worker
+`train(loader, config)` is the long job (docs/conventions.md, "Long jobs are generators"): the CLI prints its events, the GUI worker
 emits them as signals, tests iterate it on a plain thread. The model, the optimizer and the compiled
 step are built inside the generator, so everything MLX lives on the thread that iterates it.
 """
@@ -90,7 +90,7 @@ class EpochMetrics:
     task: str = "classification"
 
     def to_dict(self) -> dict[str, Any]:
-        """The `udl train --json` epoch event (DESIGN.md): accuracy or R^2/MSE by task."""
+        """The `udl train --json` epoch event (docs/conventions.md, "Contracts"): accuracy or R^2/MSE by task."""
         event: dict[str, Any] = {"event": "epoch", "epoch": self.epoch, "train_loss": self.train_loss,
                                  "val_loss": self.val_loss}
         if self.task == "regression":

@@ -3,7 +3,7 @@
 The first compiled step on a machine makes MLX's CPU backend compile its kernels (11.7 s measured;
 see `kernel_cache`). `warm_step_job` runs the trainer's step once, on a few rows of zeros shaped
 like the dataset, so that the kernels exist by the time the user presses Run. It is a job like the
-others (STYLE.md §3): the window runs it on its one MLX thread; stopping it between its events
+others (docs/conventions.md, "Long jobs are generators"): the window runs it on its one MLX thread; stopping it between its events
 cancels it (the compile itself, once started, runs to its end and only helps the next step).
 """
 

@@ -1,4 +1,4 @@
-"""`iter_checks(loader)`: the checklist as a generator (STYLE.md §3); `run_checks` drains it."""
+"""`iter_checks(loader)`: the checklist as a generator (docs/conventions.md, "Long jobs are generators"); `run_checks` drains it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Checks that train: loss at initialisation, overfit one batch, input dependence, and speed.
 
 Each builds its model with the trainer's `build_model` and `loss_for_task` inside the generator, so
-everything MLX lives on the thread that runs the checks (DESIGN.md, "MLX streams are per thread").
+everything MLX lives on the thread that runs the checks (docs/conventions.md, "MLX stays on its thread").
 """
 
 from __future__ import annotations
