@@ -47,7 +47,7 @@ from udl_core.errors import (
     UnsafeInputError,
 )
 from udl_core.events import Progress, run_job
-from udl_core.formats.arrays import memory_budget
+from udl_core.formats.bounded import memory_budget
 from udl_core.formats.estimate import Sized, register_sizer
 from udl_core.formats.registry import readers, register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
