@@ -173,7 +173,8 @@ def child(method: str, kind: str, path: str) -> None:
     cpu = time.process_time()
     start = time.perf_counter()
     if method == "udl":
-        loader = UnifiedDataLoader(path).load()
+        # a bare array has no guessed label: its last column is the label, as written above
+        loader = UnifiedDataLoader(path, label=f"f{INGEST_DIM}" if kind == "npy" else None).load()
         out = loader.train_data.x.nbytes + loader.val_data.x.nbytes
     else:
         out = baseline_read(kind, path).nbytes
