@@ -335,7 +335,7 @@ class Preprocessor:
         flat = np.asarray(features)    # a plain view: no np.memmap bookkeeping per slice
         flat = flat if flat.ndim == 2 else flat.reshape(flat.shape[0], -1)
         per_block = max(1, CHUNK_BYTES // (8 * max(train_rows.size, 1)))
-        keep, stats = [], []
+        keep, stats, constant = [], [], {}
         for start in range(0, len(index), per_block):   # a block of features per numpy call
             block = index[start:start + per_block]
             if train_rows.size == 0:
@@ -347,6 +347,7 @@ class Preprocessor:
             for j, s in zip(block, fitted):
                 if s["constant"]:
                     dropped.append(f"f{j}")
+                    constant[j] = s["median"]   # its one value: pictures show dropped pixels (udl_core/pixels.py)
                     continue
                 keep.append(j)
                 stats.append(s)
@@ -357,6 +358,8 @@ class Preprocessor:
             "median": [s["median"] for s in stats],
             "mean": [s["mean"] for s in stats],
             "std": [s["std"] for s in stats],
+            "constant_index": list(constant),
+            "constant_value": list(constant.values()),
         }]
 
     @staticmethod
