@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from udl_core.events import Notice, Progress, run_job
+from udl_core.events import Notice, Progress, StepLoss, run_job
 
 __all__ = [
     "BatchHealth",
@@ -267,8 +267,7 @@ def coalesce_steps(events: Iterable[Any], interval: float = COALESCE_S) -> Gener
             if steps:
                 yield flush()
             return stop.value
-        # By name: importing the trainer's StepLoss here would import MLX wherever this runs.
-        if type(event).__name__ == "StepLoss":
+        if isinstance(event, StepLoss):
             steps.append(float(event.step))
             losses.append(float(event.loss))
             epoch = int(event.epoch)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from udl_core.errors import UDLError
-from udl_core.events import Notice, Progress
+from udl_core.events import EpochMetrics, Notice, Progress
 from udl_gui import jobs
 from udl_gui.batch_view import BatchView
 from udl_gui.controls import DatasetRow
@@ -149,7 +149,6 @@ class MainWindow(QMainWindow):
         row.labels_button.clicked.connect(self._on_labels_button_clicked)
         row.labels_edit.returnPressed.connect(lambda: self.reload())
         row.label_combo.activated.connect(self._on_label_combo_activated)
-        self.batch_toolbar.raw_button.toggled.connect(self._on_raw_button_toggled)
         self.batch_view.shown.connect(self.health_strip.set_current)
         self.batch_view.problem.connect(lambda text: self.log(text, "warning"))
         c = self.controls
@@ -271,7 +270,7 @@ class MainWindow(QMainWindow):
             self.monitor.on_progress(event)
         elif isinstance(event, Notice):
             self.log(event.message, event.level)
-        elif type(event).__name__ == "EpochMetrics":
+        elif isinstance(event, EpochMetrics):
             self.monitor.on_epoch(event)
         else:
             self.log(str(event))
@@ -444,11 +443,6 @@ class MainWindow(QMainWindow):
 
     def batch_count(self, split: str | None = None) -> int:
         return self.batch_view.batch_count(split)
-
-    def _on_raw_button_toggled(self, on: bool) -> None:
-        self.raw_action.blockSignals(True)
-        self.raw_action.setChecked(on)
-        self.raw_action.blockSignals(False)
 
     def _on_loader_option_changed(self, _value: int) -> None:
         if self.loader is not None and not self.busy:

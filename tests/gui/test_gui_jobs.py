@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from conftest import SAMPLE
-from udl_core.events import Notice, run_job
+from udl_core.events import Notice, StepLoss, run_job
 from udl_gui import jobs
-
-
-@dataclass(frozen=True)
-class StepLoss:  # the trainer's event, by name
-    step: int
-    epoch: int
-    loss: float
 
 
 def drain(gen):

@@ -8,11 +8,9 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from udl_core.errors import ConfigError
+from udl_core.events import DEFAULT_HIDDEN, MODEL_KINDS
 
 __all__ = ["DEFAULT_HIDDEN", "MODEL_KINDS", "MLP", "DummyModel", "LinearModel", "ModelSpec", "build_model"]
-
-MODEL_KINDS: tuple[str, ...] = ("mlp", "linear")
-DEFAULT_HIDDEN: tuple[int, ...] = (64, 64)
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ import mlx.nn as nn
 import numpy as np
 
 from udl_core.errors import ConfigError, DivergedError
-from udl_core.events import Notice, Progress, run_job
+from udl_core.events import MODEL_KINDS, EpochMetrics, Notice, StepLoss, TrainConfig, TrainEvent, run_job
 from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.kernel_cache import compile_notice
 from udl_core.training.losses import loss_for_task, predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
-from udl_core.training.models import DEFAULT_HIDDEN, MODEL_KINDS, ModelSpec, build_model
+from udl_core.training.models import ModelSpec, build_model
 from udl_core.training.steps import adam_step
 from udl_core.values import check_seed
 
@@ -34,75 +34,6 @@ __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult
 log = logging.getLogger("udl_core.training")
 
 _EVAL_ROWS = 4096  # validation is forward-only, so it can use bigger batches than training
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. The batch size, shuffle and split belong to the loader."""
-
-    epochs: int = 3
-    learning_rate: float = 1e-3
-    model: str = "mlp"
-    hidden: tuple[int, ...] = DEFAULT_HIDDEN
-    device: str = "auto"
-    seed: int = 0
-    report_every: int = 1          # steps between StepLoss events (each one reads the loss back)
-    plateau_epochs: int = 3
-    plateau_tolerance: float = 0.01
-    chance_tolerance: float = 0.05
-
-
-@dataclass(frozen=True)
-class StepLoss:
-    """The training loss after optimizer step `step` (counted from 1 over the whole run), with where
-    the run stands (for a progress bar) and this epoch's running throughput so far."""
-
-    step: int
-    epoch: int
-    loss: float
-    epochs: int = 0
-    step_in_epoch: int = 0
-    steps_per_epoch: int = 0
-    samples_per_s: float = 0.0
-    data_wait_share: float = 0.0
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    """One finished epoch. `val_*` are None without validation rows; accuracy for classification,
-    R^2 and MSE (in the target's units) for regression. `data_wait_s` is the time spent waiting
-    for batches, `step_s` the time in the compiled step: their ratio says who is the bottleneck."""
-
-    epoch: int
-    epochs: int
-    steps: int
-    train_loss: float
-    val_loss: float | None
-    val_accuracy: float | None
-    val_r2: float | None
-    val_mse: float | None
-    samples: int
-    samples_per_s: float
-    seconds: float
-    data_wait_s: float
-    step_s: float
-    warnings: tuple[str, ...] = ()
-    task: str = "classification"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The `udl train --json` epoch event (docs/conventions.md, "Contracts"): accuracy or R^2/MSE by task."""
-        event: dict[str, Any] = {"event": "epoch", "epoch": self.epoch, "train_loss": self.train_loss,
-                                 "val_loss": self.val_loss}
-        if self.task == "regression":
-            event.update(val_r2=self.val_r2, val_mse=self.val_mse)
-        else:
-            event["val_accuracy"] = self.val_accuracy
-        event.update(samples_per_s=self.samples_per_s, seconds=self.seconds, data_wait_s=self.data_wait_s,
-                     step_s=self.step_s, warnings=list(self.warnings))
-        return event
-
-
-TrainEvent = StepLoss | EpochMetrics | Notice | Progress
 
 
 @dataclass
