@@ -17,12 +17,16 @@ the same answer in every format. `schema.infer` applies them; an explicit `label
   `user_id` or `PassengerId` with distinct values; integers distinct in every row of 20 or
   more; text with a class per row or nearly), or year-like (whole numbers within 1800-2100
   with at most 60 distinct values: time, such as penguins' `year`).
+* **Candidates.** When the label is a guess, the columns that can be one are ranked for a person
+  to pick from (`label_candidates`): text or categorical columns with few distinct values first,
+  then whole-number columns with few values, each group in column order with complete columns
+  before those missing values; then the other eligible columns, last column first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +38,7 @@ from udl_core.values import parse_numbers, whole
 if TYPE_CHECKING:
     from udl_core.schema import ColumnInfo
 
-__all__ = ["ineligible_reason", "nearly_unique", "row_name_columns"]
+__all__ = ["FEW_CLASSES", "ineligible_reason", "label_candidates", "nearly_unique", "row_name_columns"]
 
 _ROW_NAME_HEADER = re.compile(r"(?i)\s*(rownames|row\.names|unnamed: ?0|__index_level_\d+__)\s*")
 _ID_NAME = re.compile(r"(?i:id|.*[^a-z0-9]id|id[^a-z0-9].*)|.*[a-z0-9](Id|ID)")
@@ -42,6 +46,9 @@ ID_MIN_ROWS = 20              # integers distinct in every row of at least this 
 NEARLY_UNIQUE_MIN_CLASSES = 3   # two classes (XOR in four rows) are always a fair label
 YEARS = (1800, 2100)
 YEAR_MAX_DISTINCT = 60
+FEW_CLASSES = 20              # a candidate with at most this many distinct values ranks as classes
+CANDIDATE_SAMPLE_ROWS = 10_000  # the value rules of a candidate look at this many rows (wide files)
+CANDIDATES_SHOWN = 50
 
 
 def _blank_header(names: Sequence[str]) -> bool:
@@ -122,3 +129,26 @@ def ineligible_reason(info: ColumnInfo, column: pa.ChunkedArray | None, rows: in
         if values.size and whole(values) and YEARS[0] <= values.min() and values.max() <= YEARS[1]:
             return "years"
     return None
+
+
+def label_candidates(infos: Sequence[ColumnInfo], columns: Sequence[pa.ChunkedArray], rows: int,
+                     skip: Collection[str] = ()) -> list[str]:
+    """The columns that can be the label, most likely first (module doc, "Candidates"), at
+    most `CANDIDATES_SHOWN`; `skip` names columns out of the running (ignored, row names)."""
+    ranked: list[tuple[int, int, int, str]] = []
+    for position, (info, column) in enumerate(zip(infos, columns)):
+        if info.name in skip:
+            continue
+        sample = column.slice(0, CANDIDATE_SAMPLE_ROWS)
+        if ineligible_reason(info, sample, rows) is not None:
+            continue
+        few = info.distinct <= FEW_CLASSES
+        if info.kind in ("categorical", "bool") and few:
+            group = 0
+        elif info.kind == "numeric" and few and whole(_numbers(sample)):
+            group = 1
+        else:
+            ranked.append((2, 0, -position, info.name))
+            continue
+        ranked.append((group, int(info.missing > 0), position, info.name))
+    return [name for *_, name in sorted(ranked)][:CANDIDATES_SHOWN]

@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 
 from udl_core.dates import column_warnings
 from udl_core.errors import SchemaError
-from udl_core.label_rules import ineligible_reason, nearly_unique, row_name_columns
+from udl_core.label_rules import ineligible_reason, label_candidates, nearly_unique, row_name_columns
 from udl_core.table import Table
 from udl_core.values import (
     class_sort_key,
@@ -113,6 +113,7 @@ class Schema:
     label_missing: int = 0
     source: str = ""
     label_guessed: bool = False   # no label was named: the last column that can be one was taken
+    label_candidates: tuple[str, ...] = ()   # when guessed: the columns that can be the label, likeliest first
 
     @property
     def features(self) -> list[str]:
@@ -133,6 +134,7 @@ class Schema:
         out["columns"] = [asdict(c) for c in self.columns]
         out["classes"] = list(self.classes)
         out["warnings"] = list(self.warnings)
+        out["label_candidates"] = list(self.label_candidates)
         return out
 
     @classmethod
@@ -141,6 +143,7 @@ class Schema:
         data["columns"] = tuple(ColumnInfo(**c) for c in data["columns"])
         data["classes"] = tuple(data.get("classes", ()))
         data["warnings"] = tuple(data.get("warnings", ()))
+        data["label_candidates"] = tuple(data.get("label_candidates", ()))
         data["class_counts"] = dict(data.get("class_counts", {}))
         return cls(**data)
 
@@ -554,12 +557,16 @@ def infer(
     # per column ------------------------------------------------------------------------
     infos: list[ColumnInfo] = []
     guessed = False
+    candidates: tuple[str, ...] = ()
     if table.is_tabular:
         row_names = {name: why for name, why in row_name_columns(table.columns, {label} | categorical_set | numeric_set)
                      if name not in ignored}
         guessed = label is None
         infos, label = _tabular_infos(inf, names, label, categorical_set, numeric_set, ignored, row_names)
         ignored = ignored | set(row_names)
+        if guessed:
+            ranked = label_candidates(infos, table.columns.columns, table.num_rows, ignored)
+            candidates = tuple(ranked if label in ranked else [label, *ranked])
     elif names[0] == "f0":  # one column per feature; "features" is a tensor column
         infos = inf.array_columns(table.features)
         if categorical:
@@ -621,4 +628,5 @@ def infer(
         label_missing=missing_labels,
         source=table.source,
         label_guessed=guessed,
+        label_candidates=candidates,
     )
