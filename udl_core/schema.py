@@ -48,7 +48,12 @@ import pyarrow.compute as pc
 
 from udl_core.dates import column_warnings
 from udl_core.errors import SchemaError
-from udl_core.label_rules import ineligible_reason, label_candidates, nearly_unique, row_name_columns
+from udl_core.label_rules import (
+    ineligible_reason,
+    label_candidates,
+    nearly_unique,
+    row_name_columns,
+)
 from udl_core.table import Table
 from udl_core.values import (
     class_sort_key,
