@@ -16,9 +16,19 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["count", "duration", "plural", "plural_word", "rate"]
+__all__ = ["count", "duration", "in_window_words", "plural", "plural_word", "rate"]
 
 _SIBILANT_ENDINGS = ("s", "sh", "ch", "x", "z")
+# The command line's hints, in the window's words (the window has no --label flag to name).
+_WINDOW_WORDS = (
+    ("; name one with --label", "; pick one in the Label column box"),
+    ("name another label with --label", "pick another label in the Label column box"),
+    ("(name it with --label, --numeric or --categorical to use it)",
+     "(give it a role or a type in the Schema tab to use it)"),
+    ("Name the right label column with --label", "Pick the right label column in the Label column box"),
+    ("Name the real label with --label", "Pick the real label in the Label column box"),
+    ("(a larger --memory-budget raises it)", "(a larger File > Memory Budget raises it)"),
+)
 _IRREGULAR = {"epoch": "epochs", "stomach": "stomachs", "index": "indices", "matrix": "matrices"}
 
 
@@ -74,6 +84,16 @@ def duration(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes = rest // 60
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def in_window_words(message: str) -> str:
+    """`message` (a warning or an error written for the command line) with its flags said as the
+    window says them: "name one with --label" becomes "confirm it or pick another above the batch table"."""
+    if message.startswith("label: guessed "):   # the window asks in a banner above the batch table
+        message = message.replace("; name one with --label", "; confirm it or pick another above the batch table")
+    for cli, window in _WINDOW_WORDS:
+        message = message.replace(cli, window)
+    return message
 
 
 def rate(per_second: float, unit: str) -> str:

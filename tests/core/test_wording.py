@@ -47,3 +47,15 @@ def test_rates() -> None:
 
 def test_module_examples() -> None:
     assert doctest.testmod(wording).failed == 0
+
+
+def test_the_window_says_its_own_words_for_the_cli_flags() -> None:
+    from udl_core.wording import in_window_words
+
+    guess = "label: guessed 'sex' (the last column that can be a label: after it, 'year' (years)); name one with --label"
+    said = in_window_words(guess)
+    assert "--label" not in said and said.startswith("label: guessed 'sex'")
+    assert "confirm it or pick another" in said
+    assert in_window_words("no labels: give a labels file (--labels)") == "no labels: give a labels file (--labels)"
+    error = "no column can be the label by default: 'a' (years); name one with --label"
+    assert in_window_words(error) == "no column can be the label by default: 'a' (years); pick one in the Label column box"
