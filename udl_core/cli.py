@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--index", type=int, default=0)
     batch.add_argument("--split", choices=("train", "val"), default="train")
     batch.add_argument("--json", action="store_true")
+    batch.add_argument("--health", action="store_true",
+                       help="also the epoch's data health: NaN/inf, feature mean and std, a sorted-data warning")
     batch.set_defaults(run=_lazy("udl_core.cli_data", "run_batch"))
 
     train = sub.add_parser("train", help="smoke-train a small MLX model on the batches")

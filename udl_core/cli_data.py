@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from udl_core.formats.bounded import format_size
+from udl_core.health import HealthSummary, epoch_health, summarize
 from udl_core.loader import UnifiedDataLoader
 
 __all__ = ["batch_report", "inspect_report", "print_warnings", "run_batch", "run_inspect"]
@@ -240,8 +241,24 @@ def run_batch(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     loader = _load(args)
     split = getattr(args, "split", "train")
+    health = summarize(epoch_health(loader, split)) if getattr(args, "health", False) else None
     if args.json:
-        print(json.dumps(batch_report(loader, args.index, split), allow_nan=False), file=out)
+        report = batch_report(loader, args.index, split)
+        if health is not None:
+            report["health"] = to_json(health.to_dict())
+        print(json.dumps(report, allow_nan=False), file=out)
     else:
         print_batch(loader, args.index, split, out)
+        if health is not None:
+            print_health(health, split, out)
     return 0
+
+
+def print_health(health: HealthSummary, split: str, out: TextIO) -> None:
+    """`udl batch --health`: the epoch's data health, the numbers the window's health strip shows."""
+    bad = f" in {health.nonfinite_batches} batch(es)" if health.nonfinite else ""
+    print(f"health ({split}, epoch 0): {health.batches} batch(es), NaN/inf values: {health.nonfinite}{bad}", file=out)
+    print(f"  feature mean {_cell(health.mean)} (batches {_cell(health.mean_min)} to {_cell(health.mean_max)}), "
+          f"std {_cell(health.std)}", file=out)
+    for warning in health.warnings:
+        print(f"warning: {warning}", file=out)

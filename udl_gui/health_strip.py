@@ -1,7 +1,7 @@
 """The data-health strip: per batch, the label mix, NaN/inf count and the features' mean and std.
 
 A sorted, unshuffled file shows as bands of one colour in the label mix; broken scaling as a
-mean/std line far from 0/1; NaNs as red ticks. Fed with `jobs.BatchHealth` chunks; long runs
+mean/std line far from 0/1; NaNs as red ticks. Fed with `udl_core.health.BatchHealth` chunks; long runs
 are binned to at most `MAX_BARS` bars so a 30,000-batch epoch draws as fast as a short one.
 """
 
@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
-from udl_gui.jobs import BatchHealth
+from udl_core.health import SORTED_WARNING, BatchHealth, HealthSummary
 
 __all__ = ["HealthStrip", "class_colors"]
 
@@ -185,27 +185,19 @@ class HealthStrip(QWidget):
         self._draw_labels(n)
         self._set_batch_ticks(n)
         if n:
-            bad_total = int(nonfinite.sum())
-            # Two lines, the short one first: one run-on line wrapped mid-item ("NaN/" | "inf: 0").
-            with np.errstate(all="ignore"):
-                text = (f"{n} batches \u00b7 NaN/inf: {bad_total}"
-                        f"{' in ' + str(len(bad)) + ' batches' if bad_total else ''}\n"
-                        f"feature mean {_num(np.nanmean(mean))} (range {_num(np.nanmin(mean))}"
-                        f"\u2026{_num(np.nanmax(mean))}) \u00b7 std {_num(np.nanmean(std))}")
-            self._summary.setText(text + self._mix_note())
+            self._summary.setText(self._summary_text(HealthSummary.of(mean, std, nonfinite, self.label_counts())))
 
-    def _mix_note(self) -> str:
-        """A warning when batches hold one class each, the mark of a sorted, unshuffled file."""
-        counts = self.label_counts()
-        if counts is None or len(counts) < 4 or counts.shape[1] < 2:
-            return ""
-        totals = counts.sum(axis=1, keepdims=True)
-        with np.errstate(all="ignore"):
-            top = np.nanmax(counts / np.maximum(totals, 1), axis=1)
-        overall = counts.sum(axis=0).max() / max(1, counts.sum())
-        if np.median(top) > 0.95 and overall < 0.8:
-            return "\n\u26a0 most batches hold a single class: is the data sorted and unshuffled?"
-        return ""
+    @staticmethod
+    def _summary_text(summary: HealthSummary) -> str:
+        # Two lines, the short one first: one run-on line wrapped mid-item ("NaN/" | "inf: 0").
+        bad = summary.nonfinite
+        text = (f"{summary.batches} batches \u00b7 NaN/inf: {bad}"
+                f"{' in ' + str(summary.nonfinite_batches) + ' batches' if bad else ''}\n"
+                f"feature mean {_num(summary.mean)} (range {_num(summary.mean_min)}"
+                f"\u2026{_num(summary.mean_max)}) \u00b7 std {_num(summary.std)}")
+        if summary.looks_sorted:
+            text += f"\n\u26a0 {SORTED_WARNING}"
+        return text
 
     def _set_batch_ticks(self, n: int) -> None:
         """Whole batch numbers on the x axis: pyqtgraph would tick 0, 0.5, 1.0 for two batches."""

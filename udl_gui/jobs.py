@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from udl_core.events import Notice, Progress, StepLoss, run_job
+from udl_core.events import Notice, Progress, StepLoss
+from udl_core.health import BatchHealth, batch_health, epoch_health, iter_epoch_health, num_classes
 
 __all__ = [
     "BatchHealth",
@@ -41,22 +42,6 @@ COALESCE_S = 0.03
 class DeviceInfo:
     gpu: bool
     reason: str
-
-
-@dataclass(frozen=True)
-class BatchHealth:
-    """Per-batch statistics for a run of consecutive batches starting at `start`.
-
-    `label_counts` is [k, classes] for classification, else None and `label_mean` [k] holds
-    the regression target's mean. `nonfinite` counts NaN/inf in x; `mean`/`std` are over x.
-    """
-
-    start: int
-    label_counts: np.ndarray | None
-    label_mean: np.ndarray | None
-    nonfinite: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -106,106 +91,10 @@ def load_job(path: str, **kwargs: Any) -> Generator[Progress | Notice, None, Any
     return loader
 
 
-def _row_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: finite count, sum and sum of squares of the finite values, non-finite count."""
-    x = np.asarray(x).reshape(len(x), -1)
-    width = x.shape[1]
-    total = x.sum(axis=1, dtype=np.float64)
-    squares = np.square(x, dtype=np.float64).sum(axis=1) if x.dtype != np.float64 else np.square(x).sum(axis=1)
-    count = np.full(len(x), width, dtype=np.int64)
-    bad = np.zeros(len(x), dtype=np.int64)
-    odd = np.flatnonzero(~np.isfinite(total) | ~np.isfinite(squares))
-    if odd.size:  # only rows holding NaN/inf (or overflowing) take the slow, exact path
-        sub = x[odd]
-        finite = np.isfinite(sub)
-        clean = np.where(finite, sub, 0).astype(np.float64)
-        count[odd] = finite.sum(axis=1)
-        bad[odd] = width - count[odd]
-        total[odd] = clean.sum(axis=1)
-        squares[odd] = np.square(clean).sum(axis=1)
-    return count, total, squares, bad
-
-
-def _health_from_rows(stats: tuple[np.ndarray, ...], y: np.ndarray, starts: np.ndarray, start: int,
-                      num_classes: int | None) -> BatchHealth:
-    count, total, squares, bad = (np.add.reduceat(a, starts) if len(a) else a for a in stats)
-    with np.errstate(all="ignore"):
-        mean = total / count
-        std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
-    batch_of_row = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(y))))
-    counts = label_mean = None
-    if num_classes:
-        codes = batch_of_row * num_classes + np.clip(np.asarray(y, dtype=np.int64), 0, num_classes - 1)
-        counts = np.bincount(codes, minlength=len(starts) * num_classes).reshape(len(starts), num_classes)
-    else:
-        yf = np.asarray(y, dtype=np.float64)
-        ok = np.isfinite(yf)
-        with np.errstate(all="ignore"):
-            label_mean = (np.bincount(batch_of_row, np.where(ok, yf, 0), minlength=len(starts))
-                          / np.bincount(batch_of_row, ok, minlength=len(starts)))
-    return BatchHealth(start, counts, label_mean, bad.astype(np.int64), mean, std)
-
-
-def batch_health(xs: list[np.ndarray], ys: list[np.ndarray], start: int, num_classes: int | None) -> BatchHealth:
-    """Statistics for consecutive batches (lists of x [B, D] and y [B])."""
-    sizes = np.array([len(x) for x in xs])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    stats = _row_stats(np.concatenate([np.asarray(x).reshape(len(x), -1) for x in xs]))
-    return _health_from_rows(stats, np.concatenate([np.asarray(y) for y in ys]), starts, start, num_classes)
-
-
-def iter_epoch_health(loader: Any, split: str = "train", epoch: int = 0,
-                      chunk_rows: int = 131_072) -> Generator[None, None, BatchHealth]:
-    """Every batch's statistics for one epoch, from the split's arrays (no batch is built).
-
-    Works through whole batches in chunks of about `chunk_rows` rows and yields None between
-    them, so a stop is honoured and no single numpy call holds the GIL for long.
-    """
-    data = loader.train_data if split == "train" else loader.val_data
-    order = loader.order(split, epoch)
-    size = int(loader.batch_size)
-    n_batches = loader.num_batches(split)
-    used = min(len(order), n_batches * size)
-    step = max(1, chunk_rows // size) * size   # a chunk ends on a batch boundary
-    classes = _num_classes(loader)
-    y = np.asarray(data.y)
-    parts: list[BatchHealth] = []
-    for start in range(0, used, step):
-        rows = order[start:min(start + step, used)]
-        stats = _row_stats(np.take(data.x, rows, axis=0))
-        starts = np.arange(0, len(rows), size, dtype=np.int64)
-        parts.append(_health_from_rows(stats, y[rows], starts, start // size, classes))
-        yield None
-    return _merge(parts, classes)
-
-
-def _merge(parts: list[BatchHealth], num_classes: int | None) -> BatchHealth:
-    def cat(name: str) -> np.ndarray | None:
-        arrays = [getattr(p, name) for p in parts]
-        return None if not arrays or arrays[0] is None else np.concatenate(arrays)
-
-    if not parts:
-        empty = np.zeros(0)
-        counts = np.zeros((0, num_classes), np.int64) if num_classes else None
-        return BatchHealth(0, counts, None if num_classes else empty, np.zeros(0, np.int64), empty, empty)
-    return BatchHealth(0, cat("label_counts"), cat("label_mean"), cat("nonfinite"), cat("mean"), cat("std"))
-
-
-def epoch_health(loader: Any, split: str = "train", epoch: int = 0) -> BatchHealth:
-    """`iter_epoch_health` run to the end."""
-    return run_job(iter_epoch_health(loader, split, epoch))
-
-
-def _num_classes(loader: Any) -> int | None:
-    if getattr(loader, "task", None) == "classification":
-        return int(loader.num_classes)
-    return None
-
-
 def walk_job(loader: Any, split: str = "train", epoch: int = 0) -> Generator[Any, None, WalkSummary]:
     """Fetch every batch of one epoch as training would, report rates, health and problems."""
     total = len(loader) if split == "train" else None
-    num_classes = _num_classes(loader)
+    classes = num_classes(loader)
     t0 = time.perf_counter()
     last = t0
     pending_x: list[np.ndarray] = []
@@ -231,13 +120,13 @@ def walk_job(loader: Any, split: str = "train", epoch: int = 0) -> Generator[Any
         samples += len(x)
         now = time.perf_counter()
         if now - last >= COALESCE_S:
-            yield batch_health(pending_x, pending_y, start, num_classes)
+            yield batch_health(pending_x, pending_y, start, classes)
             yield Progress("walk", count, total, f"batch {count}")
             start, pending_x, pending_y, last = count, [], [], now
         else:
             yield None
     if pending_x:
-        yield batch_health(pending_x, pending_y, start, num_classes)
+        yield batch_health(pending_x, pending_y, start, classes)
     seconds = time.perf_counter() - t0
     yield Progress("walk", count, total or count, f"walked {count} batches")
     return WalkSummary(count, samples, seconds, nonfinite, tuple(problems))
