@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from udl_core import cli_args
 from udl_core.formats.bounded import format_size
 from udl_core.health import HealthSummary, epoch_health, summarize
 from udl_core.loader import UnifiedDataLoader
@@ -222,9 +223,7 @@ def print_warnings(loader: UnifiedDataLoader, out: TextIO) -> None:
 
 # commands -------------------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> UnifiedDataLoader:
-    from udl_core.cli import loader_from_args
-
-    return loader_from_args(args)
+    return cli_args.loader_from_args(args)
 
 
 def run_inspect(args: argparse.Namespace, out: TextIO | None = None) -> int:

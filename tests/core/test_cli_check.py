@@ -12,7 +12,7 @@ import numpy as np
 from checks_support import three_classes, write_csv
 from udl_core.cli import main
 from udl_core.training.checks import CheckResult
-from udl_core.training.cli_check import format_table
+from udl_core.cli_check import format_table
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = str(ROOT / "resources" / "samples" / "sample.csv")

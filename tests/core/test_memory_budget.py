@@ -355,7 +355,7 @@ def test_peak_rss_growth_stays_within_the_budget_plus_the_overhead(tmp_path):
 def test_the_export_script_carries_the_budget_when_given(monkeypatch):
     from udl_core.cli import build_parser
     from udl_core.training import TrainConfig
-    from udl_core.training.cli_train import loader_kwargs_from_args
+    from udl_core.cli_train import loader_kwargs_from_args
     from udl_core.training.export import render_script
 
     monkeypatch.delenv("UDL_MEMORY_BUDGET", raising=False)

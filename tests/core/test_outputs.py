@@ -27,12 +27,12 @@ from udl_core.outputs import RunInputs, check_output, check_writable_folder
 @pytest.fixture
 def no_load(monkeypatch):
     """The load must not start: an output refused after it is refused too late."""
-    import udl_core.cli
+    import udl_core.cli_args
 
     def refuse(*args, **kwargs):
         pytest.fail("the run started loading before its outputs were checked")
 
-    monkeypatch.setattr(udl_core.cli, "loader_from_args", refuse)
+    monkeypatch.setattr(udl_core.cli_args, "loader_from_args", refuse)
 
 
 def _folder(tmp_path: Path) -> Path:

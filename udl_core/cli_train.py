@@ -15,13 +15,14 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
+from udl_core import cli_args
 from udl_core.errors import ConfigError
-from udl_core.events import Notice, run_job
+from udl_core.events import EpochMetrics, Notice, TrainConfig, run_job
 from udl_core.outputs import RunInputs, check_output, check_writable_folder
 from udl_core.terminal import printable
 from udl_core.training.blas import blas_status
 from udl_core.training.devices import resolve_device
-from udl_core.training.trainer import EpochMetrics, TrainConfig, TrainResult, train
+from udl_core.training.trainer import TrainResult, train
 
 __all__ = ["format_epoch", "loader_kwargs_from_args", "run_predict", "run_train"]
 
@@ -92,13 +93,11 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from udl_core.cli import loader_from_args
-
     out = out or sys.stdout
     err = err or sys.stderr
     _check_outputs(args)
     resolve_device(args.device)  # a GPU asked for where none exists fails before the load
-    loader = loader_from_args(args)
+    loader = cli_args.loader_from_args(args)  # by the module: tests replace it there
     config = TrainConfig(epochs=args.epochs, learning_rate=args.lr, model=args.model, device=args.device,
                          seed=args.seed, report_every=50)
     for warning in getattr(loader, "warnings", None) or ():
