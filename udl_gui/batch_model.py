@@ -28,7 +28,9 @@ LABEL_MARK = "\u25c6"  # a diamond before the label column's name
 _ROLES = frozenset({
     Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
     Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.DecorationRole,
 })
+PICTURE_COLUMN = "picture"   # image datasets: a thumbnail of each row, after the label
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
@@ -119,6 +121,8 @@ class BatchTableModel(QAbstractTableModel):
         self._raw: list[Sequence[object]] = []
         self._label: str | None = None
         self._classes: tuple[str, ...] = ()
+        self._pictures: Any = None   # a thumbnails.BatchPictures for image datasets: the picture column
+        self.picture_side = 0
 
     # -- swapping the data -------------------------------------------------------------
     def set_processed(
@@ -129,8 +133,10 @@ class BatchTableModel(QAbstractTableModel):
         feature_names: Sequence[str],
         label: str | None = None,
         classes: Sequence[str] = (),
+        pictures: Any = None,
     ) -> None:
         self.beginResetModel()
+        self._pictures = pictures
         self._mode = "processed"
         self._x = np.asarray(x).reshape(len(x), -1) if len(x) else np.zeros((0, len(feature_names)), np.float32)
         self._y = None if y is None else np.asarray(y)
@@ -141,10 +147,12 @@ class BatchTableModel(QAbstractTableModel):
         self._classes = tuple(str(c) for c in classes)
         self.endResetModel()
 
-    def set_raw(self, raw: Mapping[str, Sequence[object]], rows: np.ndarray, label: str | None = None) -> None:
+    def set_raw(self, raw: Mapping[str, Sequence[object]], rows: np.ndarray, label: str | None = None,
+                pictures: Any = None) -> None:
         """`raw`: column -> its values for `rows`, as lists, numpy arrays or pyarrow arrays (see
         `raw_columns`); each cell becomes a Python value only when a view asks for it."""
         self.beginResetModel()
+        self._pictures = pictures
         self._mode = "raw"
         names = [name for name in raw if name != label]
         if label is not None and label in raw:
@@ -164,6 +172,7 @@ class BatchTableModel(QAbstractTableModel):
         self._y = None
         self._rows = np.zeros(0, dtype=np.int64)
         self._names, self._raw, self._label = [], [], None
+        self._pictures = None
         self.endResetModel()
 
     # -- what the view reads ------------------------------------------------------------
@@ -176,14 +185,26 @@ class BatchTableModel(QAbstractTableModel):
         """The column index of the label (the first one), or None when the batch has none."""
         return None if self._label is None else 0
 
-    def _offset(self) -> int:
-        """Processed view: feature j is column j + 1 when the label takes column 0."""
-        return 1 if (self._mode == "processed" and self._y is not None) else 0
+    @property
+    def picture_column(self) -> int | None:
+        """The column of the rows' pictures (image datasets), right after the label, or None."""
+        if self._pictures is None:
+            return None
+        return 0 if self.label_column is None else 1
+
+    def _offset(self, column: int = 0) -> int:
+        """Processed view: feature j is column j + 1 when the label takes column 0; a column
+        after the picture column is one further right."""
+        picture = self.picture_column
+        shifted = 1 if picture is not None and column > picture else 0
+        return shifted + (1 if (self._mode == "processed" and self._y is not None) else 0)
 
     def column_name(self, column: int) -> str:
         if column == self.label_column:
             return self._label or ""
-        return self._names[column - self._offset()]
+        if column == self.picture_column:
+            return PICTURE_COLUMN
+        return self._names[column - self._offset(column)]
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         if parent.isValid():
@@ -193,20 +214,23 @@ class BatchTableModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:
         if parent.isValid():
             return 0
+        pictures = 1 if self._pictures is not None else 0
         if self._mode == "raw":
-            return len(self._names)
-        return len(self._names) + (1 if self._y is not None else 0)
+            return len(self._names) + pictures
+        return len(self._names) + (1 if self._y is not None else 0) + pictures
 
     def value(self, row: int, column: int) -> object:
         """The cell's underlying value (a float, an int, or the raw object)."""
+        if column == self.picture_column:
+            return None
         if self._mode == "raw":
-            cell = self._raw[column][row]
+            cell = self._raw[column - self._offset(column)][row]
             if isinstance(cell, pa.Scalar):  # raw columns may be arrow or numpy: Python per cell
                 return python_value(cell)
             return cell.item() if isinstance(cell, np.generic) else cell
-        if self._y is not None:
-            return self._y[row].item() if column == 0 else self._x[row, column - 1].item()
-        return self._x[row, column].item()
+        if self._y is not None and column == 0:
+            return self._y[row].item()
+        return self._x[row, column - self._offset(column)].item()
 
     def _label_text(self, value: object) -> str:
         if self._classes and isinstance(value, int) and 0 <= value < len(self._classes):
@@ -221,6 +245,10 @@ class BatchTableModel(QAbstractTableModel):
         if not (0 <= row < len(self._rows) and 0 <= column < self.columnCount()):
             return None
         is_label = column == self.label_column
+        if column == self.picture_column:
+            return self._picture_data(row, role)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return None
         if role == Qt.ItemDataRole.BackgroundRole:
             return self._label_brush() if is_label else None
         if role == Qt.ItemDataRole.FontRole:
@@ -240,6 +268,14 @@ class BatchTableModel(QAbstractTableModel):
         shown = repr(value) if isinstance(value, float) else self._label_text(value)  # the tooltip
         return f"{self.column_name(column)}, dataset row {int(self._rows[row])}: {shown}"
 
+    def _picture_data(self, row: int, role: int) -> object:
+        """The picture cell: the thumbnail (made on first paint, then cached) and a tooltip."""
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._pictures.pixmap(row, self.picture_side)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._pictures.describe(row)
+        return None
+
     @staticmethod
     def _label_brush() -> QBrush:
         return QBrush(QApplication.palette().color(QPalette.ColorRole.AlternateBase))
@@ -255,6 +291,9 @@ class BatchTableModel(QAbstractTableModel):
                 name = self.column_name(section)
                 if section == self.label_column:
                     return f"{name}: the label ({'class index' if self._classes else 'target'})"
+                if section == self.picture_column:
+                    return ("each row as a picture" if self._mode == "raw" else
+                            "each row's processed tensor mapped back to pixels (x * std + mean)")
                 return f"{name}: {'processed feature' if self._mode == 'processed' else 'raw column'}"
             return None
         if not 0 <= section < self.rowCount():

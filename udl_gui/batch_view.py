@@ -10,13 +10,17 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from udl_core.errors import UDLError
+from udl_gui.batch_grid import BatchGrid, captions
 from udl_gui.batch_model import BatchTableModel, raw_columns
 from udl_gui.controls import BatchToolbar
+from udl_gui.thumbnails import BatchPictures, Pictures
 
 __all__ = ["BatchView"]
+
+TABLE_SIDE = 40   # pixels of a picture in the batch table (image datasets)
 
 
 class BatchView(QWidget):
@@ -38,7 +42,14 @@ class BatchView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.toolbar)
-        layout.addWidget(self.table, 1)
+        self.pictures: Pictures | None = None   # the dataset's pictures when it holds images
+        self.grid = BatchGrid()
+        self.views = QTabWidget()   # Table, and Grid for image datasets (the tab bar hides with one tab)
+        self.views.setObjectName("batchViews")
+        self.views.setDocumentMode(True)
+        self.views.setTabBarAutoHide(True)
+        self.views.addTab(self.table, "Table")
+        layout.addWidget(self.views, 1)
 
         bar = self.toolbar
         bar.index_spin.valueChanged.connect(self._on_index_spin_changed)
@@ -53,6 +64,7 @@ class BatchView(QWidget):
 
     def set_loader(self, loader: Any) -> None:
         self.loader = loader
+        self._set_pictures(Pictures.of(loader))
         self.update_range()
         self.show_batch()
 
@@ -76,6 +88,7 @@ class BatchView(QWidget):
     def show_batch(self) -> None:
         """Show the batch the toolbar points at, as tensors or raw rows."""
         bar = self.toolbar
+        self.grid.set_batch(None)
         if self.loader is None:
             self.model.clear()
             return
@@ -87,11 +100,13 @@ class BatchView(QWidget):
         try:
             batch = self.loader.get_batch(index, split=split)
             label = self.loader.schema.label
+            pictures = None if self.pictures is None else BatchPictures(self.pictures, batch.rows, batch.x, bar.raw)
             if bar.raw:
-                self.model.set_raw(raw_columns(self.loader, batch.rows), batch.rows, label)
+                self.model.set_raw(raw_columns(self.loader, batch.rows), batch.rows, label, pictures=pictures)
             else:
                 self.model.set_processed(batch.x, batch.y, batch.rows, list(batch.feature_names), label,
-                                         self._classes())
+                                         self._classes(), pictures=pictures)
+            self.grid.set_batch(pictures, captions(batch.y, self._classes()))
         except UDLError as exc:
             self.model.clear()
             bar.info.setText(str(exc))
@@ -102,6 +117,18 @@ class BatchView(QWidget):
         bar.info.setText(f"{len(batch.rows)} rows \u00b7 x {shape} {batch.x.dtype} \u00b7 y {batch.y.dtype}"
                          + (" \u00b7 raw values" if bar.raw else ""))
         self.shown.emit(index)
+
+    def _set_pictures(self, pictures: Pictures | None) -> None:
+        """Image datasets: a picture column with taller rows, and the Grid tab."""
+        self.pictures = pictures
+        self.model.picture_side = TABLE_SIDE
+        rows = TABLE_SIDE + 4 if pictures is not None else self.fontMetrics().height() + 6
+        self.table.verticalHeader().setDefaultSectionSize(rows)
+        at = self.views.indexOf(self.grid)
+        if pictures is not None and at < 0:
+            self.views.addTab(self.grid, "Grid")
+        elif pictures is None and at >= 0:
+            self.views.removeTab(at)
 
     def _classes(self) -> tuple[str, ...]:
         if self.loader is None or self.loader.task != "classification":
@@ -122,6 +149,8 @@ class BatchView(QWidget):
             longest = max(classes, key=len)[:40]
             width = metrics.horizontalAdvance(f"{len(classes) - 1} \u00b7 {longest}") + 32
             header.resizeSection(label, max(header.sectionSize(label), min(260, width)))
+        if self.model.picture_column is not None:
+            header.resizeSection(self.model.picture_column, TABLE_SIDE + 12)
 
     def _on_index_spin_changed(self, _value: int) -> None:
         self.show_batch()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from udl_gui.class_examples import ClassExamples
 from udl_gui.health_strip import class_colors
 
 __all__ = ["ColumnRow", "SchemaModel", "SchemaPanel"]
@@ -242,6 +243,8 @@ class SchemaPanel(QWidget):
         splitter.addWidget(top)
         splitter.addWidget(bottom)
         splitter.setStretchFactor(0, 3)
+        self.examples = ClassExamples()   # image datasets: a few pictures of each class
+        bottom_layout.addWidget(self.examples, 1)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([520, 330])
@@ -301,6 +304,7 @@ class SchemaPanel(QWidget):
     def show_class_counts(self, classes: Sequence[str], counts: Sequence[int]) -> None:
         if self._bars is not None:
             self.classes_plot.removeItem(self._bars)
+        self.examples.show_loader(loader)
             self._bars = None
         visible = bool(classes)
         self.classes_plot.setVisible(visible)
@@ -350,3 +354,4 @@ class SchemaPanel(QWidget):
 
     def _on_reload_clicked(self) -> None:
         self.overridesRequested.emit(self.model.overrides())
+        self.examples.clear()

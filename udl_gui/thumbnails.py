@@ -1,0 +1,109 @@
+"""Pictures of image rows as pixmaps: made when a view first paints a row, then kept.
+
+`Pictures` belongs to one loaded dataset (udl_core/pixels.py says which datasets are images);
+`BatchPictures` is one batch's rows, raw or processed, as the batch table and the grid show them.
+A pixmap is made only when a view asks for it (a visible row) and cached by dataset row, so a
+repaint, a scroll back or a second view of the same batch costs a dictionary lookup.
+Small pictures (8x8 digits) are enlarged by a whole factor with nearest-neighbour scaling, so
+each pixel stays a crisp square; larger ones are reduced smoothly.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+
+from udl_core.pixels import display_bytes, picture_shape, pixels_from_processed, value_range
+
+__all__ = ["BatchPictures", "Pictures", "pixmap_from_pixels"]
+
+_FORMATS = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
+CACHE_SIZE = 4096   # pixmaps kept per dataset (a 64x64 one is 16 KiB: 64 MiB at most)
+
+
+def pixmap_from_pixels(pixels: np.ndarray, side: int) -> QPixmap:
+    """One uint8 picture [H, W, C] as a pixmap that fits `side` x `side`."""
+    height, width, channels = pixels.shape
+    data = np.ascontiguousarray(pixels)
+    image = QImage(data.data, width, height, width * channels, _FORMATS[channels]).copy()  # copy: own the bytes
+    factor = side // max(height, width)
+    if factor >= 1:   # enlarge by a whole factor, pixels as squares
+        image = image.scaled(width * factor, height * factor, Qt.AspectRatioMode.IgnoreAspectRatio,
+                             Qt.TransformationMode.FastTransformation)
+    else:
+        image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(image)
+
+
+class Pictures:
+    """The pictures of one loaded image dataset, raw or mapped back from processed tensors."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        shape = picture_shape(loader.table)
+        if shape is None:
+            raise ValueError("the dataset does not hold images")
+        self.shape = shape
+        self.range = value_range(loader.table.features)
+        self._cache: OrderedDict[tuple[bool, int, int], QPixmap] = OrderedDict()
+
+    @classmethod
+    def of(cls, loader: Any) -> Pictures | None:
+        """The dataset's pictures, or None when it holds no images."""
+        table = getattr(loader, "table", None)
+        if picture_shape(table) is None or getattr(loader, "preprocessor", None) is None:
+            return None
+        return cls(loader)
+
+    def raw_pixels(self, rows: np.ndarray) -> np.ndarray:
+        """uint8 [n, H, W, C] of dataset rows `rows` as the file holds them."""
+        features = np.asarray(self.loader.table.features[np.asarray(rows, dtype=np.int64)])
+        return display_bytes(features.reshape(len(features), *self.shape), self.range)
+
+    def processed_pixels(self, x: np.ndarray) -> np.ndarray:
+        """uint8 [n, H, W, C] of processed rows `x` mapped back with the fitted statistics."""
+        return display_bytes(pixels_from_processed(self.loader.preprocessor, x), self.range)
+
+    def pixmap(self, row: int, side: int, raw: bool, x: np.ndarray | None = None) -> QPixmap:
+        """Dataset row `row`'s picture; processed (`raw` False) needs that row's tensor `x` [D]."""
+        key = (raw, int(row), side)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        pixels = self.raw_pixels(np.array([row])) if raw else self.processed_pixels(np.asarray(x)[None, :])
+        made = pixmap_from_pixels(pixels[0], side)
+        self._cache[key] = made
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return made
+
+
+class BatchPictures:
+    """One batch's pictures, raw or processed, for a view that asks for them row by row."""
+
+    def __init__(self, pictures: Pictures, rows: np.ndarray, x: np.ndarray | None, raw: bool) -> None:
+        self.pictures = pictures
+        self.rows = np.asarray(rows)
+        self.x = x
+        self.raw = raw
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.pictures.shape
+
+    def pixmap(self, i: int, side: int) -> QPixmap:
+        x = None if self.raw or self.x is None else self.x[i]
+        return self.pictures.pixmap(int(self.rows[i]), side, self.raw or self.x is None, x)
+
+    def describe(self, i: int) -> str:
+        height, width, channels = self.shape
+        kind = "raw" if self.raw else "processed tensor mapped back to pixels"
+        return f"dataset row {int(self.rows[i])}: {height}\u00d7{width}\u00d7{channels} picture ({kind})"
