@@ -236,6 +236,8 @@ class SchemaPanel(QWidget):
         self.classes_title = QLabel("Class counts")
         bottom_layout.addWidget(self.classes_title)
         bottom_layout.addWidget(self.classes_plot, 1)
+        self.examples = ClassExamples()   # image datasets: a few pictures of each class
+        bottom_layout.addWidget(self.examples, 1)
         bottom_layout.addWidget(QLabel("Warnings and skipped records"))
         bottom_layout.addWidget(self.warnings, 1)
 
@@ -243,8 +245,6 @@ class SchemaPanel(QWidget):
         splitter.addWidget(top)
         splitter.addWidget(bottom)
         splitter.setStretchFactor(0, 3)
-        self.examples = ClassExamples()   # image datasets: a few pictures of each class
-        bottom_layout.addWidget(self.examples, 1)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([520, 330])
@@ -296,6 +296,7 @@ class SchemaPanel(QWidget):
         counts = getattr(schema, "class_counts", None) or {}
         self.show_class_counts(classes, [int(counts.get(c, 0)) if isinstance(counts, dict) else 0 for c in classes]
                                if classes else [])
+        self.examples.show_loader(loader)
         warnings = list(dict.fromkeys([*(getattr(loader, "warnings", None) or ()), *(schema.warnings or ())]))
         table = getattr(loader, "table", None)
         notes = [n for n in (getattr(table, "notes", None) or ()) if n not in warnings]
@@ -304,7 +305,6 @@ class SchemaPanel(QWidget):
     def show_class_counts(self, classes: Sequence[str], counts: Sequence[int]) -> None:
         if self._bars is not None:
             self.classes_plot.removeItem(self._bars)
-        self.examples.show_loader(loader)
             self._bars = None
         visible = bool(classes)
         self.classes_plot.setVisible(visible)
@@ -347,6 +347,7 @@ class SchemaPanel(QWidget):
         self.model.set_columns([])
         self.summary.setText("No dataset loaded.")
         self.show_class_counts([], [])
+        self.examples.clear()
         self.warnings.clear()
 
     def _on_model_edited(self) -> None:
@@ -354,4 +355,3 @@ class SchemaPanel(QWidget):
 
     def _on_reload_clicked(self) -> None:
         self.overridesRequested.emit(self.model.overrides())
-        self.examples.clear()
