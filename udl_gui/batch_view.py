@@ -10,12 +10,13 @@ import math
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QTableView, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from udl_core.errors import UDLError
 from udl_gui.batch_grid import BatchGrid, captions
 from udl_gui.batch_model import BatchTableModel, raw_columns
 from udl_gui.controls import BatchToolbar
+from udl_gui.frozen_table import FrozenColumnTable
 from udl_gui.thumbnails import BatchPictures, Pictures
 
 __all__ = ["BatchView"]
@@ -32,7 +33,7 @@ class BatchView(QWidget):
         self.loader: Any = None
         self.toolbar = BatchToolbar()
         self.model = BatchTableModel(self)
-        self.table = QTableView()
+        self.table = FrozenColumnTable()  # the label (column 0) stays at the left while scrolling
         self.table.setObjectName("batchTable")
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
@@ -57,6 +58,7 @@ class BatchView(QWidget):
         bar.next_button.clicked.connect(lambda: bar.index_spin.stepBy(1))
         bar.split_combo.currentIndexChanged.connect(self._on_split_combo_changed)
         bar.raw_button.toggled.connect(self._on_raw_button_toggled)
+        self.update_range()
 
     @property
     def split(self) -> str:
@@ -84,6 +86,13 @@ class BatchView(QWidget):
         spin.blockSignals(False)
         self.toolbar.of_label.setText(f"of {n}")
         spin.setEnabled(n > 0)
+        self._update_arrows()
+
+    def _update_arrows(self) -> None:
+        """The previous/next arrows are enabled only where there is a batch to go to."""
+        spin, bar = self.toolbar.index_spin, self.toolbar
+        bar.prev_button.setEnabled(spin.isEnabled() and spin.value() > spin.minimum())
+        bar.next_button.setEnabled(spin.isEnabled() and spin.value() < spin.maximum())
 
     def show_batch(self) -> None:
         """Show the batch the toolbar points at, as tensors or raw rows."""
@@ -153,6 +162,7 @@ class BatchView(QWidget):
             header.resizeSection(self.model.picture_column, TABLE_SIDE + 12)
 
     def _on_index_spin_changed(self, _value: int) -> None:
+        self._update_arrows()
         self.show_batch()
 
     def _on_split_combo_changed(self, _index: int) -> None:

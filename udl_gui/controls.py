@@ -7,6 +7,7 @@ wires their signals. Nothing here runs a job.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -26,6 +27,15 @@ from udl_gui.toggle_switch import ToggleSwitch
 __all__ = ["BatchToolbar", "DatasetRow", "TrainingControls"]
 
 AUTO_LABEL = "(auto)"
+# The checked one of Processed / Raw is filled with the palette's highlight: the style's own
+# sunken look is nearly invisible in a dark palette. The colours are written out from the
+# palette (and again when it changes): a style sheet's palette(...) is read only once.
+VIEW_TOGGLE_STYLE = (
+    "QToolButton {{ padding: 2px 8px; border: 1px solid {mid}; border-radius: 3px;"
+    " background: {button}; color: {button_text}; }}"
+    " QToolButton:hover:!checked {{ background: {midlight}; }}"
+    " QToolButton:checked {{ background: {highlight}; color: {highlighted_text}; border-color: {highlight}; }}"
+)
 
 
 class DatasetRow(QWidget):
@@ -147,6 +157,7 @@ class BatchToolbar(QWidget):
         self.view_group.setExclusive(True)
         self.view_group.addButton(self.processed_button)
         self.view_group.addButton(self.raw_button)
+        self._style_view_buttons()
         self.info = QLabel("")
         self.info.setObjectName("batchInfo")
 
@@ -168,6 +179,19 @@ class BatchToolbar(QWidget):
     @property
     def raw(self) -> bool:
         return self.raw_button.isChecked()
+
+    def _style_view_buttons(self) -> None:
+        palette, role = self.palette(), QPalette.ColorRole
+        colors = {name: palette.color(getattr(role, key)).name() for name, key in (
+            ("mid", "Mid"), ("button", "Button"), ("button_text", "ButtonText"), ("midlight", "Midlight"),
+            ("highlight", "Highlight"), ("highlighted_text", "HighlightedText"))}
+        for button in (self.processed_button, self.raw_button):
+            button.setStyleSheet(VIEW_TOGGLE_STYLE.format(**colors))
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.PaletteChange:  # light <-> dark
+            self._style_view_buttons()
 
 
 class TrainingControls(QWidget):
@@ -213,6 +237,7 @@ class TrainingControls(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("Stop the running job (Esc)")
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -238,8 +263,9 @@ class TrainingControls(QWidget):
         """The training-only controls are enabled with the switch; Run's text says what it does."""
         for widget in (self.device_combo, self.model_combo, self.epochs_spin, self.lr_spin):
             widget.setEnabled(on)
-        self.run_button.setToolTip("Train the model on the batches" if on
-                                   else "Load, preprocess and walk every batch; report speed and problems")
+        self.run_button.setToolTip(("Train the model on the batches" if on
+                                    else "Load, preprocess and walk every batch; report speed and problems")
+                                   + " (Ctrl+Return)")
 
     def device(self) -> str:
         return self.device_combo.currentText().lower()

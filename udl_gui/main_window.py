@@ -149,7 +149,6 @@ class MainWindow(QMainWindow):
         row.labels_button.clicked.connect(self._on_labels_button_clicked)
         row.labels_edit.returnPressed.connect(lambda: self.reload())
         row.label_combo.activated.connect(self._on_label_combo_activated)
-        self.batch_toolbar.raw_button.toggled.connect(self._on_raw_button_toggled)
         self.batch_view.shown.connect(self.health_strip.set_current)
         self.batch_view.problem.connect(lambda text: self.log(text, "warning"))
         c = self.controls
@@ -444,11 +443,6 @@ class MainWindow(QMainWindow):
 
     def batch_count(self, split: str | None = None) -> int:
         return self.batch_view.batch_count(split)
-
-    def _on_raw_button_toggled(self, on: bool) -> None:
-        self.raw_action.blockSignals(True)
-        self.raw_action.setChecked(on)
-        self.raw_action.blockSignals(False)
 
     def _on_loader_option_changed(self, _value: int) -> None:
         if self.loader is not None and not self.busy:

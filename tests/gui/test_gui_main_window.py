@@ -365,7 +365,7 @@ def test_menus_follow_platform_conventions(window):
     from PySide6.QtGui import QKeySequence
 
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&View", "&Help"]
+    assert titles == ["&File", "&View", "&Run", "&Help"]
     assert window.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
 
 
