@@ -62,3 +62,17 @@ def test_the_import_graph_sees_lazy_imports(tmp_path, monkeypatch):
     graph = import_graph.imports_graph("pkg")
     assert import_graph.cycles(graph) == [["pkg.a", "pkg.b"]]
     assert graph["pkg.c"] == set()
+
+
+def test_only_mlx_runtime_imports_mlx():
+    """MLX comes in through one module, which picks the BLAS right before it imports mlx.core."""
+    import ast
+
+    importers = []
+    for path in sorted((ROOT / "udl_core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(name == "mlx" or name.startswith("mlx.") for name in names):
+                importers.append(str(path.relative_to(ROOT)))
+    assert sorted(set(importers)) == ["udl_core/mlx_runtime.py"]

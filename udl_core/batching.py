@@ -86,7 +86,7 @@ class Batch:
 
     def to_mx(self):
         """(x, y) as `mx.array`s, created on the calling thread (MLX streams are per thread)."""
-        import mlx.core as mx
+        from udl_core.mlx_runtime import mx
 
         return mx.array(self.x), mx.array(self.y)
 

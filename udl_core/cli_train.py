@@ -20,7 +20,7 @@ from udl_core.errors import ConfigError
 from udl_core.events import EpochMetrics, Notice, TrainConfig, run_job
 from udl_core.outputs import RunInputs, check_output, check_writable_folder
 from udl_core.terminal import printable
-from udl_core.training.blas import blas_status
+from udl_core.blas import blas_status
 from udl_core.training.devices import resolve_device
 from udl_core.training.trainer import TrainResult, train
 

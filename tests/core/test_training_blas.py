@@ -1,4 +1,4 @@
-"""The system OpenBLAS switch (udl_core/training/blas.py): opt-out, import order, unchanged losses."""
+"""The system OpenBLAS switch (udl_core/blas.py): opt-out, import order, unchanged losses."""
 
 from __future__ import annotations
 
@@ -57,3 +57,17 @@ def test_openblas_gives_the_same_losses_to_float32_rounding():
     np.testing.assert_allclose(fast["losses"], reference["losses"], rtol=1e-4, atol=1e-6)
     again = _python(_RUN, UDL_BLAS="auto")
     assert again["losses"] == fast["losses"]  # deterministic with OpenBLAS too
+
+
+def test_the_blas_is_chosen_where_mlx_is_imported_and_nowhere_else():
+    code = ("import json, sys; from udl_core import blas; import udl_core.events, udl_core.loader, udl_core.cli; "
+            "before = (blas.blas_status(), 'mlx.core' in sys.modules); import udl_core.mlx_runtime; "
+            "print(json.dumps([*before, blas.blas_status(), 'mlx.core' in sys.modules]))")
+    before, mlx_before, after, mlx_after = _python(code, UDL_BLAS="bundled")
+    assert (before, mlx_before) == ("not checked yet", False)
+    assert mlx_after and after == blas_status_for("bundled", after)
+
+
+def blas_status_for(choice: str, status: str) -> str:
+    """What `blas_status()` says once the choice is made: the opt-out on Linux, the platform's elsewhere."""
+    return f"bundled reference BLAS (UDL_BLAS={choice})" if sys.platform.startswith("linux") else status

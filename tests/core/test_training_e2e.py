@@ -17,7 +17,7 @@ from udl_core.errors import CorruptFileError, DatasetError, SchemaError
 from udl_core.events import run_job
 from udl_core.loader import UnifiedDataLoader
 from udl_core.training import EpochMetrics, TrainConfig, train, train_model
-from udl_core.training.blas import blas_setting
+from udl_core.blas import blas_setting
 from udl_core.training.export import write_script
 from udl_core.training.saving import load_model, predict_file, save_model, sidecar_path
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 
-import mlx.core as mx
+from udl_core.mlx_runtime import mx
 
 from udl_core.errors import DeviceUnavailableError
 from udl_core.events import Notice

@@ -16,7 +16,7 @@ from typing import Any
 from udl_core.atomic import atomic_write
 from udl_core.errors import ConfigError
 from udl_core.outputs import RunInputs, check_output
-from udl_core.training.blas import blas_setting
+from udl_core.blas import blas_setting
 from udl_core.training.trainer import TrainConfig
 
 __all__ = ["render_script", "write_script"]

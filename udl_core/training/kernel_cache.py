@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import mlx.core as mx
+from udl_core.mlx_runtime import mx
 
 from udl_core.events import Notice
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import mlx.core as mx
-import mlx.nn as nn
+from udl_core.mlx_runtime import mx, nn
 
 from udl_core.errors import ConfigError
 

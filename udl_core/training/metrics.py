@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["chance_alarm", "chance_loss", "plateau_alarm", "r2_score"]
+__all__ = ["chance_alarm", "chance_loss", "plateau_alarm", "r2_score", "target_stats"]
 
 
 def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -61,3 +61,35 @@ def plateau_alarm(epoch_losses: Sequence[float], epochs: int, tolerance: float =
             return None
     return (f"the training loss has not moved by more than {tolerance:.0%} for {epochs} epochs "
             f"(plateau at {window[-1]:.4f}): try another learning rate, or stop here")
+
+
+def target_stats(y: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of a regression target's finite values, to standardise it with
+    (0 and 1 when there are none; a std of 1 for a constant target). A memory-mapped target (over
+    the memory budget) is read in two passes a chunk at a time; the trainer and the checks both
+    standardise with this."""
+    if isinstance(y, np.memmap):
+        return _streamed_stats(y)
+    values = np.asarray(y, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0, 1.0
+    mean, std = float(values.mean()), float(values.std())
+    return mean, (std if std > 1e-12 else 1.0)
+
+
+def _streamed_stats(y: np.memmap) -> tuple[float, float]:
+    count = total = 0.0
+    for part in _finite_chunks(y):
+        count, total = count + part.size, total + float(part.sum())
+    if count == 0:
+        return 0.0, 1.0
+    mean = total / count
+    std = math.sqrt(sum(float(((part - mean) ** 2).sum()) for part in _finite_chunks(y)) / count)
+    return mean, (std if std > 1e-12 else 1.0)
+
+
+def _finite_chunks(y: np.ndarray, chunk: int = 1 << 20) -> Iterator[np.ndarray]:
+    for start in range(0, len(y), chunk):
+        part = np.asarray(y[start:start + chunk], dtype=np.float64)
+        yield part[np.isfinite(part)]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import mlx.core as mx
-import mlx.nn as nn
+from udl_core.mlx_runtime import mx, nn
 
 from udl_core.errors import ConfigError
 from udl_core.events import DEFAULT_HIDDEN, MODEL_KINDS

@@ -19,8 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import mlx.core as mx
-import mlx.nn as nn
+from udl_core.mlx_runtime import mx, nn
 import numpy as np
 import pyarrow as pa
 

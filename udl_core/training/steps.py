@@ -1,24 +1,56 @@
 """The one compiled training step: Adam over a loss, the way every MLX path in UDL trains.
 
-The trainer, the checks' short trainings and the window's kernel warm-up all build it here, so
-the warm-up compiles the very kernels a run will use and a change to the step is made once.
+The trainer, the checks' short trainings and the window's kernel warm-up all build it here
+(`new_training`: the model, its task's loss and the step), so the warm-up compiles the very
+kernels a run will use and a change to the step is made once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
-import mlx.core as mx
-import mlx.nn as nn
-import mlx.optimizers as optim
+from udl_core.mlx_runtime import mx, nn, optim
+from udl_core.mlx_threads import note_mlx_thread
+from udl_core.training.losses import loss_for_task
+from udl_core.training.models import ModelSpec, build_model
 
-__all__ = ["Step", "adam_step"]
+__all__ = ["Step", "Training", "adam_step", "new_training"]
 
 Step = Callable[[mx.array, mx.array], mx.array]
 
 
-def adam_step(model: nn.Module, loss_fn: Callable[..., mx.array], learning_rate: float) -> tuple[Step, list]:
+@dataclass(frozen=True)
+class Training:
+    """A model ready to train: the loss `loss_fn(model, x, y)`, the compiled `step(x, y)` and the
+    `state` to `mx.eval` after each step."""
+
+    model: nn.Module
+    loss_fn: Callable[[nn.Module, mx.array, mx.array], mx.array]
+    step: Step
+    state: list[Any]
+
+
+def new_training(spec: ModelSpec, learning_rate: float, *, seed: int | None = None, target_mean: float = 0.0,
+                 target_std: float = 1.0) -> Training:
+    """A freshly initialised model for `spec` (seeded when `seed` is given), the loss of its task
+    (a regression target standardised by `target_mean` and `target_std`) and the Adam step over it.
+
+    Call it on the thread that will run the step (MLX streams are per thread); the thread is noted
+    so that the interpreter waits for it at exit (mlx_threads.py)."""
+    note_mlx_thread()
+    if seed is not None:
+        mx.random.seed(seed)
+    model = build_model(spec)
+    mx.eval(model.parameters())
+    loss_fn = loss_for_task(spec.task, target_mean, target_std)
+    step, state = adam_step(model, loss_fn, learning_rate)
+    return Training(model, loss_fn, step, state)
+
+
+def adam_step(model: nn.Module, loss_fn: Callable[..., mx.array], learning_rate: float) -> tuple[Step, list[Any]]:
     """`(step, state)`: `step(x, y)` runs one Adam update of `model` on `loss_fn(model, x, y)` and
     returns the loss; `state` is everything it changes, to `mx.eval` after each step.
 

@@ -14,19 +14,18 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import mlx.core as mx
-import mlx.nn as nn
+from udl_core.mlx_runtime import mx, nn
 import numpy as np
 
+from udl_core.batch_source import BatchSource
 from udl_core.errors import ConfigError, DivergedError
 from udl_core.events import MODEL_KINDS, EpochMetrics, Notice, StepLoss, TrainConfig, TrainEvent, run_job
-from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.kernel_cache import compile_notice
-from udl_core.training.losses import loss_for_task, predict_outputs
-from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score
-from udl_core.training.models import ModelSpec, build_model
-from udl_core.training.steps import adam_step
+from udl_core.training.losses import predict_outputs
+from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score, target_stats
+from udl_core.training.models import ModelSpec
+from udl_core.training.steps import new_training
 from udl_core.values import check_seed
 
 __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult", "train", "train_model"]
@@ -112,36 +111,11 @@ def _check_config(loader: Any, config: TrainConfig) -> None:
         raise ConfigError(f"{where}: cannot train for task {loader.task!r}")
 
 
-def _target_stats(loader: Any) -> tuple[float, float]:
+def _target_stats(loader: BatchSource) -> tuple[float, float]:
     """Mean and standard deviation of the training targets (regression), from the train split only."""
-    if loader.task != "regression":
+    if loader.task != "regression" or loader.train_data is None:
         return 0.0, 1.0
-    if isinstance(loader.train_data.y, np.memmap):
-        return _streamed_stats(loader.train_data.y)
-    y = np.asarray(loader.train_data.y, dtype=np.float64)
-    y = y[np.isfinite(y)]
-    if y.size == 0:
-        return 0.0, 1.0
-    mean, std = float(y.mean()), float(y.std())
-    return mean, (std if std > 1e-12 else 1.0)
-
-
-def _streamed_stats(y: np.memmap) -> tuple[float, float]:
-    """`_target_stats` of targets over the memory budget: two passes, a chunk at a time."""
-    count = total = 0.0
-    for part in _finite_chunks(y):
-        count, total = count + part.size, total + float(part.sum())
-    if count == 0:
-        return 0.0, 1.0
-    mean = total / count
-    std = math.sqrt(sum(float(((part - mean) ** 2).sum()) for part in _finite_chunks(y)) / count)
-    return mean, (std if std > 1e-12 else 1.0)
-
-
-def _finite_chunks(y: np.ndarray, chunk: int = 1 << 20) -> Iterator[np.ndarray]:
-    for start in range(0, len(y), chunk):
-        part = np.asarray(y[start:start + chunk], dtype=np.float64)
-        yield part[np.isfinite(part)]
+    return target_stats(loader.train_data.y)
 
 
 def train(loader: Any, config: TrainConfig = TrainConfig(), *,
@@ -181,11 +155,9 @@ def _run(loader: Any, config: TrainConfig, device: str,
     target_mean, target_std = _target_stats(loader)
     chance = chance_loss(loader.train_data.y, spec.out_dim) if classification else 0.0
 
-    note_mlx_thread()
-    mx.random.seed(config.seed)
-    model = build_model(spec)
-    mx.eval(model.parameters())
-    step, state = adam_step(model, loss_for_task(task, target_mean, target_std), config.learning_rate)
+    training = new_training(spec, config.learning_rate, seed=config.seed, target_mean=target_mean,
+                            target_std=target_std)
+    model, step, state = training.model, training.step, training.state
 
     classes = tuple(loader.classes) if classification and loader.classes is not None else None
     result = TrainResult(model=model, spec=spec, config=config, device=device, classes=classes,

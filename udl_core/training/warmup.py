@@ -13,15 +13,12 @@ import time
 from collections.abc import Generator
 from dataclasses import dataclass
 
-import mlx.core as mx
-
 from udl_core.events import Notice
-from udl_core.mlx_threads import note_mlx_thread
+from udl_core.mlx_runtime import mx
 from udl_core.training.devices import resolve_device
 from udl_core.training.kernel_cache import compile_notice
-from udl_core.training.losses import loss_for_task
-from udl_core.training.models import ModelSpec, build_model
-from udl_core.training.steps import adam_step
+from udl_core.training.models import ModelSpec
+from udl_core.training.steps import new_training
 
 __all__ = ["WarmResult", "warm_step_job"]
 
@@ -53,10 +50,9 @@ def warm_step_job(feature_dim: int = 4, out_dim: int = 3, task: str = "classific
         yield notice
     classification = task == "classification"
     out_dim = max(int(out_dim), 2) if classification else 1
-    note_mlx_thread()
     with mx.stream(resolved):
-        net = build_model(ModelSpec(model, max(int(feature_dim), 1), out_dim, task))
-        step, state = adam_step(net, loss_for_task(task, 0.0, 1.0), 1e-3)
+        training = new_training(ModelSpec(model, max(int(feature_dim), 1), out_dim, task), 1e-3)
+        step, state = training.step, training.state
 
         x = mx.zeros((WARM_ROWS, max(int(feature_dim), 1)))
         y = mx.zeros((WARM_ROWS,), mx.int32 if classification else mx.float32)

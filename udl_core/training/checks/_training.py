@@ -1,6 +1,6 @@
 """Checks that train: loss at initialisation, overfit one batch, input dependence, and speed.
 
-Each builds its model with the trainer's `build_model` and `loss_for_task` inside the generator, so
+Each builds its model, loss and compiled step with the trainer's `steps.new_training` inside the generator, so
 everything MLX lives on the thread that runs the checks (docs/conventions.md, "MLX stays on its thread").
 """
 
@@ -11,18 +11,16 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import mlx.core as mx
-import mlx.nn as nn
 import numpy as np
 
-from udl_core.mlx_threads import note_mlx_thread
+from udl_core.mlx_runtime import mx, nn
 from udl_core.streaming import CHUNK_ROWS
 from udl_core.training.checks._context import CheckContext, fmt
 from udl_core.training.checks._result import CheckResult
 from udl_core.training.devices import gpu_available
-from udl_core.training.losses import loss_for_task
-from udl_core.training.models import DEFAULT_HIDDEN, ModelSpec, build_model
-from udl_core.training.steps import adam_step
+from udl_core.training.metrics import target_stats
+from udl_core.training.models import DEFAULT_HIDDEN, ModelSpec
+from udl_core.training.steps import new_training
 
 __all__ = ["TRAINING_CHECKS", "input_dependence_check", "loss_at_init_check", "overfit_check", "speed_check"]
 
@@ -43,22 +41,15 @@ class _Setup:
 
     def __init__(self, ctx: CheckContext, learning_rate: float, seed: int) -> None:
         # Only a regression target is standardised: no float64 copy of every class label.
-        y = ctx.train_y.astype(np.float64) if not ctx.classification else np.zeros(0)
-        y = y[np.isfinite(y)]
-        self.target_mean = float(y.mean()) if (not ctx.classification and y.size) else 0.0
-        std = float(y.std()) if (not ctx.classification and y.size) else 1.0
-        self.target_std = std if std > 1e-12 else 1.0
+        self.target_mean, self.target_std = (0.0, 1.0) if ctx.classification else target_stats(ctx.train_y)
         self.classification = ctx.classification
         out_dim = max(ctx.num_classes, 2) if ctx.classification else 1
-        mx.random.seed(seed)
-        model = build_model(ModelSpec("mlp", ctx.train_x.shape[1], out_dim, ctx.task, DEFAULT_HIDDEN))
-        mx.eval(model.parameters())
-        self.model = model
-        self.loss_fn = loss_for_task(ctx.task, self.target_mean, self.target_std)
-        # the step closes over locals, never `self`: no reference cycle, so the compiled function
-        # and its arrays are freed when the check returns, on the MLX thread, not by a later GC
-        note_mlx_thread()
-        self.step, self.state = adam_step(model, self.loss_fn, learning_rate)
+        # the trainer's model, loss and step; the step closes over locals, never `self`: no reference
+        # cycle, so the compiled function and its arrays are freed when the check returns, on the
+        # MLX thread, not by a later GC
+        training = new_training(ModelSpec("mlp", ctx.train_x.shape[1], out_dim, ctx.task, DEFAULT_HIDDEN),
+                                learning_rate, seed=seed, target_mean=self.target_mean, target_std=self.target_std)
+        self.model, self.loss_fn, self.step, self.state = training.model, training.loss_fn, training.step, training.state
 
     def loss(self, x: mx.array, y: mx.array) -> float:
         return float(self.loss_fn(self.model, x, y).item())
