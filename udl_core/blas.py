@@ -10,8 +10,9 @@ losses agree to float32 rounding (the order of the additions inside a product di
     UDL_BLAS=bundled           keep the wheel's reference BLAS (the opt-out)
     UDL_BLAS=/path/libblas.so  load this LP64 BLAS instead
 
-`udl_core.training` calls `prefer_system_blas()` on import; it does nothing on macOS (MLX
-uses Accelerate and Metal there) or once `mlx.core` has already been imported.
+`udl_core.mlx_runtime`, the one module of udl_core that imports MLX, calls `prefer_system_blas()`
+right before it does; it does nothing on macOS (MLX uses Accelerate and Metal there) or once
+`mlx.core` has already been imported.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def prefer_system_blas() -> str:
     elif choice.lower() in _OPT_OUT:
         _status = f"bundled reference BLAS ({ENV_VAR}={choice})"
     elif "mlx.core" in sys.modules:
-        _status = (f"bundled reference BLAS (mlx.core was imported before udl_core.training; set {ENV_VAR} "
+        _status = (f"bundled reference BLAS (mlx.core was imported before udl_core's training modules; set {ENV_VAR} "
                    "or LD_PRELOAD before starting Python to use OpenBLAS)")
     else:
         explicit = choice.lower() not in ("", "auto", "openblas")
