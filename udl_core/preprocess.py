@@ -1,11 +1,14 @@
 """Turn a Table's feature columns into float32 [N, D] and its label into targets.
 
 Statistics come from the training rows only (`Preprocessor.fit(table, schema, rows)`), so
-validation rows are transformed exactly as unseen data would be:
+validation rows are transformed exactly as unseen data would be. Each feature column has a
+typed encoder (udl_core/encoders.py); numeric columns, datetime parts and array features are
+fitted and transformed a block of columns at a time (udl_core/numeric_block.py):
 
 * numeric: missing and non-finite values take the training median, then
   standardize to mean 0, std 1; a column that is constant in the training rows is dropped
-  (listed in `dropped`).
+  (listed in `dropped`). The medians come from a seeded sample of at most 100,000 training
+  rows (every training row below that), so `predict` can impute any column of new data.
 * bool: 0/1, missing values take the training mode; not standardized.
 * categorical: one-hot over the `max_categories` most frequent training values (ties by
   name); rarer ones go to `<col>=other`, and missing values to `<col>=missing` when the
@@ -21,27 +24,38 @@ validation rows are transformed exactly as unseen data would be:
   label); regression -> float32 (NaN when missing). `y_mean` / `y_std` are the training
   targets' statistics for a trainer that wants to scale them.
 
-Every transform is column-at-a-time numpy / pyarrow.compute, never a loop over rows.
+Saved (`to_dict`), a preprocessing is version 1: its "steps" are the encoders' dicts, the
+shape every UDL has written; a later version is refused with a message naming it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from udl_core.errors import ConfigError, SchemaError
-from udl_core.schema import ColumnInfo, Schema, has_class_names, label_strings, parse_numbers
-from udl_core.table import Table
 from udl_core.dates import saved_form
-from udl_core.temporal import datetime_parts
+from udl_core.encoders import (
+    DATETIME_PARTS,
+    ArrayEncoder,
+    BoolEncoder,
+    CategoricalEncoder,
+    DatetimeEncoder,
+    Encoder,
+    ImageEncoder,
+    NumericEncoder,
+    encoder_from_dict,
+)
+from udl_core.errors import ConfigError, SchemaError
+from udl_core.numeric_block import ColumnNumbers
+from udl_core.schema import Schema, has_class_names
+from udl_core.table import Table
 from udl_core.values import class_codes
 
-__all__ = ["DATETIME_PARTS", "Preprocessor", "chunk_rows"]
+__all__ = ["DATETIME_PARTS", "FORMAT_VERSION", "Prepared", "Preprocessor", "chunk_rows"]
 
-DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "days")
+FORMAT_VERSION = 1   # the saved shape (`to_dict`); unchanged since the first saved model
 _F32_MAX = float(np.finfo(np.float32).max)
 CHUNK_BYTES = 32 << 20   # float64 working memory per chunk of rows
 
@@ -55,142 +69,11 @@ def _as_rows(rows: np.ndarray | Sequence[int] | None) -> np.ndarray | None:
     return None if rows is None else np.asarray(rows, dtype=np.int64)
 
 
-def _numbers(column: pa.ChunkedArray | pa.Array, rows: np.ndarray | None = None) -> np.ndarray:
-    """float64 numpy (a new array, `rows` of the column when given), NaN where missing,
-    unparseable or not finite."""
-    kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
-        column = parse_numbers(column)
-    elif pa.types.is_duration(kind):
-        column = pc.cast(column, pa.int64())
-    elif pa.types.is_boolean(kind):
-        column = pc.cast(column, pa.int8())
-    # Unsafe: integers past 2**53 (ids, uint64 counts) round to the nearest float64 instead of failing.
-    if not pa.types.is_float64(column.type):   # float64 needs no cast: one kernel call less per column
-        column = pc.cast(column, pa.float64(), safe=False)
-    values = column.to_numpy(zero_copy_only=False)
-    if rows is not None:
-        values = values[rows]   # gathered before anything else is copied
-    elif not values.flags.writeable:
-        values = values.copy()
-    bad = ~np.isfinite(values)
-    if bad.any():
-        values[bad] = np.nan
+def _numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """float64 numpy (a new array), NaN where missing, unparseable or not finite."""
+    values = np.asarray(ColumnNumbers([column]).block(slice(None))[:, 0], dtype=np.float64)
+    values[~np.isfinite(values)] = np.nan
     return values
-
-
-def _datetime_parts(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
-    return datetime_parts(column)   # int64 ticks, exact for the years 1 to 9999 (udl_core/temporal.py)
-
-
-def _median(values: np.ndarray) -> float:
-    """np.median of `values` (no NaN), bit for bit, reordering `values` in place: one
-    single-kth partition (numpy's SIMD select) instead of np.median's two-kth introselect."""
-    half = values.size // 2
-    values.partition(half)
-    middle = values[half:half + 1] if values.size % 2 else np.array([values[:half].max(), values[half]])
-    return float(np.mean(middle))
-
-
-def _scale_stats(values: np.ndarray) -> dict:
-    """Median, mean and std of a float64 column with NaN for missing (one code path for
-    every source, so CSV and NPY give bit-identical tensors)."""
-    finite = ~np.isnan(values)
-    complete = bool(finite.all())
-    present = values if complete else values[finite]
-    if present.size == 0:
-        return {"median": 0.0, "mean": 0.0, "std": 1.0, "constant": True}
-    # Work on the column scaled into [-1, 1]: sums and squares of tiny (1e-300) or huge
-    # (1e300) values would under- or overflow.
-    size = max(float(present.max()), -float(present.min())) or 1.0
-    filled = values / size
-    median = _median(filled.copy() if complete else filled[finite])
-    if not complete:
-        filled[~finite] = median
-    constant = bool(filled.max() == filled.min())
-    std = float(filled.std()) * size
-    return {"median": median * size, "mean": float(filled.mean()) * size,
-            "std": std if std > 0 and not constant else 1.0, "constant": constant}
-
-
-def _scale_stats_many(columns: Sequence[pa.ChunkedArray], rows: np.ndarray | None) -> Iterator[dict]:
-    """`_scale_stats(_numbers(column, rows))` for each column in order, bit for bit, with one
-    numpy call per statistic for a block of columns instead of one per column: thousands of
-    narrow columns cost what their values cost, not a dozen numpy calls each (issue 9)."""
-    n = len(columns[0]) if rows is None and columns else (0 if rows is None else rows.size)
-    per_block = max(1, CHUNK_BYTES // (8 * max(n, 1)))
-    for start in range(0, len(columns), per_block):
-        block = columns[start:start + per_block]
-        if n == 0 or len(block) == 1:
-            yield from (_scale_stats(_numbers(column, rows)) for column in block)
-            continue
-        matrix = np.empty((n, len(block)), dtype=np.float64, order="F")   # each column contiguous
-        for j, column in enumerate(block):
-            matrix[:, j] = _numbers(column, rows)
-        yield from _matrix_stats(matrix)
-
-
-def _matrix_stats(matrix: np.ndarray) -> list[dict]:
-    """`_scale_stats` of each column of a Fortran-ordered float64 [n, k] matrix (NaN = missing)."""
-    complete = ~np.isnan(matrix).any(axis=0)
-    with np.errstate(invalid="ignore"):   # columns with NaN are redone one by one below
-        stats = _block_stats(matrix)
-    return [done if complete[j] else _scale_stats(matrix[:, j].copy()) for j, done in enumerate(stats)]
-
-
-def _block_stats(matrix: np.ndarray) -> list[dict]:
-    """`_scale_stats` of each column of a Fortran-ordered float64 [n, k] matrix without NaN:
-    the same operations in the same order, each over axis 0 (one contiguous column at a time,
-    so sums are the same pairwise sums as on a 1-D column)."""
-    size = np.maximum(matrix.max(axis=0), -matrix.min(axis=0))
-    size[size == 0] = 1.0
-    filled = np.asfortranarray(matrix / size)
-    half = filled.shape[0] // 2
-    part = np.partition(filled, half, axis=0)
-    median = part[half] if filled.shape[0] % 2 else (part[:half].max(axis=0) + part[half]) / 2
-    constant = filled.max(axis=0) == filled.min(axis=0)
-    std = filled.std(axis=0) * size
-    mean = filled.mean(axis=0) * size
-    return [{"median": float(m), "mean": float(a), "std": float(d) if d > 0 and not c else 1.0, "constant": bool(c)}
-            for m, a, d, c in zip((median * size).tolist(), mean.tolist(), std.tolist(), constant.tolist())]
-
-
-def _scale_many(numeric: Sequence[tuple[int, pa.ChunkedArray, dict]], out: np.ndarray) -> None:
-    """`out[:, at] = _scale(_numbers(column), stats)` for each (at, column, stats), element for
-    element the same operations, on a block of columns per numpy call."""
-    n = out.shape[0]
-    per_block = max(1, CHUNK_BYTES // (8 * max(n, 1)))
-    for start in range(0, len(numeric), per_block):
-        block = numeric[start:start + per_block]
-        matrix = np.empty((n, len(block)), dtype=np.float64)
-        for j, (_, column, _) in enumerate(block):
-            matrix[:, j] = _numbers(column)
-        median, mean, std = (np.array([stats[key] for _, _, stats in block], dtype=np.float64)
-                             for key in ("median", "mean", "std"))
-        with np.errstate(over="ignore"):   # clipped just below
-            np.copyto(matrix, np.broadcast_to(median, matrix.shape), where=np.isnan(matrix))
-            matrix -= mean
-            matrix /= std
-            _fit_f32(matrix)
-        out[:, [at for at, _, _ in block]] = matrix
-
-
-def _scale(values: np.ndarray, stats: dict) -> np.ndarray:
-    """`values` imputed and standardized in place (float64; the caller's own array)."""
-    with np.errstate(over="ignore"):   # clipped just below
-        values[np.isnan(values)] = stats["median"]
-        values -= stats["mean"]
-        values /= stats["std"]
-        return _fit_f32(values)
-
-
-def _fit_f32(values: np.ndarray) -> np.ndarray:
-    # An outlier far outside the training range can standardize past float32's range.
-    return np.clip(values, -_F32_MAX, _F32_MAX, out=values)
-
-
-def _categories(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return label_strings(column)
 
 
 def _label_source(table: Table, schema: Schema) -> dict:
@@ -201,11 +84,11 @@ def _label_source(table: Table, schema: Schema) -> dict:
 class Preprocessor:
     """Fitted feature and label encoding; build one with `Preprocessor.fit`."""
 
-    def __init__(self, steps: list[dict], *, layout: str, label: str | None, task: str,
+    def __init__(self, encoders: Sequence[Encoder | dict], *, layout: str, label: str | None, task: str,
                  classes: Sequence[str], dropped: Sequence[str] = (), label_source: dict | None = None,
                  y_mean: float = 0.0, y_std: float = 1.0, max_categories: int = 32,
                  warnings: Sequence[str] = ()) -> None:
-        self.steps = steps
+        self.encoders = [e if isinstance(e, Encoder) else encoder_from_dict(e) for e in encoders]
         self.layout = layout
         self.label = label
         self.task = task
@@ -216,7 +99,12 @@ class Preprocessor:
         self.y_std = y_std
         self.max_categories = max_categories
         self.warnings = list(warnings)
-        self.feature_names = [name for step in steps for name in self._names(step)]
+        self.feature_names = [name for encoder in self.encoders for name in encoder.names()]
+
+    @property
+    def steps(self) -> list[dict]:
+        """The encoders as saved (one dict per feature column, or the one array/image step)."""
+        return [encoder.to_dict() for encoder in self.encoders]
 
     # fitting ----------------------------------------------------------------------------
     @classmethod
@@ -230,10 +118,10 @@ class Preprocessor:
             raise ConfigError(f"max_categories must be at least 1, got {max_categories}")
         dropped: list[str] = []
         if table.is_tabular:
-            steps = cls._fit_tabular(table, schema, rows, max_categories, dropped)
+            encoders = _fit_tabular(table, schema, rows, max_categories, dropped)
         else:
-            steps = cls._fit_array(table, schema, rows, dropped)
-        pre = cls(steps, layout=schema.layout, label=schema.label, task=schema.task,
+            encoders = _fit_array(table, schema, rows, dropped)
+        pre = cls(encoders, layout=schema.layout, label=schema.label, task=schema.task,
                   classes=schema.classes, dropped=dropped, label_source=_label_source(table, schema),
                   max_categories=max_categories)
         if dropped:
@@ -257,157 +145,6 @@ class Preprocessor:
         return cls([], layout=schema.layout, label=schema.label, task=schema.task,
                    classes=schema.classes, label_source=_label_source(table, schema))
 
-    @classmethod
-    def _fit_tabular(cls, table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
-                     dropped: list[str]) -> list[dict]:
-        infos = schema.feature_columns
-        position = {name: i for i, name in enumerate(table.columns.column_names)}
-        columns = [table.columns.column(position[info.name]) for info in infos]
-        numeric = _scale_stats_many([c for c, info in zip(columns, infos) if info.kind == "numeric"], rows)
-        steps = []
-        for info, column in zip(infos, columns):
-            if info.kind == "numeric":   # fitted a block of columns at a time
-                stats = next(numeric)
-                step = None if stats["constant"] else {"column": info.name, "kind": "numeric", **stats}
-            else:
-                step = cls._fit_column(info, column, rows, max_categories)
-            if step is None:
-                dropped.append(info.name)
-                continue
-            if step["kind"] == "datetime":
-                # How text dates were written travels with the model: predict reads them so again.
-                step["date_format"] = saved_form(table.columns.schema.field(position[info.name]))
-                for part in list(step["parts"]):
-                    if step["parts"][part]["constant"]:
-                        dropped.append(f"{info.name}.{part}")
-                        del step["parts"][part]
-                if not step["parts"]:
-                    continue
-            steps.append(step)
-        return steps
-
-    @staticmethod
-    def _fit_column(info: ColumnInfo, column: pa.ChunkedArray, rows: np.ndarray | None,
-                    max_categories: int) -> dict | None:
-        # Numbers are converted whole and indexed in numpy: cheaper than an arrow take.
-        def numbers() -> np.ndarray:
-            return _numbers(column, rows)
-
-        base = {"column": info.name, "kind": info.kind}
-        if info.kind == "numeric":
-            stats = _scale_stats(numbers())
-            return None if stats["constant"] else {**base, **stats}
-        if info.kind == "bool":
-            values = numbers()
-            present = values[~np.isnan(values)]
-            mode = 1.0 if present.size and present.mean() >= 0.5 else 0.0
-            filled = np.where(np.isnan(values), mode, values)
-            if filled.size == 0 or np.ptp(filled) == 0:
-                return None
-            return {**base, "mode": mode}
-        if info.kind == "categorical":
-            values = _categories(column if rows is None else column.take(rows))
-            counts = pc.value_counts(values.drop_null())
-            pairs = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()),
-                           key=lambda item: (-item[1], item[0]))
-            kept = sorted(name for name, _ in pairs[:max_categories])
-            step = {**base, "categories": kept, "other": len(pairs) > max_categories,
-                    "missing": values.null_count > 0}
-            if len(kept) + step["other"] + step["missing"] <= 1:
-                return None
-            return step
-        if info.kind == "datetime":
-            parts = _datetime_parts(column)
-            return {**base, "parts": {name: _scale_stats(parts[name] if rows is None else parts[name][rows])
-                                      for name in DATETIME_PARTS}}
-        raise SchemaError(info.name, f"column kind {info.kind!r} cannot be a feature")
-
-    @classmethod
-    def _fit_array(cls, table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str]) -> list[dict]:
-        features = table.features
-        train_rows = rows if rows is not None else np.arange(features.shape[0])
-        if schema.layout == "image":
-            return [cls._fit_image(features, train_rows)]
-        if features.ndim == 2 and schema.feature_columns[0].kind != "tensor":
-            index = [int(c.name[1:]) for c in schema.feature_columns]
-        else:
-            index = list(range(int(np.prod(features.shape[1:]))))
-        flat = np.asarray(features)    # a plain view: no np.memmap bookkeeping per slice
-        flat = flat if flat.ndim == 2 else flat.reshape(flat.shape[0], -1)
-        per_block = max(1, CHUNK_BYTES // (8 * max(train_rows.size, 1)))
-        keep, stats, constant = [], [], {}
-        for start in range(0, len(index), per_block):   # a block of features per numpy call
-            block = index[start:start + per_block]
-            if train_rows.size == 0:
-                fitted = [_scale_stats(cls._array_column(features, train_rows, j)) for j in block]
-            else:
-                matrix = np.asarray(flat[np.ix_(train_rows, block)], dtype=np.float64, order="F")
-                matrix[~np.isfinite(matrix)] = np.nan
-                fitted = _matrix_stats(matrix)
-            for j, s in zip(block, fitted):
-                if s["constant"]:
-                    dropped.append(f"f{j}")
-                    constant[j] = s["median"]   # its one value: pictures show dropped pixels (udl_core/pixels.py)
-                    continue
-                keep.append(j)
-                stats.append(s)
-        return [{
-            "kind": "array",
-            "shape": list(features.shape[1:]),
-            "index": keep,
-            "median": [s["median"] for s in stats],
-            "mean": [s["mean"] for s in stats],
-            "std": [s["std"] for s in stats],
-            "constant_index": list(constant),
-            "constant_value": list(constant.values()),
-        }]
-
-    @staticmethod
-    def _array_column(features: np.ndarray, rows: np.ndarray, j: int) -> np.ndarray:
-        flat = np.asarray(features)    # a plain view: no np.memmap bookkeeping per slice
-        flat = flat if flat.ndim == 2 else flat.reshape(flat.shape[0], -1)
-        values = flat[rows, j].astype(np.float64)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            values[bad] = np.nan
-        return values
-
-    @staticmethod
-    def _fit_image(features: np.ndarray, rows: np.ndarray) -> dict:
-        scale = 1.0 / 255.0 if features.dtype == np.uint8 else 1.0
-        channels = features.shape[-1] if features.ndim == 4 else 1
-        def chunks():
-            step = chunk_rows(int(np.prod(features.shape[1:])))
-            for start in range(0, rows.size, step):
-                chunk = np.asarray(features[rows[start:start + step]], dtype=np.float64) * scale
-                yield chunk.reshape(-1, channels)
-
-        # Two passes (mean, then squared deviations): a flat channel gets std 0, not rounding noise.
-        count = max(1, rows.size * int(np.prod(features.shape[1:])) // channels)
-        mean = sum((c.sum(axis=0) for c in chunks()), np.zeros(channels)) / count
-        var = sum((np.square(c - mean).sum(axis=0) for c in chunks()), np.zeros(channels)) / count
-        std = np.sqrt(var)
-        std[std < 1e-12] = 1.0
-        return {"kind": "image", "shape": list(features.shape[1:]), "scale": scale,
-                "channels": channels, "mean": mean.tolist(), "std": std.tolist()}
-
-    # names ------------------------------------------------------------------------------
-    @staticmethod
-    def _names(step: dict) -> list[str]:
-        kind = step["kind"]
-        if kind in ("numeric", "bool"):
-            return [step["column"]]
-        if kind == "categorical":
-            col = step["column"]
-            return ([f"{col}={c}" for c in step["categories"]] + ([f"{col}=other"] if step["other"] else [])
-                    + ([f"{col}=missing"] if step["missing"] else []))
-        if kind == "datetime":
-            return [f"{step['column']}.{part}" for part in step["parts"]]
-        if kind == "array":
-            return [f"f{j}" for j in step["index"]]
-        shape = step["shape"]
-        return [f"pixel{j}" for j in range(int(np.prod(shape)))]
-
     @property
     def feature_dim(self) -> int:
         return len(self.feature_names)
@@ -420,97 +157,18 @@ class Preprocessor:
     def transform(self, table: Table, rows: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
         """float32 [n, D], C-contiguous, for `rows` of `table` (every row if None)."""
         rows = _as_rows(rows)
-        if self.layout == "tabular":
-            return self._transform_tabular(table, rows)
-        if table.is_tabular:
-            raise SchemaError(table.source, "this preprocessing was fitted on arrays, not a table of columns")
-        step = self.steps[0]
-        if list(table.features.shape[1:]) != step["shape"]:
-            raise SchemaError(table.source, f"features have shape {list(table.features.shape[1:])}, "
-                                            f"the preprocessing expects {step['shape']}")
         n = table.num_rows if rows is None else rows.size
         out = np.empty((n, self.feature_dim), dtype=np.float32)
-        per_chunk = chunk_rows(int(np.prod(table.features.shape[1:])))
-        for start in range(0, n, per_chunk):
-            stop = min(n, start + per_chunk)
-            chunk = table.features[start:stop] if rows is None else table.features[rows[start:stop]]
-            out[start:stop] = self._transform_array(step, np.asarray(chunk))
+        self.transform_into(table, rows, out)
         return out
 
-    def _transform_array(self, step: dict, chunk: np.ndarray) -> np.ndarray:
-        n = chunk.shape[0]
-        if step["kind"] == "image":
-            values = chunk.astype(np.float32) * np.float32(step["scale"])
-            values = values.reshape(n, -1, step["channels"])
-            values -= np.asarray(step["mean"], dtype=np.float32)
-            values /= np.asarray(step["std"], dtype=np.float32)
-            return values.reshape(n, -1)
-        flat = chunk.reshape(n, -1)
-        index = step["index"]
-        if index != list(range(flat.shape[1])):   # no fancy-index copy when every column is kept
-            flat = flat[:, index]
-        flat = flat.astype(np.float64)
-        bad = ~np.isfinite(flat)
-        if bad.any():
-            np.copyto(flat, np.broadcast_to(np.asarray(step["median"]), flat.shape), where=bad)
-        with np.errstate(over="ignore"):   # clipped by _fit_f32
-            flat -= np.asarray(step["mean"])
-            flat /= np.asarray(step["std"])
-            return _fit_f32(flat)
+    def transform_into(self, table: Table, rows: np.ndarray | None, out: np.ndarray) -> None:
+        """`transform(table, rows)` written into `out` (float32 [n, D], e.g. a memmap), once."""
+        self.prepare(table).transform_into(rows, out)
 
-    def _transform_tabular(self, table: Table, rows: np.ndarray | None) -> np.ndarray:
-        if not table.is_tabular:
-            raise SchemaError(table.source, "this preprocessing was fitted on a table of columns, not arrays")
-        needed = [step["column"] for step in self.steps]
-        # Names to positions once: a lookup per column must not scan every column (issue 9).
-        position = {name: i for i, name in enumerate(table.columns.column_names)}
-        missing = [name for name in needed if name not in position]
-        if missing:
-            raise SchemaError(table.source, f"column(s) {', '.join(map(repr, missing))} are missing; "
-                                            f"the preprocessing needs: {', '.join(needed)}")
-        data = table.columns.select([position[name] for name in needed])
-        if rows is not None:
-            data = data.take(rows)
-        n = data.num_rows
-        out = np.zeros((n, self.feature_dim), dtype=np.float32)
-        at = 0
-        numeric: list[tuple[int, pa.ChunkedArray, dict]] = []   # scaled a block of columns at a time
-        for j, step in enumerate(self.steps):
-            column = data.column(j)
-            kind = step["kind"]
-            if kind == "numeric":
-                numeric.append((at, column, step))
-                at += 1
-            elif kind == "bool":
-                values = _numbers(column)
-                out[:, at] = np.where(np.isnan(values), step["mode"], values)
-                at += 1
-            elif kind == "categorical":
-                at = self._one_hot(step, column, out, at)
-            else:
-                parts = _datetime_parts(column)
-                for part, stats in step["parts"].items():
-                    out[:, at] = _scale(parts[part], stats)
-                    at += 1
-        _scale_many(numeric, out)
-        return out
-
-    @staticmethod
-    def _one_hot(step: dict, column: pa.ChunkedArray, out: np.ndarray, at: int) -> int:
-        values = _categories(column)
-        kept = step["categories"]
-        index = pc.index_in(values, value_set=pa.array(kept, pa.string()))
-        codes = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        width = len(kept)
-        if step["other"]:
-            codes[(codes < 0) & values.is_valid().to_numpy(zero_copy_only=False)] = width
-            width += 1
-        if step["missing"]:
-            codes[values.is_null().to_numpy(zero_copy_only=False)] = width
-            width += 1
-        hit = np.flatnonzero(codes >= 0)
-        out[hit, at + codes[hit]] = 1.0
-        return at + width
+    def prepare(self, table: Table) -> Prepared:
+        """`table` made ready to be transformed a chunk of rows at a time (`Prepared`)."""
+        return Prepared(self, table)
 
     def encode_labels(self, table: Table, rows: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
         """int32 class indices (-1 missing/unknown) or float32 targets (NaN missing)."""
@@ -553,7 +211,7 @@ class Preprocessor:
     # saving -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
-            "version": 1,
+            "version": FORMAT_VERSION,
             "steps": self.steps,
             "layout": self.layout,
             "label": self.label,
@@ -569,6 +227,10 @@ class Preprocessor:
 
     @classmethod
     def from_dict(cls, data: dict) -> Preprocessor:
+        version = data.get("version", 1) if isinstance(data, dict) else None
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise ConfigError(f"this preprocessing was saved in format version {version} by a newer UDL; "
+                              f"this one reads version {FORMAT_VERSION}: upgrade UDL to use it")
         try:
             return cls(
                 [dict(step) for step in data["steps"]], layout=data["layout"], label=data["label"],
@@ -578,3 +240,96 @@ class Preprocessor:
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"not a saved preprocessing: missing {exc}") from None
+
+
+def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
+                 dropped: list[str]) -> list[Encoder]:
+    infos = schema.feature_columns
+    position = {name: i for i, name in enumerate(table.columns.column_names)}
+    columns = [table.columns.column(position[info.name]) for info in infos]
+    numeric = iter(NumericEncoder.fit([info.name for info in infos if info.kind == "numeric"],
+                                      [c for c, info in zip(columns, infos) if info.kind == "numeric"], rows))
+    encoders: list[Encoder] = []
+    for info, column in zip(infos, columns):
+        if info.kind == "numeric":   # fitted a block of columns at a time
+            encoder = next(numeric)
+        elif info.kind == "bool":
+            encoder = BoolEncoder.fit(info.name, column, rows)
+        elif info.kind == "categorical":
+            encoder = CategoricalEncoder.fit(info.name, column, rows, max_categories)
+        elif info.kind == "datetime":
+            # How text dates were written travels with the model: predict reads them so again.
+            form = saved_form(table.columns.schema.field(position[info.name]))
+            encoder = DatetimeEncoder.fit(info.name, column, rows, form, dropped)
+            if encoder is None:
+                continue   # every part constant: each listed in `dropped` already
+        else:
+            raise SchemaError(info.name, f"column kind {info.kind!r} cannot be a feature")
+        if encoder is None:
+            dropped.append(info.name)
+            continue
+        encoders.append(encoder)
+    return encoders
+
+
+def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str]) -> list[Encoder]:
+    features = table.features
+    if schema.layout == "image":
+        return [ImageEncoder.fit(features, rows if rows is not None else np.arange(features.shape[0]))]
+    if features.ndim == 2 and schema.feature_columns[0].kind != "tensor":
+        index = [int(c.name[1:]) for c in schema.feature_columns]
+    else:
+        index = list(range(int(np.prod(features.shape[1:]))))
+    return [ArrayEncoder.fit(features, index, rows, dropped)]
+
+
+class Prepared:
+    """A table's feature columns made ready once for a fitted preprocessing (numbers parsed,
+    categories coded, dates split into parts), then written for any rows into an output: a
+    long transform goes a chunk of rows at a time without casting a column per chunk."""
+
+    def __init__(self, pre: Preprocessor, table: Table) -> None:
+        self.table = table
+        self.layout = pre.layout
+        self.encoders = pre.encoders
+        self.width = pre.feature_dim
+        if pre.layout != "tabular":
+            if table.is_tabular:
+                raise SchemaError(table.source, "this preprocessing was fitted on arrays, not a table of columns")
+            if list(table.features.shape[1:]) != self.encoders[0].shape:
+                raise SchemaError(table.source, f"features have shape {list(table.features.shape[1:])}, "
+                                                f"the preprocessing expects {self.encoders[0].shape}")
+            return
+        if not table.is_tabular:
+            raise SchemaError(table.source, "this preprocessing was fitted on a table of columns, not arrays")
+        needed = [encoder.column for encoder in self.encoders]
+        # Names to positions once: a lookup per column must not scan every column (issue 9).
+        position = {name: i for i, name in enumerate(table.columns.column_names)}
+        missing = [name for name in needed if name not in position]
+        if missing:
+            raise SchemaError(table.source, f"column(s) {', '.join(map(repr, missing))} are missing; "
+                                            f"the preprocessing needs: {', '.join(needed)}")
+        self.numeric: list[NumericEncoder] = []
+        self.numeric_at: list[int] = []
+        numeric_columns = []
+        self.others: list[tuple[Encoder, object, int]] = []
+        at = 0
+        for encoder in self.encoders:
+            column = table.columns.column(position[encoder.column])
+            if isinstance(encoder, NumericEncoder):   # standardized a block of columns at a time
+                self.numeric.append(encoder)
+                self.numeric_at.append(at)
+                numeric_columns.append(column)
+            else:
+                self.others.append((encoder, encoder.prepare(column), at))
+            at += encoder.width
+        self.numbers = ColumnNumbers(numeric_columns, table.num_rows)
+
+    def transform_into(self, rows: np.ndarray | slice | None, out: np.ndarray) -> None:
+        """out = the features of `rows` (positions or a slice of the table; every row if None)."""
+        if self.layout != "tabular":
+            self.encoders[0].transform(self.table.features, rows, out)
+            return
+        for encoder, state, at in self.others:
+            encoder.write(state, rows, out, at)
+        NumericEncoder.transform(self.numeric, self.numbers, out, self.numeric_at, rows)
