@@ -23,18 +23,18 @@ __all__ = ["BatchPictures", "Pictures", "pixmap_from_pixels"]
 
 _FORMATS = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
 CACHE_SIZE = 4096   # pixmaps kept per dataset (a 64x64 one is 16 KiB: 64 MiB at most)
+BLOCK = 64          # a batch's rows mapped to pixels together (one numpy call, not one per row)
 
 
 def pixmap_from_pixels(pixels: np.ndarray, side: int) -> QPixmap:
     """One uint8 picture [H, W, C] as a pixmap that fits `side` x `side`."""
+    factor = side // max(pixels.shape[0], pixels.shape[1])
+    if factor > 1:   # enlarge by a whole factor, each pixel a square (numpy: 4x faster than QImage.scaled)
+        pixels = pixels.repeat(factor, axis=0).repeat(factor, axis=1)
     height, width, channels = pixels.shape
     data = np.ascontiguousarray(pixels)
     image = QImage(data.data, width, height, width * channels, _FORMATS[channels]).copy()  # copy: own the bytes
-    factor = side // max(height, width)
-    if factor >= 1:   # enlarge by a whole factor, pixels as squares
-        image = image.scaled(width * factor, height * factor, Qt.AspectRatioMode.IgnoreAspectRatio,
-                             Qt.TransformationMode.FastTransformation)
-    else:
+    if factor < 1:
         image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     return QPixmap.fromImage(image)
 
@@ -70,17 +70,24 @@ class Pictures:
 
     def pixmap(self, row: int, side: int, raw: bool, x: np.ndarray | None = None) -> QPixmap:
         """Dataset row `row`'s picture; processed (`raw` False) needs that row's tensor `x` [D]."""
-        key = (raw, int(row), side)
+        found = self.cached((raw, int(row), side))
+        if found is not None:
+            return found
+        pixels = self.raw_pixels(np.array([row])) if raw else self.processed_pixels(np.asarray(x)[None, :])
+        return self.keep((raw, int(row), side), pixmap_from_pixels(pixels[0], side))
+
+    def cached(self, key: tuple[bool, int, int]) -> QPixmap | None:
+        """The pixmap made for (raw, dataset row, side), if it is still kept."""
         found = self._cache.get(key)
         if found is not None:
             self._cache.move_to_end(key)
-            return found
-        pixels = self.raw_pixels(np.array([row])) if raw else self.processed_pixels(np.asarray(x)[None, :])
-        made = pixmap_from_pixels(pixels[0], side)
-        self._cache[key] = made
+        return found
+
+    def keep(self, key: tuple[bool, int, int], pixmap: QPixmap) -> QPixmap:
+        self._cache[key] = pixmap
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
-        return made
+        return pixmap
 
 
 class BatchPictures:
@@ -90,7 +97,8 @@ class BatchPictures:
         self.pictures = pictures
         self.rows = np.asarray(rows)
         self.x = x
-        self.raw = raw
+        self.raw = raw or x is None
+        self._blocks: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -100,8 +108,19 @@ class BatchPictures:
         return self.pictures.shape
 
     def pixmap(self, i: int, side: int) -> QPixmap:
-        x = None if self.raw or self.x is None else self.x[i]
-        return self.pictures.pixmap(int(self.rows[i]), side, self.raw or self.x is None, x)
+        key = (self.raw, int(self.rows[i]), side)
+        found = self.pictures.cached(key)
+        if found is not None:
+            return found
+        return self.pictures.keep(key, pixmap_from_pixels(self._block(i // BLOCK)[i % BLOCK], side))
+
+    def _block(self, b: int) -> np.ndarray:
+        """uint8 pictures of rows b * BLOCK to (b + 1) * BLOCK, mapped together when first needed."""
+        if b not in self._blocks:
+            at = slice(b * BLOCK, (b + 1) * BLOCK)
+            pictures = self.pictures
+            self._blocks[b] = pictures.raw_pixels(self.rows[at]) if self.raw else pictures.processed_pixels(self.x[at])
+        return self._blocks[b]
 
     def describe(self, i: int) -> str:
         height, width, channels = self.shape
