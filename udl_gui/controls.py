@@ -6,8 +6,8 @@ wires their signals. Nothing here runs a job.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from udl_gui.toggle_switch import ToggleSwitch
 
-__all__ = ["BatchToolbar", "DatasetRow", "TrainingControls"]
+__all__ = ["BatchToolbar", "DatasetRow", "ElidedLabel", "TrainingControls"]
 
 AUTO_LABEL = "(auto)"
 # The checked one of Processed / Raw is filled with the palette's highlight: the style's own
@@ -36,6 +36,25 @@ VIEW_TOGGLE_STYLE = (
     " QToolButton:hover:!checked {{ background: {midlight}; }}"
     " QToolButton:checked {{ background: {highlight}; color: {highlighted_text}; border-color: {highlight}; }}"
 )
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that gives up its width: the text ends in \u2026 when it does not fit
+    (the whole text in the tooltip), so a long line never widens the window."""
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance("\u2026") * 4, super().minimumSizeHint().height())
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment()), text)
 
 
 class DatasetRow(QWidget):
@@ -158,7 +177,7 @@ class BatchToolbar(QWidget):
         self.view_group.addButton(self.processed_button)
         self.view_group.addButton(self.raw_button)
         self._style_view_buttons()
-        self.info = QLabel("")
+        self.info = ElidedLabel("")
         self.info.setObjectName("batchInfo")
 
         layout = QHBoxLayout(self)
@@ -244,18 +263,19 @@ class TrainingControls(QWidget):
         grid.setHorizontalSpacing(6)
         pairs = [("Device", self.device_combo), ("Model", self.model_combo), ("Epochs", self.epochs_spin),
                  ("Batch size", self.batch_size_spin), ("Learning rate", self.lr_spin), ("Seed", self.seed_spin)]
+        # Two rows of three, so that the window fits a 1,024 px screen: the model's options
+        # above, the data's below, Run over Stop at the right.
         grid.addWidget(self.train_switch, 0, 0)
-        col = 1
-        for text, widget in pairs:
+        for i, (text, widget) in enumerate(pairs):
             label = QLabel(text)
             label.setBuddy(widget)
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            grid.addWidget(label, 0, col)
-            grid.addWidget(widget, 0, col + 1)
-            col += 2
-        grid.setColumnStretch(col, 1)
-        grid.addWidget(self.run_button, 0, col + 1)
-        grid.addWidget(self.stop_button, 0, col + 2)
+            row, col = divmod(i, 3)
+            grid.addWidget(label, row, 1 + 2 * col)
+            grid.addWidget(widget, row, 2 + 2 * col)
+        grid.setColumnStretch(7, 1)
+        grid.addWidget(self.run_button, 0, 8)
+        grid.addWidget(self.stop_button, 1, 8)
         self.set_training(False)
         self.train_switch.toggled.connect(self.set_training)
 

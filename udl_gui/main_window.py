@@ -48,6 +48,7 @@ APP_NAME = "UDL"
 STAGE_MS = 20  # between the panels filled after a load: about a frame
 
 
+SIDE_MIN_WIDTH = 200  # the Schema / Checks tabs
 class MainWindow(QMainWindow):
     warmed = Signal(object)   # a WarmResult: MLX's compiled step is ready (udl_core.training.warmup)
 
@@ -124,6 +125,10 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(8, 8, 8, 4)
         layout.addWidget(self.dataset_row)
         layout.addWidget(main, 1)
+        # The side panel gives way on a small screen: its text wraps down to SIDE_MIN_WIDTH, and
+        # dragging the handle to the left edge folds it away (the window fits 1,024 px).
+        self.side_tabs.setMinimumWidth(SIDE_MIN_WIDTH)
+        main.setCollapsible(0, True)
         self.setCentralWidget(central)
 
         self.drop_overlay = DropOverlay(self)
@@ -139,7 +144,8 @@ class MainWindow(QMainWindow):
         for label in (self.rate_label, self.wait_label, self.device_label):
             status.addPermanentWidget(label)
         self.monitor = RunMonitor(self.progress_bar, self.rate_label, self.wait_label, self.loss_plot, self.log)
-        self.resize(1400, 900)
+        screen = self.screen().availableGeometry()   # a first start on a laptop fits its screen
+        self.resize(min(1400, screen.width()), min(900, screen.height()))
 
     def _wire(self) -> None:
         row = self.dataset_row

@@ -241,6 +241,7 @@ class SchemaPanel(QWidget):
         bottom_layout.addWidget(QLabel("Warnings and skipped records"))
         bottom_layout.addWidget(self.warnings, 1)
 
+        self.classes_title.setWordWrap(True)   # many classes: lines, not a wider window
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(bottom)
