@@ -2,8 +2,9 @@
 
 `DropOverlay` watches its window's drag and drop events (an event filter, so the window needs
 no drag handlers of its own), shows itself over the window's central widget while local
-files or folders hover, and on a drop emits `dropped(data_path, labels_path)`: the dataset,
-and a labels file when two files were dropped together (X.npy with y.npy, say).
+files or folders hover, and on a drop emits `dropped(data_path, labels_path, left_out)`: the
+dataset, a labels file when a pair was dropped together (X.npy with y.npy, say), and the other
+dropped paths, which are not loaded.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow
 
-from udl_gui.files import local_paths, split_dropped
+from udl_gui.files import local_paths, pair_dropped
 
 __all__ = ["DropOverlay"]
 
 
 class DropOverlay(QLabel):
-    dropped = Signal(str, str)   # the dataset path, the labels path ("" when none)
+    dropped = Signal(str, str, list)   # the dataset path, the labels path ("" when none), the paths left out
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__("Drop a dataset file or folder to load it", window.centralWidget())
@@ -65,5 +66,5 @@ class DropOverlay(QLabel):
             event.ignore()
             return
         event.acceptProposedAction()
-        data, labels = split_dropped(paths)
-        self.dropped.emit(data, labels or "")
+        data, labels, left_out = pair_dropped(paths)
+        self.dropped.emit(data, labels or "", left_out)

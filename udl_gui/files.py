@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["file_dialog_filter", "local_paths", "split_dropped"]
+__all__ = ["file_dialog_filter", "local_paths", "pair_dropped", "split_dropped"]
+
+_NAME_PARTS = re.compile(r"[_\-. ]+")
 
 
 def file_dialog_filter() -> str:
@@ -43,6 +46,45 @@ def split_dropped(paths: list[str]) -> tuple[str, str | None]:
     if is_labels(b):
         return a, b
     return a, None
+
+
+def _family(path: str) -> str:
+    """The reader family of `path`'s name (npy and npz are one), or its last suffix."""
+    from udl_core.formats import readers   # on a drop only: the window starts without the readers
+
+    name = next((spec.name for spec in readers() if spec.matches_extension(Path(path))), None)
+    if name is None:
+        return Path(path).suffix.lower()
+    return "npy" if name == "npz" else name
+
+
+def _stem(path: str) -> str:
+    name = Path(path).name
+    return name[:-len("".join(Path(name).suffixes))] if Path(name).suffixes else name
+
+
+def _xy_pair(features: str, labels: str) -> bool:
+    """X.* and y.* (or x/y), with the same other name parts (digits_X + digits_y, X_train +
+    y_train), in one family of formats."""
+    a, b = _NAME_PARTS.split(_stem(features)), _NAME_PARTS.split(_stem(labels))
+    if len(a) != len(b) or _family(features) != _family(labels):
+        return False
+    differ = [(p, q) for p, q in zip(a, b) if p != q]
+    return len(differ) == 1 and differ[0][0] in ("X", "x") and differ[0][1] in ("Y", "y")
+
+
+def pair_dropped(paths: list[str]) -> tuple[str, str | None, list[str]]:
+    """Several dropped files: the dataset, its labels file (an X/y pair, or two files named
+    features and labels), and the files left out (named in the log)."""
+    for data in paths:
+        for labels in paths:
+            if data != labels and _xy_pair(data, labels):
+                return data, labels, [p for p in paths if p not in (data, labels)]
+    if len(paths) == 2:
+        data, labels = split_dropped(paths)
+        if labels is not None:
+            return data, labels, []
+    return paths[0], None, paths[1:]
 
 
 def local_paths(mime: Any) -> list[str]:

@@ -29,13 +29,16 @@ from PySide6.QtWidgets import (
 
 from udl_core.errors import UDLError
 from udl_core.events import EpochMetrics, Notice, Progress
+from udl_core.wording import duration, plural
 from udl_gui import jobs
 from udl_gui.batch_view import BatchView
 from udl_gui.controls import DatasetRow
+from udl_gui.dataset_controller import DatasetController
 from udl_gui.drop_overlay import DropOverlay
 from udl_gui.files import file_dialog_filter
 from udl_gui.menus import build_menus
 from udl_gui.job_runner import JobRunner
+from udl_gui.label_banner import LabelGuessBanner
 from udl_gui.preferences import Preferences
 from udl_gui.run_monitor import RunMonitor
 from udl_gui.schema_panel import SchemaPanel
@@ -58,21 +61,20 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.settings = settings if settings is not None else QSettings("UDL", "UDL")
         self.preferences = Preferences(self.settings)
-        self.loader: Any = None
         self.last_error_box: QMessageBox | None = None
         self.last_walk: jobs.WalkSummary | None = None
         self.last_train: jobs.TrainSummary | None = None
         self.runner = JobRunner(self)
         self._probe: Job | None = None
         self._warmups: list[Job] = []   # kept until done: a Job dropped while it runs crashes Qt
-        self._loaded_kwargs: dict[str, Any] | None = None
         self._run_after_load = False
         self._gpu: tuple[bool, str] | None = None
-        self._pending_kwargs: dict[str, Any] = {}
         self._load_health: jobs.BatchHealth | None = None
         self._staging = False
 
         self._build_widgets()
+        self.dataset = DatasetController(self.dataset_row, self.label_banner, self.runner, self.controls,
+                                         self.preferences, self.log, self)
         build_menus(self)
         self._rebuild_recent_menu()
         self._wire()
@@ -103,8 +105,14 @@ class MainWindow(QMainWindow):
         self.log_view.setMaximumBlockCount(5000)
         self.log_view.setPlaceholderText("What UDL does and finds is logged here.")
 
+        self.label_banner = LabelGuessBanner()
+        batches = QWidget()
+        column = QVBoxLayout(batches)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.label_banner)
+        column.addWidget(self.batch_view, 1)
         right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.batch_view)
+        right.addWidget(batches)
         right.addWidget(self.training_panel)
         right.addWidget(self.log_view)
         right.setChildrenCollapsible(False)
@@ -165,6 +173,7 @@ class MainWindow(QMainWindow):
         self.log_scale_check.toggled.connect(self.log_scale_action.setChecked)
         self.schema_panel.overridesRequested.connect(self._on_schema_overrides_requested)
         self.drop_overlay.dropped.connect(self._on_drop_overlay_dropped)
+        self.dataset.loaded.connect(self._on_dataset_loaded)
         r = self.runner
         r.started.connect(self._on_runner_started)
         r.progressed.connect(self._on_runner_progressed)
@@ -275,7 +284,10 @@ class MainWindow(QMainWindow):
         elif isinstance(event, Progress):
             self.monitor.on_progress(event)
         elif isinstance(event, Notice):
-            self.log(event.message, event.level)
+            if kind == "load":
+                self.dataset.on_notice(event)
+            else:
+                self.log(event.message, event.level)
         elif isinstance(event, EpochMetrics):
             self.monitor.on_epoch(event)
         else:
@@ -284,7 +296,7 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _on_runner_returned(self, kind: str, result: Any) -> None:
         if kind == "load":
-            self._on_loaded(result)
+            self.dataset.on_loaded(result)
         elif kind == "walk":
             self.last_walk = result
             self.monitor.on_walked(result)
@@ -299,11 +311,8 @@ class MainWindow(QMainWindow):
         what = {"load": "Could not load the dataset", "walk": "Walking the batches failed",
                 "train": "Training stopped with an error"}.get(kind, "The job failed")
         self.monitor.ended(f"{kind} failed")
-        if kind == "load" and self.loader is not None and self._loaded_kwargs:
-            # The dataset on screen stays; so do the fields that describe it.
-            self.dataset_row.set_path(str(self._loaded_kwargs.get("path", "")))
-            self.dataset_row.set_labels_path(str(self._loaded_kwargs.get("labels", "") or ""))
-            self.dataset_row.set_columns([c.name for c in self.loader.schema.columns], self.loader.schema.label)
+        if kind == "load":
+            self.dataset.on_failed()   # the dataset on screen stays
         if isinstance(exc, UDLError):
             self.show_error(what, str(exc))
         else:
@@ -313,6 +322,8 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_runner_cancelled(self, kind: str) -> None:
         self._run_after_load = False
+        if kind == "load":
+            self.dataset.on_stopped()
         self.monitor.ended(f"{kind} stopped")
         self.log(f"{kind} stopped")
 
@@ -340,74 +351,38 @@ class MainWindow(QMainWindow):
                 job.stop(wait=wait)
 
     # -- loading -------------------------------------------------------------------------
+    @property
+    def loader(self) -> Any:
+        """The loaded dataset's `UnifiedDataLoader` (None before the first load)."""
+        return self.dataset.loader
+
     def loader_kwargs(self) -> dict[str, Any]:
-        c = self.controls
-        kwargs: dict[str, Any] = {"batch_size": c.batch_size_spin.value(), "seed": c.seed_spin.value()}
-        labels = self.dataset_row.labels_path()
-        if labels:
-            kwargs["labels"] = labels
-        label = self.dataset_row.label()
-        if label:
-            kwargs["label"] = label
-        budget = self.preferences.memory_budget()
-        if budget is not None:
-            kwargs["memory_budget"] = budget
-        return kwargs
+        return self.dataset.loader_kwargs()
 
     def load(self, path: str | Path | None = None, *, labels: str | None = None, run_after: bool = False,
              **overrides: Any) -> Job | None:
-        """Load `path` (or the path field) on the worker thread; the old dataset stays until it succeeds."""
-        if path is not None:
-            path = str(path)
-            if path != self.dataset_row.path():
-                self.dataset_row.set_columns([], None)  # a new file: its label is detected afresh
-            self.dataset_row.set_path(path)
-        if labels is not None:
-            self.dataset_row.set_labels_path(labels)
-        text = self.dataset_row.path()
-        if not text:
+        """Load `path` (None: the path field, as typed) on the worker thread; the old dataset stays until it succeeds."""
+        job = self.dataset.load(path, labels=labels, **overrides)
+        self._run_after_load = run_after and job is not None
+        if job is None:
             self.show_error("No dataset", "Type a path, press Open, or drop a file or folder on the window.")
-            return None
-        kwargs = self.loader_kwargs()
-        for key, value in overrides.items():
-            if key == "label" and not value:
-                kwargs.pop("label", None)
-            elif value not in (None, ()):
-                kwargs[key] = tuple(value) if isinstance(value, list) else value
-        self._pending_kwargs = dict(kwargs, path=text)
-        self._run_after_load = run_after
-        self.log(f"loading {text}")
-        return self.runner.start("load", jobs.load_job, text, **kwargs)
+        return job
 
     def reload(self, **overrides: Any) -> Job | None:
-        previous = dict(self._loaded_kwargs or {})
-        for key in ("ignore", "categorical", "numeric"):
-            if key in previous and key not in overrides:
-                overrides[key] = previous[key]
         return self.load(**overrides)
 
-    def _on_loaded(self, loader: Any) -> None:
-        if self._loaded_kwargs is not None and self._loaded_kwargs.get("path") != self._pending_kwargs.get("path"):
+    def _on_dataset_loaded(self, loader: Any, other_file: bool) -> None:
+        if other_file:
             self.loss_plot.clear_all()  # runs on another dataset are no comparison
-        self.loader = loader
-        self._loaded_kwargs = dict(self._pending_kwargs)
-        self._loaded_kwargs.setdefault("label", loader.schema.label)  # the detected label counts as chosen
+        self.rate_label.clear()         # the last run's rate was another loader's
+        self.wait_label.clear()
         seconds = self.monitor.elapsed
         path = str(getattr(loader, "path", None) or self.dataset_row.path())
-        self._remember(self.dataset_row.path())
+        self._remember(self.dataset.loaded_settings.path)
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
-        schema = loader.schema
-        self.dataset_row.set_columns([c.name for c in schema.columns], schema.label)
         rows = getattr(getattr(loader, "table", None), "num_rows", None)
-        self.monitor.set_fraction(1.0, f"loaded {rows:,} rows in {seconds:.2f} s" if rows is not None
-                                  else f"loaded in {seconds:.2f} s")
-        self.log(f"loaded {path}: {rows} rows, {loader.feature_dim} features, label {schema.label!r}, "
-                 f"task {schema.task}, {len(loader)} training batches of {self._batch_size()}")
-        for warning in list(getattr(loader, "warnings", None) or ()):
-            self.log(warning, "warning")
-        quarantine = list(getattr(loader, "quarantine", None) or ())
-        if quarantine:
-            self.log(f"{len(quarantine)} records skipped (see the schema panel)", "warning")
+        self.monitor.set_fraction(1.0, f"loaded {plural(rows, 'row')} in {duration(seconds)}" if rows is not None
+                                  else f"loaded in {duration(seconds)}")
         # The panels are filled one per frame: the whole window relaid out and repainted at
         # once was the longest stall of a load (bench_gui: 100-130 ms on 2 busy cores).
         self._staging = True
@@ -464,19 +439,14 @@ class MainWindow(QMainWindow):
         if self.loader is None or self.loader.batch_size == value:
             return
         self.loader.batch_size = value
-        if self._loaded_kwargs is not None:
-            self._loaded_kwargs["batch_size"] = value
-        self.log(f"batch size {value}: {len(self.loader)} training batches")
+        self.log(f"batch size {value}: {plural(len(self.loader), 'training batch')}")
         self.batch_view.update_range()
         self.batch_view.show_batch()
 
     def _needs_reload(self) -> bool:
-        if self.loader is None or self._loaded_kwargs is None:
-            return True
-        self._apply_batch_size()
-        wanted = dict(self.loader_kwargs(), path=self.dataset_row.path())
-        loaded = self._loaded_kwargs
-        return any(loaded.get(k) != v for k, v in wanted.items())
+        if self.loader is not None:
+            self._apply_batch_size()
+        return self.dataset.needs_reload()
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> Job | None:
@@ -488,7 +458,7 @@ class MainWindow(QMainWindow):
         if self.controls.train_switch.isChecked():
             return self._start_training()
         self.health_strip.reset(tuple(self.loader.classes or ()) if self.loader.task == "classification" else ())
-        self.log(f"walking {len(self.loader)} training batches")
+        self.log(f"walking {plural(len(self.loader), 'training batch')}")
         return self.runner.start("walk", jobs.walk_job, self.loader)
 
     def _start_training(self) -> Job:
@@ -498,8 +468,8 @@ class MainWindow(QMainWindow):
         self.monitor.start_training(len(self.loader), config["epochs"], self._batch_size())
         if self._checks_panel is not None and self._checks_panel.running:
             self.log("training starts when the pipeline checks are done (both use the one MLX thread)")
-        self.log(f"training {config['model']} for {config['epochs']} epochs, lr {config['learning_rate']:g}, "
-                 f"device {config['device']}, {len(self.loader)} batches of {self._batch_size()} per epoch")
+        self.log(f"training {config['model']} for {plural(config['epochs'], 'epoch')}, lr {config['learning_rate']:g}, "
+                 f"device {config['device']}, {plural(len(self.loader), 'batch')} of {self._batch_size()} per epoch")
         return self.runner.start("train", jobs.train_job, self.loader, thread=mlx_thread(), **config)
 
     # -- device --------------------------------------------------------------------------
@@ -553,7 +523,7 @@ class MainWindow(QMainWindow):
 
     def _on_warmup_returned(self, result: Any) -> None:
         if result.compiled:
-            self.log(f"kernels compiled in {result.seconds:.1f} s")
+            self.log(f"kernels compiled in {duration(result.seconds)}")
         self.warmed.emit(result)
 
     # -- messages ------------------------------------------------------------------------
@@ -587,13 +557,11 @@ class MainWindow(QMainWindow):
     def _on_open_triggered(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", self._last_folder(), file_dialog_filter())
         if path:
-            self.dataset_row.labels_edit.clear()
             self.load(path)
 
     def _on_open_folder_triggered(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a folder of images", self._last_folder())
         if path:
-            self.dataset_row.labels_edit.clear()
             self.load(path)
 
     def _on_labels_button_clicked(self) -> None:
@@ -608,21 +576,23 @@ class MainWindow(QMainWindow):
 
     def _on_label_combo_activated(self, _index: int) -> None:
         if self.dataset_row.path():
-            self.reload(label=self.dataset_row.label())
+            self.reload()   # the controller reads the label from the combo
 
-    def _on_drop_overlay_dropped(self, data: str, labels: str) -> None:
-        self.dataset_row.set_labels_path(labels)
-        self.load(data)
+    def _on_drop_overlay_dropped(self, data: str, labels: str, left_out: list) -> None:
+        if left_out:
+            names = ", ".join(Path(p).name for p in left_out)
+            self.log(f"{plural(len(left_out) + 1, 'file')} dropped: loading {Path(data).name}"
+                     f"{' with labels ' + Path(labels).name if labels else ''}; not loaded: {names}", "warning")
+        self.load(data, labels=labels)
 
     def _on_schema_overrides_requested(self, overrides: dict) -> None:
         self.log("reloading with overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items() if v))
-        if overrides.get("label"):
-            self.dataset_row.label_combo.setCurrentText(overrides["label"])
-        self.load(**overrides)
+        self.reload(**overrides)
 
     def _on_checks_finished(self, results: list) -> None:
         flagged = self.checks_panel.warning_messages()
-        self.log(f"pipeline checks: {len(results) - len(flagged)} passed, {len(flagged)} warned or failed",
+        self.log(f"pipeline checks: {plural(len(results) - len(flagged), 'check')} passed, "
+                 f"{len(flagged):,} warned or failed",
                  "warning" if flagged else "info")
         for line in flagged:
             self.log(line, "warning")
@@ -631,8 +601,8 @@ class MainWindow(QMainWindow):
 
     def _input_paths(self) -> list[str | None]:
         """The dataset and labels files loaded and typed: an export never replaces one of them."""
-        loaded = self._loaded_kwargs or {}
-        return [loaded.get("path"), loaded.get("labels"), getattr(self.loader, "path", None),
+        loaded = self.dataset.loaded_settings
+        return [loaded and loaded.path, loaded and loaded.labels or None, getattr(self.loader, "path", None),
                 self.dataset_row.path() or None, self.dataset_row.labels_path() or None]
 
     def _on_export_png_triggered(self) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar
 
 from udl_core.events import Progress
+from udl_core.wording import duration, plural
 from udl_gui import jobs
 from udl_gui.loss_plot import LossPlot
 
@@ -155,10 +156,11 @@ class RunMonitor:
 
     def on_walked(self, summary: jobs.WalkSummary) -> None:
         problems = "; ".join(summary.problems) if summary.problems else "no problems found"
-        self.log(f"walked {summary.batches} batches ({summary.samples:,} samples) in {summary.seconds:.2f} s: "
+        self.log(f"walked {plural(summary.batches, 'batch')} ({plural(summary.samples, 'sample')}) in "
+                 f"{duration(summary.seconds)}: "
                  f"{summary.batches_per_s:,.0f} batches/s, {summary.samples_per_s:,.0f} samples/s; {problems}",
                  "warning" if summary.problems else "info")
-        self.set_fraction(1.0, f"{summary.batches} batches \u00b7 {summary.batches_per_s:,.0f} batches/s")
+        self.set_fraction(1.0, f"{plural(summary.batches, 'batch')} \u00b7 {summary.batches_per_s:,.0f} batches/s")
         self.rate_label.setText(f"{summary.batches_per_s:,.0f} batches/s")
 
     def on_trained(self, result: jobs.TrainSummary) -> None:

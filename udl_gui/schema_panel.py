@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from udl_core.wording import count, in_window_words, plural
 from udl_gui.class_examples import ClassExamples
 from udl_gui.health_strip import class_colors
 
@@ -103,6 +104,8 @@ class SchemaModel(QAbstractTableModel):
             return None
         row = self._rows[index.row()]
         column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole and column == 2:
+            return count(row.missing)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return (row.name, row.kind, row.missing, row.role)[column] if column < 4 else None
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -111,7 +114,7 @@ class SchemaModel(QAbstractTableModel):
             if column == 3:
                 return "feature, label or ignore; double-click to change, then Reload with overrides"
             if column == 2:
-                return f"{row.missing} missing values" + (f", {row.distinct} distinct" if row.distinct else "")
+                return plural(row.missing, "missing value") + (f", {count(row.distinct)} distinct" if row.distinct else "")
             return row.name
         if role == Qt.ItemDataRole.FontRole and (row.role == "label" or (column == 2 and row.missing)):
             font = QFont()
@@ -283,12 +286,12 @@ class SchemaPanel(QWidget):
         num_rows = getattr(getattr(loader, "table", None), "num_rows", None)
         parts = [f"<b>label</b>: {schema.label or '(none)'}", f"<b>task</b>: {schema.task}"]
         if classes:
-            parts.append(f"{len(classes)} classes")
+            parts.append(plural(len(classes), "class"))
         if num_rows is not None:
-            parts.append(f"{num_rows:,} rows")
+            parts.append(plural(num_rows, "row"))
         dim = getattr(loader, "feature_dim", None)
         if dim is not None:
-            parts.append(f"{dim} processed features")
+            parts.append(plural(dim, "processed feature"))
         estimate = getattr(loader, "estimate", None)
         text = " \u00b7 ".join(parts)
         if estimate is not None:
@@ -322,17 +325,17 @@ class SchemaPanel(QWidget):
         self.classes_plot.getAxis("bottom").setTicks([[(float(i), str(c)[:12]) for i, c in enumerate(shown)]])
         self.classes_plot.setXRange(-0.6, len(classes) - 0.4, padding=0)
         self.classes_plot.setYRange(0, max(max(counts, default=0), 1) * 1.1, padding=0)
-        self.classes_title.setText("Class counts: " + ", ".join(f"{c} {n}" for c, n in zip(classes, counts))
-                                   if len(classes) <= 6 else f"Class counts ({len(classes)} classes)")
+        self.classes_title.setText("Class counts: " + ", ".join(f"{c} {count(n)}" for c, n in zip(classes, counts))
+                                   if len(classes) <= 6 else f"Class counts ({plural(len(classes), 'class')})")
 
     def show_messages(self, warnings: Sequence[str], quarantine: Sequence[Any], notes: Sequence[str] = ()) -> None:
         self.warnings.clear()
         for text in warnings:
-            QListWidgetItem(f"\u26a0 {text}", self.warnings)
+            QListWidgetItem(f"\u26a0 {in_window_words(text)}", self.warnings)
         for text in notes:
             QListWidgetItem(f"\u2139 {text}", self.warnings)
         if quarantine:
-            QListWidgetItem(f"{len(quarantine)} records skipped:", self.warnings)
+            QListWidgetItem(f"{plural(len(quarantine), 'record')} skipped:", self.warnings)
             for record in list(quarantine)[:200]:
                 QListWidgetItem(f"  {record}", self.warnings)
         if not warnings and not quarantine:
