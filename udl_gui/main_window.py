@@ -465,7 +465,10 @@ class MainWindow(QMainWindow):
         c = self.controls
         config = {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
                   "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
-        self.monitor.start_training(len(self.loader), config["epochs"], self._batch_size())
+        settings = {"model": config["model"], "epochs": config["epochs"], "batch size": self._batch_size(),
+                    "learning rate": f"{config['learning_rate']:g}", "device": config["device"],
+                    "dataset": Path(str(getattr(self.loader, "path", ""))).name}
+        self.monitor.start_training(len(self.loader), config["epochs"], self._batch_size(), settings)
         if self._checks_panel is not None and self._checks_panel.running:
             self.log("training starts when the pipeline checks are done (both use the one MLX thread)")
         self.log(f"training {config['model']} for {plural(config['epochs'], 'epoch')}, lr {config['learning_rate']:g}, "

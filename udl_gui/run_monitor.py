@@ -106,9 +106,11 @@ class RunMonitor:
         self.bar.setRange(0, 1000)
         self.bar.setFormat(text)
 
-    def start_training(self, steps_per_epoch: int, epochs: int, batch_size: int) -> None:
+    def start_training(self, steps_per_epoch: int, epochs: int, batch_size: int,
+                       settings: dict[str, object] | None = None) -> None:
+        """A new run on the plot; `settings` (model, epochs, ...) are shown in its legend's tooltip."""
         self._steps_per_epoch, self._epochs, self._batch_size = max(1, steps_per_epoch), epochs, batch_size
-        self.plot.start_run(self._steps_per_epoch, planned_steps=self._steps_per_epoch * epochs)
+        self.plot.start_run(self._steps_per_epoch, planned_steps=self._steps_per_epoch * epochs, settings=settings)
 
     def on_progress(self, event: Progress) -> None:
         text = f"{event.stage}: {event.message}" if event.message else event.stage
@@ -117,8 +119,7 @@ class RunMonitor:
             self.rate_label.setText(f"{event.done / self.elapsed:,.0f} batches/s")
 
     def on_steps(self, event: jobs.StepLosses) -> None:
-        for step, loss in zip(event.steps.tolist(), event.losses.tolist()):
-            self.plot.add_step(step, loss)
+        self.plot.add_steps(event.steps, event.losses)
         if not len(event.steps):
             return
         total = self._steps_per_epoch * self._epochs
@@ -137,7 +138,9 @@ class RunMonitor:
 
     def on_epoch(self, m: Any) -> None:
         if m.val_loss is not None:
-            self.plot.add_val(m.steps, m.val_loss)
+            regression = getattr(m, "task", "classification") == "regression"
+            self.plot.add_val(m.steps, m.val_loss, m.val_r2 if regression else m.val_accuracy,
+                              "r2" if regression else "accuracy")
         parts = [f"epoch {m.epoch}/{m.epochs}", f"train loss {m.train_loss:.4f}"]
         if m.val_loss is not None:
             parts.append(f"val loss {m.val_loss:.4f}")
