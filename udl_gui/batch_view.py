@@ -21,7 +21,7 @@ from udl_gui.thumbnails import BatchPictures, Pictures
 
 __all__ = ["BatchView"]
 
-TABLE_SIDE = 40   # pixels of a picture in the batch table (image datasets)
+TABLE_SIDE = 48   # pixels of a picture in the batch table (image datasets)
 
 
 class BatchView(QWidget):
