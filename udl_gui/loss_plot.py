@@ -36,6 +36,7 @@ __all__ = ["LossPlot"]
 REDRAW_MS = 80  # 12 redraws a second: each costs 5-10 ms of the GUI thread while training (bench_gui)
 EMA_ALPHA = 0.05
 MAX_PREVIOUS_RUNS = 5
+SEPARATOR = " \u00b7 "
 HOVER_HINT = "Hover over the plot to read the values at a step"
 METRIC_NAMES = {"accuracy": "val accuracy", "r2": "val R\u00b2"}
 
@@ -552,6 +553,10 @@ class LossPlot(pg.GraphicsLayoutWidget):
     def readout_at(self, x: float) -> str:
         """The values at the step nearest to `x`: loss, smoothed loss, the nearest validation
         point (and its accuracy or R^2) and the earlier runs' smoothed loss."""
+        return SEPARATOR.join(self._readout_parts(x))
+
+    def _readout_parts(self, x: float) -> list[str]:
+        """The readout's values, most important first (a narrow plot shows the first ones)."""
         parts: list[str] = []
         i = _nearest(self._steps.x, x)
         if i is not None:
@@ -569,7 +574,7 @@ class LossPlot(pg.GraphicsLayoutWidget):
                 parts.append(f"run {run.number} {_fmt(run.smoothed.y[r])}")
         if i is None and parts:
             parts.insert(0, f"step {x:,.0f}")
-        return " \u00b7 ".join(parts)
+        return parts
 
     def mouseMoveEvent(self, event) -> None:
         super().mouseMoveEvent(event)
@@ -586,7 +591,7 @@ class LossPlot(pg.GraphicsLayoutWidget):
     def _show_readout(self, x: float) -> None:
         self._hovered = x
         self._readout.set_color(self._colors.text)
-        self._readout.set_text(self.readout_at(x))
+        self._readout.set_text_fitting(self._readout_parts(x), SEPARATOR)
         i = _nearest(self._steps.x, x)
         step = self._steps.x[i] if i is not None else x
         self._crosshair.setPos(step)

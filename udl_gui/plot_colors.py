@@ -2,7 +2,7 @@
 
 Contrast is WCAG 2's ratio of relative luminances, (L1 + 0.05) / (L2 + 0.05): text and the axes
 get at least 4.5:1 against the plot's background, lines and markers at least 3:1 (the figure
-WCAG asks of graphics). The raw per-step line is kept deliberately faint (about 1.5:1) so that
+WCAG asks of graphics). The raw per-step line is kept deliberately faint (about 1.8:1) so that
 the smoothed line, drawn over it, stands out at any number of steps.
 """
 
@@ -16,7 +16,7 @@ __all__ = ["PlotColors", "contrast_ratio", "mix", "plot_colors", "relative_lumin
 
 TEXT_CONTRAST = 4.5
 LINE_CONTRAST = 3.0
-RAW_CONTRAST = 1.5
+RAW_CONTRAST = 1.8
 # Okabe and Ito's colour-blind safe hues: validation, the metric, then the earlier runs.
 VAL_HUE = "#d55e00"
 METRIC_HUE = "#009e73"
@@ -91,7 +91,7 @@ def plot_colors(palette: QPalette) -> PlotColors:
     background = palette.color(QPalette.ColorRole.Base)
     text = with_contrast(palette.color(QPalette.ColorRole.Text), background, TEXT_CONTRAST + 0.5)
     muted = with_contrast(mix(text, background, 0.4), background, TEXT_CONTRAST + 0.2)
-    smoothed = with_contrast(palette.color(QPalette.ColorRole.Highlight), background, LINE_CONTRAST + 0.5)
+    smoothed = with_contrast(palette.color(QPalette.ColorRole.Highlight), background, TEXT_CONTRAST)
     raw = toward_background(mix(smoothed, text, 0.5), background, RAW_CONTRAST)
     def line(hue: str) -> QColor:
         return with_contrast(QColor(hue), background, LINE_CONTRAST)

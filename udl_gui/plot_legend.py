@@ -132,6 +132,17 @@ class TextLine(pg.GraphicsWidget):
         if text != self._item.text():
             self._item.setText(text)
 
+    def set_text_fitting(self, parts: list[str], separator: str) -> None:
+        """As many of `parts` (the most important first) as fit the width, joined; the first always."""
+        metrics = QFontMetricsF(self._item.font())
+        width = self.size().width()
+        shown = parts[:1]
+        for part in parts[1:]:
+            if metrics.horizontalAdvance(separator.join([*shown, part])) > width:
+                break
+            shown.append(part)
+        self.set_text(separator.join(shown))
+
     def set_color(self, color: QColor) -> None:
         self._item.setBrush(QBrush(color))
 

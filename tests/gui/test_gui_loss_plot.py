@@ -8,7 +8,7 @@ import csv
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar
 
@@ -299,6 +299,12 @@ def test_the_readout_follows_the_mouse(qtbot):
     QTest.mouseMove(plot.viewport(), QPoint(2, 2))  # off the data area
     qtbot.waitUntil(lambda: plot.readout == HOVER_HINT, timeout=2000)
     assert not plot._crosshair.isVisible()
+    plot.resize(380, 360)  # narrow: the most important values, none cut in half
+    settle(qtbot, plot)
+    move_to(qtbot, plot, 40)
+    width = QFontMetricsF(plot.readout_line._item.font()).horizontalAdvance(plot.readout)
+    assert plot.readout.startswith("step 40 \u00b7 loss ") and width <= plot.readout_line.size().width()
+    assert plot.readout in plot.readout_at(40) and "run 1" not in plot.readout
 
 
 @pytest.mark.qt_log_ignore("Mouse event")  # QTest's note that pyqtgraph's view leaves presses to its scene
