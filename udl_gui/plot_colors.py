@@ -8,6 +8,7 @@ the smoothed line, drawn over it, stands out at any number of steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QPalette
@@ -47,28 +48,27 @@ def with_contrast(color: QColor, background: QColor, minimum: float) -> QColor:
     if contrast_ratio(color, background) >= minimum:
         return QColor(color)
     target = QColor("black") if relative_luminance(background) > 0.18 else QColor("white")
-    lo, hi = 0.0, 1.0
-    for _ in range(30):  # bisection on the share of `target`
-        mid = (lo + hi) / 2
-        if contrast_ratio(mix(color, target, mid), background) >= minimum:
-            hi = mid
-        else:
-            lo = mid
-    return mix(color, target, hi)
+    return _least_mix(color, target, lambda c: contrast_ratio(c, background) >= minimum)
 
 
 def toward_background(color: QColor, background: QColor, ratio: float) -> QColor:
     """`color` blended into `background` until it has about `ratio` contrast (a faint version)."""
     if contrast_ratio(color, background) <= ratio:
         return QColor(color)
+    return _least_mix(background, color, lambda c: contrast_ratio(c, background) >= ratio)
+
+
+def _least_mix(start: QColor, target: QColor, good: Callable[[QColor], bool]) -> QColor:
+    """`start` moved the least share of the way to `target` that is `good` (by bisection;
+    `good` holds at `target` and, once it holds, further along)."""
     lo, hi = 0.0, 1.0
     for _ in range(30):
         mid = (lo + hi) / 2
-        if contrast_ratio(mix(color, background, mid), background) >= ratio:
-            lo = mid
-        else:
+        if good(mix(start, target, mid)):
             hi = mid
-    return mix(color, background, lo)
+        else:
+            lo = mid
+    return mix(start, target, hi)
 
 
 @dataclass(frozen=True)
