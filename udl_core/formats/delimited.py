@@ -2,7 +2,8 @@
 
 The dialect comes from a sample (dialect.py); the whole file is then parsed once by
 `pyarrow.csv` with those options, so no Python runs per row except for the rows with the
-wrong number of fields, which are quarantined with their line numbers.
+wrong number of fields, which are quarantined with their line numbers. Plain UTF-8 files
+are parsed by polars instead where it gives the same table (polars_csv.py), about twice as fast.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from udl_core.formats.dialect import (
     unique_names,
 )
 from udl_core.formats.encoding import TextEncoding, detect_encoding
+from udl_core.formats.polars_csv import fast_path_applies, read_with_polars
 from udl_core.formats.registry import readers, register_reader
 from udl_core.formats.whitespace import SEPARATOR, WHITESPACE, WhitespaceReader
 from udl_core.table import BadRecord, ReadOptions, Table
@@ -321,7 +323,13 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
     dialect = detect_dialect(path, options)
     yield Progress("read", 0, None, f"parsing {path.name}: {dialect.describe()}")
     try:
-        raw, invalid, encoding = _parse_with_fallbacks(path, dialect, options)
+        raw = None
+        if fast_path_applies(path, dialect, options):
+            raw = yield from read_with_polars(path, dialect, options, _head_types(path, dialect, options))
+        if raw is None:
+            raw, invalid, encoding = _parse_with_fallbacks(path, dialect, options)
+        else:
+            invalid, encoding = _Invalid(), dialect.encoding.codec
         temporal: list[str] = []
         table = _normalise(raw, dialect, options, notes=temporal)
     except _ARROW_ERRORS as exc:
@@ -355,6 +363,13 @@ def read_delimited(path: Path, options: ReadOptions) -> Generator[Progress, None
     if bad:
         notes.append(f"{len(bad)} malformed rows skipped (see quarantine)")
     return Table(source=str(path), format="csv", columns=table, quarantine=bad, notes=notes)
+
+
+def _head_types(path: Path, dialect: Dialect, options: ReadOptions) -> list[pa.DataType]:
+    """The column types pyarrow infers on the file's head (what the polars path parses as)."""
+    sample, complete, _ = read_sample(path)
+    raw, _ = parse_sample(sample, complete, dialect, options)
+    return raw.schema.types
 
 
 def _encoding_label(detected: TextEncoding, used: str) -> str:
