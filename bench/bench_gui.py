@@ -4,9 +4,11 @@ A QTimer inside the app ticks every TICK_MS; the gap between two ticks beyond th
 (time the GUI thread could not answer). Measured offscreen, in this process, with the real
 MainWindow driving udl_core on its worker thread:
 
-- load: ROWS rows (1,000,000 by default) x 8 numeric + 1 categorical column + a 4-class label,
-  from CSV, through the load job (read, infer, split, preprocess, per-batch health) and the
-  GUI's filling of the schema panel and the batch table;
+- load: ROWS rows (1,000,000 by default) x 20 columns (18 numeric, 1 categorical, a 4-class
+  label) from CSV, through the load job (estimate, read, infer, split, preprocess, per-batch
+  health) and the GUI's filling of the schema panel and the batch table;
+- cancel: the same load stopped CANCEL_AFTER_S seconds in (Stop), until its job has ended;
+- checks: the pipeline checks on the loaded dataset (the Checks tab's Run), to the end;
 - train: TRAIN_MODEL on, the MLP on that dataset, batch size 64, CPU, for TRAIN_SECONDS (then
   Stop), i.e. as many steps a second as MLX can do, every step reported to the plot.
 
@@ -35,6 +37,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROWS = int(os.environ.get("UDL_BENCH_GUI_ROWS", 1_000_000))
 TRAIN_SECONDS = float(os.environ.get("UDL_BENCH_GUI_TRAIN_SECONDS", 10))
 TICK_MS = 5
+NUMERIC = 18
+CANCEL_AFTER_S = 1.5
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,9 +47,9 @@ def make_csv(path: Path, rows: int, seed: int = 0) -> Path:
     import pyarrow.csv as pacsv
 
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(rows, 8)).astype(np.float64)
+    x = rng.normal(size=(rows, NUMERIC)).astype(np.float64)
     label = np.argmax(x[:, :4] + rng.normal(scale=0.5, size=(rows, 4)), axis=1)
-    columns = {f"f{i}": np.round(x[:, i], 4) for i in range(8)}
+    columns = {f"f{i}": np.round(x[:, i], 4) for i in range(NUMERIC)}
     columns["city"] = pa.array(np.array(["oslo", "lima", "pune", "kobe", "nice"])[rng.integers(0, 5, rows)])
     columns["label"] = pa.array(np.array(["a", "b", "c", "d"])[label])
     pacsv.write_csv(pa.table(columns), str(path))
@@ -150,6 +154,24 @@ def measure_window(rows: int, train_seconds: float) -> None:
         meter.start()
         started = time.perf_counter()
         window.load(str(path))
+        wait_for(app, lambda: False, CANCEL_AFTER_S)
+        cancelled_job = window.job
+        window.stop()
+        ended = wait_for(app, lambda: cancelled_job is not None and not cancelled_job.active, 120)
+        seconds = time.perf_counter() - started
+        wait_for(app, lambda: False, 0.2)
+        meter.stop()
+        longest, p99, ticks = meter.summary()
+        if not ended:
+            raise RuntimeError("the cancelled load did not end")
+        print(f"  cancel {seconds:6.1f} s | stopped {CANCEL_AFTER_S:.1f} s in | event loop: longest stall "
+              f"{longest:5.1f} ms, p99 {p99:5.1f} ms over {ticks} ticks | {verdict(longest, p99)}", flush=True)
+
+        meter.start()
+        started = time.perf_counter()
+        texts: list[str] = []
+        window.progress_bar.valueChanged.connect(lambda _v: texts.append(window.progress_bar.format()))
+        window.load(str(path))
         done = wait_for(app, lambda: window.job is not None and not window.job.active and not window.busy, 600)
         seconds = time.perf_counter() - started
         wait_for(app, lambda: False, 0.2)  # let the last queued paints run inside the measurement
@@ -158,8 +180,25 @@ def measure_window(rows: int, train_seconds: float) -> None:
         if not done or window.loader is None:
             raise RuntimeError(f"the load did not finish: {window.log_view.toPlainText()[-500:]}")
         loaded = window.loader.table.num_rows
+        window.progress_bar.valueChanged.disconnect()
+        shown = list(dict.fromkeys(texts))
+        print("  the bar during the load: " + " | ".join(shown[:: max(1, len(shown) // 6)]), flush=True)
         print(f"  load   {seconds:6.1f} s | {loaded:,} rows | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
               f"over {ticks} ticks of {TICK_MS} ms | {verdict(longest, p99)}", flush=True)
+
+        panel = window.checks_panel
+        meter.start()
+        started = time.perf_counter()
+        job = panel.run_checks()
+        checked = wait_for(app, lambda: job is not None and not panel.running, 900)
+        seconds = time.perf_counter() - started
+        wait_for(app, lambda: False, 0.2)
+        meter.stop()
+        longest, p99, ticks = meter.summary()
+        if not checked:
+            raise RuntimeError("the checks did not finish")
+        print(f"  checks {seconds:6.1f} s | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
+              f"over {ticks} ticks | {verdict(longest, p99)}", flush=True)
 
         window.controls.train_switch.setChecked(True)
         window.controls.epochs_spin.setValue(100)
@@ -210,10 +249,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_gui")
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--train-seconds", type=float, default=TRAIN_SECONDS)
+    parser.add_argument("--no-first-paint", action="store_true", help="only the stalls")
     args = parser.parse_args(argv if argv is not None else [])
     print(f"bench_gui: event-loop stalls in the real window ({os.environ['QT_QPA_PLATFORM']}), "
           f"timer every {TICK_MS} ms", flush=True)
-    first_paint()
+    if not args.no_first_paint:
+        first_paint()
     measure_window(args.rows, args.train_seconds)
 
 

@@ -29,15 +29,24 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Progress:
-    """Work done so far in one stage of a job (`total` is None when unknown)."""
+    """Work done so far in one stage of a job (`total` is None when unknown).
+
+    A reading stage counts rows in `done` / `total` (the total may be an estimate) and, where
+    the reader knows them, bytes of the file in `bytes_done` / `bytes_total`: the file's size is
+    exact where a text file's row count is not, so the fraction is taken from the bytes first.
+    """
 
     stage: str
     done: int
     total: int | None = None
     message: str = ""
+    bytes_done: int | None = None
+    bytes_total: int | None = None
 
     @property
     def fraction(self) -> float | None:
+        if self.bytes_total and self.bytes_done is not None:
+            return min(1.0, self.bytes_done / self.bytes_total)
         if not self.total:
             return None
         return min(1.0, self.done / self.total)

@@ -84,11 +84,29 @@ def load_job(path: str, **kwargs: Any) -> Generator[Progress | Notice, None, Any
     from udl_core.loader import UnifiedDataLoader
 
     loader = UnifiedDataLoader(path, **kwargs)
+    sized = _estimate(loader)
+    if sized is not None:   # first, so that the window shows what to expect before reading starts
+        yield Progress("estimate", sized.rows if sized.exact else 0, sized.rows, str(sized),
+                       bytes_total=sized.bytes_on_disk)
     loader = yield from loader.iter_load()
     yield Progress("health", 0, None, "per-batch statistics")
     if len(loader):
         yield (yield from iter_epoch_health(loader))
     return loader
+
+
+def _estimate(loader: Any) -> Any:
+    """The size estimate the load itself starts with (kept, so it is not made twice); None
+    where there is none (a table given in memory, a file the reader will refuse anyway)."""
+    from udl_core.errors import UDLError
+    from udl_core.formats.estimate import estimate
+
+    if not isinstance(loader.path, str) or not loader.path:
+        return None
+    try:
+        return estimate(loader.path, loader.read_options, label=loader.label)
+    except (UDLError, OSError, ValueError):
+        return None
 
 
 def walk_job(loader: Any, split: str = "train", epoch: int = 0) -> Generator[Any, None, WalkSummary]:

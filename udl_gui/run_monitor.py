@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar
 from udl_core.events import Progress
 from udl_core.wording import duration, plural
 from udl_gui import jobs
+from udl_gui.load_progress import LoadProgress
 from udl_gui.loss_plot import LossPlot
 
 __all__ = ["RunMonitor", "format_duration", "format_seconds"]
@@ -53,6 +54,7 @@ class RunMonitor:
         self._batch_size = 1
         self._bar_shown = 0.0
         self._pending: tuple[float | None, str | None] | None = None
+        self.load_progress = LoadProgress()
         self._pending_timer = QTimer(progress_bar)
         self._pending_timer.setSingleShot(True)
         self._pending_timer.timeout.connect(self._on_pending_timer_timeout)
@@ -64,6 +66,7 @@ class RunMonitor:
     def begin(self, kind: str) -> None:
         self.kind = kind
         self.started = time.perf_counter()
+        self.load_progress.begin(self.started)
         self._rate_mark = None
         self.set_fraction(0.0)
         self.bar.setFormat(STARTING.get(kind, "working\u2026"))
@@ -113,6 +116,12 @@ class RunMonitor:
         self.plot.start_run(self._steps_per_epoch, planned_steps=self._steps_per_epoch * epochs, settings=settings)
 
     def on_progress(self, event: Progress) -> None:
+        if self.kind == "load":
+            status = self.load_progress.update(event)
+            if status.estimate:
+                self.log(f"estimate: {status.estimate}", "info")
+            self.set_fraction(status.fraction, status.text, throttle=event.stage != "estimate")
+            return
         text = f"{event.stage}: {event.message}" if event.message else event.stage
         self.set_fraction(event.fraction, text, throttle=event.fraction != 1.0)
         if self.kind == "walk" and event.done and self.elapsed > 0:

@@ -120,11 +120,32 @@ def _simple_dim(sample: Table) -> int:
     return max(dim, 1)
 
 
+_LAST: list[tuple[tuple, Estimate]] = []   # the last estimate, by file, size, mtime and options
+
+
 def estimate(path: str | Path, options: ReadOptions | None = None, *,
              label: str | None = None) -> Estimate:
-    """Rows, sizes and whether `path` must be streamed, without reading big files whole."""
+    """Rows, sizes and whether `path` must be streamed, without reading big files whole.
+
+    The last answer is kept for the same unchanged file and options: the window shows the
+    estimate before the load starts, and the load asks again at once."""
     path = Path(path)
     options = options or ReadOptions()
+    try:
+        stat = path.stat()
+        key: tuple | None = (str(path), stat.st_size, stat.st_mtime_ns, options, label, memory_budget(options))
+        hash(key)
+    except (OSError, TypeError):
+        key = None
+    if key is not None and _LAST and _LAST[0][0] == key:
+        return _LAST[0][1]
+    result = _estimate_uncached(path, options, label)
+    if key is not None:
+        _LAST[:] = [(key, result)]
+    return result
+
+
+def _estimate_uncached(path: Path, options: ReadOptions, label: str | None) -> Estimate:
     spec = find_reader(path)
     sizer = _SIZERS.get(spec.name, _by_reading)
     try:
