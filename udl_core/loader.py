@@ -6,7 +6,10 @@
     for batch in loader: ...    # this epoch's shuffled training batches, prefetched
 
 `iter_load()` is the long job as a generator (docs/conventions.md, "Long jobs are generators"): it yields `Progress` and
-`Notice` events and returns the loaded loader; `load()` just drains it. Rows whose label
+`Notice` events and returns the loaded loader; `load()` just drains it. The loader is a facade
+over the pipeline in udl_core/pipeline.py (read -> infer -> split -> fit -> transform, each step a
+value) and keeps its values; where the data lives (heap or spill files) is the storage object the
+read chose (udl_core/streaming.py), asked by every step that makes or walks an array. Rows whose label
 is missing are dropped. The split is seeded and stratified by class; epoch `e` shuffles
 the training rows with `np.random.default_rng((seed, e))`, so any batch of any epoch can
 be fetched again on its own. Validation batches are never shuffled.
@@ -15,47 +18,33 @@ be fetched again on its own. Validation batches are never shuffled.
 from __future__ import annotations
 
 import numbers
-
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from udl_core import pipeline
 from udl_core.batching import (
     FAULT_BYTES,
     Batch,
     ProcessedData,
     Split,
     check_batch_size,
-    iter_batches,
     gather,
-    split_rows,
+    iter_batches,
 )
-from udl_core.errors import ConfigError, MemoryBudgetError
+from udl_core.errors import ConfigError
 from udl_core.events import Notice, Progress, run_job
-from udl_core.preprocess import Preprocessor, chunk_rows
-from udl_core.schema import Schema, count_labels, infer, table_slice
-from udl_core.streaming import (
-    FIT_MIN_ROWS,
-    FIT_ROWS,
-    SAMPLE_ROWS,
-    STREAMABLE,
-    SpillFolder,
-    block_shuffle,
-    merge_splits,
-    spill_rows,
-    spill_table,
-    stream_split,
-)
+from udl_core.preprocess import Preprocessor
+from udl_core.schema import Schema
+from udl_core.streaming import InMemory, SpillFolder
 from udl_core.table import DEFAULT_MISSING_VALUES, BadRecord, ReadOptions, Table
 from udl_core.temporal import python_values
 from udl_core.values import check_seed
 
 __all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader", "take_rows"]
 
-_LABEL_ROWS = 1 << 20
 _SPLITS = ("train", "val")
 
 
@@ -127,8 +116,7 @@ class UnifiedDataLoader:
         self._processed: ProcessedData | None = None
         self._orders: dict[int, np.ndarray] = {}
         self._epoch = 0
-        self.streamed = False
-        self._spill: SpillFolder | None = None
+        self._storage: InMemory = InMemory()   # where the data lives: chosen once, by the read
 
     # options that may change after loading ----------------------------------------------
     @property
@@ -140,166 +128,70 @@ class UnifiedDataLoader:
         self._batch_size = check_batch_size(value)
 
     # loading ----------------------------------------------------------------------------
+    @property
+    def streamed(self) -> bool:
+        """Whether the data is over the memory budget and lives in memory-mapped spill files."""
+        return self._storage.streamed
+
+    @property
+    def _spill(self) -> SpillFolder | None:
+        return self._storage.folder
+
     def iter_load(self) -> Generator[Progress | Notice, None, UnifiedDataLoader]:
-        """Read, infer, split and preprocess, yielding progress; returns `self`."""
+        """Read, infer, split and preprocess (udl_core/pipeline.py), yielding progress; returns `self`."""
         self.close()   # a reload: the last load's spill files go now, not when the loader is collected
         self.warnings = []
         self._processed = None
         self._orders = {}
         self._epoch = 0
-        self.streamed = False
         if self._given_table is not None:
-            table = self._given_table
+            read = pipeline.Read(self._given_table, InMemory())
         else:
-            table = yield from self._read()
+            read = yield from self._step(pipeline.read(self.path, self.read_options, self.label, self,
+                                                       self.memory_budget))
+            if read.notice is not None:   # where the data went: news, not a warning about the data
+                self.warnings.remove(read.notice.message)
+        table, self._storage, self.estimate = read.table, read.storage, read.estimate
         self.table = table
-        for note in table.notes:
-            yield Notice(note)
-        if table.quarantine:
-            message = _quarantine_line(table.quarantine)
-            self.warnings.append(message)
-            yield Notice(message, "warning")
-
-        yield Progress("schema", 0, 1, "inferring the schema")
-        sample = table_slice(table, 0, SAMPLE_ROWS) if self.streamed else table
-        schema = infer(sample, label=self.label, task=self.task_option, ignore=self.ignore,
-                       categorical=self.categorical, numeric=self.numeric,
-                       max_categories=self.max_categories)
-        if sample is not table:
-            self._spill.release()   # the sample's pages, before the label column is read through
-            schema = count_labels(table, schema)
-            self._spill.release()
-        if sample.num_rows < table.num_rows:
-            schema = replace(schema, warnings=schema.warnings + (
-                f"the column types were inferred on the first {sample.num_rows:,} of {table.num_rows:,} rows "
-                "(the data is larger than the memory budget)",))
-        self.schema = schema
-        yield Progress("schema", 1, 1, f"label '{schema.label}', {schema.task}")
-        for message in schema.warnings:
-            self.warnings.append(message)
-            yield Notice(message, "warning")
-
-        labels = Preprocessor.labels_only(table, schema)
-        parts = (labels.encode_labels(table_slice(table, i, i + _LABEL_ROWS))
-                 for i in range(0, table.num_rows, _LABEL_ROWS))
-        if self.streamed:
-            # Over the budget no per-row array stays on the heap: labels and split go to disk.
-            y_all = spill_rows(parts, table.num_rows, self._spill, "labels")
-            train_rows, val_rows, y_train, y_val, notes = stream_split(
-                y_all, schema.task, self.val_fraction, self.seed, self._spill)
-            del y_all
-            self._spill.discard("labels")
-        else:
-            y_all = np.concatenate(list(parts))
-            known = y_all >= 0 if schema.task == "classification" else ~np.isnan(y_all)
-            train_rows, val_rows, notes = split_rows(np.flatnonzero(known), y_all[known], schema.task,
-                                                     self.val_fraction, self.seed)
-            y_train, y_val = np.ascontiguousarray(y_all[train_rows]), np.ascontiguousarray(y_all[val_rows])
-        for message in notes:
-            self.warnings.append(message)
-            yield Notice(message, "warning")
-
-        total = train_rows.size + val_rows.size
-        yield Progress("preprocess", 0, total, f"fitting the preprocessing on {train_rows.size} training rows")
-        fit_rows = train_rows[:_fit_limit(self.memory_budget, _raw_width(table))] if self.streamed else train_rows
-        fit_table = table_slice(table, 0, int(fit_rows[-1]) + 1) if self.streamed and fit_rows.size else table
-        pre = Preprocessor.fit(fit_table, schema, fit_rows, max_categories=self.max_categories)
-        self.release_pages()
-        if fit_rows.size < train_rows.size:
-            pre.warnings.append(f"the preprocessing was fitted on the first {fit_rows.size:,} of "
-                                f"{train_rows.size:,} training rows (the data is larger than the memory budget)")
-        self.preprocessor = pre
-        for message in pre.warnings:
-            self.warnings.append(message)
-            yield Notice(message, "warning")
-        splits = yield from self._transform(table, pre, (train_rows, y_train), (val_rows, y_val))
-        self.train_data, self.val_data = splits
+        yield from self._step(pipeline.table_notices(table))
+        options = pipeline.InferOptions(self.label, self.task_option, self.ignore, self.categorical, self.numeric,
+                                        self.max_categories)
+        self.schema = yield from self._step(pipeline.infer_schema(table, self._storage, options))
+        labelled = yield from self._step(pipeline.split(table, self.schema, self._storage, self.val_fraction,
+                                                        self.seed))
+        self.preprocessor = yield from self._step(pipeline.fit(table, self.schema, labelled, self._storage,
+                                                               self.max_categories, self.memory_budget))
+        self.train_data, self.val_data = yield from self._step(
+            pipeline.transform(table, self.preprocessor, labelled, self._storage))
         if self.num_batches("train") == 0:
-            message = (f"the training split has {self.num_train} rows, fewer than one batch of "
-                       f"{self.batch_size} with drop_last: there are no training batches")
-            self.warnings.append(message)
-            yield Notice(message, "warning")
-        yield Progress("preprocess", total, total, f"{total} rows -> {pre.feature_dim} features")
+            yield from self._step(iter([Notice(
+                f"the training split has {self.num_train} rows, fewer than one batch of "
+                f"{self.batch_size} with drop_last: there are no training batches", "warning")]))
+        total = self.num_train + self.num_val
+        yield Progress("preprocess", total, total, f"{total} rows -> {self.preprocessor.feature_dim} features")
         return self
 
-    def _transform(self, table: Table, pre: Preprocessor, train: tuple[np.ndarray, np.ndarray],
-                   val: tuple[np.ndarray, np.ndarray]) -> Generator[Progress, None, tuple[Split, Split]]:
-        """Both splits (rows, y), processed: contiguous slices of the table are transformed
-        (zero-copy, no arrow take) and each slice's rows scattered into their split (rows are sorted)."""
-        (train_rows, y_train), (val_rows, y_val) = train, val
-        total = train_rows.size + val_rows.size
-        x_train = self._array("train_x.f32", (train_rows.size, pre.feature_dim), np.float32)
-        x_val = self._array("val_x.f32", (val_rows.size, pre.feature_dim), np.float32)
-        first = int(min(train_rows[:1].tolist() + val_rows[:1].tolist()))
-        last = int(max(train_rows[-1:].tolist() + val_rows[-1:].tolist())) + 1
-        step = chunk_rows(max(pre.feature_dim, _raw_width(table)))
-        row_bytes = _raw_row_bytes(table) + 4 * pre.feature_dim + 16
-        for start in range(first, last, step):
-            stop = min(last, start + step)
-            part = pre.transform(table_slice(table, start, stop))
-            for rows, x in ((train_rows, x_train), (val_rows, x_val)):
-                a, b = np.searchsorted(rows, [start, stop])
-                x[a:b] = part[rows[a:b] - start]
-            self.release_pages((stop - start) * row_bytes)
-            done = int(np.searchsorted(train_rows, stop) + np.searchsorted(val_rows, stop))
-            yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
-        return Split(x_train, y_train, train_rows), Split(x_val, y_val, val_rows)
-
-    def _read(self) -> Generator[Progress | Notice, None, Table]:
-        """The raw Table: read whole, or spilled to disk when over the memory budget."""
-        from udl_core.formats import find_reader, load_table
-
-        self.estimate = _estimate(self.path, self.read_options, self.label)
-        reader = find_reader(self.path).name
-        streamable = reader in STREAMABLE and not self.read_options.labels_path
-        if not getattr(self.estimate, "streamed", False):
+    def _step(self, job: Iterator[Progress | Notice]) -> Generator[Progress | Notice, None, object]:
+        """One step of the pipeline: its events passed on, each warning's message also kept in
+        `warnings` (the one place a load warning is recorded); returns the step's value."""
+        while True:
             try:
-                return (yield from load_table(self.path, self.read_options))
-            except MemoryBudgetError:
-                # The estimate extrapolates compressed text from a prefix; the read counts every
-                # byte, and past the budget the file is streamed after all (or refused).
-                if not streamable:
-                    raise
-        name = Path(self.path).name
-        if streamable:
-            self.streamed = True
-            self._spill = SpillFolder(self, self.memory_budget // 4)
-            yield Notice(f"{name} is larger than the memory budget ({self.estimate}); it is streamed to a "
-                         f"memory-mapped file in {self._spill.path}", "warning")
-            return (yield from spill_table(self.path, reader, self.read_options, self._spill, self.estimate.rows))
-        if reader == "npy":
-            self.streamed = True
-            self._spill = SpillFolder(self, self.memory_budget // 4)
-            yield Notice(f"{name} is larger than the memory budget ({self.estimate}); it stays memory-mapped "
-                         f"and its processed rows go to {self._spill.path}", "warning")
-            table = yield from load_table(self.path, self.read_options)
-            for array in (table.features, table.labels):
-                self._spill.watch(array)
-            return table
-        else:
-            message = (f"{name} is larger than the memory budget ({self.estimate}), but {reader} files have no "
-                       "streaming reader: it is read into memory")
-            self.warnings.append(message)
-            yield Notice(message, "warning")
-        return (yield from load_table(self.path, self.read_options))
-
-    def _array(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
-        """A new array: on the heap, or a memmap in the spill folder when streaming."""
-        if self.streamed:
-            return self._spill.array(name, shape, dtype)
-        return np.empty(shape, dtype=dtype)
+                event = next(job)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(event, Notice) and event.level == "warning":
+                self.warnings.append(event.message)
+            yield event
 
     def release_pages(self, touched: int | None = None) -> None:
         """Data over the memory budget: drop the resident pages of its memory-mapped spill files
         (and NPY input) from this process, at once, or once `touched` bytes more of them have been
         read or written since the last release than a quarter of the budget. A no-op otherwise.
         Code that walks the loader's arrays itself (e.g. all of `train_data.x`) calls it per chunk."""
-        if self._spill is None:
-            return
         if touched is None:
-            self._spill.release()
+            self._storage.release()
         else:
-            self._spill.touched(touched)
+            self._storage.touched(touched)
 
     def load(self) -> UnifiedDataLoader:
         """`iter_load` without the events."""
@@ -310,9 +202,8 @@ class UnifiedDataLoader:
         also done when the loader is garbage-collected or at exit. `load()` may be called again."""
         self.train_data = self.val_data = self._processed = None
         self._orders = {}
-        if self._spill is not None:
-            self._spill.remove()
-            self._spill = None
+        self._storage.remove()
+        self._storage = InMemory()
 
     def __enter__(self) -> UnifiedDataLoader:
         return self
@@ -377,23 +268,9 @@ class UnifiedDataLoader:
     def processed_data(self) -> ProcessedData:
         """Every labelled row, processed, in file order (built from the splits on first use)."""
         self._loaded()
-        if self._processed is None and self.streamed:
-            train, val = self.train_data, self.val_data
-            x, y, rows = merge_splits((train.x, train.y, train.rows), (val.x, val.y, val.rows), self._spill)
-            self._processed = ProcessedData(x, y, list(self.feature_names), rows)
         if self._processed is None:
-            train, val = self.train_data, self.val_data
-            rows = np.concatenate([train.rows, val.rows])
-            order = np.argsort(rows, kind="stable")
-            x = self._array("all_x.f32", (rows.size, self.feature_dim), np.float32)
-            y = np.empty(rows.size, dtype=train.y.dtype)
-            where = np.empty_like(order)
-            where[order] = np.arange(order.size)
-            x[where[:len(train)]] = train.x
-            x[where[len(train):]] = val.x
-            y[where[:len(train)]] = train.y
-            y[where[len(train):]] = val.y
-            self._processed = ProcessedData(x, y, list(self.feature_names), rows[order])
+            x, y, rows = self._storage.merge(self.train_data, self.val_data)
+            self._processed = ProcessedData(x, y, list(self.feature_names), rows)
         return self._processed
 
     # batches ----------------------------------------------------------------------------
@@ -419,15 +296,8 @@ class UnifiedDataLoader:
             if len(self._orders) >= 4:
                 old = next(iter(self._orders))
                 del self._orders[old]
-                if self.streamed:
-                    self._spill.discard(f"order-{old}.i64")
-            rng = np.random.default_rng((self.seed, epoch))
-            if self.streamed:
-                # A bounded-buffer shuffle that reads a few blocks at a time, written to disk.
-                out = self._spill.array(f"order-{epoch}.i64", (len(data),), np.int64)
-                self._orders[epoch] = block_shuffle(len(data), rng, out=out, touched=self._spill.touched)
-            else:
-                self._orders[epoch] = rng.permutation(len(data))
+                self._storage.discard(f"order-{old}.i64")
+            self._orders[epoch] = self._storage.order(len(data), np.random.default_rng((self.seed, epoch)), epoch)
         return self._orders[epoch]
 
     def _positions(self, split: str, epoch: int) -> np.ndarray | range:
@@ -445,8 +315,8 @@ class UnifiedDataLoader:
             raise ConfigError(f"batch index {i} is out of range: this split has {span}")
         index = np.asarray(self._positions(split, epoch)[i * self.batch_size:(i + 1) * self.batch_size],
                            dtype=np.int64)
-        touched = self._spill.touched if self._spill is not None else None
-        return Batch(int(i), *gather(data, index, touched), self.feature_names, split, epoch, self.raw_rows)
+        return Batch(int(i), *gather(data, index, self._storage.touched_hook), self.feature_names, split, epoch,
+                     self.raw_rows)
 
     def batches(self, split: str = "train", epoch: int = 0, prefetch: bool = True) -> Iterator[Batch]:
         """Every batch of `split` for `epoch`, gathered ahead on a thread when `prefetch`."""
@@ -454,7 +324,7 @@ class UnifiedDataLoader:
         return iter_batches(data, self._positions(split, epoch), self.batch_size, self.num_batches(split),
                             feature_names=self.feature_names, split=split, epoch=epoch,
                             prefetch=self.prefetch if prefetch else 0, raw_rows=self.raw_rows,
-                            touched=self._spill.touched if self._spill is not None else None)
+                            touched=self._storage.touched_hook)
 
     def __iter__(self) -> Iterator[Batch]:
         """This epoch's training batches; each `iter()` starts the next epoch."""
@@ -515,39 +385,3 @@ def take_rows(columns: pa.Table, rows: np.ndarray, touched: Callable[[int], obje
     inverse = np.empty_like(grouped)
     inverse[grouped] = np.arange(grouped.size)
     return pa.Table.from_batches(parts, schema=columns.schema).take(pa.array(inverse))
-
-
-def _fit_limit(budget: int, width: int) -> int:
-    """Training rows a streamed load fits its preprocessing on: FIT_ROWS, fewer (not under
-    FIT_MIN_ROWS) when their float64 values would pass an eighth of the memory budget, since the
-    fit holds several float64 copies of a block of columns at once (~130 MiB at 200k x 16)."""
-    return min(FIT_ROWS, max(FIT_MIN_ROWS, budget // (64 * max(1, width))))
-
-
-def _raw_row_bytes(table: Table) -> int:
-    """Bytes of one raw row, on average (what a slice of the mapped table touches)."""
-    if not table.num_rows:
-        return 0
-    if table.is_tabular:
-        return -(-table.columns.nbytes // table.num_rows)
-    return int(np.prod(table.features.shape[1:])) * table.features.itemsize + 8
-
-
-def _raw_width(table: Table) -> int:
-    if table.is_tabular:
-        return table.columns.num_columns
-    return int(np.prod(table.features.shape[1:]))
-
-
-def _estimate(path: str, options: ReadOptions, label: str | None):
-    try:
-        from udl_core.formats.estimate import estimate
-    except ImportError:
-        return None
-    return estimate(path, options, label=label)
-
-
-def _quarantine_line(records: list[BadRecord]) -> str:
-    first = records[0]
-    more = f" (first: {first.location}: {first.reason})"
-    return f"{len(records)} malformed record(s) were skipped{more}"

@@ -50,8 +50,9 @@ import shutil
 import socket
 import tempfile
 import weakref
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -59,11 +60,16 @@ import pyarrow as pa
 from udl_core.dates import date_notes
 from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
+from udl_core.preprocess import chunk_rows
 from udl_core.table import BadRecord, ReadOptions, Table
 
+if TYPE_CHECKING:
+    from udl_core.batching import Split
+    from udl_core.preprocess import Preprocessor
+
 __all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_MIN_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SPILL_DIR_ENV",
-           "STREAMABLE", "SpillFolder", "block_shuffle", "merge_splits", "spill_roots", "spill_rows", "spill_table",
-           "stream_split", "sweep_stale"]
+           "STREAMABLE", "InMemory", "SpillFolder", "Spilled", "block_shuffle", "merge_splits", "spill_roots",
+           "spill_rows", "spill_table", "stream_split", "sweep_stale"]
 
 SAMPLE_ROWS = 100_000
 FIT_ROWS = 200_000
@@ -463,3 +469,192 @@ def block_shuffle(n: int, rng: np.random.Generator, block_rows: int | None = Non
         if touched is not None:
             touched(8 * window.size)
     return order
+
+
+class InMemory:
+    """Where a load within the memory budget keeps its arrays: on the heap."""
+
+    streamed = False
+    folder: SpillFolder | None = None
+    touched_hook: Callable[[int], object] | None = None   # (gather reads the heap: nothing to count)
+
+    def array(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+        return np.empty(shape, dtype=dtype)
+
+    def release(self) -> None:
+        """Nothing is mapped: nothing to release."""
+
+    def touched(self, nbytes: int) -> None:
+        """Nothing is mapped: nothing to count."""
+
+    def discard(self, name: str) -> None:
+        """Heap arrays go with their last reference."""
+
+    def remove(self) -> None:
+        """No folder to delete."""
+
+    def schema_sample(self, table: Table) -> Table:
+        """The rows the schema is inferred on: all of them."""
+        return table
+
+    def labels(self, parts: Iterable[np.ndarray], n: int) -> np.ndarray:
+        return np.concatenate(list(parts)) if n else np.empty(0, dtype=np.float32)
+
+    def split(self, y: np.ndarray, task: str, fraction: float, seed: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """The seeded split (batching.split_rows) of the rows with a known label."""
+        from udl_core.batching import split_rows
+
+        known = y >= 0 if task == "classification" else ~np.isnan(y)
+        train, val, notes = split_rows(np.flatnonzero(known), y[known], task, fraction, seed)
+        return train, val, np.ascontiguousarray(y[train]), np.ascontiguousarray(y[val]), notes
+
+    def fit_rows(self, train_rows: np.ndarray, budget: int, width: int) -> np.ndarray:
+        """The training rows the preprocessing is fitted on: all of them."""
+        return train_rows
+
+    def transform(self, table: Table, pre: Preprocessor, splits: Sequence[tuple[np.ndarray, np.ndarray]]
+                  ) -> Generator[Progress, None, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+        """Each split's rows (sorted) transformed straight into its own output array, a chunk of
+        rows at a time (progress, and a chance to cancel, between chunks); the table's columns
+        are made ready once (`Preprocessor.prepare`), not once per chunk."""
+        prepared = pre.prepare(table)
+        total = sum(rows.size for rows, _ in splits)
+        step = _chunk_rows(pre.feature_dim, table)
+        done = 0
+        out = []
+        for name, (rows, y) in zip(("train", "val"), splits, strict=True):
+            x = self.array(f"{name}_x.f32", (rows.size, pre.feature_dim), np.float32)
+            for start in range(0, rows.size, step):
+                stop = min(rows.size, start + step)
+                part = rows[start:stop]
+                contiguous = part.size and int(part[-1]) - int(part[0]) == part.size - 1
+                where = slice(int(part[0]), int(part[-1]) + 1) if contiguous else part
+                prepared.transform_into(where, x[start:stop])
+                done += stop - start
+                yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
+            out.append((x, y, rows))
+        return out
+
+    def merge(self, train: Split, val: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Both splits in file order: (x, y, rows)."""
+        rows = np.concatenate([train.rows, val.rows])
+        order = np.argsort(rows, kind="stable")
+        x = np.empty((rows.size, *train.x.shape[1:]), dtype=np.float32)
+        y = np.empty(rows.size, dtype=train.y.dtype)
+        where = np.empty_like(order)
+        where[order] = np.arange(order.size)
+        x[where[:len(train)]] = train.x
+        x[where[len(train):]] = val.x
+        y[where[:len(train)]] = train.y
+        y[where[len(train):]] = val.y
+        return x, y, rows[order]
+
+    def order(self, n: int, rng: np.random.Generator, epoch: int) -> np.ndarray:
+        """A shuffled order of n rows for epoch `epoch`."""
+        return rng.permutation(n)
+
+
+class Spilled(InMemory):
+    """Where a load over the memory budget keeps its arrays: memory maps in a spill folder
+    (removed with its owner), whose resident pages are dropped as they are touched."""
+
+    streamed = True
+
+    def __init__(self, owner: object, release_bytes: int) -> None:
+        self.folder = SpillFolder(owner, release_bytes)
+        self.touched_hook = self.folder.touched
+
+    def array(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
+        return self.folder.array(name, shape, dtype)
+
+    def release(self) -> None:
+        self.folder.release()
+
+    def touched(self, nbytes: int) -> None:
+        self.folder.touched(nbytes)
+
+    def discard(self, name: str) -> None:
+        self.folder.discard(name)
+
+    def remove(self) -> None:
+        self.folder.remove()
+
+    def schema_sample(self, table: Table) -> Table:
+        """The first SAMPLE_ROWS rows."""
+        from udl_core.schema import table_slice
+
+        return table_slice(table, 0, SAMPLE_ROWS)
+
+    def labels(self, parts: Iterable[np.ndarray], n: int) -> np.ndarray:
+        return spill_rows(parts, n, self.folder, "labels")
+
+    def split(self, y: np.ndarray, task: str, fraction: float, seed: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """The seeded split, without a per-row array on the heap (`stream_split`)."""
+        try:
+            return stream_split(y, task, fraction, seed, self.folder)
+        finally:
+            self.folder.discard("labels")
+
+    def fit_rows(self, train_rows: np.ndarray, budget: int, width: int) -> np.ndarray:
+        """The first FIT_ROWS training rows, fewer (not under FIT_MIN_ROWS) when their float64
+        values would pass an eighth of the memory budget, since the fit holds several float64
+        copies of a block of columns at once (~130 MiB at 200k x 16)."""
+        return train_rows[:min(FIT_ROWS, max(FIT_MIN_ROWS, budget // (64 * max(1, width))))]
+
+    def transform(self, table: Table, pre: Preprocessor, splits: Sequence[tuple[np.ndarray, np.ndarray]]
+                  ) -> Generator[Progress, None, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+        """Contiguous slices of the mapped table transformed (zero-copy, no arrow take) and each
+        slice's rows scattered into their split (rows are sorted), the pages read and written
+        released as they add up: memory stays bounded however large the data."""
+        from udl_core.schema import table_slice
+
+        total = sum(rows.size for rows, _ in splits)
+        outs = [self.array(f"{name}_x.f32", (rows.size, pre.feature_dim), np.float32)
+                for name, (rows, _) in zip(("train", "val"), splits, strict=True)]
+        ends = [rows[:1].tolist() + rows[-1:].tolist() for rows, _ in splits]
+        first = int(min(e[0] for e in ends if e)) if any(ends) else 0
+        last = int(max(e[-1] for e in ends if e)) + 1 if any(ends) else 0
+        step = _chunk_rows(pre.feature_dim, table)
+        row_bytes = _raw_row_bytes(table) + 4 * pre.feature_dim + 16
+        for start in range(first, last, step):
+            stop = min(last, start + step)
+            part = pre.transform(table_slice(table, start, stop))
+            for (rows, _), x in zip(splits, outs, strict=True):
+                a, b = np.searchsorted(rows, [start, stop])
+                x[a:b] = part[rows[a:b] - start]
+            self.touched((stop - start) * row_bytes)
+            done = int(sum(np.searchsorted(rows, stop) for rows, _ in splits))
+            yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
+        return [(x, y, rows) for x, (rows, y) in zip(outs, splits, strict=True)]
+
+    def merge(self, train: Split, val: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return merge_splits((train.x, train.y, train.rows), (val.x, val.y, val.rows), self.folder)
+
+    def order(self, n: int, rng: np.random.Generator, epoch: int) -> np.ndarray:
+        """A bounded-buffer shuffle that reads a few blocks at a time, written to disk."""
+        out = self.folder.array(f"order-{epoch}.i64", (n,), np.int64)
+        return block_shuffle(n, rng, out=out, touched=self.folder.touched)
+
+    def forget_order(self, epoch: int) -> None:
+        self.folder.discard(f"order-{epoch}.i64")
+
+
+def _chunk_rows(feature_dim: int, table: Table) -> int:
+    return chunk_rows(max(feature_dim, _raw_width(table)))
+
+
+def _raw_row_bytes(table: Table) -> int:
+    """Bytes of one raw row, on average (what a slice of the mapped table touches)."""
+    if not table.num_rows:
+        return 0
+    if table.is_tabular:
+        return -(-table.columns.nbytes // table.num_rows)
+    return int(np.prod(table.features.shape[1:])) * table.features.itemsize + 8
+
+
+def _raw_width(table: Table) -> int:
+    if table.is_tabular:
+        return table.columns.num_columns
+    return int(np.prod(table.features.shape[1:]))

@@ -64,8 +64,8 @@ def test_streamed_tables_match_the_in_memory_load(files, kind):
 
 
 def test_sample_schema_and_fit_with_classes_from_every_row(files, monkeypatch):
-    monkeypatch.setattr("udl_core.loader.SAMPLE_ROWS", 100)
-    monkeypatch.setattr("udl_core.loader.FIT_ROWS", 50)
+    monkeypatch.setattr("udl_core.streaming.SAMPLE_ROWS", 100)
+    monkeypatch.setattr("udl_core.streaming.FIT_ROWS", 50)
     loader = UnifiedDataLoader(files["csv"], memory_budget=TINY).load()
     assert loader.classes == ("late", "x", "y")                 # "late" is past the sample
     assert loader.schema.class_counts["late"] == 3
@@ -261,13 +261,13 @@ def test_streamed_heap_does_not_grow_with_the_row_count(tmp_path, monkeypatch):
     from udl_core.schema import count_labels
 
     small = {"udl_core.streaming.BATCH_ROWS": 2048, "udl_core.streaming.CHUNK_ROWS": 4096,
-             "udl_core.streaming.BUFFER_ROWS": 4096, "udl_core.loader.SAMPLE_ROWS": 2000,
-             "udl_core.loader.FIT_ROWS": 2000, "udl_core.loader._LABEL_ROWS": 4096,
+             "udl_core.streaming.BUFFER_ROWS": 4096, "udl_core.streaming.SAMPLE_ROWS": 2000,
+             "udl_core.streaming.FIT_ROWS": 2000, "udl_core.pipeline._LABEL_ROWS": 4096,
              "udl_core.batching.CHUNK_BYTES": 64 << 10}
     for name, value in small.items():
         monkeypatch.setattr(name, value)
-    monkeypatch.setattr("udl_core.loader.chunk_rows", lambda width: 2048)
-    monkeypatch.setattr("udl_core.loader.count_labels", functools.partial(count_labels, chunk_rows=4096))
+    monkeypatch.setattr("udl_core.streaming.chunk_rows", lambda width: 2048)
+    monkeypatch.setattr("udl_core.pipeline.count_labels", functools.partial(count_labels, chunk_rows=4096))
     n = 40_000
     one, two = _heap_case(tmp_path, n), _heap_case(tmp_path, 2 * n)
     # per-row arrays on the heap (labels, row ids, split, order: ~60 bytes a row) added 2.4 MB here
