@@ -3,10 +3,10 @@
 A `Series` holds (x, y) in arrays that double when full (appending is O(1) amortised) and,
 beside them, min/max summaries of buckets of 8, 32, 128, ... points, each level built from
 the one below as points arrive. `view(x0, x1, pixels)` returns the points in [x0, x1] as they
-are when there are at most a few a pixel, else the (min, max) pair of each bucket at the finest
-level with at most a few buckets a pixel: what peak downsampling draws, without reading the
-other 999,000 points of a million-step run on every frame. A line through these pairs covers,
-column by column, the pixels that the line through every point covers.
+are when there are at most 8 a pixel, else the (min, max) pair of each bucket at the coarsest
+level that still has one bucket or more a pixel (1 to 4): what peak downsampling draws, without
+reading the other 999,000 points of a million-step run on every frame. A line through these
+pairs covers, column by column, the pixels that the line through every point covers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["Buffer", "Series"]
 
 FIRST_BUCKET = 8
 LEVEL_FACTOR = 4
-PER_PIXEL = 2  # points (or buckets) a pixel column that a view may return
+PER_PIXEL = FIRST_BUCKET  # up to this many points a pixel, a view returns the points themselves
 
 
 class _Columns:
@@ -137,11 +137,11 @@ class Series:
         xs, ys = self.points.x, self.points.y
         i0 = max(0, int(np.searchsorted(xs, x0, side="right")) - 1)  # one point beyond each edge
         i1 = min(len(xs), int(np.searchsorted(xs, x1, side="left")) + 1)
-        budget = PER_PIXEL * max(1, pixels)
-        if i1 - i0 <= budget or not self._levels:
+        pixels = max(1, pixels)
+        if i1 - i0 <= PER_PIXEL * pixels or not self._levels:
             return xs[i0:i1], ys[i0:i1]
-        depth = 0
-        while depth + 1 < len(self._levels) and (i1 - i0) / self._levels[depth].size > budget:
+        depth = 0  # the coarsest level that still has a bucket (or more) a pixel
+        while depth + 1 < len(self._levels) and (i1 - i0) / self._levels[depth + 1].size >= pixels:
             depth += 1
         out_x: list[np.ndarray] = []
         out_y: list[np.ndarray] = []
