@@ -1,81 +1,55 @@
-"""The Checks panel: run the pipeline checks on the worker thread and list each verdict as it comes.
+"""The Checks panel: run the pipeline checks as a job in the window's one lane and list the verdicts.
 
-Drop-in: `panel = ChecksPanel()`, `panel.set_loader(loader)` after every load, and connect
-`panel.checks_finished(list[CheckResult])` to whatever else should show the warnings.
+Failures come first, then warnings, then passes (each in the order the checks made them), under a
+summary line coloured by the worst verdict. The checks run in a `JobRunner` (the window's, so the
+window's Stop and every other job share one lane; a panel built alone makes its own), on the MLX
+thread; a stop is honoured between two checks and between the chunks of a long one.
+
+Drop-in: `panel = ChecksPanel(runner=window.runner)`, `panel.set_loader(loader)` after every load;
+`checks_finished(list[CheckResult])` when a run completes, `checks_stopped(list[CheckResult])` with
+the verdicts made before a run was stopped or failed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
 from udl_core.events import Progress
 from udl_core.training.checks import CheckBudget, CheckResult, iter_checks
+from udl_gui.job_runner import JobRunner
+from udl_gui.verdicts import GLYPHS, count_text, palette_color, rank, status_icon, worst
 from udl_gui.worker import Job, mlx_thread
 
 __all__ = ["ChecksPanel", "status_icon"]
 
+KIND = "checks"   # the job's kind in the runner
 STATUS_ROLE = Qt.ItemDataRole.UserRole
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
-_COLORS = {"pass": "#2e7d32", "warn": "#ef8f00", "fail": "#c62828"}
-_ICONS: dict[str, QIcon] = {}
-# Every check Job ever started, kept for the life of the process. On the shared MLX thread the
-# worker deletes itself (deleteLater) there; if Python dropped the Job first, the wrapper would
-# delete that worker directly from the GUI thread while its deferred delete is pending, which
-# crashes ("QObject: shared QObject was deleted directly"). A Job is a few hundred bytes once done.
-_STARTED_JOBS: list[Job] = []
-
-
-def status_icon(status: str, size: int = 16) -> QIcon:
-    """A drawn disc with a tick, an exclamation mark or a cross (standard icons are absent offscreen)."""
-    key = f"{status}{size}"
-    if key in _ICONS:
-        return _ICONS[key]
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor(_COLORS[status]))
-    painter.drawEllipse(QRectF(0.5, 0.5, size - 1, size - 1))
-    pen = QPen(QColor("white"), max(1.5, size / 8), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-    painter.setPen(pen)
-    s = size
-    if status == "pass":
-        path = QPainterPath(QPointF(s * 0.28, s * 0.52))
-        path.lineTo(QPointF(s * 0.44, s * 0.68))
-        path.lineTo(QPointF(s * 0.72, s * 0.34))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(path)
-    elif status == "warn":
-        painter.drawLine(QPointF(s / 2, s * 0.25), QPointF(s / 2, s * 0.56))
-        painter.drawPoint(QPointF(s / 2, s * 0.74))
-    else:
-        painter.drawLine(QPointF(s * 0.32, s * 0.32), QPointF(s * 0.68, s * 0.68))
-        painter.drawLine(QPointF(s * 0.68, s * 0.32), QPointF(s * 0.32, s * 0.68))
-    painter.end()
-    _ICONS[key] = QIcon(pixmap)
-    return _ICONS[key]
 
 
 class ChecksPanel(QWidget):
-    """A "Run checks" button, a progress bar, a summary line and the list of results."""
+    """A "Run checks" button (it stops a run in progress), a progress bar, the summary, the verdicts."""
 
-    checks_finished = Signal(list)   # list[CheckResult], once a run completes (not when stopped)
+    checks_finished = Signal(list)   # list[CheckResult]: every verdict of a completed run
+    checks_stopped = Signal(list)    # list[CheckResult]: the verdicts made before a stop or an error
 
-    def __init__(self, parent: QWidget | None = None, *, budget: CheckBudget | None = None, seed: int = 0) -> None:
+    def __init__(self, parent: QWidget | None = None, *, runner: JobRunner | None = None,
+                 budget: CheckBudget | None = None, seed: int = 0) -> None:
         super().__init__(parent)
         self.setObjectName("checksPanel")
+        self.runner = runner if runner is not None else JobRunner(self)
+        self._own_runner = runner is None
         self._loader: Any = None
         self._budget = budget
         self._seed = seed
-        self._job: Job | None = None
-        self._jobs: list[Job] = []
+        self._job: Job | None = None        # the run this panel shows; None once it is forgotten
         self._results: list[CheckResult] = []
+        self._groups = (0, 0)               # check groups done, of how many
 
         self.run_button = QPushButton("Run checks")
         self.run_button.setObjectName("runChecksButton")
@@ -89,8 +63,10 @@ class ChecksPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(True)
         self.summary = QLabel("Load a dataset, then run the checks.")
-        self.summary.setObjectName("checksSummaryLabel")
+        self.summary.setObjectName("checksSummary")
         self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAccessibleName("Pipeline checks summary")
         self.list = QListWidget()
         self.list.setObjectName("checksList")
         self.list.setWordWrap(True)
@@ -106,125 +82,208 @@ class ChecksPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.list, 1)
 
+        r = self.runner
+        r.started.connect(self._on_runner_started)
+        r.progressed.connect(self._on_runner_progressed)
+        r.returned.connect(self._on_runner_returned)
+        r.errored.connect(self._on_runner_errored)
+        r.cancelled.connect(self._on_runner_cancelled)
+        r.finished.connect(self._on_runner_finished)
+
     # public API ---------------------------------------------------------------------------------
     def set_loader(self, loader: Any) -> None:
-        """Check `loader` (loaded) from now on; a run in progress on the old one is stopped."""
+        """Check `loader` (loaded) from now on; a run in progress on the old one is stopped and forgotten."""
         self.stop()
+        self._job = None
         self._loader = loader
         self.list.clear()
         self._results = []
-        ready = loader is not None and getattr(loader, "train_data", None) is not None
-        self.run_button.setEnabled(ready)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.summary.setText("Ready: run the checks." if ready else "Load a dataset, then run the checks.")
+        self.progress.resetFormat()
+        self._set_summary("Ready: run the checks." if self._ready() else "Load a dataset, then run the checks.")
+        self._sync_button()
 
     @property
     def results(self) -> list[CheckResult]:
+        """The verdicts of the current or last run, in the order the checks made them."""
         return list(self._results)
 
     def warning_messages(self) -> list[str]:
-        """One line per warned or failed check, for the schema panel's message list."""
-        return [f"{r.status}: {r.name}: {r.reason}" for r in self._results if r.status != "pass"]
+        """One line per failed, then warned, check."""
+        flagged = sorted((r for r in self._results if r.status != "pass"), key=lambda r: rank(r.status))
+        return [f"{r.status}: {r.name}: {r.reason}" for r in flagged]
 
     @property
     def running(self) -> bool:
         return self._job is not None and self._job.running
 
-    def run_checks(self) -> None:
-        if self._loader is None:
-            return
-        self.stop()
+    def run_checks(self) -> Job | None:
+        """Start the checks on the loader; None when there is none or the lane is busy with another job."""
+        if not self._ready() or (self.runner.busy and not self._mine_active()):
+            return None
         self.list.clear()
         self._results = []
+        self._groups = (0, 0)
         self.progress.setRange(0, 0)  # busy until the first Progress says how many groups
-        self.summary.setText("Running the checks…")
-        self.run_button.setEnabled(False)
-        # MLX keeps a stream per thread for the life of the process: run on the GUI's one MLX thread
-        job = Job(iter_checks, self._loader, budget=self._budget, seed=self._seed, name="checks",
-                  thread=mlx_thread())
-        job.progressed.connect(self._on_job_progressed)
-        job.returned.connect(self._on_job_returned)
-        job.errored.connect(self._on_job_errored)
-        job.cancelled.connect(self._on_job_cancelled)
-        job.done.connect(self._on_job_done)
-        self._jobs = [j for j in self._jobs if j.running]
-        self._jobs.append(job)
-        _STARTED_JOBS.append(job)
-        self._job = job
-        job.start()
+        self._set_summary("Running the checks\u2026")
+        # MLX keeps a stream per thread for the life of the process: run on the one MLX thread
+        self._job = self.runner.start(KIND, iter_checks, self._loader, budget=self._budget, seed=self._seed,
+                                      thread=mlx_thread())
+        self._sync_button()
+        return self._job
 
     def stop(self, wait: bool = False) -> None:
-        """Ask a running check job to stop after its current check step; `wait` joins the thread."""
-        if self._job is not None and self._job.running:
-            self._job.stop(wait=wait)
+        """Stop this panel's run through the runner (after the current chunk); `wait` joins it."""
+        job = self._job
+        if job is None or not job.running:
+            return
+        if self.runner.current is job:
+            self.runner.stop()
+        else:
+            job.stop()
+        if wait:
+            job.stop(wait=True)
+        self._sync_button()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        for job in self._jobs:
-            if job.running:
-                job.stop(wait=True)
+        if self._own_runner:
+            self.runner.stop_all(wait=True)
         super().closeEvent(event)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "list"):
+            self._recolor()
 
     # slots ----------------------------------------------------------------------------------------
     @Slot()
     def _on_run_button_clicked(self) -> None:
-        self.run_checks()
+        if self._mine_active():
+            self.stop()
+        else:
+            self.run_checks()
 
-    @Slot(object)
-    def _on_job_progressed(self, event: object) -> None:
-        if self.sender() is not self._job:
+    @Slot(str)
+    def _on_runner_started(self, kind: str) -> None:
+        job = self._job
+        if job is not None and self.runner.current is not job and job.active:
+            # another job took the lane: the runner stopped this run and drops its late events
+            self._show_stopped()
+        self._sync_button()
+
+    @Slot(str, object)
+    def _on_runner_progressed(self, kind: str, event: object) -> None:
+        if not self._is_mine(kind):
             return
         if isinstance(event, Progress):
+            self._groups = (event.done, event.total or 0)
             self.progress.setRange(0, event.total or 0)
             self.progress.setValue(event.done)
             self.progress.setFormat(f"{event.message} (%v/%m)" if event.message else "%v/%m")
         elif isinstance(event, CheckResult):
             self._results.append(event)
             self._add_item(event)
+            self._set_summary(f"Running the checks\u2026 {count_text(r.status for r in self._results)} so far.",
+                              worst(r.status for r in self._results))
 
-    @Slot(object)
-    def _on_job_returned(self, results: object) -> None:
-        if self.sender() is not self._job:
+    @Slot(str, object)
+    def _on_runner_returned(self, kind: str, results: object) -> None:
+        if not self._is_mine(kind):
             return
         results = list(results or [])
-        counts = {s: sum(r.status == s for r in results) for s in ("pass", "warn", "fail")}
-        self.summary.setText(f"{counts['pass']} passed, {counts['warn']} warned, {counts['fail']} failed.")
+        self._set_summary(count_text(r.status for r in results), worst(r.status for r in results), glyph=True)
         self.progress.setFormat("done")
         self.checks_finished.emit(results)
 
-    @Slot(object)
-    def _on_job_errored(self, error: object) -> None:
-        if self.sender() is not self._job:
+    @Slot(str, object)
+    def _on_runner_errored(self, kind: str, error: object) -> None:
+        if not self._is_mine(kind):
             return
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.summary.setText(f"The checks stopped with an error: {error}")
-        item = QListWidgetItem(status_icon("fail"), f"error — {error}")
+        self.progress.setFormat("error")
+        item = QListWidgetItem(status_icon("fail"), f"error \u2014 {error}")
         item.setData(STATUS_ROLE, "fail")
         item.setData(NAME_ROLE, "error")
-        self.list.addItem(item)
+        item.setForeground(self._item_color("fail"))
+        self.list.insertItem(0, item)
+        done = f" ({count_text(r.status for r in self._results)} before it)" if self._results else ""
+        self._set_summary(f"The checks stopped with an error: {error}{done}", "fail", glyph=True)
+        self.checks_stopped.emit(list(self._results))
 
-    @Slot()
-    def _on_job_cancelled(self) -> None:
-        if self.sender() is not self._job:
-            return
-        self.summary.setText(f"Stopped after {len(self._results)} results.")
+    @Slot(str)
+    def _on_runner_cancelled(self, kind: str) -> None:
+        if self._is_mine(kind):
+            self._show_stopped()
 
-    @Slot()
-    def _on_job_done(self) -> None:
-        if self.sender() is self._job:
-            self.run_button.setEnabled(self._loader is not None)
-            if self.progress.maximum() == 0:
-                self.progress.setRange(0, 1)
-        # drop finished jobs later, never inside the signal of the object being dropped
-        QTimer.singleShot(0, self._prune_jobs)
-
-    def _prune_jobs(self) -> None:
-        self._jobs = [j for j in self._jobs if j.running or j is self._job]
+    @Slot(str)
+    def _on_runner_finished(self, kind: str) -> None:
+        if self._is_mine(kind) and self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self._sync_button()
 
     # helpers -------------------------------------------------------------------------------------
+    def _ready(self) -> bool:
+        return self._loader is not None and getattr(self._loader, "train_data", None) is not None
+
+    def _mine_active(self) -> bool:
+        return self._job is not None and self._job.active
+
+    def _is_mine(self, kind: str) -> bool:
+        return kind == KIND and self._job is not None and self.runner.current is self._job
+
+    def _sync_button(self) -> None:
+        if self._mine_active():
+            stopping = self._job is not None and self._job.stop_requested
+            self.run_button.setText("Stopping\u2026" if stopping else "Stop checks")
+            self.run_button.setEnabled(not stopping)
+            return
+        self.run_button.setText("Run checks")
+        self.run_button.setEnabled(self._ready() and not self.runner.busy)
+
+    def _show_stopped(self) -> None:
+        done, total = self._groups
+        of = f" after {done} of {total} check groups" if total else ""
+        listed = count_text(r.status for r in self._results) if self._results else "none finished"
+        self.progress.setFormat("stopped")
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self._set_summary(f"Checks stopped{of}: {listed}.", worst(r.status for r in self._results), glyph=True)
+        self.checks_stopped.emit(list(self._results))
+
+    def _set_summary(self, text: str, status: str | None = None, glyph: bool = False) -> None:
+        self.summary.setText(f"{GLYPHS[status]} {text}" if glyph and status else text)
+        self.summary.setProperty("verdict", status or "")
+        self._recolor_summary()
+
+    def _recolor_summary(self) -> None:
+        status = self.summary.property("verdict")
+        font = self.summary.font()
+        font.setBold(bool(status))
+        self.summary.setFont(font)
+        palette = self.summary.palette()
+        own = self.palette()
+        palette.setColor(QPalette.ColorRole.WindowText,
+                         palette_color(status, own, QPalette.ColorRole.Window) if status
+                         else own.color(QPalette.ColorRole.WindowText))
+        self.summary.setPalette(palette)
+
+    def _item_color(self, status: str) -> QColor:
+        # the panel's palette: on a palette change the list hears of it only after the panel
+        return palette_color(status, self.palette(), QPalette.ColorRole.Base, QPalette.ColorRole.AlternateBase)
+
+    def _recolor(self) -> None:
+        self._recolor_summary()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            status = item.data(STATUS_ROLE)
+            if status != "pass":
+                item.setForeground(self._item_color(status))
+
     def _add_item(self, result: CheckResult) -> None:
-        text = f"{result.name} — {result.reason}"
+        """Below every verdict as bad or worse, above the milder ones."""
+        text = f"{result.name} \u2014 {result.reason}"
         if result.hint and result.status != "pass":
             text += f"\nHint: {result.hint}"
         item = QListWidgetItem(status_icon(result.status), text)
@@ -232,5 +291,8 @@ class ChecksPanel(QWidget):
         item.setData(STATUS_ROLE, result.status)
         item.setData(NAME_ROLE, result.name)
         if result.status != "pass":
-            item.setForeground(QColor(_COLORS[result.status]))
-        self.list.addItem(item)
+            item.setForeground(self._item_color(result.status))
+        row = sum(rank(self.list.item(i).data(STATUS_ROLE)) <= rank(result.status) for i in range(self.list.count()))
+        self.list.insertItem(row, item)
+        if row == 0:
+            self.list.scrollToTop()

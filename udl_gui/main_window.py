@@ -205,8 +205,9 @@ class MainWindow(QMainWindow):
         if self._checks_panel is None:
             from udl_gui.checks_panel import ChecksPanel
 
-            panel = ChecksPanel()
+            panel = ChecksPanel(runner=self.runner)   # one lane: Stop and every other job stop the checks
             panel.checks_finished.connect(self._on_checks_finished)
+            panel.checks_stopped.connect(self._on_checks_stopped)
             index = self.side_tabs.indexOf(self._checks_placeholder)
             current = self.side_tabs.currentIndex()
             self.side_tabs.removeTab(index)
@@ -290,7 +291,7 @@ class MainWindow(QMainWindow):
                 self.log(event.message, event.level)
         elif isinstance(event, EpochMetrics):
             self.monitor.on_epoch(event)
-        else:
+        elif kind != "checks":   # the Checks panel lists the checks' verdicts
             self.log(str(event))
 
     @Slot(str, object)
@@ -309,7 +310,8 @@ class MainWindow(QMainWindow):
     def _on_runner_errored(self, kind: str, exc: BaseException) -> None:
         self._run_after_load = False
         what = {"load": "Could not load the dataset", "walk": "Walking the batches failed",
-                "train": "Training stopped with an error"}.get(kind, "The job failed")
+                "train": "Training stopped with an error", "checks": "The pipeline checks stopped with an error"
+                }.get(kind, "The job failed")
         self.monitor.ended(f"{kind} failed")
         if kind == "load":
             self.dataset.on_failed()   # the dataset on screen stays
@@ -469,8 +471,6 @@ class MainWindow(QMainWindow):
                     "learning rate": f"{config['learning_rate']:g}", "device": config["device"],
                     "dataset": Path(str(getattr(self.loader, "path", ""))).name}
         self.monitor.start_training(len(self.loader), config["epochs"], self._batch_size(), settings)
-        if self._checks_panel is not None and self._checks_panel.running:
-            self.log("training starts when the pipeline checks are done (both use the one MLX thread)")
         self.log(f"training {config['model']} for {plural(config['epochs'], 'epoch')}, lr {config['learning_rate']:g}, "
                  f"device {config['device']}, {plural(len(self.loader), 'batch')} of {self._batch_size()} per epoch")
         return self.runner.start("train", jobs.train_job, self.loader, thread=mlx_thread(), **config)
@@ -599,8 +599,10 @@ class MainWindow(QMainWindow):
                  "warning" if flagged else "info")
         for line in flagged:
             self.log(line, "warning")
-        if flagged:
-            self.schema_panel.add_messages(flagged)
+        self.schema_panel.show_check_results(results)
+
+    def _on_checks_stopped(self, results: list) -> None:
+        self.schema_panel.show_check_results(results, stopped=True)
 
     def _input_paths(self) -> list[str | None]:
         """The dataset and labels files loaded and typed: an export never replaces one of them."""

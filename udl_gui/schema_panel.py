@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from udl_core.wording import count, in_window_words, plural
 from udl_gui.class_examples import ClassExamples
 from udl_gui.health_strip import class_colors
+from udl_gui.verdicts import Verdict, palette_color, rank, status_icon
 
 __all__ = ["ColumnRow", "SchemaModel", "SchemaPanel"]
 
@@ -177,6 +178,9 @@ class _ChoiceDelegate(QStyledItemDelegate):
 
 class SchemaPanel(QWidget):
     overridesRequested = Signal(dict)  # the loader keyword arguments to reload with
+    _messages: tuple[Sequence[str], Sequence[Any], Sequence[str]] = ((), (), ())   # the load's
+    _checks: tuple[Verdict, ...] = ()   # the last check run's verdicts
+    _checks_stopped = False
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -269,6 +273,7 @@ class SchemaPanel(QWidget):
         super().changeEvent(event)
         if event.type() == event.Type.PaletteChange and hasattr(self, "classes_plot"):
             self._apply_palette()
+            self._list_messages()
 
     def _kind_choices(self, index: _Index) -> list[str]:
         current = str(index.data(Qt.ItemDataRole.EditRole))
@@ -329,7 +334,29 @@ class SchemaPanel(QWidget):
                                    if len(classes) <= 6 else f"Class counts ({plural(len(classes), 'class')})")
 
     def show_messages(self, warnings: Sequence[str], quarantine: Sequence[Any], notes: Sequence[str] = ()) -> None:
+        """A load's warnings, skipped records and notes (the last dataset's check verdicts go)."""
+        self._messages = (list(warnings), list(quarantine), list(notes))
+        self._checks, self._checks_stopped = (), False
+        self._list_messages()
+
+    def show_check_results(self, results: Sequence[Verdict], stopped: bool = False) -> None:
+        """The pipeline checks' failures, then warnings, listed above the load's messages (a new run
+        replaces the last one's); `stopped`: the run was stopped, these are the checks it finished."""
+        self._checks, self._checks_stopped = tuple(results), stopped
+        self._list_messages()
+
+    def _list_messages(self) -> None:
+        warnings, quarantine, notes = self._messages
         self.warnings.clear()
+        flagged = sorted((r for r in self._checks if r.status != "pass"), key=lambda r: rank(r.status))
+        palette = self.palette()   # on a palette change the list hears of it only after this panel
+        for result in flagged:
+            verb = "failed" if result.status == "fail" else "warned"
+            item = QListWidgetItem(status_icon(result.status), f"check {result.name} {verb}: {result.reason}",
+                                   self.warnings)
+            item.setForeground(palette_color(result.status, palette, QPalette.ColorRole.Base,
+                                             QPalette.ColorRole.AlternateBase))
+            item.setToolTip(getattr(result, "hint", "") or result.reason)
         for text in warnings:
             QListWidgetItem(f"\u26a0 {in_window_words(text)}", self.warnings)
         for text in notes:
@@ -338,8 +365,10 @@ class SchemaPanel(QWidget):
             QListWidgetItem(f"{plural(len(quarantine), 'record')} skipped:", self.warnings)
             for record in list(quarantine)[:200]:
                 QListWidgetItem(f"  {record}", self.warnings)
-        if not warnings and not quarantine:
-            QListWidgetItem("No warnings; no records skipped.", self.warnings)
+        if not warnings and not quarantine and not flagged:
+            passed = f"; {plural(len(self._checks), 'check')} passed" if self._checks else ""
+            stopped = " before the checks were stopped" if self._checks and self._checks_stopped else ""
+            QListWidgetItem(f"No warnings; no records skipped{passed}{stopped}.", self.warnings)
         self.warnings.scrollToTop()
 
     def add_messages(self, lines: Sequence[str]) -> None:

@@ -287,6 +287,24 @@ def test_iter_checks_yields_progress_then_results_and_returns_them():
     assert all(r.reason[:1].isupper() and r.reason.endswith(".") for r in results)
 
 
+def test_a_consumer_can_stop_the_checks_between_two_batches_of_a_check():
+    x, y = blobs(n=2000, seed=27)
+    fetched = []
+    job = iter_checks(FakeLoader(x, y, batch_fn=lambda batch: fetched.append(batch.index) or batch), budget=FAST)
+    for event in job:
+        if isinstance(event, Progress) and event.message.startswith("checking batches"):
+            break
+    assert next(job) is None and fetched == [0]   # a heartbeat after the first of 50 batches
+    job.close()                                    # what a stopped worker does
+    assert fetched == [0]
+
+
+def test_the_short_trainings_yield_between_their_steps():
+    x, y = blobs(n=600, seed=28)
+    events = list(iter_checks(FakeLoader(x, y), budget=FAST, select=["input_dependence"]))
+    assert events.count(None) >= 2 * FAST.train_steps   # the real and the zeroed inputs' trainings
+
+
 def test_checks_run_on_another_thread():
     x, y = blobs(n=300, seed=25)
     box = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +52,9 @@ class _Scan:
     first: tuple | None = None
 
 
-def _scan(ctx: CheckContext, split: str, limit: int | None = None) -> _Scan:
-    """One pass over epoch 0 of `split`; the row ids are counted when `limit` is given."""
+def _scan(ctx: CheckContext, split: str, limit: int | None = None) -> Generator[None, None, _Scan]:
+    """One pass over epoch 0 of `split`; the row ids are counted when `limit` is given. Yields None
+    after each batch (a chance to stop)."""
     scan = _Scan(counts=np.zeros(limit or 0, np.uint8))
     batch_size = int(getattr(ctx.loader, "batch_size", 0) or 0)
     batches = _iter_batches(ctx.loader, split, 0, prefetch=False)
@@ -78,6 +79,7 @@ def _scan(ctx: CheckContext, split: str, limit: int | None = None) -> _Scan:
                 bad_y = int((~np.isfinite(y)).sum())
                 scan.nonfinite.append((position, f"the label '{ctx.label_name}'", bad_y))
                 scan.nonfinite_total += bad_y
+            yield None
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -150,17 +152,17 @@ def _shape_problem(position: int, x: np.ndarray, y: np.ndarray, rows: np.ndarray
     return None
 
 
-def batch_checks(ctx: CheckContext) -> Iterator[CheckResult]:
-    train = _scan(ctx, "train", _row_limit(ctx))
+def batch_checks(ctx: CheckContext) -> Iterator[CheckResult | None]:
+    train = yield from _scan(ctx, "train", _row_limit(ctx))
     ctx.epoch_hashes = train.hashes
-    val = _scan(ctx, "val") if len(ctx.val_y) else _Scan()
-    yield _coverage(ctx, train)
+    val = (yield from _scan(ctx, "val")) if len(ctx.val_y) else _Scan()
+    yield (yield from _coverage(ctx, train))
     yield _finite(ctx, train, val)
     yield _shapes(ctx, train, val)
     yield _disjoint(ctx)
 
 
-def _coverage(ctx: CheckContext, scan: _Scan) -> CheckResult:
+def _coverage(ctx: CheckContext, scan: _Scan) -> Generator[None, None, CheckResult]:
     name = "batches.coverage"
     counts, limit = scan.counts, scan.counts.size
     outside = np.concatenate(scan.outside) if scan.outside else np.zeros(0, np.int64)
@@ -174,7 +176,7 @@ def _coverage(ctx: CheckContext, scan: _Scan) -> CheckResult:
         candidates = [int(v) for v in out_repeats[:1]] + ([int(np.argmax(counts > 1))] if repeats else [])
         candidates += [int(v) for v in out_repeats[out_repeats >= limit][:1]]
         row = min(candidates)
-        times, where_ = _where_row(ctx, row)
+        times, where_ = yield from _where_row(ctx, row)
         return CheckResult(name, "fail",
                            f"row {row} appears {times} times in one epoch "
                            f"(batches {', '.join(map(str, where_))}); {repeats + out_repeats.size} rows repeat "
@@ -212,7 +214,7 @@ def _coverage(ctx: CheckContext, scan: _Scan) -> CheckResult:
                        f"{len(scan.hashes):,} batches of an epoch.", "", details)
 
 
-def _where_row(ctx: CheckContext, row: int) -> tuple[int, list[int]]:
+def _where_row(ctx: CheckContext, row: int) -> Generator[None, None, tuple[int, list[int]]]:
     """How often `row` appears in epoch 0 and the first 3 batches holding it: a second pass, made
     only when a row repeats, so that the first one keeps no row ids."""
     times, where_ = 0, []
@@ -223,6 +225,7 @@ def _where_row(ctx: CheckContext, row: int) -> tuple[int, list[int]]:
             times += hits
             if hits and len(where_) < 3:
                 where_.append(position)
+            yield None
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -291,9 +294,9 @@ def _disjoint(ctx: CheckContext) -> CheckResult:
                        "rows are disjoint.", "", {"train": len(ctx.train_rows), "val": len(ctx.val_rows)})
 
 
-def determinism_check(ctx: CheckContext) -> Iterator[CheckResult]:
+def determinism_check(ctx: CheckContext) -> Iterator[CheckResult | None]:
     name = "determinism"
-    first = ctx.epoch_hashes if ctx.epoch_hashes is not None else _scan(ctx, "train").hashes
+    first = ctx.epoch_hashes if ctx.epoch_hashes is not None else (yield from _scan(ctx, "train")).hashes
     # Compared as the second pass goes (its hashes are not kept): the first difference, and the count.
     second, differs = 0, None
     batches = _iter_batches(ctx.loader, "train", 0, prefetch=True)
@@ -304,6 +307,7 @@ def determinism_check(ctx: CheckContext) -> Iterator[CheckResult]:
             if position < len(first) and digest != first[position]:
                 differs = (position, first[position], digest)
                 break
+            yield None
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
@@ -326,7 +330,7 @@ def determinism_check(ctx: CheckContext) -> Iterator[CheckResult]:
                           "The number of batches per epoch must not depend on timing or prefetching.",
                           details)
         return
-    rebuilt = _rebuilt_differs(ctx, first, seed_text)
+    rebuilt = yield from _rebuilt_differs(ctx, first, seed_text)
     if rebuilt is not None:
         yield CheckResult(name, "fail", rebuilt,
                           "Seed every random choice (split, shuffle) from the loader's seed; iterate sets and "
@@ -344,7 +348,7 @@ def determinism_check(ctx: CheckContext) -> Iterator[CheckResult]:
                       f"(hashes {shown}{', ...' if len(first) > 3 else ''}).", "", details)
 
 
-def _rebuilt_differs(ctx: CheckContext, hashes: list[str], seed_text: str) -> str | None:
+def _rebuilt_differs(ctx: CheckContext, hashes: list[str], seed_text: str) -> Generator[None, None, str | None]:
     """Load the same dataset again with the same options and compare the split and epoch 0."""
     loader = ctx.loader
     if not hasattr(loader, "iter_load") or ctx.train_x.size + ctx.val_x.size > ctx.budget.rebuild_values:
@@ -352,7 +356,8 @@ def _rebuilt_differs(ctx: CheckContext, hashes: list[str], seed_text: str) -> st
     if getattr(loader, "streamed", False):   # over the memory budget: a second load would double it
         return None
     clone = copy.copy(loader)
-    clone.load()
+    for _event in clone.iter_load():   # its progress is not ours to show
+        yield None
     if not (np.array_equal(clone.train_data.rows, ctx.train_rows) and np.array_equal(clone.val_data.rows, ctx.val_rows)):
         return f"loading the dataset again with {seed_text} gave a different train/validation split."
     again = _iter_batches(clone, "train", 0, prefetch=True)
@@ -361,6 +366,7 @@ def _rebuilt_differs(ctx: CheckContext, hashes: list[str], seed_text: str) -> st
             if batch_hash(batch) != expected:
                 return (f"batch {position} differs after loading the dataset again with {seed_text} "
                         f"(hash {expected} vs {batch_hash(batch)}).")
+            yield None
     finally:
         close = getattr(again, "close", None)
         if close is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from udl_core.events import run_job
 from udl_core.loader import take_rows
 from udl_core.schema import parse_numbers
 from udl_core.streaming import CHUNK_ROWS
@@ -185,16 +186,23 @@ def _raw_scales(ctx: CheckContext) -> CheckResult:
 
 # --- leakage -------------------------------------------------------------------------------------
 
-def leakage_checks(ctx: CheckContext) -> Iterator[CheckResult]:
-    yield _duplicates(ctx)
+def leakage_checks(ctx: CheckContext) -> Iterator[CheckResult | None]:
+    yield (yield from _duplicates(ctx))
     columns = _leak_columns(ctx)
     yield _label_in_features(ctx, columns)
-    yield _single_feature(ctx, columns)
+    yield (yield from _single_feature(ctx, columns))
 
 
 def _row_hashes(x: np.ndarray, seed: int, touched: Callable[[int], object] | None = None) -> np.ndarray:
+    """`_hash_rows` run to the end."""
+    return run_job(_hash_rows(x, seed, touched))
+
+
+def _hash_rows(x: np.ndarray, seed: int, touched: Callable[[int], object] | None = None
+               ) -> Generator[None, None, np.ndarray]:
     """A 64-bit hash of each row's exact bytes (float32 bit patterns), a chunk of rows at a time
-    (no copy of `x`: it may be a memory-mapped split, whose pages `touched` releases as it goes)."""
+    (no copy of `x`: it may be a memory-mapped split, whose pages `touched` releases as it goes);
+    yields None between chunks."""
     width = int(np.prod(x.shape[1:]))
     coeffs = np.random.default_rng(seed).integers(1, 2**63, width, dtype=np.uint64) | np.uint64(1)
     out = np.empty(len(x), np.uint64)
@@ -207,10 +215,11 @@ def _row_hashes(x: np.ndarray, seed: int, touched: Callable[[int], object] | Non
             + mixed.sum(axis=1, dtype=np.uint64)
         if touched is not None:
             touched(part.nbytes)
+        yield None
     return out
 
 
-def _duplicates(ctx: CheckContext) -> CheckResult:
+def _duplicates(ctx: CheckContext) -> Generator[None, None, CheckResult]:
     name = "leakage.duplicates"
     if not len(ctx.val_y):
         return CheckResult(name, "pass", "there are no validation rows to compare with the training rows.")
@@ -224,14 +233,14 @@ def _duplicates(ctx: CheckContext) -> CheckResult:
     shared = np.zeros(len(ctx.val_x), bool)
     distinct = singles = 0
     for bucket in range(buckets):
-        train_h = _bucket_hashes(ctx, ctx.train_x, buckets, bucket, positions=False)[0]
+        train_h = (yield from _bucket_hashes(ctx, ctx.train_x, buckets, bucket, positions=False))[0]
         train_h.sort()
         counted = _distinct_and_singles(train_h)
         distinct, singles = distinct + counted[0], singles + counted[1]
         if not len(train_h):
             continue
         for start in range(0, len(ctx.val_x), CHUNK_ROWS):
-            part, where = _bucket_hashes(ctx, ctx.val_x[start:start + CHUNK_ROWS], buckets, bucket)
+            part, where = yield from _bucket_hashes(ctx, ctx.val_x[start:start + CHUNK_ROWS], buckets, bucket)
             at = np.minimum(np.searchsorted(train_h, part), len(train_h) - 1)
             shared[start + where[train_h[at] == part]] = True   # type: ignore[index]
         del train_h
@@ -266,18 +275,18 @@ def _duplicates(ctx: CheckContext) -> CheckResult:
 _MIN_BUCKET_BYTES = 1 << 20   # a streamed split's smallest hash bucket, whatever the budget
 
 
-def _bucket_hashes(ctx: CheckContext, x: np.ndarray, buckets: int, bucket: int,
-                   positions: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+def _bucket_hashes(ctx: CheckContext, x: np.ndarray, buckets: int, bucket: int, positions: bool = True
+                   ) -> Generator[None, None, tuple[np.ndarray, np.ndarray | None]]:
     """The row hashes of `x` that fall in `bucket` of `buckets` (by value), and their row positions
     when asked."""
     if buckets == 1:
-        hashes = _row_hashes(x, ctx.seed, ctx.touched)
+        hashes = yield from _hash_rows(x, ctx.seed, ctx.touched)
         return hashes, np.arange(len(hashes)) if positions else None
     kept: list[np.ndarray] = []
     where: list[np.ndarray] = []
     step = CHUNK_ROWS // 4
     for start in range(0, len(x), step):
-        part = _row_hashes(x[start:start + step], ctx.seed, ctx.touched)
+        part = yield from _hash_rows(x[start:start + step], ctx.seed, ctx.touched)
         mine = np.flatnonzero(part % np.uint64(buckets) == bucket)
         kept.append(part[mine])
         if positions:
@@ -412,7 +421,7 @@ def _val_columns(ctx: CheckContext, columns: list[RawColumn]) -> list[np.ndarray
     return [x[:, j].astype(np.float64) for j in range(len(columns))]
 
 
-def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
+def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> Generator[None, None, CheckResult]:
     """Each feature alone, fitted on the sampled training rows and scored on the validation rows
     (leave-one-out on the training rows where there are none); see `_one_feature` for the rule."""
     name = "leakage.single_feature"
@@ -429,12 +438,16 @@ def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
         train_y = y[valid].astype(np.int64)
         keep = val_y >= 0
         if val_values is not None:
-            scores = [(nn_accuracy(c.values[valid], train_y, v[keep], val_y[keep], ctx.num_classes), c)
-                      for c, v in zip(columns, val_values)]
+            scores = yield from _each(lambda c, v: nn_accuracy(c.values[valid], train_y, v[keep], val_y[keep],
+                                                               ctx.num_classes), columns, val_values)
         else:
             majority = int((train_y == counts.argmax()).sum())
-            scores = [(OneFeatureScore(s := loo_accuracy(c.values[valid], train_y, ctx.num_classes), 0,
-                                       round(s * len(train_y)), majority), c) for c in columns]
+
+            def loo(c: RawColumn, _v: object) -> OneFeatureScore:
+                s = loo_accuracy(c.values[valid], train_y, ctx.num_classes)
+                return OneFeatureScore(s, 0, round(s * len(train_y)), majority)
+
+            scores = yield from _each(loo, columns, None)
         best_score, best = max(scores, key=lambda s: s[0].score)
         rows = best_score.rows or int(valid.sum())
         majority_rate = best_score.majority_correct / max(rows, 1)
@@ -452,11 +465,12 @@ def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
         valid = np.isfinite(y)
         keep = np.isfinite(val_y)
         if val_values is not None:
-            scores = [(nn_r2(c.values[valid], y[valid], v[keep], val_y[keep]), c)
-                      for c, v in zip(columns, val_values)]
+            scores = yield from _each(lambda c, v: nn_r2(c.values[valid], y[valid], v[keep], val_y[keep]),
+                                      columns, val_values)
         else:
-            scores = [(OneFeatureScore(loo_r2(c.values[valid], y[valid].astype(np.float64)), 0), c)
-                      for c in columns]
+            scores = yield from _each(lambda c, _v: OneFeatureScore(loo_r2(c.values[valid],
+                                                                           y[valid].astype(np.float64)), 0),
+                                      columns, None)
         best_score, best = max(scores, key=lambda s: s[0].score)
         perfect, near = best_score.score >= 0.999, best_score.score >= 0.99
         where = (f"on {best_score.rows:,} validation rows" if best_score.rows else
@@ -489,6 +503,16 @@ def _single_feature(ctx: CheckContext, columns: list[RawColumn]) -> CheckResult:
     return CheckResult(name, "pass",
                        f"no single feature predicts the label '{ctx.label_name}' almost perfectly "
                        f"(best: '{best.name}', {text}).", "", details)
+
+
+def _each(score: Callable[[RawColumn, Any], OneFeatureScore], columns: list[RawColumn],
+          val_values: list[np.ndarray] | None) -> Generator[None, None, list[tuple[OneFeatureScore, RawColumn]]]:
+    """Each column's score (with its validation values, or None), yielding None after each."""
+    scores = []
+    for j, column in enumerate(columns):
+        scores.append((score(column, None if val_values is None else val_values[j]), column))
+        yield None
+    return scores
 
 
 def _groups(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

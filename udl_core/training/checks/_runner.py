@@ -21,7 +21,8 @@ from udl_core.training.kernel_cache import compile_notice
 
 __all__ = ["CHECKS", "iter_checks", "run_checks"]
 
-CheckFn = Callable[[CheckContext], Iterator[CheckResult]]
+# A check yields its results, and None between chunks of a long step: a chance to stop, nothing to show.
+CheckFn = Callable[[CheckContext], Iterator[CheckResult | None]]
 
 # Order matters only for speed: `batches` records the epoch's hashes that `determinism` compares with.
 CHECKS: tuple[tuple[str, str, CheckFn], ...] = (
@@ -41,9 +42,10 @@ COMPILED_CHECKS = frozenset({"overfit_one_batch", "speed", "input_dependence"}) 
 
 def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,
                 select: Iterable[str] | None = None
-                ) -> Generator[Progress | Notice | CheckResult, None, list[CheckResult]]:
+                ) -> Generator[Progress | Notice | CheckResult | None, None, list[CheckResult]]:
     """Run the pipeline checks on a loaded loader; yield `Progress` and each `CheckResult` as it is made
-    (and a `Notice` before the first compiled training step when MLX has yet to compile its CPU kernels).
+    (and a `Notice` before the first compiled training step when MLX has yet to compile its CPU kernels),
+    and None between the chunks of a long check: a consumer that stops asking stops the checks there.
 
     `select` names check groups to run (see `CHECK_GROUPS`); by default all run. Returns every result.
     A `UDLError` inside one group becomes a failed result for that group; the others still run.
@@ -66,7 +68,8 @@ def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0
             first_run = None
         try:
             for result in fn(ctx):
-                results.append(result)
+                if result is not None:
+                    results.append(result)
                 yield result
         except UDLError as exc:
             result = CheckResult(name, "fail", f"the check could not run: {exc}.", "Fix the error above first.")

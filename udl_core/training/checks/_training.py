@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -169,7 +169,7 @@ def _floor(x: np.ndarray, y: np.ndarray, classification: bool, mean: float, std:
     return float(((t - means[group]) ** 2).mean())
 
 
-def overfit_check(ctx: CheckContext) -> Iterator[CheckResult]:
+def overfit_check(ctx: CheckContext) -> Iterator[CheckResult | None]:
     name = "overfit_one_batch"
     if (skipped := _not_learnable(ctx, name)) is not None:
         yield skipped
@@ -197,6 +197,7 @@ def overfit_check(ctx: CheckContext) -> Iterator[CheckResult]:
             if loss <= target:
                 reached = step
                 break
+        yield None
     details.update(final=loss, steps=reached or ctx.budget.overfit_steps)
     where = f"{len(y)} rows of batch 0"
     if reached is None:
@@ -229,10 +230,10 @@ def _first_batch(loader: Any) -> Any:
 
 def _short_training(ctx: CheckContext, x: mx.array, y: mx.array, idx: np.ndarray,
                     stop: tuple[mx.array, mx.array],
-                    evaluate: tuple[mx.array, mx.array]) -> tuple[np.ndarray, np.ndarray]:
+                    evaluate: tuple[mx.array, mx.array]) -> Generator[None, None, tuple[np.ndarray, np.ndarray]]:
     """Per-row losses and errors on `evaluate` at the checkpoint with the lowest loss on `stop`
     (early stopping, chosen without looking at the scored rows, so small datasets are not judged
-    by an overfit model)."""
+    by an overfit model); yields None after each step."""
     setup = _Setup(ctx, ctx.budget.learning_rate, ctx.seed)
     best, scores = float(setup.row_losses(*stop).mean()), setup.row_scores(*evaluate)  # step 0 counts too
     for i, rows in enumerate(idx, start=1):
@@ -243,6 +244,7 @@ def _short_training(ctx: CheckContext, x: mx.array, y: mx.array, idx: np.ndarray
             stop_loss = float(setup.row_losses(*stop).mean())
             if stop_loss < best:
                 best, scores = stop_loss, setup.row_scores(*evaluate)
+        yield None
     return scores
 
 
@@ -260,7 +262,7 @@ def _training_size(ctx: CheckContext, rows: int, width: int) -> tuple[int, int]:
     return batch, steps
 
 
-def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
+def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult | None]:
     name = "input_dependence"
     if (skipped := _not_learnable(ctx, name)) is not None:
         yield skipped
@@ -287,9 +289,9 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
     xr, yr = _xy(x, y, ctx.classification)
     xs_m, ys_m = _xy(xs, ys, ctx.classification)
     xe_m, ye_m = _xy(xe, ye, ctx.classification)
-    real, real_error = _short_training(ctx, xr, yr, idx, (xs_m, ys_m), (xe_m, ye_m))
-    zero, zero_error = _short_training(ctx, mx.zeros_like(xr), yr, idx, (mx.zeros_like(xs_m), ys_m),
-                                       (mx.zeros_like(xe_m), ye_m))
+    real, real_error = yield from _short_training(ctx, xr, yr, idx, (xs_m, ys_m), (xe_m, ye_m))
+    zero, zero_error = yield from _short_training(ctx, mx.zeros_like(xr), yr, idx, (mx.zeros_like(xs_m), ys_m),
+                                                  (mx.zeros_like(xe_m), ye_m))
     n = len(real)
     details: dict[str, Any] = {"real_loss": float(real.mean()), "zeroed_loss": float(zero.mean()),
                                "rows": n, "steps": steps}
@@ -323,7 +325,7 @@ def input_dependence_check(ctx: CheckContext) -> Iterator[CheckResult]:
         yield CheckResult(name, "fail", text + ": the inputs do not help.", hint, details)
 
 
-def speed_check(ctx: CheckContext) -> Iterator[CheckResult]:
+def speed_check(ctx: CheckContext) -> Iterator[CheckResult | None]:
     name = "speed"
     if (skipped := _not_learnable(ctx, name)) is not None:
         yield skipped
@@ -353,6 +355,7 @@ def speed_check(ctx: CheckContext) -> Iterator[CheckResult]:
             rows += len(batch.y)
             if len(kept) < 20:
                 kept.append((np.asarray(batch.x), np.asarray(batch.y)))
+            yield None
     finally:
         close = getattr(batches, "close", None)
         if close is not None:
