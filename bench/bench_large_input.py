@@ -88,7 +88,7 @@ class _Sampler:
             for key, value in _status_mb().items():
                 self.peaks[key] = max(self.peaks.get(key, 0.0), value)
 
-    def __enter__(self) -> "_Sampler":
+    def __enter__(self) -> _Sampler:
         self._thread.start()
         return self
 

@@ -23,11 +23,14 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.random  # noqa: F401  imported with the module, not on the first split
 
 from udl_core.errors import ConfigError
+
+T = TypeVar("T")
 
 __all__ = ["Batch", "ProcessedData", "Split", "gather", "iter_batches", "prefetched", "split_rows", "val_counts"]
 
@@ -69,7 +72,7 @@ class Batch:
     feature_names: Sequence[str]
     split: str = "train"
     epoch: int = 0
-    raw_rows: Callable[[np.ndarray], dict[str, list]] | None = field(default=None, repr=False)
+    raw_rows: Callable[[np.ndarray], dict[str, list[Any]]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
@@ -78,13 +81,13 @@ class Batch:
     def size(self) -> int:
         return int(self.rows.shape[0])
 
-    def raw(self) -> dict[str, list]:
+    def raw(self) -> dict[str, list[Any]]:
         """The raw values of this batch's rows, column -> list, as the reader produced them."""
         if self.raw_rows is None:
             return {}
         return self.raw_rows(self.rows)
 
-    def to_mx(self):
+    def to_mx(self) -> tuple[Any, Any]:
         """(x, y) as `mx.array`s, created on the calling thread (MLX streams are per thread)."""
         from udl_core.mlx_runtime import mx
 
@@ -147,12 +150,12 @@ def check_batch_size(batch_size: object) -> int:
     return int(batch_size)
 
 
-def prefetched(source: Iterator, depth: int) -> Iterator:
+def prefetched(source: Iterator[T], depth: int) -> Iterator[T]:
     """`source`'s items, produced `depth` ahead on a daemon thread (depth 0: inline)."""
     if depth <= 0:
         yield from source
         return
-    items: queue.Queue = queue.Queue(maxsize=depth)
+    items: queue.Queue[Any] = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
 
@@ -226,7 +229,7 @@ def gather(data: Split, index: np.ndarray, touched: Callable[[int], object] | No
 
 
 def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int,
-            touched: Callable[[int], object] | None = None) -> Iterator[tuple]:
+            touched: Callable[[int], object] | None = None) -> Iterator[tuple[Any, ...]]:
     per_chunk = _chunk_rows(data, batch_size)
     end = min(len(order), num_batches * batch_size)
     for start in range(0, end, per_chunk):
@@ -235,7 +238,8 @@ def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int,
 
 def iter_batches(data: Split, order: np.ndarray, batch_size: int, num_batches: int, *,
                  feature_names: Sequence[str], split: str, epoch: int, prefetch: int,
-                 raw_rows: Callable | None, touched: Callable[[int], object] | None = None) -> Iterator[Batch]:
+                 raw_rows: Callable[[np.ndarray], dict[str, list[Any]]] | None,
+                 touched: Callable[[int], object] | None = None) -> Iterator[Batch]:
     """Batches of `data` in `order`, gathered a chunk at a time (see the module doc)."""
     if num_batches * batch_size <= _chunk_rows(data, batch_size):
         prefetch = 0   # one chunk: a thread could only add its start-up time

@@ -44,8 +44,10 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     seconds = time.perf_counter() - started
     counts = Counter(r.status for r in results)
     if args.json:
-        payload = {"path": str(args.path), "label": loader.schema.label,
-                   "label_guessed": loader.schema.label_guessed, "warnings": list(loader.warnings),
+        schema = loader.schema
+        assert schema is not None  # a loaded loader has one
+        payload = {"path": str(args.path), "label": schema.label,
+                   "label_guessed": schema.label_guessed, "warnings": list(loader.warnings),
                    "checks": [r.to_dict() for r in results],
                    "notices": [{"level": n.level, "message": n.message} for n in notices],
                    "summary": {s: counts.get(s, 0) for s in ("pass", "warn", "fail")},

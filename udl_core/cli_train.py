@@ -196,7 +196,7 @@ def run_predict(args: argparse.Namespace, out: TextIO | None = None) -> int:
     saved = load_model(args.weights)
     # Warnings go to stderr in both modes: stdout holds one prediction a line.
     predictions = run_job(predict_file(saved, args.path, getattr(args, "memory_budget", None)),
-                          lambda event: isinstance(event, Notice) and _notice(event, False, out, sys.stderr))
+                          lambda event: _notice(event, False, out, sys.stderr) if isinstance(event, Notice) else None)
     for p in predictions:
         if args.json:
             _emit(p.to_dict(), out)   # json.dumps escapes control characters

@@ -98,7 +98,8 @@ def _numbers(column: pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         column = parse_numbers(column)
     values = pc.cast(column, pa.float64(), safe=False).drop_null().to_numpy(zero_copy_only=False)
-    return values[np.isfinite(values)]
+    finite: np.ndarray = values[np.isfinite(values)]
+    return finite
 
 
 def ineligible_reason(info: ColumnInfo, column: pa.ChunkedArray | None, rows: int) -> str | None:

@@ -73,7 +73,7 @@ class Table:
     @property
     def num_rows(self) -> int:
         if self.columns is not None:
-            return self.columns.num_rows
+            return int(self.columns.num_rows)
         assert self.features is not None
         return int(self.features.shape[0])
 

@@ -53,7 +53,7 @@ class PrintableWriter(io.TextIOBase):
 def printable_streams() -> Iterator[None]:
     """`sys.stdout` and `sys.stderr` escaped for the duration (JSON output is ASCII already)."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = PrintableWriter(saved[0]), PrintableWriter(saved[1])  # type: ignore[assignment]
+    sys.stdout, sys.stderr = PrintableWriter(saved[0]), PrintableWriter(saved[1])
     try:
         yield
     finally:

@@ -25,7 +25,6 @@ from udl_core.errors import ConfigError
 from udl_core.loader import UnifiedDataLoader
 from udl_core.numeric_block import MEDIAN_ROWS, ColumnNumbers, fit_stats, median_sample
 from udl_core.preprocess import Preprocessor
-from udl_core.schema import infer
 from udl_core.table import Table
 
 # Written by the preprocessing before the typed encoders (commit fed4996): to_dict() of three fits
@@ -41,7 +40,7 @@ def _old_tables() -> dict[str, Table]:
     a[3] = np.nan
     table = Table("old.csv", "csv", columns=pa.table({
         "a": pa.array(a, mask=np.isnan(a)),
-        "c": pa.array((["x", "y", "z", None] * 6)),
+        "c": pa.array(["x", "y", "z", None] * 6),
         "f": pa.array([True, False, None] + [bool(i % 3) for i in range(n - 3)]),
         "t": pa.array([dt.datetime(2020, 1 + i % 12, 1 + i, (5 * i) % 24) for i in range(n)]),
         "label": pa.array([i % 2 for i in range(n)])}))

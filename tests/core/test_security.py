@@ -143,7 +143,6 @@ def test_crafted_npz_bomb_is_refused_from_its_directory(tmp_path, monkeypatch):
 
 def test_npz_expansion_limit_is_enforced_before_reading(tmp_path, monkeypatch):
     """An honest NPZ (ordinary compression ratio) whose members expand past a lowered limit."""
-    import udl_core.formats.arrays as arrays
     from udl_core.formats import read_table
 
     rng = np.random.default_rng(0)

@@ -358,7 +358,7 @@ def _width(step: dict[str, Any]) -> int:
     if kind in ("numeric", "bool"):
         return 1
     if kind == "categorical":
-        return len(step["categories"]) + step["other"] + step["missing"]
+        return len(step["categories"]) + int(step["other"]) + int(step["missing"])
     if kind == "datetime":
         return len(step["parts"])
     if kind == "array":

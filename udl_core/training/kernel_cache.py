@@ -17,14 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from udl_core.mlx_runtime import mx
-
 from udl_core.events import Notice
+from udl_core.mlx_runtime import mx
 
 __all__ = ["COMPILE_MESSAGE", "compile_notice", "kernel_cache_dir", "kernels_cached"]
 
 COMPILE_MESSAGE = "compiling kernels for this machine (first run only)..."
 _LIBRARY_SUFFIXES = (".so", ".dylib", ".dll")
+_MLX_VERSION = str(getattr(mx, "__version__", "unknown"))  # not in mlx's type stubs
 
 
 def _temp_dir() -> Path:
@@ -40,7 +40,7 @@ def _temp_dir() -> Path:
 
 def kernel_cache_dir() -> Path:
     """Where this MLX version keeps the CPU kernels it compiled."""
-    return _temp_dir() / "mlx" / str(mx.__version__) / "cpu"
+    return _temp_dir() / "mlx" / _MLX_VERSION / "cpu"
 
 
 def kernels_cached(folder: Path | None = None) -> bool:
@@ -56,7 +56,7 @@ def _marker(kind: str) -> Path:
     """A file beside MLX's folder (same temp dir, so cleared with it) saying that a step of
     `kind` was compiled here: each task's loss compiles kernels of its own (7 s for the first
     regression step after classification ones)."""
-    return _temp_dir() / f"udl-mlx-{mx.__version__}" / f"{kind}.compiled"
+    return _temp_dir() / f"udl-mlx-{_MLX_VERSION}" / f"{kind}.compiled"
 
 
 def compile_notice(device: mx.Device | None = None, kind: str = "") -> Notice | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from udl_core.mlx_runtime import mx, nn
 
@@ -22,13 +23,13 @@ class ModelSpec:
     task: str
     hidden: tuple[int, ...] = ()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["hidden"] = list(self.hidden)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> ModelSpec:
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
         """The spec saved by `to_dict`; saving.load_model validates a description before this."""
         try:
             return cls(kind=str(data["kind"]), in_dim=int(data["in_dim"]), out_dim=int(data["out_dim"]),

@@ -118,7 +118,7 @@ def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[P
     return weights, sidecar
 
 
-def _date_formats(steps: list[dict]) -> dict[str, dict | None]:
+def _date_formats(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
     """Each datetime feature's text form (None: a timestamp in the file), so that predict reads
     the new file's dates in it and detects none (an all-ambiguous 01/02/2006 is not re-decided)."""
     return {step["column"]: step.get("date_format") for step in steps if step.get("kind") == "datetime"}
@@ -216,8 +216,8 @@ def predict_file(saved: SavedModel, path: str | Path, memory_budget: int | None 
 
     options = replace(_read_options(saved.meta.get("read_options") or {}), memory_budget=memory_budget)
     table = yield from load_table(path, options)
-    if table.is_tabular:   # dates read in the saved form: values not in it are missing, and said so
-        for field in table.columns.schema:
+    if table.is_tabular and table.columns is not None:   # dates read in the saved form: values not in it
+        for field in table.columns.schema:                 # are missing, and said so
             for message in column_warnings(field.name, field):
                 yield Notice(message, "warning")
     preprocessor = Preprocessor.from_dict(saved.meta["preprocessor"])

@@ -17,7 +17,7 @@ from typing import Any
 from udl_core.mlx_runtime import mx, nn
 import numpy as np
 
-from udl_core.batch_source import BatchSource
+from udl_core.batch_source import BatchSource, SplitArrays
 from udl_core.errors import ConfigError, DivergedError
 from udl_core.events import MODEL_KINDS, EpochMetrics, Notice, StepLoss, TrainConfig, TrainEvent, run_job
 from udl_core.training.devices import device_name, resolve_device
@@ -90,7 +90,7 @@ def model_out_dim(model: nn.Module) -> int:
     return int(leaves[-1].shape[0]) if leaves else 1
 
 
-def _check_config(loader: Any, config: TrainConfig) -> None:
+def _check_config(loader: BatchSource, config: TrainConfig) -> None:
     where = str(getattr(loader, "path", "the dataset"))
     check_seed(config.seed)
     if config.epochs < 1:
@@ -118,7 +118,7 @@ def _target_stats(loader: BatchSource) -> tuple[float, float]:
     return target_stats(loader.train_data.y)
 
 
-def train(loader: Any, config: TrainConfig = TrainConfig(), *,
+def train(loader: BatchSource, config: TrainConfig = TrainConfig(), *,
           should_stop: Callable[[], bool] | None = None) -> Generator[TrainEvent, None, TrainResult]:
     """Train a model sized from `loader` and return a `TrainResult` (a loader not yet loaded is
     loaded first, and its `Progress` events pass through).
@@ -142,7 +142,7 @@ def train(loader: Any, config: TrainConfig = TrainConfig(), *,
         return (yield from _run(loader, config, device_name(device), should_stop))
 
 
-def _run(loader: Any, config: TrainConfig, device: str,
+def _run(loader: BatchSource, config: TrainConfig, device: str,
          should_stop: Callable[[], bool] | None) -> Generator[TrainEvent, None, TrainResult]:
     task = loader.task
     classification = task == "classification"
@@ -153,6 +153,7 @@ def _run(loader: Any, config: TrainConfig, device: str,
         raise ConfigError(f"{getattr(loader, 'path', 'the dataset')}: classification needs at least two "
                           f"classes, found {spec.out_dim}")
     target_mean, target_std = _target_stats(loader)
+    assert loader.train_data is not None  # _check_config made sure
     chance = chance_loss(loader.train_data.y, spec.out_dim) if classification else 0.0
 
     training = new_training(spec, config.learning_rate, seed=config.seed, target_mean=target_mean,
@@ -210,11 +211,12 @@ class _EpochRun:
         self.wait_s = self.step_s = 0.0
         self.stopped = False
 
-    def steps(self, loader: Any, epoch: int, step: Callable[[mx.array, mx.array], mx.array], state: list,
+    def steps(self, loader: BatchSource, epoch: int, step: Callable[[mx.array, mx.array], mx.array],
+              state: list[Any],
               config: TrainConfig, should_stop: Callable[[], bool] | None) -> Generator[StepLoss, None, None]:
         pending: list[mx.array] = []
         read: list[np.ndarray] = []
-        batches: Iterator = iter(loader.batches("train", epoch=epoch))
+        batches: Iterator[SplitArrays] = iter(loader.batches("train", epoch=epoch))
         try:
             while True:
                 if should_stop is not None and should_stop():
@@ -264,7 +266,7 @@ def _flush(pending: list[mx.array], last_step: int, learning_rate: float) -> np.
     return values
 
 
-def _evaluate(model: nn.Module, loader: Any, task: str, target_mean: float,
+def _evaluate(model: nn.Module, loader: BatchSource, task: str, target_mean: float,
               target_std: float) -> dict[str, float | None]:
     """Validation loss and accuracy (or R^2 and MSE in the target's units), without gradients."""
     none: dict[str, float | None] = {"loss": None, "accuracy": None, "r2": None, "mse": None}
@@ -285,16 +287,16 @@ def _evaluate(model: nn.Module, loader: Any, task: str, target_mean: float,
             loss = nn.losses.cross_entropy(logits, y, reduction="sum")
             hits = mx.sum(mx.argmax(logits, axis=-1) == y)
             mx.eval(loss, hits)
-            loss_sum += loss.item()
-            correct += hits.item()
+            loss_sum += float(loss.item())
+            correct += float(np.asarray(hits))
         return {**none, "loss": loss_sum / n, "accuracy": correct / n}
     if isinstance(y_all, np.memmap):
         return {**none, **_streamed_regression(model, x_all, y_all, target_mean, target_std, release=release)}
     pred = predict_numpy(model, x_all, task, target_mean, target_std).astype(np.float64)
-    y = np.asarray(y_all, dtype=np.float64)
-    mse = float(np.mean((pred - y) ** 2))
+    targets = np.asarray(y_all, dtype=np.float64)
+    mse = float(np.mean((pred - targets) ** 2))
     # the loss in training units (standardized targets) so it compares with train_loss
-    return {**none, "loss": mse / target_std**2, "r2": r2_score(y, pred), "mse": mse}
+    return {**none, "loss": mse / target_std**2, "r2": r2_score(targets, pred), "mse": mse}
 
 
 def _streamed_regression(model: nn.Module, x: np.ndarray, y: np.memmap, target_mean: float, target_std: float,
@@ -315,7 +317,7 @@ def _streamed_regression(model: nn.Module, x: np.ndarray, y: np.memmap, target_m
     return {"loss": mse / target_std**2, "r2": 1.0 - sse / spread if spread else float("nan"), "mse": mse}
 
 
-def train_model(loader: Any, num_epochs: int = 3, is_metal: bool = True, *, model: str = "mlp",
+def train_model(loader: BatchSource, num_epochs: int = 3, is_metal: bool = True, *, model: str = "mlp",
                 learning_rate: float = 1e-3, seed: int = 0,
                 on_step: Callable[[int, float], object] | None = None,
                 on_epoch: Callable[[EpochMetrics], object] | None = None,

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from udl_core.batch_source import BatchSource, SplitArrays
 from udl_core.streaming import CHUNK_ROWS
 from udl_core.training.checks._context import CheckContext
 from udl_core.training.checks._result import CheckResult
@@ -27,7 +28,7 @@ def batch_hash(batch: Any) -> str:
     return digest.hexdigest()
 
 
-def _iter_batches(loader: Any, split: str, epoch: int, prefetch: bool) -> Iterator[Any]:
+def _iter_batches(loader: BatchSource, split: str, epoch: int, prefetch: bool) -> Iterator[SplitArrays]:
     try:
         return iter(loader.batches(split, epoch=epoch, prefetch=prefetch))
     except TypeError:  # a loader without the prefetch switch

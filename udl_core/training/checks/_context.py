@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from udl_core.batch_source import BatchSource
 from udl_core.errors import ConfigError
 from udl_core.training.checks._result import CheckBudget
 
@@ -34,7 +35,7 @@ def name_list(names: list[str], limit: int = 3) -> str:
 class CheckContext:
     """A loaded loader plus the samples the checks share; arrays are views, never copies of the data."""
 
-    loader: Any
+    loader: BatchSource
     budget: CheckBudget
     seed: int
     task: str
@@ -53,7 +54,7 @@ class CheckContext:
     shared: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_loader(cls, loader: Any, budget: CheckBudget, seed: int) -> CheckContext:
+    def from_loader(cls, loader: BatchSource, budget: CheckBudget, seed: int) -> CheckContext:
         train = getattr(loader, "train_data", None)
         if train is None:
             raise ConfigError(f"{where(loader)}: the loader is not loaded; call loader.load() before the checks")
@@ -127,5 +128,5 @@ class CheckContext:
         return np.concatenate([self.train_y, self.val_y]) if len(self.val_y) else self.train_y
 
 
-def where(loader: Any) -> str:
+def where(loader: object) -> str:
     return str(getattr(loader, "path", None) or "the dataset")

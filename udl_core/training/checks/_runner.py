@@ -8,6 +8,7 @@ import gc
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
+from udl_core.batch_source import BatchSource
 from udl_core.errors import ConfigError, UDLError
 from udl_core.events import Notice, Progress, run_job
 from udl_core.training.checks._batches import batch_checks, determinism_check
@@ -40,7 +41,7 @@ CHECK_GROUPS: tuple[str, ...] = tuple(name for name, _, _ in CHECKS)
 COMPILED_CHECKS = frozenset({"overfit_one_batch", "speed", "input_dependence"})  # run an mx.compile'd step
 
 
-def iter_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,
+def iter_checks(loader: BatchSource, *, budget: CheckBudget | None = None, seed: int = 0,
                 select: Iterable[str] | None = None
                 ) -> Generator[Progress | Notice | CheckResult | None, None, list[CheckResult]]:
     """Run the pipeline checks on a loaded loader; yield `Progress` and each `CheckResult` as it is made
@@ -99,7 +100,7 @@ def _trim_heap() -> None:
 _MALLOC_TRIM: Any = None
 
 
-def run_checks(loader: Any, *, budget: CheckBudget | None = None, seed: int = 0,
+def run_checks(loader: BatchSource, *, budget: CheckBudget | None = None, seed: int = 0,
                select: Iterable[str] | None = None) -> list[CheckResult]:
     """Every check's result, in order (`iter_checks` without the events)."""
     return run_job(iter_checks(loader, budget=budget, seed=seed, select=select))

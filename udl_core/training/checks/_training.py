@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from udl_core.batch_source import BatchSource, SplitArrays
 from udl_core.mlx_runtime import mx, nn
 from udl_core.streaming import CHUNK_ROWS
 from udl_core.training.checks._context import CheckContext, fmt
@@ -218,7 +219,7 @@ def overfit_check(ctx: CheckContext) -> Iterator[CheckResult | None]:
                           "", details)
 
 
-def _first_batch(loader: Any) -> Any:
+def _first_batch(loader: BatchSource) -> SplitArrays:
     get_batch = getattr(loader, "get_batch", None)
     if get_batch is not None:
         try:
