@@ -140,6 +140,7 @@ def run_job(job: Generator[Any, Any, R], on_event: Callable[[Any], object] | Non
         try:
             event = next(job)
         except StopIteration as stop:
-            return stop.value
+            result: R = stop.value
+            return result
         if on_event is not None:
             on_event(event)
