@@ -111,10 +111,9 @@ def test_jobs_on_the_shared_mlx_thread_run_in_turn_and_stop(qtbot):
 
 
 def test_training_runs_do_not_leave_threads_behind(qtbot, window):
-    import os
-
     from conftest import SAMPLE
     from gui_support import load, wait_idle
+    from thread_count import assert_no_thread_growth, count_threads
 
     load(qtbot, window, SAMPLE)
     window.controls.train_switch.setChecked(True)
@@ -125,8 +124,8 @@ def test_training_runs_do_not_leave_threads_behind(qtbot, window):
         window.controls.run_button.click()
         wait_idle(qtbot, window)
         qtbot.waitUntil(lambda: not window.job.running)
-        counts.append(len(os.listdir("/proc/self/task")))
-    assert counts[-1] <= counts[0], f"threads after each run: {counts}"
+        counts.append(count_threads())
+    assert_no_thread_growth(counts)
 
 
 def test_jobs_on_the_shared_thread_can_be_dropped_as_soon_as_they_are_done(qtbot):
