@@ -30,7 +30,7 @@ class ClassExamples(QScrollArea):
         self.setAccessibleName("Examples of each class")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setMinimumHeight(3 * (SIDE + 2) + self.fontMetrics().height() + 8)   # a title and three classes
+        self.setMinimumHeight(SIDE + self.fontMetrics().height() + 12)   # a title and one class; scrolls
         self._shown: list[tuple[str, list[QPixmap]]] = []
         self._content = QWidget()
         self._grid = QGridLayout()

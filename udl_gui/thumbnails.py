@@ -5,7 +5,7 @@
 A pixmap is made only when a view asks for it (a visible row) and cached by dataset row, so a
 repaint, a scroll back or a second view of the same batch costs a dictionary lookup.
 Small pictures (8x8 digits) are enlarged by a whole factor with nearest-neighbour scaling, so
-each pixel stays a crisp square; larger ones are reduced smoothly.
+each pixel stays a crisp square; pictures over half the thumbnail's side are fitted to it smoothly.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ BLOCK = 64          # a batch's rows mapped to pixels together (one numpy call, 
 def pixmap_from_pixels(pixels: np.ndarray, side: int) -> QPixmap:
     """One uint8 picture [H, W, C] as a pixmap that fits `side` x `side`."""
     factor = side // max(pixels.shape[0], pixels.shape[1])
-    if factor > 1:   # enlarge by a whole factor, each pixel a square (numpy: 4x faster than QImage.scaled)
+    if factor >= 2:   # enlarge by a whole factor, each pixel a square (numpy: 4x faster than QImage.scaled)
         pixels = pixels.repeat(factor, axis=0).repeat(factor, axis=1)
     height, width, channels = pixels.shape
     data = np.ascontiguousarray(pixels)
     image = QImage(data.data, width, height, width * channels, _FORMATS[channels]).copy()  # copy: own the bytes
-    if factor < 1:
+    if factor < 2 and max(height, width) != side:   # larger pictures: fitted to `side`, smoothly
         image = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     return QPixmap.fromImage(image)
 
