@@ -176,4 +176,5 @@ def test_model_with_pictures_follows_qt_rules(qtbot, qtmodeltester, window, tmp_
     qtmodeltester.check(window.batch_model)
     window.batch_toolbar.raw_button.setChecked(True)
     qtmodeltester.check(window.batch_model)
+    qtmodeltester.check(window.findChild(QListView, "batchGrid").model())
     assert window.batch_model.data(QModelIndex(), DECORATION) is None
