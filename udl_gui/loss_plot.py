@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QPainter
 
 from udl_core.atomic import atomic_path, atomic_write
 from udl_core.outputs import RunInputs, check_output
@@ -611,16 +611,26 @@ class LossPlot(pg.GraphicsLayoutWidget):
 
     # -- export --------------------------------------------------------------------------
     def export_png(self, path: str | os.PathLike, inputs: RunInputs | Iterable[str | None] = ()) -> Path:
-        """The plot with its legend as a PNG, at least 800 px wide; written beside `path`, then
-        renamed onto it. `path` may not be one of `inputs`, a link, a device or a FIFO (ConfigError)."""
-        from pyqtgraph.exporters import ImageExporter
-
+        """The plot as shown, legend and axes included, scaled up to at least 800 px wide (drawn
+        again at that scale, not stretched); written beside `path`, then renamed onto it.
+        `path` may not be one of `inputs`, a link, a device or a FIFO (ConfigError)."""
         check_output(path, inputs, what="the plot")
         self._redraw()
-        exporter = ImageExporter(self.ci)
-        exporter.parameters()["width"] = max(800, self.width())
+        readout = self._readout.text()
+        self._readout.set_text("")  # a hint to hover says nothing on paper
+        scale = max(1.0, 800 / max(1, self.width()))
+        image = QImage(math.ceil(self.width() * scale), math.ceil(self.height() * scale), QImage.Format.Format_RGB32)
+        image.fill(self._colors.background)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        source = self.mapToScene(self.viewport().rect()).boundingRect()
+        self.scene().render(painter, QRectF(image.rect()), source)  # the scene's items, drawn at the scale
+        painter.end()
+        self._readout.set_text(readout)
         with atomic_path(path) as tmp:
-            exporter.export(str(tmp))
+            if not image.save(str(tmp), "PNG"):
+                raise OSError(f"{path}: the image could not be written")
         return Path(path)
 
     def export_csv(self, path: str | os.PathLike, inputs: RunInputs | Iterable[str | None] = ()) -> Path:

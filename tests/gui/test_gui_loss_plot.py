@@ -327,6 +327,8 @@ def test_a_drag_pans_the_loss_under_the_metric_view(qtbot):
     plot.add_steps(np.arange(61, 200), np.full(139, 0.5))
     plot.flush()
     assert plot.data_view.viewRange()[0][0] == x1  # the user's view is kept while the run goes on
+    plot.data_view.autoRange()  # pyqtgraph's "View All": the whole run, and following it again
+    assert plot.data_view.viewRange()[0][0] == 0 and plot.data_view.viewRange()[0][1] >= 199
 
 
 def test_a_million_steps_draw_a_few_points_a_pixel(qtbot):
@@ -376,6 +378,7 @@ def test_exports(qtbot, tmp_path):
     png = plot.export_png(tmp_path / "loss.png")
     image = QImage(str(png))
     assert not image.isNull() and image.width() >= 800
+    assert abs(image.height() / image.width() - plot.height() / plot.width()) < 0.01  # the plot as shown, scaled
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loss.png", "losses.csv"]  # no temp files left
 
 
