@@ -24,7 +24,7 @@ GRID_SIDE = 96   # pixels of a picture in the grid
 class BatchGridModel(QAbstractListModel):
     """One item per row of the batch: its picture and, under it, its class (or target)."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._pictures: BatchPictures | None = None
         self._captions: list[str] = []

@@ -86,8 +86,9 @@ class ClassExamples(QScrollArea):
     def clear(self) -> None:
         while self._grid.count():
             item = self._grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self._shown = []
         self.more.setText("")
         self.hide()

@@ -119,7 +119,10 @@ class BatchPictures:
         if b not in self._blocks:
             at = slice(b * BLOCK, (b + 1) * BLOCK)
             pictures = self.pictures
-            self._blocks[b] = pictures.raw_pixels(self.rows[at]) if self.raw else pictures.processed_pixels(self.x[at])
+            if self.raw or self.x is None:
+                self._blocks[b] = pictures.raw_pixels(self.rows[at])
+            else:
+                self._blocks[b] = pictures.processed_pixels(self.x[at])
         return self._blocks[b]
 
     def describe(self, i: int) -> str:
