@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from import_graph import ROOT, cycles, imports_graph
 
 

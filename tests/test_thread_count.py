@@ -7,7 +7,6 @@ import os
 import threading
 
 import pytest
-
 import thread_count
 from thread_count import Threads, assert_no_thread_growth, count_threads
 

@@ -18,13 +18,17 @@ __all__ = ["BatchSource", "SplitArrays"]
 
 
 class SplitArrays(Protocol):
-    """One split's processed arrays: x [n, D] float32, y [n] (int32 classes or float32 targets)."""
+    """One split's (or one batch's) processed arrays: x [n, D] float32, y [n] (int32 classes or
+    float32 targets) and `rows`, the Table row each came from."""
 
     @property
     def x(self) -> np.ndarray: ...
 
     @property
     def y(self) -> np.ndarray: ...
+
+    @property
+    def rows(self) -> np.ndarray: ...
 
 
 class BatchSource(Protocol):

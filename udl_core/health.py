@@ -185,10 +185,10 @@ def epoch_health(loader: BatchSource, split: str = "train", epoch: int = 0) -> B
     return result
 
 
-def num_classes(loader: Any) -> int | None:
+def num_classes(loader: object) -> int | None:
     """The loader's class count for a classification task, else None (the health keeps label means)."""
     if getattr(loader, "task", None) == "classification":
-        return int(loader.num_classes)
+        return int(getattr(loader, "num_classes", 0))
     return None
 
 

@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from checks_support import write_csv
+
 from udl_core.cli import main
 from udl_core.health import SORTED_WARNING, HealthSummary, batch_health, epoch_health, looks_sorted, summarize
 from udl_core.loader import UnifiedDataLoader

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from training_support import on_thread
 
 from udl_core.training.metrics import target_stats
 from udl_core.training.models import ModelSpec
 from udl_core.training.steps import new_training
-from training_support import on_thread
 
 
 def test_target_stats_skip_non_finite_values_and_read_a_memory_map_in_chunks(tmp_path):

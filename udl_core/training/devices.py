@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import platform
 
-from udl_core.mlx_runtime import mx
-
 from udl_core.errors import DeviceUnavailableError
 from udl_core.events import Notice
+from udl_core.mlx_runtime import mx
 
 __all__ = ["DEVICE_CHOICES", "device_name", "gpu_available", "gpu_unavailable_reason", "resolve_device"]
 

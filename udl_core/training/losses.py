@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from udl_core.mlx_runtime import mx, nn
-
 from udl_core.errors import ConfigError
+from udl_core.mlx_runtime import mx, nn
 
 __all__ = ["LossFn", "loss_for_task", "predict_outputs"]
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from udl_core.mlx_runtime import mx, nn
-
 from udl_core.errors import ConfigError
 from udl_core.events import DEFAULT_HIDDEN, MODEL_KINDS
+from udl_core.mlx_runtime import mx, nn
 
 __all__ = ["DEFAULT_HIDDEN", "MODEL_KINDS", "MLP", "DummyModel", "LinearModel", "ModelSpec", "build_model"]
 

@@ -17,20 +17,23 @@ from collections.abc import Generator
 from dataclasses import dataclass, fields, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from udl_core.mlx_runtime import mx, nn
 import numpy as np
 import pyarrow as pa
 
 from udl_core.atomic import atomic_path
 from udl_core.errors import ConfigError, CorruptFileError, DatasetError, SchemaError
 from udl_core.events import Notice, Progress
+from udl_core.mlx_runtime import mx, nn
 from udl_core.outputs import RunInputs, check_output
 from udl_core.table import ReadOptions
 from udl_core.training.description import FORMAT_VERSION, read_description, validate_description
 from udl_core.training.models import ModelSpec, build_model
 from udl_core.training.trainer import TrainResult, predict_numpy
+
+if TYPE_CHECKING:
+    from udl_core.loader import UnifiedDataLoader
 
 __all__ = ["FORMAT_VERSION", "Prediction", "SavedModel", "file_sha256", "load_model", "predict_file", "save_model",
            "sidecar_path"]
@@ -57,7 +60,7 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _read_options_dict(loader: Any) -> dict[str, Any]:
+def _read_options_dict(loader: UnifiedDataLoader) -> dict[str, Any]:
     options = getattr(loader, "read_options", None)
     if not isinstance(options, ReadOptions):
         options = ReadOptions()
@@ -72,10 +75,13 @@ def _read_options_dict(loader: Any) -> dict[str, Any]:
     return data
 
 
-def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[Path, Path]:
+def save_model(result: TrainResult, loader: UnifiedDataLoader, weights: str | Path) -> tuple[Path, Path]:
     """Write `weights` (safetensors) and its JSON sidecar as one unit; return both paths.
 
     Neither may be an input of the run, a link, a device or a FIFO (outputs.check_output)."""
+    schema, preprocessor = loader.schema, loader.preprocessor
+    if schema is None or preprocessor is None:
+        raise ConfigError("the loader is not loaded; call loader.load() before saving a model trained on it")
     inputs = RunInputs.of(getattr(loader, "path", None), getattr(loader, "labels_path", None))
     weights = check_output(weights, inputs, suffix=".safetensors", what="the weights file")
     sidecar = check_output(sidecar_path(weights), inputs, what="the model description")
@@ -89,9 +95,9 @@ def save_model(result: TrainResult, loader: Any, weights: str | Path) -> tuple[P
         "target_std": result.target_std,
         "feature_names": list(getattr(loader, "feature_names", []) or []),
         "source": str(getattr(loader, "path", "")),
-        "read_options": {**_read_options_dict(loader), "date_formats": _date_formats(loader.preprocessor.steps)},
-        "schema": loader.schema.to_dict(),
-        "preprocessor": loader.preprocessor.to_dict(),
+        "read_options": {**_read_options_dict(loader), "date_formats": _date_formats(preprocessor.steps)},
+        "schema": schema.to_dict(),
+        "preprocessor": preprocessor.to_dict(),
         "training": {
             "epochs_done": len(result.epochs),
             "learning_rate": result.config.learning_rate,

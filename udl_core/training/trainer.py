@@ -14,12 +14,12 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from udl_core.mlx_runtime import mx, nn
 import numpy as np
 
 from udl_core.batch_source import BatchSource, SplitArrays
 from udl_core.errors import ConfigError, DivergedError
 from udl_core.events import MODEL_KINDS, EpochMetrics, Notice, StepLoss, TrainConfig, TrainEvent, run_job
+from udl_core.mlx_runtime import mx, nn
 from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.kernel_cache import compile_notice
 from udl_core.training.losses import predict_outputs
