@@ -67,7 +67,8 @@ def measure_plot(steps: int) -> dict[str, float]:
             plot.grab()
     result = {"append_per_1000_ms": 1000 * append / (steps / 1000), "redraw_max_ms": 1000 * max(redraws),
               "redraw_last_ms": 1000 * redraws[-1], "paint_max_ms": 1000 * max(paints),
-              "paint_last_ms": 1000 * paints[-1], "points": plot.displayed_points()}
+              "paint_last_ms": 1000 * paints[-1], "paint_median_ms": 1000 * float(np.median(paints)),
+              "redraw_median_ms": 1000 * float(np.median(redraws)), "points": plot.displayed_points()}
     plot.close()
     return result
 
@@ -121,11 +122,13 @@ def main(argv: list[str] | None = None) -> None:
     app.processEvents()
     base = measure_pyqtgraph(args.steps)
     print(f"  LossPlot   append {ours['append_per_1000_ms']:.2f} ms per 1,000 steps | redraw: longest "
-          f"{ours['redraw_max_ms']:.1f} ms, at the end {ours['redraw_last_ms']:.1f} ms | paint: longest "
-          f"{ours['paint_max_ms']:.1f} ms, at the end {ours['paint_last_ms']:.1f} ms | "
+          f"{ours['redraw_max_ms']:.1f} ms, median {ours['redraw_median_ms']:.1f}, at the end "
+          f"{ours['redraw_last_ms']:.1f} ms | paint: longest {ours['paint_max_ms']:.1f} ms, median "
+          f"{ours['paint_median_ms']:.1f}, at the end {ours['paint_last_ms']:.1f} ms | "
           f"{ours['points']:,} points drawn for the per-step line", flush=True)
     print(f"  pyqtgraph  (whole arrays, peak downsampling, clip to view) redraw: longest {base['redraw_max_ms']:.1f} ms, "
           f"at the end {base['redraw_last_ms']:.1f} ms | grab: longest {base['paint_max_ms']:.1f} ms", flush=True)
+    print(f"  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)", flush=True)
     print(f"  redraw at {args.steps:,} steps: {base['redraw_last_ms'] / max(ours['redraw_last_ms'], 1e-6):.0f}x "
           f"faster than the baseline", flush=True)
 

@@ -143,6 +143,8 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self._log = False
         self._alpha = EMA_ALPHA
         self._hovered: float | None = None
+        self._drawn_view: tuple | None = None   # what the earlier runs' curves were last drawn for
+        self._drawn_marks: tuple | None = None  # how many validation and metric points are drawn
 
         self._redraw_soon = QTimer(self)
         self._redraw_soon.setSingleShot(True)
@@ -277,6 +279,7 @@ class LossPlot(pg.GraphicsLayoutWidget):
     def _clear_current(self) -> None:
         for series in (self._steps, self._ema, self._val, self._metric):
             series.clear()
+        self._drawn_marks = self._drawn_view = None
         self._ema_value = None
         self._ema_sum = self._ema_weight = 0.0
 
@@ -290,6 +293,7 @@ class LossPlot(pg.GraphicsLayoutWidget):
         self._runs.append(_Run(self._current.number, self._current.settings, smoothed, item, summary, color_index))
         while len(self._runs) > MAX_PREVIOUS_RUNS:
             self._plot.removeItem(self._runs.pop(0).item)
+        self._drawn_view = None
 
     def _run_summary(self) -> str:
         parts = []
@@ -455,10 +459,17 @@ class LossPlot(pg.GraphicsLayoutWidget):
         pixels = max(1, int(self._view.width()))
         self._raw_curve.setData(*self._steps.view(x0, x1, pixels))
         self._ema_curve.setData(*self._ema.view(x0, x1, pixels))
-        for run in self._runs:
-            run.item.setData(*run.smoothed.view(x0, x1, pixels))
-        self._val_curve.setData(self._val.x, self._val.y)
-        self._metric_curve.setData(self._metric.x, self._metric.y)
+        # the rest changes once an epoch or when the view moves: a setData with symbols costs ~1 ms
+        view = (x0, x1, pixels, len(self._runs))
+        if view != self._drawn_view:
+            for run in self._runs:
+                run.item.setData(*run.smoothed.view(x0, x1, pixels))
+            self._drawn_view = view
+        marks = (len(self._val), len(self._metric))
+        if marks != self._drawn_marks:
+            self._val_curve.setData(self._val.x, self._val.y)
+            self._metric_curve.setData(self._metric.x, self._metric.y)
+            self._drawn_marks = marks
         if self._hovered is not None:
             self._show_readout(self._hovered)
         else:

@@ -144,7 +144,8 @@ class TextLine(pg.GraphicsWidget):
         self.set_text(separator.join(shown))
 
     def set_color(self, color: QColor) -> None:
-        self._item.setBrush(QBrush(color))
+        if self._item.brush().color() != color:
+            self._item.setBrush(QBrush(color))
 
     def color(self) -> QColor:
         return self._item.brush().color()
