@@ -7,10 +7,9 @@ loading and training, repeated, never hang, crash or leave a thread running.
 
 from __future__ import annotations
 
-import re
-
 import os
 import random
+import re
 import sys
 from pathlib import Path
 
