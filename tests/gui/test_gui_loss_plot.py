@@ -231,6 +231,7 @@ def test_validation_accuracy_or_r2_on_a_second_axis(qtbot, task):
     assert not plot.getPlotItem().getAxis("right").isVisible()
     for step, value in ((20, 0.6), (40, 0.8), (60, 0.9)):
         plot.add_steps(np.arange(step - 19, step + 1), np.full(20, 1.0 - value))
+        plot.flush()  # drawn between epochs, as the timer does
         if task == "classification":
             monitor.on_epoch(epoch(step, 1.0 - value, accuracy=value))
         else:
@@ -241,6 +242,7 @@ def test_validation_accuracy_or_r2_on_a_second_axis(qtbot, task):
     assert plot.metric_view.linkedView(plot.metric_view.XAxis) is plot.data_view
     steps, values = plot.metric_points
     assert steps.tolist() == [20, 40, 60]
+    assert plot._metric_curve.getData()[0].tolist() == plot._val_curve.getData()[0].tolist() == [20, 40, 60]
     if task == "classification":
         assert values.tolist() == pytest.approx([60.0, 80.0, 90.0]) and "val accuracy (%)" in axis.labelText
         assert "val accuracy" in plot.run_names
