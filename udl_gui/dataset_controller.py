@@ -9,7 +9,8 @@ with every load.
 * A labels file set, replaced or cleared resets the label to the labels file's.
 * What a file was loaded with is remembered per file (QSettings group `datasets`, keyed by the
   resolved path) when it is not the default, and restored only when that same file is opened
-  again (Recent, Open, the path typed again); the log says "restored settings".
+  again (Recent, Open, the path typed again); the log says "restored settings". Settings that no
+  longer load (the file changed) are forgotten, so the next open starts from the defaults.
 * A guessed label shows the `LabelGuessBanner`: picking another reloads with it; Confirm names
   the guess (no reload) and remembers it for the file.
 * Each load warning is logged once (a load reports it as it goes and lists it on the loader),
@@ -108,7 +109,10 @@ class RememberedSettings:
         if own:
             self.settings.setValue(self._key(settings.path), json.dumps(own))
         else:
-            self.settings.remove(self._key(settings.path))
+            self.forget(settings.path)
+
+    def forget(self, path: str) -> None:
+        self.settings.remove(self._key(path))
 
 
 class DatasetController(QObject):
@@ -129,6 +133,7 @@ class DatasetController(QObject):
         self._loaded_options: dict[str, Any] = {}
         self._pending_options: dict[str, Any] = {}
         self._typed = False
+        self._restored = False
         self._row_before = ("", "")
         self._said: set[str] = set()
         banner.picked.connect(self._on_banner_picked)
@@ -216,7 +221,7 @@ class DatasetController(QObject):
         wanted, restored = self.wanted(text, labels)
         wanted = self._with_overrides(wanted, label, ignore, categorical, numeric)
         self._show_pending(wanted, same)
-        self.pending_settings = wanted
+        self.pending_settings, self._restored = wanted, restored and bool(wanted.describe())
         self._pending_options = {k: v for k, v in self.options().items() if k != "batch_size"}
         self._said = set()
         self.log(f"loading {text}", "info")
@@ -278,7 +283,11 @@ class DatasetController(QObject):
     def on_failed(self) -> None:
         """The load failed (the window shows the error): a typed path stays in the field, with the
         labels file the user had; otherwise the row describes the dataset on screen again."""
-        self.pending_settings = None
+        if self._restored and self.pending_settings is not None:
+            self.memory.forget(self.pending_settings.path)
+            self.log(f"the settings remembered for {Path(self.pending_settings.path).name} did not load; they are "
+                     "forgotten (open it again for its defaults)", "warning")
+        self.pending_settings, self._restored = None, False
         loaded = self.loaded_settings
         if self._typed:
             self.row.set_labels_path(self._row_before[1])

@@ -181,3 +181,17 @@ def test_each_load_warning_is_logged_once(qtbot, window, tmp_path):
     text = log_text(window)
     for warning in window.loader.warnings:
         assert text.count(warning) == 1, warning
+
+
+def test_remembered_settings_that_no_longer_load_are_forgotten(qtbot, window, tmp_path, known_csv):
+    data = tmp_path / "data.csv"
+    data.write_text(known_csv.read_text())
+    load(qtbot, window, data, label="color")
+    load(qtbot, window, known_csv)
+    data.write_text(known_csv.read_text().replace("color", "colour"))   # the file changed
+    load(qtbot, window, data)
+    assert window.last_error_box is not None and "color" in window.last_error_box.text()
+    assert "did not load; they are forgotten" in log_text(window)
+    window.last_error_box.close()
+    load(qtbot, window, data)
+    assert window.loader.path == str(data) and window.loader.schema.label == "target"
