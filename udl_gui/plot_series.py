@@ -2,7 +2,7 @@
 
 A `Series` holds (x, y) in arrays that double when full (appending is O(1) amortised) and,
 beside them, min/max summaries of buckets of 8, 32, 128, ... points, each level built from
-the one below as points arrive. `view(x0, x1, pixels)` returns the points in [x0, x1] as they
+the one below, for the points appended since the last view. `view(x0, x1, pixels)` returns the points in [x0, x1] as they
 are when there are at most 8 a pixel, else the (min, max) pair of each bucket at the coarsest
 level that still has one bucket or more a pixel (1 to 4): what peak downsampling draws, without
 reading the other 999,000 points of a million-step run on every frame. A line through these
@@ -100,12 +100,9 @@ class Series:
 
     def append(self, x: float, y: float) -> None:
         self.points.append(x, y)
-        if len(self.points) % FIRST_BUCKET == 0:
-            self._summarise()
 
     def extend(self, x: np.ndarray, y: np.ndarray) -> None:
         self.points.extend(x, y)
-        self._summarise()
 
     def clear(self) -> None:
         self.points.clear()
@@ -134,6 +131,7 @@ class Series:
 
     def view(self, x0: float, x1: float, pixels: int) -> tuple[np.ndarray, np.ndarray]:
         """The points to draw for the x range [x0, x1] on `pixels` columns (see the module's note)."""
+        self._summarise()  # the points appended since the last view: summarised once a frame, not once an event
         xs, ys = self.points.x, self.points.y
         i0 = max(0, int(np.searchsorted(xs, x0, side="right")) - 1)  # one point beyond each edge
         i1 = min(len(xs), int(np.searchsorted(xs, x1, side="left")) + 1)
