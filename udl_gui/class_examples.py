@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QGridLayout, QLabel, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from udl_gui.thumbnails import Pictures
 
@@ -20,7 +20,9 @@ __all__ = ["ClassExamples"]
 
 PER_CLASS = 4
 MAX_CLASSES = 10
+ROOM_CLASSES = 3   # classes shown without scrolling: the enclosing splitter is asked for their height
 SIDE = 32   # pixels of an example
+GROWTH_SHARE = 8   # this widget's stretch in the panel's layout, against 1 for its neighbours
 
 
 class ClassExamples(QScrollArea):
@@ -68,6 +70,37 @@ class ClassExamples(QScrollArea):
         self.more.setText(f"and {left} more classes" if left > 1 else "and 1 more class" if left == 1 else "")
         self.more.setVisible(left > 0)
         self.show()
+        QTimer.singleShot(0, self._make_room)   # once laid out: its height is known then
+
+    def _make_room(self) -> None:
+        """Grow the enclosing splitter's pane (the schema panel's lower half) until the first
+        `ROOM_CLASSES` classes show without scrolling, taking the height from the other panes down
+        to their minimum, and take most of that growth in the pane's layout. Minimum heights stay
+        as they are: a short window scrolls the examples, it never squeezes the panel."""
+        pane: QWidget = self
+        splitter = self.parentWidget()
+        while splitter is not None and not isinstance(splitter, QSplitter):
+            pane, splitter = splitter, splitter.parentWidget()
+        if splitter is None or not self.isVisible():
+            return
+        want = self._content.sizeHint().height() if len(self._shown) <= ROOM_CLASSES else (
+            self.fontMetrics().height() + ROOM_CLASSES * (SIDE + self._grid.verticalSpacing()) + 8)
+        parent = self.parentWidget()
+        layout = parent.layout() if parent is not None else None
+        if isinstance(layout, QBoxLayout):
+            layout.setStretchFactor(self, GROWTH_SHARE)
+        short = (want - self.viewport().height()) * 5 // 4   # a quarter more: the neighbours take a share
+        sizes, at, grown = splitter.sizes(), splitter.indexOf(pane), 0
+        for i in range(splitter.count()):
+            if i != at and grown < short:
+                other = splitter.widget(i)
+                floor = other.minimumSizeHint().height() if other is not None else sizes[i]
+                take = min(max(0, sizes[i] - floor), short - grown)
+                sizes[i] -= take
+                grown += take
+        if grown:
+            sizes[at] += grown
+            splitter.setSizes(sizes)
 
     def _add_row(self, at: int, name: str, pixmaps: list[QPixmap]) -> None:
         title = QLabel(name)
