@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -21,6 +23,8 @@ from PySide6.QtWidgets import (
 
 __all__ = ["LabelGuessBanner"]
 
+AMBER = (240, 175, 30)
+
 
 class LabelGuessBanner(QFrame):
     picked = Signal(str)      # another column, to load as the label
@@ -30,9 +34,7 @@ class LabelGuessBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("labelGuessBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        # Highlight-tinted in both palettes: the text keeps the window's own colour.
-        self.setStyleSheet("#labelGuessBanner { background: rgba(240, 180, 40, 60); border: 1px solid "
-                           "rgba(200, 140, 20, 160); border-radius: 4px; }")
+        self._tint()
         self.message = QLabel()
         self.message.setObjectName("labelGuessMessage")
         self.message.setWordWrap(True)
@@ -55,6 +57,22 @@ class LabelGuessBanner(QFrame):
         self.confirm_button.clicked.connect(self._on_confirm_button_clicked)
         self._label = ""
         self.hide()
+
+    def _tint(self) -> None:
+        """An amber wash over the window's own colour, opaque, so the palette's text colour reads on
+        it in light and dark palettes alike."""
+        window = QApplication.palette().color(QPalette.ColorRole.Window)   # not this widget's: it is tinted
+        mix = [round(0.75 * c + 0.25 * a) for c, a in zip(window.getRgb()[:3], AMBER)]
+        edge = [round(0.4 * c + 0.6 * a) for c, a in zip(window.getRgb()[:3], AMBER)]
+        sheet = (f"#labelGuessBanner {{ background: rgb({mix[0]}, {mix[1]}, {mix[2]}); "
+                 f"border: 1px solid rgb({edge[0]}, {edge[1]}, {edge[2]}); border-radius: 4px; }}")
+        if sheet != self.styleSheet():   # setting it changes the palette again
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._tint()
 
     @property
     def label(self) -> str:

@@ -86,3 +86,36 @@ def test_confirm_hides_the_banner_and_the_file_remembers_the_label(qtbot, window
 def test_a_named_label_shows_no_banner(qtbot, window, known_csv):
     load(qtbot, window, known_csv)
     assert not banner(window).isVisible()
+
+
+def _luminance(color) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(v) for v in color.getRgb()[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_banner_reads_in_light_and_dark_palettes(qtbot):
+    import re
+
+    from PySide6.QtGui import QColor, QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from udl_gui.label_banner import LabelGuessBanner
+
+    app = QApplication.instance()
+    saved = app.palette()
+    try:
+        for window_color, text_color in (("#f0f0f0", "#101010"), ("#2b2b2b", "#e6e6e6")):
+            palette = QPalette(saved)
+            palette.setColor(QPalette.ColorRole.Window, QColor(window_color))
+            palette.setColor(QPalette.ColorRole.WindowText, QColor(text_color))
+            app.setPalette(palette)
+            shown = LabelGuessBanner()
+            qtbot.addWidget(shown)
+            rgb = re.search(r"background: rgb\((\d+), (\d+), (\d+)\)", shown.styleSheet()).groups()
+            light, dark = sorted((_luminance(QColor(*map(int, rgb))), _luminance(QColor(text_color))), reverse=True)
+            assert (light + 0.05) / (dark + 0.05) >= 4.5, (window_color, rgb)
+    finally:
+        app.setPalette(saved)
