@@ -22,7 +22,7 @@ from udl_core.pixels import display_bytes, picture_shape, pixels_from_processed,
 __all__ = ["BatchPictures", "Pictures", "pixmap_from_pixels"]
 
 _FORMATS = {1: QImage.Format.Format_Grayscale8, 3: QImage.Format.Format_RGB888, 4: QImage.Format.Format_RGBA8888}
-CACHE_SIZE = 4096   # pixmaps kept per dataset (a 64x64 one is 16 KiB: 64 MiB at most)
+CACHE_SIZE = 1024   # pixmaps kept per dataset (a 96 px one is 36 KiB: 36 MiB at most)
 BLOCK = 64          # a batch's rows mapped to pixels together (one numpy call, not one per row)
 
 
