@@ -14,11 +14,14 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from udl_core.cli_args import add_loader_arguments, add_memory_budget_argument
+from udl_core.cli_args import add_loader_arguments, add_memory_budget_argument, loader_from_args
 from udl_core.errors import ConfigError, UDLError
 from udl_core.terminal import printable, printable_streams
 
-__all__ = ["COMMANDS_GROUP", "build_parser", "main"]
+# the shared options and loader live in cli_args (the commands import them from there); they stay
+# importable from here for scripts that built on them
+__all__ = ["COMMANDS_GROUP", "add_loader_arguments", "add_memory_budget_argument", "build_parser",
+           "loader_from_args", "main"]
 
 COMMANDS_GROUP = "udl.commands"
 """Entry points that add `udl` subcommands: each names a `register(subparsers)` callable. The
