@@ -106,8 +106,11 @@ def test_the_read_reports_bytes_as_it_goes_and_stops_between_ranges(tmp_path, po
     path = _write(tmp_path / "mixed.csv", _mixed_lines(600))
     events = []
     run_job(delimited.read_delimited(path, ReadOptions()), events.append)
-    done = [e.done for e in events if isinstance(e, Progress) and e.total == path.stat().st_size]
-    assert len(done) > 5 and done == sorted(done) and done[-1] == path.stat().st_size
+    size = path.stat().st_size
+    read = [e for e in events if isinstance(e, Progress) and e.bytes_total == size]
+    done = [e.bytes_done for e in read]
+    assert len(done) > 5 and done == sorted(done) and done[-1] == size
+    assert [e.done for e in read] == sorted(e.done for e in read) and read[-1].done == read[-1].total == 600
     job = delimited.read_delimited(path, ReadOptions())
     next(job), next(job)   # the sniff's event, then the first range's
     job.close()             # cancelled between ranges: nothing more is read, nothing raises
@@ -130,3 +133,13 @@ def test_what_polars_cannot_match_goes_to_pyarrow(tmp_path, monkeypatch, polars_
     fast, slow = _both(path, monkeypatch)
     assert polars_used and not any(polars_used)
     _assert_identical(fast, slow)
+
+
+@pytest.mark.parametrize("piece", [1, 7, 64, 1 << 20])
+def test_quotes_are_counted_a_piece_at_a_time_across_piece_boundaries(piece):
+    # The count runs a piece at a time (each numpy call holds the GIL only that long); quotes on
+    # either side of every piece boundary are each counted once.
+    rng = np.random.default_rng(3)
+    data = bytes(rng.choice(np.frombuffer(b'ab,"\n', np.uint8), 1000).tolist()) + b'"'
+    assert polars_csv._count(data, ord('"'), piece=piece) == data.count(b'"')
+    assert polars_csv._count(b"", ord('"'), piece=piece) == 0

@@ -36,6 +36,7 @@ __all__ = ["FAST_BYTES", "RANGE_BYTES", "fast_path_applies", "read_with_polars"]
 # Smaller files go to pyarrow: importing polars (0.15-0.5 s) costs more than it saves there.
 FAST_BYTES = 4 << 20
 RANGE_BYTES = 32 << 20
+COUNT_BYTES = 2 << 20  # a GIL hold of about a millisecond (see _count)
 _DELIMITERS = (",", "\t", ";", "|")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _QUOTE = ord('"')
@@ -111,8 +112,9 @@ def read_with_polars(path: Path, dialect: Dialect, options: ReadOptions, head_ty
                 rows += frame.height
                 start = end
                 released = _release(data, released, start)
-                yield Progress("read", rows, None, f"read {start / 2**20:,.0f} of {size / 2**20:,.0f} MiB "
-                                                   f"({rows:,} rows)", bytes_done=start, bytes_total=size)
+                # rows so far and an estimate of all of them; the bytes are exact
+                yield Progress("read", rows, rows * size // start, f"read {rows:,} rows "
+                               f"({start / 2**20:,.0f} of {size / 2**20:,.0f} MiB)", bytes_done=start, bytes_total=size)
     except _polars_errors():
         return None
     if not parts:
@@ -140,8 +142,12 @@ def _range(data: mmap.mmap, start: int, size: int) -> tuple[int, bytes]:
     return end, chunk
 
 
-def _count(chunk: bytes, byte: int) -> int:
-    return int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == byte))   # bytes.count: 2x the time
+def _count(chunk: bytes, byte: int, piece: int = COUNT_BYTES) -> int:
+    """How many times `byte` occurs in `chunk` (numpy: bytes.count takes twice the time), a piece
+    of `piece` bytes at a time: numpy holds the GIL through each comparison, and a whole range at
+    once held it 40-200 ms, stalling the window's event loop that long (bench_gui)."""
+    raw = np.frombuffer(chunk, np.uint8)
+    return sum(int(np.count_nonzero(raw[i:i + piece] == byte)) for i in range(0, len(raw), piece))
 
 
 def _whole_rows(chunk: bytes, frame, delimiter: str) -> bool:
