@@ -34,6 +34,7 @@ def warnings(results: list[CheckResult]) -> list[str]:
 
 # --- clean data: no false alarms ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_clean_three_classes_pass_everything(tmp_path):
     results = run_checks(load(write_csv(tmp_path / "iris.csv", three_classes())))
     assert failures(results) == [] and warnings(results) == []
@@ -41,6 +42,7 @@ def test_clean_three_classes_pass_everything(tmp_path):
     assert {r.name.split(".")[0] for r in results} == set(CHECK_GROUPS)
 
 
+@pytest.mark.slow
 def test_clean_regression_has_no_failures(tmp_path):
     results = run_checks(load(write_csv(tmp_path / "houses.csv", regression())))
     assert failures(results) == [] and warnings(results) == []
@@ -49,6 +51,7 @@ def test_clean_regression_has_no_failures(tmp_path):
     assert "MSE on standardized targets" in named["loss_at_init"].reason
 
 
+@pytest.mark.slow
 def test_bundled_sample_passes():
     results = run_checks(load(SAMPLE))
     assert failures(results) == [] and warnings(results) == []
@@ -63,6 +66,7 @@ def test_clean_blobs_of_other_shapes_do_not_fail(seed):
 
 # --- planted bugs, each caught by the right check -----------------------------------------------
 
+@pytest.mark.slow
 def test_misaligned_label_file_fails_input_dependence(tmp_path):
     x, y = blobs(n=500, classes=3, dim=4, seed=4)
     write_csv(tmp_path / "x.csv", {f"f{j}": x[:, j] for j in range(4)})

@@ -52,6 +52,7 @@ def test_corpus_is_big_enough(corpus):
     assert len(make_corpus.corpus_files(corpus)) >= 30
 
 
+@pytest.mark.slow
 def test_corpus_is_deterministic(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     make_corpus.build_all(a)
@@ -103,6 +104,7 @@ def subprocess_answers(corpus) -> dict[str, Answer]:
         return {case.name: answer for case, answer in zip(runnable, answers)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", SUBPROCESS_CASES, ids=[case.name for case in SUBPROCESS_CASES])
 def test_cli_subprocess(subprocess_answers, case):
     _skip(case)

@@ -65,6 +65,7 @@ def test_no_note_once_the_kernels_of_that_task_are_there(tmp_path, monkeypatch, 
     assert f"note: {COMPILE_MESSAGE}" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_check_notes_it_once_and_lists_it_in_json(tmp_path, first_run, capsys):
     path = str(_table(tmp_path))
     main(["check", path, "--label", "label"])

@@ -142,6 +142,7 @@ def delimited_files(draw):
     return data, draw(st.sampled_from([".csv", ".tsv", ".txt"]))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(delimited_files(), st.sampled_from([None, "label", "no_such", "1"]))
 def test_random_delimited_text(scratch, file, label):
@@ -245,6 +246,7 @@ def test_damaged_real_files(scratch, file):
 # ------------------------------------------------------------------ through the command line
 
 
+@pytest.mark.slow
 @settings(max_examples=max(60, EXAMPLES // 2), deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(delimited_files(), st.sampled_from(["inspect", "batch"]))

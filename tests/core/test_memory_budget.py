@@ -314,6 +314,7 @@ def test_every_command_that_reads_data_takes_the_option(command):
 OVERHEAD = 64 << 20   # stated in docs/formats.md: allocator and thread-pool memory beyond the data
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="resetting the peak needs Linux's /proc")
 def test_peak_rss_growth_stays_within_the_budget_plus_the_overhead(tmp_path):
     """Each bomb in a fresh interpreter under a 16 MiB budget: its peak RSS over the baseline

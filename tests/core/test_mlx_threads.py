@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "samples" / "sample.csv"
 
 SCRIPT = f"""
@@ -18,6 +20,7 @@ worker.join()
 """
 
 
+@pytest.mark.slow
 def test_exit_right_after_training_on_a_thread_is_clean():
     # Without the atexit wait in mlx_threads.py this aborted (exit 134) in ~3 of 4 runs.
     for _ in range(4):

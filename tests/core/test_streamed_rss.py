@@ -59,6 +59,7 @@ def _write_csv(path: Path, rows: int) -> None:
     pacsv.write_csv(pa.table(columns), path)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="resetting the peak needs Linux's /proc")
 def test_a_streamed_load_stays_within_the_budget_and_keeps_its_data(tmp_path):
     from udl_core.formats import read_table
@@ -106,6 +107,7 @@ _CHECK_CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="resetting the peak needs Linux's /proc")
 def test_check_of_a_streamed_csv_stays_within_the_budget(tmp_path):
     # The checks once kept an epoch's row ids, their sorted copies and every row's hash on the heap

@@ -191,6 +191,7 @@ def _every_job_ended(win) -> bool:
     return all(not job.thread_busy() for job in list(win._jobs) + ([win._probe] if win._probe else []))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", ["load", "train"])
 def test_stop_or_close_at_random_moments(qtbot, tmp_path, big_csv, phase):
     rng = random.Random(f"udl-faults-{phase}")
