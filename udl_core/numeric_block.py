@@ -97,13 +97,19 @@ class Numbers:
     width: int
     dtype: np.dtype
 
-    def block(self, rows: Rows) -> np.ndarray:
+    def fill(self, rows: Rows, out: np.ndarray) -> None:
+        """Write `rows` into `out`, a C-ordered [m, k] array of the working dtype."""
         raise NotImplementedError
 
-    def view(self, rows: Rows) -> tuple[np.ndarray, bool]:
-        """(`block(rows)`, True), or (a view of the source, False: not to be written) when the
-        source is already that array."""
-        return self.block(rows), True
+    def block(self, rows: Rows) -> np.ndarray:
+        m = len(range(*rows.indices(self.n))) if isinstance(rows, slice) else rows.size
+        out = np.empty((m, self.width), dtype=self.dtype)
+        self.fill(rows, out)
+        return out
+
+    def view(self, rows: Rows) -> np.ndarray | None:
+        """`rows` as a view of the source when it already is such an array (not to be written)."""
+        return None
 
 
 class ArrayNumbers(Numbers):
@@ -118,17 +124,15 @@ class ArrayNumbers(Numbers):
         self.width = self.flat.shape[1] if self.index is None else self.index.size
         self.dtype = work_dtype([self.flat])
 
-    def block(self, rows: Rows) -> np.ndarray:
-        part = self.flat[rows]
-        if self.index is not None:
-            part = part[:, self.index]
-        return np.array(part, dtype=self.dtype, order="C", copy=True)
+    def fill(self, rows: Rows, out: np.ndarray) -> None:
+        part = self.flat[rows]   # (np.take with out= is far slower on a memory map, as NPY/NPZ data is)
+        out[...] = part if self.index is None else part[:, self.index]
 
-    def view(self, rows: Rows) -> tuple[np.ndarray, bool]:
+    def view(self, rows: Rows) -> np.ndarray | None:
         if isinstance(rows, slice) and self.index is None and self.flat.dtype == self.dtype \
                 and self.flat.flags.c_contiguous:
-            return self.flat[rows], False
-        return self.block(rows), True
+            return self.flat[rows]
+        return None
 
 
 def _number_array(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -152,19 +156,29 @@ class ColumnNumbers(Numbers):
 
     def __init__(self, columns: Sequence[pa.ChunkedArray | pa.Array], n: int | None = None) -> None:
         self.pieces: list[tuple[np.ndarray, list[np.ndarray]]] = []
+        self.exact: list[bool] = []   # per column: every value a float32
         for column in columns:
             column = _number_array(column)
             chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
             arrays = [chunk.to_numpy(zero_copy_only=False) for chunk in chunks if len(chunk)]
             self.pieces.append((np.cumsum([0] + [a.size for a in arrays]), arrays))
+            self.exact.append(all(_exact_in_float32(a) for a in arrays))
         self.n = int(self.pieces[0][0][-1]) if self.pieces else int(n or 0)
         self.width = len(self.pieces)
-        self.dtype = work_dtype([a for _, arrays in self.pieces for a in arrays])
+        self.dtype = np.dtype(np.float32 if all(self.exact) else np.float64)
 
-    def block(self, rows: Rows) -> np.ndarray:
+    def select(self, columns: Sequence[int]) -> ColumnNumbers:
+        """Columns `columns` of these, with nothing converted or checked again."""
+        chosen = ColumnNumbers([], self.n)
+        chosen.pieces = [self.pieces[j] for j in columns]
+        chosen.exact = [self.exact[j] for j in columns]
+        chosen.width = len(chosen.pieces)
+        chosen.dtype = np.dtype(np.float32 if all(chosen.exact) else np.float64)
+        return chosen
+
+    def fill(self, rows: Rows, out: np.ndarray) -> None:
         if isinstance(rows, slice):
             start, stop, _ = rows.indices(self.n)
-            out = np.empty((max(0, stop - start), self.width), dtype=self.dtype)
             for j, (starts, arrays) in enumerate(self.pieces):
                 first = int(np.searchsorted(starts, start, side="right")) - 1
                 for p in range(max(first, 0), len(arrays)):
@@ -172,21 +186,29 @@ class ColumnNumbers(Numbers):
                     if lo >= hi:
                         break
                     out[lo - start:hi - start, j] = arrays[p][lo - starts[p]:hi - starts[p]]
-            return out
-        out = np.empty((rows.size, self.width), dtype=self.dtype)
-        which: dict[bytes, np.ndarray] = {}
+            return
+        if rows.size > 1 and 0 <= rows[0] and rows[-1] < self.n and rows[-1] - rows[0] < 2 * rows.size \
+                and bool(np.all(rows[1:] > rows[:-1])):
+            # Most of a span of rows (a training split's chunk): the span read column by column in
+            # slices, then its rows taken whole, instead of a gather per column.
+            span = self.block(slice(int(rows[0]), int(rows[-1]) + 1))
+            np.take(span, rows - rows[0], axis=0, out=out, mode="clip")
+            return
+        which: dict[bytes, list[tuple[np.ndarray, np.ndarray]]] = {}
         for j, (starts, arrays) in enumerate(self.pieces):
             if len(arrays) == 1:
                 out[:, j] = arrays[0][rows]
                 continue
             key = starts.tobytes()
-            if key not in which:
-                which[key] = np.searchsorted(starts, rows, side="right") - 1
-            piece = which[key]
-            for p in np.unique(piece).tolist():
-                hit = piece == p
-                out[hit, j] = arrays[p][rows[hit] - starts[p]]
-        return out
+            if key not in which:   # rows grouped by piece once for the columns chunked alike
+                piece = np.searchsorted(starts, rows, side="right") - 1
+                order = np.argsort(piece, kind="stable")
+                cuts = np.searchsorted(piece[order], np.arange(len(arrays) + 1))
+                which[key] = [(order[cuts[p]:cuts[p + 1]], rows[order[cuts[p]:cuts[p + 1]]] - starts[p])
+                              for p in range(len(arrays))]
+            for p, (at, local) in enumerate(which[key]):
+                if at.size:
+                    out[at, j] = arrays[p][local]
 
 
 def exact_stats(values: np.ndarray) -> dict:
@@ -213,18 +235,46 @@ def _medians(numbers: Numbers, rows: np.ndarray | None, n: int) -> np.ndarray:
         where = slice(0, n) if rows is None else rows
     else:
         where = pick if rows is None else rows[pick]
-    sample = np.asarray(numbers.block(where), dtype=np.float64)
+    # One contiguous row per column: a partition along a strided axis costs several times more.
+    sample = np.ascontiguousarray(numbers.block(where).T, dtype=np.float64)
     bad = ~np.isfinite(sample)
     if not bad.any():
-        return np.median(sample, axis=0)
+        return np.median(sample, axis=1)
     sample[bad] = np.nan
-    empty = bad.all(axis=0)
-    sample[:, empty] = 0.0
-    return np.nanmedian(sample, axis=0)
+    sample[bad.all(axis=1)] = 0.0
+    return np.nanmedian(sample, axis=1)
+
+
+def _sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, float64 sums of d = x - shift and of d**2 over `rows` (every row if None),
+    d = 0 where x is missing or not finite; a chunk of rows at a time."""
+    k = numbers.width
+    total, squares = np.zeros(k), np.zeros(k)
+    n = numbers.n if rows is None else rows.size
+    step = chunk_rows(k, numbers.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):   # sums past float64: fitted exactly after
+        for start in range(0, n, step):
+            where = slice(start, start + step) if rows is None else rows[start:start + step]
+            source = numbers.view(where)
+            if source is None:
+                block = numbers.block(where)
+                bad = ~np.isfinite(block)
+                block -= shift
+            else:   # the source itself: read once, never written
+                bad = ~np.isfinite(source)
+                block = source - shift
+            if bad.any():
+                block[bad] = 0
+            total += block.sum(axis=0, dtype=np.float64)
+            squares += np.einsum("ij,ij->j", block, block, dtype=np.float64)
+    return total, squares
 
 
 def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict]:
-    """{"median", "mean", "std", "constant"} of each column over `rows` (every row if None)."""
+    """{"median", "mean", "std", "constant"} of each column over `rows` (every row if None).
+
+    Rows that are most of the source, in order (a training split), are summed as every row
+    less the others: contiguous chunks read in place instead of gathering most of the data."""
     n = numbers.n if rows is None else rows.size
     k = numbers.width
     if k == 0:
@@ -233,21 +283,23 @@ def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict]:
         return [{"median": 0.0, "mean": 0.0, "std": 1.0, "constant": True} for _ in range(k)]
     median = _medians(numbers, rows, n)
     shift = median.astype(numbers.dtype)
-    total, squares = np.zeros(k), np.zeros(k)
-    step = chunk_rows(k, numbers.dtype)
-    with np.errstate(over="ignore", invalid="ignore"):   # sums past float64: fitted exactly below
-        for start in range(0, n, step):
-            block = numbers.block(slice(start, start + step) if rows is None else rows[start:start + step])
-            bad = ~np.isfinite(block)
-            block -= shift
-            if bad.any():
-                block[bad] = 0
-            total += block.sum(axis=0, dtype=np.float64)
-            squares += np.einsum("ij,ij->j", block, block, dtype=np.float64)
-        center = shift.astype(np.float64)
-        mean = center + total / n
+    if rows is not None and 2 * n > numbers.n and bool(np.all(rows[1:] > rows[:-1])) \
+            and rows[0] >= 0 and rows[-1] < numbers.n:
+        others = np.ones(numbers.n, dtype=bool)
+        others[rows] = False
+        every, every_squares = _sums(numbers, None, shift)
+        rest, rest_squares = _sums(numbers, np.flatnonzero(others), shift)
+        with np.errstate(invalid="ignore"):
+            total, squares = every - rest, every_squares - rest_squares
+        # A difference near the rounding of the sums may be a constant column: fitted exactly.
+        tiny = squares <= 1e-9 * every_squares
+    else:
+        total, squares = _sums(numbers, rows, shift)
+        tiny = squares == 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = shift.astype(np.float64) + total / n
         std = np.sqrt(np.maximum(squares / n - np.square(total / n), 0.0))
-    redo = ~np.isfinite(squares) | ~np.isfinite(total) | (squares == 0) | ~np.isfinite(std)
+    redo = ~np.isfinite(squares) | ~np.isfinite(total) | tiny | ~np.isfinite(std)
     stats = []
     for j in range(k):
         if redo[j]:
@@ -276,21 +328,20 @@ def standardize(numbers: Numbers, rows: Rows | None, stats: Sequence[dict], out:
         for start in range(0, n, step):
             stop = min(n, start + step)
             where = rows[start:stop] if first is None else slice(first + start, first + stop)
-            block, owned = numbers.view(where)
-            bad = ~np.isfinite(block)
+            direct = full and dtype == np.float32   # computed in the output itself
+            target = out[start:stop] if direct else numbers.block(where)
+            source = numbers.view(where) if direct else None
+            if direct and source is None:
+                numbers.fill(where, target)
+            source = target if source is None else source
+            bad = ~np.isfinite(source)
             if bad.any():
-                block, owned = (block, owned) if owned else (block.copy(), True)
-                np.copyto(block, np.broadcast_to(median, block.shape), where=bad)
-            if full and dtype == np.float32:   # written straight into the output
-                target = out[start:stop]
-                np.subtract(block, mean, out=target)
-                target /= std
-                np.clip(target, -F32_MAX, F32_MAX, out=target)
-                continue
-            if owned:
-                block -= mean
-            else:
-                block = block - mean
-            block /= std
-            np.clip(block, -F32_MAX, F32_MAX, out=block)
-            out[start:stop, columns] = block
+                if source is not target:
+                    np.copyto(target, source)
+                    source = target
+                np.copyto(target, np.broadcast_to(median, target.shape), where=bad)
+            np.subtract(source, mean, out=target)
+            target /= std
+            np.clip(target, -F32_MAX, F32_MAX, out=target)
+            if not direct:
+                out[start:stop, columns] = target

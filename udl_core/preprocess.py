@@ -46,6 +46,7 @@ from udl_core.encoders import (
     ImageEncoder,
     NumericEncoder,
     encoder_from_dict,
+    fit_numeric,
 )
 from udl_core.errors import ConfigError, SchemaError
 from udl_core.numeric_block import ColumnNumbers
@@ -100,6 +101,7 @@ class Preprocessor:
         self.max_categories = max_categories
         self.warnings = list(warnings)
         self.feature_names = [name for encoder in self.encoders for name in encoder.names()]
+        self._ready: tuple | None = None
 
     @property
     def steps(self) -> list[dict]:
@@ -117,13 +119,17 @@ class Preprocessor:
         if max_categories < 1:
             raise ConfigError(f"max_categories must be at least 1, got {max_categories}")
         dropped: list[str] = []
+        ready = None
         if table.is_tabular:
-            encoders = _fit_tabular(table, schema, rows, max_categories, dropped)
+            encoders, ready = _fit_tabular(table, schema, rows, max_categories, dropped)
         else:
             encoders = _fit_array(table, schema, rows, dropped)
         pre = cls(encoders, layout=schema.layout, label=schema.label, task=schema.task,
                   classes=schema.classes, dropped=dropped, label_source=_label_source(table, schema),
                   max_categories=max_categories)
+        # The fit's numbers (columns converted and checked once), for the first `prepare` of this
+        # very table (the loader's transform); any `prepare` lets go of them.
+        pre._ready = ready
         if dropped:
             pre.warnings.append(
                 f"{len(dropped)} feature(s) constant in the training rows were dropped: "
@@ -168,7 +174,8 @@ class Preprocessor:
 
     def prepare(self, table: Table) -> Prepared:
         """`table` made ready to be transformed a chunk of rows at a time (`Prepared`)."""
-        return Prepared(self, table)
+        ready, self._ready = self._ready, None
+        return Prepared(self, table, ready)
 
     def encode_labels(self, table: Table, rows: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
         """int32 class indices (-1 missing/unknown) or float32 targets (NaN missing)."""
@@ -240,17 +247,21 @@ class Preprocessor:
             )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"not a saved preprocessing: missing {exc}") from None
+        except ValueError as exc:   # lists of statistics of different lengths
+            raise ConfigError(f"not a saved preprocessing: {exc}") from None
 
 
 def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
-                 dropped: list[str]) -> list[Encoder]:
+                 dropped: list[str]) -> tuple[list[Encoder], tuple | None]:
+    """The encoders, and what the numeric block made ready (kept for the transform of this table)."""
     infos = schema.feature_columns
     position = {name: i for i, name in enumerate(table.columns.column_names)}
     columns = [table.columns.column(position[info.name]) for info in infos]
-    numeric = iter(NumericEncoder.fit([info.name for info in infos if info.kind == "numeric"],
-                                      [c for c, info in zip(columns, infos) if info.kind == "numeric"], rows))
+    numeric_infos = [(info.name, column) for info, column in zip(infos, columns, strict=True) if info.kind == "numeric"]
+    numbers = ColumnNumbers([c for _, c in numeric_infos], table.num_rows)
+    numeric = iter(fit_numeric([name for name, _ in numeric_infos], numbers, rows))
     encoders: list[Encoder] = []
-    for info, column in zip(infos, columns):
+    for info, column in zip(infos, columns, strict=True):
         if info.kind == "numeric":   # fitted a block of columns at a time
             encoder = next(numeric)
         elif info.kind == "bool":
@@ -269,7 +280,8 @@ def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_cate
             dropped.append(info.name)
             continue
         encoders.append(encoder)
-    return encoders
+    ready = (table.columns, {name: j for j, (name, _) in enumerate(numeric_infos)}, numbers)
+    return encoders, ready
 
 
 def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str]) -> list[Encoder]:
@@ -288,7 +300,7 @@ class Prepared:
     categories coded, dates split into parts), then written for any rows into an output: a
     long transform goes a chunk of rows at a time without casting a column per chunk."""
 
-    def __init__(self, pre: Preprocessor, table: Table) -> None:
+    def __init__(self, pre: Preprocessor, table: Table, ready: tuple | None = None) -> None:
         self.table = table
         self.layout = pre.layout
         self.encoders = pre.encoders
@@ -323,7 +335,10 @@ class Prepared:
             else:
                 self.others.append((encoder, encoder.prepare(column), at))
             at += encoder.width
-        self.numbers = ColumnNumbers(numeric_columns, table.num_rows)
+        if ready is not None and ready[0] is table.columns:   # converted by the fit already
+            self.numbers = ready[2].select([ready[1][e.column] for e in self.numeric])
+        else:
+            self.numbers = ColumnNumbers(numeric_columns, table.num_rows)
 
     def transform_into(self, rows: np.ndarray | slice | None, out: np.ndarray) -> None:
         """out = the features of `rows` (positions or a slice of the table; every row if None)."""

@@ -25,6 +25,7 @@ from udl_core.errors import ConfigError
 from udl_core.loader import UnifiedDataLoader
 from udl_core.numeric_block import MEDIAN_ROWS, ColumnNumbers, fit_stats, median_sample
 from udl_core.preprocess import Preprocessor
+from udl_core.schema import infer
 from udl_core.table import Table
 
 # Written by the preprocessing before the typed encoders (commit fed4996): to_dict() of three fits
@@ -114,3 +115,18 @@ def test_float32_arrays_and_float32_parquet_columns_give_identical_tensors(tmp_p
         np.testing.assert_array_equal(one.rows, two.rows)
         np.testing.assert_array_equal(one.x, two.x)
         assert np.isfinite(one.x).all()
+
+
+def test_a_column_constant_in_the_training_rows_is_dropped_however_its_sums_round():
+    rng = np.random.default_rng(6)
+    n = 5000
+    values = np.full(n, 0.1)                      # 0.1 has no exact binary form: sums round
+    val = np.sort(rng.choice(n, n // 5, replace=False))
+    values[val] = rng.normal(size=val.size)       # varies only outside the training rows
+    train = np.setdiff1d(np.arange(n), val)
+    table = Table("c.csv", "csv", columns=pa.table({"c": values, "v": rng.normal(size=n),
+                                                    "label": np.arange(n) % 2}))
+    pre = Preprocessor.fit(table, infer(table), train)
+    assert pre.dropped == ["c"] and pre.feature_names == ["v"]
+    x = pre.transform(table)
+    assert np.isfinite(x).all() and abs(float(x[train, 0].mean())) < 1e-6
