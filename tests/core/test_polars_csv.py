@@ -141,5 +141,5 @@ def test_quotes_are_counted_a_piece_at_a_time_across_piece_boundaries(piece):
     # either side of every piece boundary are each counted once.
     rng = np.random.default_rng(3)
     data = bytes(rng.choice(np.frombuffer(b'ab,"\n', np.uint8), 1000).tolist()) + b'"'
-    assert polars_csv._count(data, ord('"'), piece=piece) == data.count(b'"')
-    assert polars_csv._count(b"", ord('"'), piece=piece) == 0
+    assert polars_csv.count_byte(data, ord('"'), piece=piece) == data.count(b'"')
+    assert polars_csv.count_byte(b"", ord('"'), piece=piece) == 0

@@ -1,9 +1,10 @@
 """JSON: an array of records, an object of columns, or JSON Lines (one record per line).
 
 JSON Lines are parsed in one go by pyarrow.json (which types every block and widens across
-them), a JSON document by polars; only when that fails does a line-by-line pass find the
-malformed lines of a JSON Lines file, quarantine them, and parse the rest. Nested values
-(lists, objects) become JSON-encoded text columns; ISO date strings become timestamps.
+them), or by polars where it gives the same table (polars_json.py); a JSON document by polars.
+Only when that fails does a line-by-line pass find the malformed lines of a JSON Lines file,
+quarantine them, and parse the rest. Nested values (lists, objects) become JSON-encoded text
+columns; ISO date strings become timestamps.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from udl_core.events import Progress
 from udl_core.formats.bounded import check_file_size
 from udl_core.formats.columnar import normalise_types
 from udl_core.formats.encoding import decode_sample, detect_encoding
+from udl_core.formats.polars_json import read_lines_with_polars
 from udl_core.formats.registry import register_reader
 from udl_core.table import BadRecord, ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_column
@@ -454,7 +456,9 @@ def read_json(path: Path, options: ReadOptions) -> Generator[Progress, None, Tab
     parse_failed = False
     if plain is not None:
         yield Progress("read", 0, None, f"parsing {path.name} as JSON Lines")
-        table, parse_failed = _stream_lines(path)
+        table = yield from read_lines_with_polars(path)   # None where polars cannot read it as pyarrow does
+        if table is None:
+            table, parse_failed = _stream_lines(path)
         if table is not None:
             notes = [f"encoding: {plain}"]
             return _table(path, _nested_as_text(table, notes), True, [], notes, options)

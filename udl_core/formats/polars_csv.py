@@ -31,12 +31,12 @@ from udl_core.events import Progress
 from udl_core.formats.dialect import FALSE_VALUES, TRUE_VALUES, Dialect
 from udl_core.table import ReadOptions
 
-__all__ = ["FAST_BYTES", "RANGE_BYTES", "fast_path_applies", "read_with_polars"]
+__all__ = ["FAST_BYTES", "RANGE_BYTES", "count_byte", "fast_path_applies", "read_with_polars"]
 
 # Smaller files go to pyarrow: importing polars (0.15-0.5 s) costs more than it saves there.
 FAST_BYTES = 4 << 20
 RANGE_BYTES = 32 << 20
-COUNT_BYTES = 2 << 20  # a GIL hold of about a millisecond (see _count)
+COUNT_BYTES = 2 << 20  # a GIL hold of about a millisecond (see count_byte)
 _DELIMITERS = (",", "\t", ";", "|")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _QUOTE = ord('"')
@@ -131,7 +131,7 @@ def _range(data: mmap.mmap, start: int, size: int) -> tuple[int, bytes]:
     end = data.find(b"\n", min(start + RANGE_BYTES, size) - 1)
     end = size if end < 0 else end + 1
     chunk = data[start:end]
-    quotes = _count(chunk, _QUOTE) if b'"' in chunk else 0
+    quotes = count_byte(chunk, _QUOTE) if b'"' in chunk else 0
     while quotes % 2 and end < size:   # a line break inside quotes: take lines until they close
         after = data.find(b"\n", end)
         after = size if after < 0 else after + 1
@@ -142,11 +142,14 @@ def _range(data: mmap.mmap, start: int, size: int) -> tuple[int, bytes]:
     return end, chunk
 
 
-def _count(chunk: bytes, byte: int, piece: int = COUNT_BYTES) -> int:
+def count_byte(chunk: bytes, byte: int, piece: int = COUNT_BYTES, fold: int = 0) -> int:
     """How many times `byte` occurs in `chunk` (numpy: bytes.count takes twice the time), a piece
     of `piece` bytes at a time: numpy holds the GIL through each comparison, and a whole range at
-    once held it 40-200 ms, stalling the window's event loop that long (bench_gui)."""
+    once held it 40-200 ms, stalling the window's event loop that long (bench_gui). With `fold`,
+    the bytes that equal `byte` once or-ed with it (0x20: "[" with "{")."""
     raw = np.frombuffer(chunk, np.uint8)
+    if fold:
+        return sum(int(np.count_nonzero((raw[i:i + piece] | fold) == byte)) for i in range(0, len(raw), piece))
     return sum(int(np.count_nonzero(raw[i:i + piece] == byte)) for i in range(0, len(raw), piece))
 
 
@@ -161,7 +164,7 @@ def _whole_rows(chunk: bytes, frame, delimiter: str) -> bool:
     expected = (frame.width - 1) * frame.height
     mark = ord(delimiter)
     if b'"' not in chunk:
-        return _count(chunk, mark) == expected
+        return count_byte(chunk, mark) == expected
     raw = np.frombuffer(chunk, np.uint8)
     quotes = np.flatnonzero(raw == _QUOTE)
     delimiters = np.flatnonzero(raw == mark)
