@@ -10,13 +10,22 @@ MainWindow driving udl_core on its worker thread:
 - cancel: the same load stopped CANCEL_AFTER_S seconds in (Stop), until its job has ended;
 - checks: the pipeline checks on the loaded dataset (the Checks tab's Run), to the end;
 - train: TRAIN_MODEL on, the MLP on that dataset, batch size 64, CPU, for TRAIN_SECONDS (then
-  Stop), i.e. as many steps a second as MLX can do, every step reported to the plot.
+  Stop), i.e. as many steps a second as MLX can do, every step reported to the plot;
+- parquet: bench_ingest's 2,000,000 x 32 Parquet loaded by the window (batch size 256): the time
+  to the first batch shown in the table against `UnifiedDataLoader(path, batch_size=256).load()`
+  (what `udl inspect` runs) in this process, each twice, alternating (target <= 1.3x).
+
+Each stall is split, from Linux's per-thread schedstat, into the GUI thread's own CPU time, its
+wait on the run queue (the machine's other processes and this one's worker threads had the
+CPUs) and the rest (waiting for the GIL or another lock). "Off the run queue" is the longest
+stall less its run-queue wait: what this process alone made the window wait.
 
 Targets: longest stall <= 50 ms, p99 <= 20 ms. The same window idle for 3 s is measured first,
 as the baseline of what the machine alone adds (another process's load shows there). Also the time from process start to the first
 painted window (`app.py --print-first-paint`, a fresh interpreter each time, best and median of 3).
 
-    python -m bench.bench_gui [--rows N] [--train-seconds S]
+    python -m bench.bench_gui [--rows N] [--train-seconds S] [--cases load,cancel,checks,train,parquet]
+                              [--data FOLDER]
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ TRAIN_SECONDS = float(os.environ.get("UDL_BENCH_GUI_TRAIN_SECONDS", 10))
 TICK_MS = 5
 NUMERIC = 18
 CANCEL_AFTER_S = 1.5
+CASES = ("cancel", "load", "checks", "train", "parquet")
+FIRST_BATCH_TARGET = 1.3
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -56,14 +67,27 @@ def make_csv(path: Path, rows: int, seed: int = 0) -> Path:
     return path
 
 
+def thread_times() -> tuple[float, float] | None:
+    """(CPU seconds, run-queue wait seconds) of the calling thread, from Linux's schedstat; None
+    where there is none."""
+    try:
+        with open("/proc/thread-self/schedstat") as handle:
+            cpu, queued, _ = handle.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(cpu) / 1e9, int(queued) / 1e9
+
+
 class StallMeter:
-    """Records the gaps between QTimer ticks on the GUI thread."""
+    """Records the gaps between QTimer ticks on the GUI thread, and how each gap was spent."""
 
     def __init__(self) -> None:
         from PySide6.QtCore import Qt, QTimer
 
         self.gaps: list[float] = []
+        self.spent: list[tuple[float, float]] = []   # per gap: the GUI thread's CPU s, run-queue s
         self._last: float | None = None
+        self._times: tuple[float, float] | None = None
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
@@ -71,7 +95,9 @@ class StallMeter:
 
     def start(self) -> None:
         self.gaps.clear()
+        self.spent.clear()
         self._last = time.perf_counter()
+        self._times = thread_times()
         self.timer.start()
 
     def stop(self) -> None:
@@ -79,9 +105,13 @@ class StallMeter:
 
     def _on_tick(self) -> None:
         now = time.perf_counter()
+        times = thread_times()
         if self._last is not None:
             self.gaps.append(now - self._last)
+            if times is not None and self._times is not None:
+                self.spent.append((times[0] - self._times[0], times[1] - self._times[1]))
         self._last = now
+        self._times = times
 
     def summary(self) -> tuple[float, float, int]:
         """(longest stall ms, p99 stall ms, ticks); a stall is a gap beyond the tick interval."""
@@ -89,6 +119,20 @@ class StallMeter:
             return float("nan"), float("nan"), 0
         stalls = np.maximum(np.asarray(self.gaps) * 1000 - TICK_MS, 0)
         return float(stalls.max()), float(np.percentile(stalls, 99)), len(stalls)
+
+    def report(self) -> str:
+        """The longest stall, how it was spent, p99, the longest off the run queue, the verdict."""
+        longest, p99, ticks = self.summary()
+        text = f"event loop: longest stall {longest:5.1f} ms"
+        if len(self.spent) == len(self.gaps) and self.gaps:
+            gaps = np.asarray(self.gaps) * 1000
+            cpu, queued = (np.asarray(column) * 1000 for column in zip(*self.spent))
+            i = int(np.argmax(gaps))
+            text += (f" (GUI thread: CPU {cpu[i]:.0f}, run queue {queued[i]:.0f}, "
+                     f"GIL/locks {max(0.0, gaps[i] - cpu[i] - queued[i]):.0f})")
+            text += f", off the run queue {float(np.max(np.maximum(gaps - queued - TICK_MS, 0))):5.1f} ms"
+        return (f"{text}, p99 {p99:5.1f} ms over {ticks} ticks | load average {os.getloadavg()[0]:.1f} | "
+                f"{verdict(longest, p99)}")
 
 
 def wait_for(app, condition, timeout: float) -> bool:
@@ -121,7 +165,8 @@ def verdict(longest: float, p99: float) -> str:
     return "meets the targets" if ok else "MISSES the targets (<= 50 ms, p99 <= 20 ms)"
 
 
-def measure_window(rows: int, train_seconds: float) -> None:
+def measure_window(rows: int, train_seconds: float, cases: tuple[str, ...] = CASES,
+                   data: Path | None = None) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -130,11 +175,15 @@ def measure_window(rows: int, train_seconds: float) -> None:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     tune_interpreter()  # as udl_gui.main.main() does for the app
+    csv_cases = [case for case in cases if case != "parquet"]
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        path = make_csv(Path(tmp) / "big.csv", rows)
-        size = path.stat().st_size / 1e6
-        print(f"  dataset: {rows:,} rows, {size:.0f} MB CSV (written in {time.perf_counter() - t0:.1f} s)", flush=True)
+        path = Path(tmp) / "big.csv"
+        if csv_cases:
+            t0 = time.perf_counter()
+            make_csv(path, rows)
+            size = path.stat().st_size / 1e6
+            print(f"  dataset: {rows:,} rows, {size:.0f} MB CSV (written in {time.perf_counter() - t0:.1f} s)",
+                  flush=True)
         settings = QSettings(str(Path(tmp) / "udl.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings)
         window.resize(1400, 900)
@@ -145,82 +194,137 @@ def measure_window(rows: int, train_seconds: float) -> None:
         meter.start()
         wait_for(app, lambda: False, 3)  # the same window doing nothing: what the machine itself adds
         meter.stop()
-        longest, p99, ticks = meter.summary()
-        print(f"  idle   {3.0:6.1f} s | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
-              f"over {ticks} ticks (baseline: no job running; load average {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} CPUs)", flush=True)
-
+        print(f"  idle   {3.0:6.1f} s | {meter.report()} (baseline: no job running, {os.cpu_count()} CPUs)",
+              flush=True)
         window.controls.batch_size_spin.setValue(64)
-        meter.start()
-        started = time.perf_counter()
-        window.load(str(path))
-        wait_for(app, lambda: False, CANCEL_AFTER_S)
-        cancelled_job = window.job
-        window.stop()
-        ended = wait_for(app, lambda: cancelled_job is not None and not cancelled_job.active, 120)
-        seconds = time.perf_counter() - started
-        wait_for(app, lambda: False, 0.2)
-        meter.stop()
-        longest, p99, ticks = meter.summary()
-        if not ended:
-            raise RuntimeError("the cancelled load did not end")
-        print(f"  cancel {seconds:6.1f} s | stopped {CANCEL_AFTER_S:.1f} s in | event loop: longest stall "
-              f"{longest:5.1f} ms, p99 {p99:5.1f} ms over {ticks} ticks | {verdict(longest, p99)}", flush=True)
-
-        meter.start()
-        started = time.perf_counter()
-        texts: list[str] = []
-        window.progress_bar.valueChanged.connect(lambda _v: texts.append(window.progress_bar.format()))
-        window.load(str(path))
-        done = wait_for(app, lambda: window.job is not None and not window.job.active and not window.busy, 600)
-        seconds = time.perf_counter() - started
-        wait_for(app, lambda: False, 0.2)  # let the last queued paints run inside the measurement
-        meter.stop()
-        longest, p99, ticks = meter.summary()
-        if not done or window.loader is None:
-            raise RuntimeError(f"the load did not finish: {window.log_view.toPlainText()[-500:]}")
-        loaded = window.loader.table.num_rows
-        window.progress_bar.valueChanged.disconnect()
-        shown = list(dict.fromkeys(texts))
-        print("  the bar during the load: " + " | ".join(shown[:: max(1, len(shown) // 6)]), flush=True)
-        print(f"  load   {seconds:6.1f} s | {loaded:,} rows | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
-              f"over {ticks} ticks of {TICK_MS} ms | {verdict(longest, p99)}", flush=True)
-
-        panel = window.checks_panel
-        meter.start()
-        started = time.perf_counter()
-        job = panel.run_checks()
-        checked = wait_for(app, lambda: job is not None and not panel.running, 900)
-        seconds = time.perf_counter() - started
-        wait_for(app, lambda: False, 0.2)
-        meter.stop()
-        longest, p99, ticks = meter.summary()
-        if not checked:
-            raise RuntimeError("the checks did not finish")
-        print(f"  checks {seconds:6.1f} s | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
-              f"over {ticks} ticks | {verdict(longest, p99)}", flush=True)
-
-        window.controls.train_switch.setChecked(True)
-        window.controls.epochs_spin.setValue(100)
-        window.controls.device_combo.setCurrentText("CPU")
-        meter.start()
-        window.run()
-        wait_for(app, lambda: False, train_seconds)
-        steps = len(window.loss_plot.step_points[0])
-        window.stop()
-        stopped = wait_for(app, lambda: window.job is not None and not window.job.active, 60)
-        wait_for(app, lambda: False, 0.2)
-        meter.stop()
-        longest, p99, ticks = meter.summary()
-        if not stopped:
-            raise RuntimeError("training did not stop")
-        print(f"  train  {train_seconds:6.1f} s | event loop: longest stall {longest:5.1f} ms, p99 {p99:5.1f} ms "
-              f"over {ticks} ticks | {steps:,} steps plotted ({steps / train_seconds:,.0f}/s, batch 64) "
-              f"| {verdict(longest, p99)}", flush=True)
+        if "cancel" in cases:
+            _measure_cancel(app, window, meter, path)
+        if {"load", "checks", "train"} & set(cases):
+            _measure_load(app, window, meter, path)
+        if "checks" in cases:
+            _measure_checks(app, window, meter)
+        if "train" in cases:
+            _measure_train(app, window, meter, train_seconds)
+        if "parquet" in cases:
+            _measure_parquet(app, window, meter, data or Path(tmp))
         window.close()
         wait_for(app, lambda: False, 0.1)
     sys.setswitchinterval(0.005)  # leave the process as it was for the next bench
     gc.unfreeze()
+
+
+def _measure_cancel(app, window, meter: StallMeter, path: Path) -> None:
+    meter.start()
+    started = time.perf_counter()
+    window.load(str(path))
+    wait_for(app, lambda: False, CANCEL_AFTER_S)
+    cancelled_job = window.job
+    window.stop()
+    ended = wait_for(app, lambda: cancelled_job is not None and not cancelled_job.active, 120)
+    seconds = time.perf_counter() - started
+    wait_for(app, lambda: False, 0.2)
+    meter.stop()
+    if not ended:
+        raise RuntimeError("the cancelled load did not end")
+    print(f"  cancel {seconds:6.1f} s | stopped {CANCEL_AFTER_S:.1f} s in | {meter.report()}", flush=True)
+
+
+def _measure_load(app, window, meter: StallMeter, path: Path) -> None:
+    meter.start()
+    started = time.perf_counter()
+    texts: list[str] = []
+    window.progress_bar.valueChanged.connect(lambda _v: texts.append(window.progress_bar.format()))
+    window.load(str(path))
+    done = wait_for(app, lambda: window.job is not None and not window.job.active and not window.busy, 600)
+    seconds = time.perf_counter() - started
+    wait_for(app, lambda: False, 0.2)  # let the last queued paints run inside the measurement
+    meter.stop()
+    if not done or window.loader is None:
+        raise RuntimeError(f"the load did not finish: {window.log_view.toPlainText()[-500:]}")
+    loaded = window.loader.table.num_rows
+    window.progress_bar.valueChanged.disconnect()
+    shown = list(dict.fromkeys(texts))
+    print("  the bar during the load: " + " | ".join(shown[:: max(1, len(shown) // 6)]), flush=True)
+    print(f"  load   {seconds:6.1f} s | {loaded:,} rows | {meter.report()}", flush=True)
+
+
+def _measure_checks(app, window, meter: StallMeter) -> None:
+    panel = window.checks_panel
+    meter.start()
+    started = time.perf_counter()
+    job = panel.run_checks()
+    checked = wait_for(app, lambda: job is not None and not panel.running, 900)
+    seconds = time.perf_counter() - started
+    wait_for(app, lambda: False, 0.2)
+    meter.stop()
+    if not checked:
+        raise RuntimeError("the checks did not finish")
+    print(f"  checks {seconds:6.1f} s | {meter.report()}", flush=True)
+
+
+def _measure_train(app, window, meter: StallMeter, train_seconds: float) -> None:
+    window.controls.train_switch.setChecked(True)
+    window.controls.epochs_spin.setValue(100)
+    window.controls.device_combo.setCurrentText("CPU")
+    meter.start()
+    window.run()
+    wait_for(app, lambda: False, train_seconds)
+    steps = len(window.loss_plot.step_points[0])
+    window.stop()
+    stopped = wait_for(app, lambda: window.job is not None and not window.job.active, 60)
+    wait_for(app, lambda: False, 0.2)
+    meter.stop()
+    window.controls.train_switch.setChecked(False)
+    if not stopped:
+        raise RuntimeError("training did not stop")
+    print(f"  train  {train_seconds:6.1f} s | {steps:,} steps plotted ({steps / train_seconds:,.0f}/s, batch 64) | "
+          f"{meter.report()}", flush=True)
+
+
+def _measure_parquet(app, window, meter: StallMeter, folder: Path) -> None:
+    """bench_ingest's 2M x 32 Parquet: the window's time to its first batch on screen against the
+    API load of the same file (what `udl inspect` runs), twice each, alternating; the stalls of
+    the window's loads."""
+    from bench.bench_ingest import udl_load, write_files
+
+    t0 = time.perf_counter()
+    path = write_files(folder, 1.0, ("parquet",))["parquet"]
+    print(f"  dataset: {path.name}, {path.stat().st_size / 1e6:.0f} MB Parquet "
+          f"(written in {time.perf_counter() - t0:.1f} s)", flush=True)
+    window.controls.batch_size_spin.setValue(256)
+    api: list[float] = []
+    shown: list[float] = []
+    reports: list[str] = []
+    for _ in range(2):
+        gc.collect()
+        t0 = time.perf_counter()
+        udl_load(path)
+        api.append(time.perf_counter() - t0)
+        gc.collect()
+        first: list[float] = []
+
+        def slot(_index: int, first: list[float] = first) -> None:
+            first.append(time.perf_counter())
+
+        window.batch_view.shown.connect(slot)
+        meter.start()
+        started = time.perf_counter()
+        window.load(str(path))
+        done = wait_for(app, lambda: bool(first) and window.job is not None and not window.job.active
+                        and not window.busy, 600)
+        wait_for(app, lambda: False, 0.2)
+        meter.stop()
+        window.batch_view.shown.disconnect(slot)
+        if not done:
+            raise RuntimeError(f"the Parquet load did not finish: {window.log_view.toPlainText()[-500:]}")
+        shown.append(first[0] - started)
+        reports.append(meter.report())
+    ratio = min(shown) / min(api)
+    print(f"  parquet: API load {' / '.join(f'{t:.2f}' for t in api)} s, window's first batch shown "
+          f"{' / '.join(f'{t:.2f}' for t in shown)} s: {ratio:.2f}x (best of 2 each; "
+          f"{'within' if ratio <= FIRST_BATCH_TARGET else 'OVER'} the {FIRST_BATCH_TARGET}x target)", flush=True)
+    for i, report in enumerate(reports, 1):
+        print(f"  parquet load {i} | {report}", flush=True)
 
 
 def first_paint(repeats: int = 3) -> None:
@@ -250,12 +354,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--train-seconds", type=float, default=TRAIN_SECONDS)
     parser.add_argument("--no-first-paint", action="store_true", help="only the stalls")
+    parser.add_argument("--data", type=Path, help="a folder to keep the generated Parquet in (reused)")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"a comma-separated subset of {','.join(CASES)}")
     args = parser.parse_args(argv if argv is not None else [])
     print(f"bench_gui: event-loop stalls in the real window ({os.environ['QT_QPA_PLATFORM']}), "
           f"timer every {TICK_MS} ms", flush=True)
     if not args.no_first_paint:
         first_paint()
-    measure_window(args.rows, args.train_seconds)
+    cases = tuple(case for case in args.cases.split(",") if case)
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(unknown)}")
+    measure_window(args.rows, args.train_seconds, cases, args.data)
 
 
 if __name__ == "__main__":  # pragma: no cover
