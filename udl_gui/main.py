@@ -1,4 +1,5 @@
-"""Start the desktop app: `udl-gui [PATH]`, `udl gui [PATH]`, `python app.py [PATH] [--screenshot FILE]`.
+"""Start the desktop app: `udl-gui [PATH]`, `udl gui [PATH]`, `python app.py [PATH] [--screenshot FILE]`,
+`UDL --self-test` (the built app checks itself: udl_gui/self_test.py).
 
 Start-up stays fast by importing only Qt, pyqtgraph and the loader's light modules here; MLX
 is imported by the device probe and the training job, on the worker thread.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import sys
 import tempfile
@@ -17,13 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SAMPLE", "build_parser", "freeze_startup_objects", "install_excepthook", "main", "run_from_cli",
+__all__ = ["ICON", "SAMPLE", "build_parser", "freeze_startup_objects", "install_excepthook", "main", "run_from_cli",
            "tune_interpreter"]
 
+from udl_gui.app_paths import install_log_file, resource, sample_dataset
+
 _STARTED = time.perf_counter()
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "resources" / "samples" / "sample.csv"
-ICON = ROOT / "resources" / "icons" / "udl.svg"
+SAMPLE = sample_dataset()
+ICON = resource("icons", "udl.svg")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="quit this many seconds after the window is shown (for tests)")
     parser.add_argument("--print-first-paint", action="store_true",
                         help="print 'first-paint SECONDS' on stdout when the window first paints")
+    parser.add_argument("--self-test", action="store_true",
+                        help="offscreen: load the bundled sample, train one epoch on the CPU, print one line, exit")
     return parser
 
 
@@ -67,6 +72,7 @@ def install_excepthook(window: Any) -> None:
             previous(exc_type, exc, tb)
             return
         traceback.print_exception(exc_type, exc, tb)
+        logging.getLogger("udl_gui").error("unexpected error", exc_info=(exc_type, exc, tb))
         try:
             window.report_exception(exc_type, exc, tb)
         except Exception:  # the window is gone or broken: stderr already has it
@@ -155,15 +161,21 @@ def _shown_path(path: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.self_test:
+        from udl_gui.self_test import run_self_test
+
+        return run_self_test()
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from udl_gui.file_open import FileOpenFilter
     from udl_gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
+    file_open = FileOpenFilter(app)   # before the window: an app started by Open With gets its file early
     tune_interpreter()
     app.setOrganizationName("UDL")
     app.setApplicationName("UDL")
@@ -174,15 +186,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.screenshot:  # a throwaway settings file: the picture must not depend on the user's
         settings = QSettings(str(Path(tempfile.mkdtemp(prefix="udl-shot-")) / "udl.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
+    if not args.screenshot:
+        install_log_file()
     install_excepthook(window)
     first_paint = _FirstPaint(window, quit_after=False) if args.print_first_paint else None
     if args.screenshot:
         window.resize(1440, 920)
     window.show()
     freeze_startup_objects()
-    path = args.path or (_shown_path(SAMPLE) if SAMPLE.exists() else None)  # no sample in a bare wheel
-    if path:
-        QTimer.singleShot(0, lambda: window.load(path, labels=args.labels))
+    file_open.attach(window)
+    if args.path:
+        QTimer.singleShot(0, lambda: window.load(args.path, labels=args.labels))
+    elif SAMPLE.exists():   # no sample in a bare wheel; none either when a file opened with the app came first
+        sample = _shown_path(SAMPLE)
+        QTimer.singleShot(0, lambda: file_open.opened or window.load(sample))
     if args.screenshot:
         _screenshot(window, app, args.screenshot, args.epochs or 10)
     if args.quit_after is not None:
@@ -190,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = app.exec()
     del first_paint
     window.stop_all(wait=True)
+    file_open.remove()
     return int(code)
 
 
