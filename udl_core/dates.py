@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -208,7 +209,7 @@ class _Choice:
                            "unparsed": unparsed, "ambiguous": ambiguous})
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> tuple[_Choice, dict]:
+    def from_json(cls, text: str | bytes) -> tuple[_Choice, dict[str, Any]]:
         data = json.loads(text)
         return cls(_BY_NAME[data["form"]], tuple(data["times"]), data["example"]), data
 
@@ -391,8 +392,10 @@ def parse_text_dates(table: pa.Table, missing: Sequence[str] = DEFAULT_MISSING_V
     for i, field in enumerate(table.schema):
         if not pa.types.is_string(field.type):   # readers hand on large_string as string
             continue
-        if forms is not None and forms.get(field.name, (None,))[0] is not None:
-            found = _read_saved(table.column(i), _saved_choice(*forms[field.name]), missing)
+        form, times = forms.get(field.name, (None, ())) if forms is not None else (None, ())
+        found: tuple[pa.ChunkedArray, _Choice, int, bool] | None
+        if form is not None:
+            found = _read_saved(table.column(i), _saved_choice(form, times), missing)
         elif forms is None or field.name in forms:
             found = _read_column(table.column(i), missing)
         else:
@@ -410,7 +413,7 @@ def parse_text_dates(table: pa.Table, missing: Sequence[str] = DEFAULT_MISSING_V
 SavedForms = tuple[tuple[str, str | None, tuple[str, ...]], ...]
 
 
-def saved_form(field: pa.Field) -> dict | None:
+def saved_form(field: pa.Field) -> dict[str, Any] | None:
     """How a column `parse_text_dates` read was written, for a model description:
     {"form": a `form_names` name, "times": `time_names`}; None for a column not read from text."""
     if not is_text_date(field):
@@ -436,7 +439,7 @@ def _read_saved(column: pa.ChunkedArray, choice: _Choice, missing: Sequence[str]
     return pa.chunked_array([parsed]), _Choice(choice.form, choice.times, example), unparsed, False
 
 
-def parse_with_format(column: pa.ChunkedArray | pa.Array, form: dict,
+def parse_with_format(column: pa.ChunkedArray | pa.Array, form: dict[str, Any],
                       missing: Sequence[str] = DEFAULT_MISSING_VALUES) -> tuple[pa.Array, int]:
     """`column` (text) read in a saved form (`saved_form`), never detected: a timestamp array and
     how many present values did not parse (now missing)."""

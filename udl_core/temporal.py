@@ -13,6 +13,7 @@ overflow past 2**53, about the years 1685 and 2255).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,7 +39,7 @@ _INT64 = np.iinfo(np.int64)
 
 
 def is_temporal(kind: pa.DataType) -> bool:
-    return pa.types.is_timestamp(kind) or pa.types.is_date(kind)
+    return bool(pa.types.is_timestamp(kind) or pa.types.is_date(kind))
 
 
 def _target(kind: pa.DataType) -> pa.DataType:
@@ -148,21 +149,23 @@ def datetime_parts(column: pa.ChunkedArray | pa.Array) -> dict[str, np.ndarray]:
 
 
 def _nanoseconds(kind: pa.DataType) -> bool:
-    return (pa.types.is_timestamp(kind) or pa.types.is_duration(kind) or pa.types.is_time64(kind)) \
-        and kind.unit == "ns"
+    return bool((pa.types.is_timestamp(kind) or pa.types.is_duration(kind) or pa.types.is_time64(kind))
+                and kind.unit == "ns")
 
 
-def python_values(column: pa.ChunkedArray | pa.Array) -> list:
+def python_values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
     """`column.to_pylist()`, except that nanosecond values, which Python's datetime, time and
     timedelta cannot hold, come out exactly: timestamps and times of day as ISO text, durations
     as float seconds."""
     if not _nanoseconds(column.type):
-        return column.to_pylist()
-    if pa.types.is_time64(column.type):
-        return pc.cast(column, pa.string()).to_pylist()
-    if pa.types.is_duration(column.type):
-        return pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64()), 1e9).to_pylist()
-    return pc.strftime(column, "%Y-%m-%dT%H:%M:%S").to_pylist()
+        values = column
+    elif pa.types.is_time64(column.type):
+        values = pc.cast(column, pa.string())
+    elif pa.types.is_duration(column.type):
+        values = pc.divide(pc.cast(pc.cast(column, pa.int64()), pa.float64()), 1e9)
+    else:
+        values = pc.strftime(column, "%Y-%m-%dT%H:%M:%S")
+    return list(values.to_pylist())
 
 
 def python_value(cell: pa.Scalar) -> object:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +15,9 @@ import pyarrow.compute as pc
 
 from udl_core.errors import ConfigError
 from udl_core.table import Table
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 __all__ = [
     "MAX_SEED", "check_seed", "class_codes", "class_sort_key", "clean_labels", "count_classes", "has_class_names",
@@ -87,7 +91,7 @@ def label_strings(values: pa.Array | pa.ChunkedArray | np.ndarray) -> pa.Array:
     return values
 
 
-def class_sort_key(name: str) -> tuple:
+def class_sort_key(name: str) -> tuple[Any, ...]:
     """Classes sort as numbers where they are numbers ("2" before "10"), else as text."""
     try:
         return (0, float(name), name)
@@ -105,7 +109,7 @@ def sorted_classes(values: pa.Array) -> tuple[list[str], list[int]]:
 
 def _is_number(values: pa.Array | pa.ChunkedArray) -> bool:
     kind = values.type
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind))
 
 
 def count_classes(values: pa.Array | pa.ChunkedArray) -> tuple[list[str], list[int]]:
@@ -133,13 +137,15 @@ def class_codes(values: pa.Array | pa.ChunkedArray, classes: Sequence[str]) -> n
         named = pc.fill_null(pc.index_in(label_strings(distinct), value_set=value_set), -1)
         where = pc.index_in(values, value_set=distinct)   # nulls (and NaN) find themselves
         if where.null_count == 0:
-            return named.to_numpy(zero_copy_only=False).astype(np.int32)[
+            codes: np.ndarray = named.to_numpy(zero_copy_only=False).astype(np.int32)[
                 where.to_numpy(zero_copy_only=False)]
+            return codes
     index = pc.index_in(label_strings(values), value_set=value_set)
-    return pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    found: np.ndarray = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    return found
 
 
-def parallel_map(func: Callable, items: Sequence, values: int) -> list:
+def parallel_map(func: Callable[[T], R], items: Sequence[T], values: int) -> list[R]:
     """`[func(item) for item in items]`, in order, on a thread per CPU when `values` (the
     work, in array elements) is large: numpy sorts and arrow kernels release the GIL."""
     workers = min(len(items), os.cpu_count() or 1)
@@ -152,13 +158,16 @@ def parallel_map(func: Callable, items: Sequence, values: int) -> list:
 def table_slice(table: Table, start: int, stop: int) -> Table:
     """Rows [start, stop) of `table`, sharing its memory."""
     if table.is_tabular:
+        assert table.columns is not None
         return replace(table, columns=table.columns.slice(start, stop - start))
+    assert table.features is not None
     return replace(table, features=table.features[start:stop],
                    labels=None if table.labels is None else table.labels[start:stop])
 
 
 def label_values(table: Table, label: str, names: Sequence[str]) -> pa.Array:
     if table.is_tabular:
+        assert table.columns is not None
         return table.columns.column(label).combine_chunks()
     if table.labels is not None:
         labels = np.asarray(table.labels)
@@ -167,6 +176,7 @@ def label_values(table: Table, label: str, names: Sequence[str]) -> pa.Array:
         if labels.dtype.kind in "US":
             return pa.array(labels.astype(str), mask=labels == labels.dtype.type(""))
         return pa.array(labels)
+    assert table.features is not None
     column = np.asarray(table.features[:, names.index(label)])
     if column.dtype.kind == "f":
         return pa.array(column, mask=np.isnan(column))

@@ -50,7 +50,7 @@ class _Scan:
     shape_problem: str | None = None
     nonfinite: list[tuple[int, str, int]] = field(default_factory=list)   # (batch, column, count)
     nonfinite_total: int = 0
-    first: tuple | None = None
+    first: tuple[Any, ...] | None = None
 
 
 def _scan(ctx: CheckContext, split: str, limit: int | None = None) -> Generator[None, None, _Scan]:
@@ -136,8 +136,8 @@ def _column_name(ctx: CheckContext, column: int) -> str:
     return f"feature '{name}'"
 
 
-def _shape_problem(position: int, x: np.ndarray, y: np.ndarray, rows: np.ndarray, signature: tuple,
-                   first: tuple, batch_size: int) -> str | None:
+def _shape_problem(position: int, x: np.ndarray, y: np.ndarray, rows: np.ndarray, signature: tuple[Any, ...],
+                   first: tuple[Any, ...], batch_size: int) -> str | None:
     if x.ndim != 2:
         return f"batch {position} has x of shape {x.shape}, not [batch, features]"
     if signature != first:
@@ -218,7 +218,7 @@ def _coverage(ctx: CheckContext, scan: _Scan) -> Generator[None, None, CheckResu
 def _where_row(ctx: CheckContext, row: int) -> Generator[None, None, tuple[int, list[int]]]:
     """How often `row` appears in epoch 0 and the first 3 batches holding it: a second pass, made
     only when a row repeats, so that the first one keeps no row ids."""
-    times, where_ = 0, []
+    times, where_ = 0, list[int]()
     batches = _iter_batches(ctx.loader, "train", 0, prefetch=False)
     try:
         for position, batch in enumerate(batches):
@@ -359,7 +359,8 @@ def _rebuilt_differs(ctx: CheckContext, hashes: list[str], seed_text: str) -> Ge
     clone = copy.copy(loader)
     for _event in clone.iter_load():   # its progress is not ours to show
         yield None
-    if not (np.array_equal(clone.train_data.rows, ctx.train_rows) and np.array_equal(clone.val_data.rows, ctx.val_rows)):
+    if clone.train_data is None or clone.val_data is None or not (
+            np.array_equal(clone.train_data.rows, ctx.train_rows) and np.array_equal(clone.val_data.rows, ctx.val_rows)):
         return f"loading the dataset again with {seed_text} gave a different train/validation split."
     again = _iter_batches(clone, "train", 0, prefetch=True)
     try:

@@ -228,8 +228,8 @@ def _duplicates(ctx: CheckContext) -> Generator[None, None, CheckResult]:
     # an eighth of the memory budget, each hashed again, so no per-row array outgrows the budget.
     buckets = 1
     if getattr(ctx.loader, "streamed", False):
-        share = max(_MIN_BUCKET_BYTES, int(getattr(ctx.loader, "memory_budget", 0) or 0) // 8)
-        buckets = max(1, -(-8 * len(ctx.train_x) // share))
+        bucket_bytes = max(_MIN_BUCKET_BYTES, int(getattr(ctx.loader, "memory_budget", 0) or 0) // 8)
+        buckets = max(1, -(-8 * len(ctx.train_x) // bucket_bytes))
     shared = np.zeros(len(ctx.val_x), bool)
     distinct = singles = 0
     for bucket in range(buckets):

@@ -61,12 +61,12 @@ def _constant(ctx: CheckContext, y: np.ndarray) -> CheckResult:
     name = "labels.constant"
     counts = _class_counts(ctx, "all")
     values = _valid(ctx, y) if counts is None else None
-    size = values.size if values is not None else int(counts.sum())
+    size = values.size if values is not None else int(counts.sum()) if counts is not None else 0
     label = ctx.label_name
     if size == 0:
         return CheckResult(name, "fail", f"the label '{label}' has no usable values.",
                            "Name the right label column with --label.")
-    distinct = np.unique(values) if values is not None else np.flatnonzero(counts)
+    distinct = np.unique(values) if values is not None else np.flatnonzero(np.asarray(counts))
     if len(distinct) == 1:
         shown = ctx.class_name(int(distinct[0])) if ctx.classification else fmt(float(distinct[0]))
         return CheckResult(name, "fail",

@@ -53,7 +53,7 @@ class _Setup:
         self.model, self.loss_fn, self.step, self.state = training.model, training.loss_fn, training.step, training.state
 
     def loss(self, x: mx.array, y: mx.array) -> float:
-        return float(self.loss_fn(self.model, x, y).item())
+        return float(np.asarray(self.loss_fn(self.model, x, y)))
 
     def row_losses(self, x: mx.array, y: mx.array) -> np.ndarray:
         return self.row_scores(x, y)[0]
@@ -408,8 +408,8 @@ def _device_comparison(ctx: CheckContext, kept: list[tuple[np.ndarray, np.ndarra
                 for x, y in kept:
                     _timed_step(setup, _Pair(x, y), ctx.classification)
             seconds[label] = time.perf_counter() - start
-    faster = min(seconds, key=seconds.get)
-    slower = max(seconds, key=seconds.get)
+    faster = min(seconds, key=lambda device: seconds[device])
+    slower = max(seconds, key=lambda device: seconds[device])
     ratio = seconds[slower] / max(seconds[faster], 1e-12)
     return {"cpu_s": seconds["cpu"], "gpu_s": seconds["gpu"],
             "recommendation": f"the {faster.upper()} ran the same steps {ratio:.1f}x faster than the "
@@ -424,7 +424,7 @@ class _Pair:
         self.x, self.y = x, y
 
 
-TRAINING_CHECKS: tuple[tuple[str, Callable[[CheckContext], Iterator[CheckResult]]], ...] = (
+TRAINING_CHECKS: tuple[tuple[str, Callable[[CheckContext], Iterator[CheckResult | None]]], ...] = (
     ("loss_at_init", loss_at_init_check),
     ("overfit_one_batch", overfit_check),
     ("input_dependence", input_dependence_check),
