@@ -154,7 +154,11 @@ class HealthStrip(QWidget):
         return np.concatenate(self._counts) if self._counts else None
 
     def flush(self) -> None:
-        self._redraw()
+        """Draw what was added since the last draw now; nothing new, nothing to draw (the window
+        flushes at the end of every job, and a redraw of a long epoch's strip and its repaint took
+        20-60 ms of the GUI thread: bench_gui)."""
+        if self._dirty:
+            self._redraw()
 
     def _on_timer_timeout(self) -> None:
         if self._dirty:

@@ -97,6 +97,21 @@ def test_health_strip_bins_long_epochs(qtbot):
     assert len(strip._bars[0].opts["x"]) <= 300
 
 
+def test_health_strip_flush_draws_only_what_is_new(qtbot):
+    strip = HealthStrip()
+    qtbot.addWidget(strip)
+    strip.reset(("a", "b"))
+    strip.add(health([[4, 4]] * 10))
+    with qtbot.waitSignal(strip._mean_curve.sigPlotChanged, timeout=1000):
+        strip.flush()
+    with qtbot.assertNotEmitted(strip._mean_curve.sigPlotChanged):
+        strip.flush()   # a job ended with nothing new for the strip (checks, training)
+    strip.add(health([[8, 0]] * 2))
+    with qtbot.waitSignal(strip._mean_curve.sigPlotChanged, timeout=1000):
+        strip.flush()
+    assert strip.batches == 12
+
+
 def test_plot_follows_a_dark_palette(qtbot):
     app = QApplication.instance()
     saved = app.palette()
