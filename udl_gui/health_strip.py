@@ -120,9 +120,15 @@ class HealthStrip(QWidget):
     def reset(self, classes: tuple[str, ...] | list[str] = ()) -> None:
         self._classes = tuple(str(c) for c in classes)
         self._counts, self._label_mean, self._nonfinite, self._mean, self._std = [], [], [], [], []
-        for bar in self._bars:
-            self._labels_plot.removeItem(bar)
-        self._bars = []
+        if len(self._bars) == len(self._classes):
+            # The same number of classes (a reload, a Run): the bars, coloured by the count, stay
+            # and are emptied. Removing and adding ten pyqtgraph items took ~15 ms of the GUI thread.
+            for bar in self._bars:
+                bar.setOpts(x=[], height=[], y0=[])
+        else:
+            for bar in self._bars:
+                self._labels_plot.removeItem(bar)
+            self._bars = []
         self._labels_plot.setLabel("left", "label mix" if self._classes else "label mean")
         self._summary.setText("Data health per batch appears here after a Run.")
         self._dirty = True

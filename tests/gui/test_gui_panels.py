@@ -112,6 +112,26 @@ def test_health_strip_flush_draws_only_what_is_new(qtbot):
     assert strip.batches == 12
 
 
+def test_health_strip_keeps_its_bars_for_the_same_classes(qtbot):
+    strip = HealthStrip()
+    qtbot.addWidget(strip)
+    strip.reset(("a", "b"))
+    strip.add(health([[4, 4]] * 10))
+    strip.flush()
+    bars = list(strip._bars)
+    strip.reset(("c", "d"))   # a reload or a Run: two classes again
+    assert strip._bars == bars and all(len(bar.opts["x"]) == 0 for bar in bars)
+    assert all(bar in strip._labels_plot.items for bar in bars) and strip.label_counts() is None
+    strip.add(health([[1, 7]] * 3))
+    strip.flush()
+    assert strip._bars == bars and len(bars[0].opts["x"]) == 3
+    strip.reset(("a", "b", "c"))
+    assert not strip._bars and not any(bar in strip._labels_plot.items for bar in bars)
+    strip.add(health([[1, 2, 3]] * 4))
+    strip.flush()
+    assert len(strip._bars) == 3
+
+
 def test_plot_follows_a_dark_palette(qtbot):
     app = QApplication.instance()
     saved = app.palette()
