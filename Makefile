@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run lint test test-fast test-all bench install clean samples
+.PHONY: run lint test test-fast test-all bench install clean samples icons app app-test install-desktop uninstall-desktop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,5 +40,29 @@ bench: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/python resources/make_samples.py
 
+# the desktop app (bundle/udl.spec): dist/UDL/UDL on Linux, dist/UDL.app on macOS; PyInstaller is the `app` extra
+APP_STAMP := $(VENV)/.installed-app
+
+$(APP_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,app]'
+	touch $(APP_STAMP)
+
+icons: $(STAMP)
+	$(BIN)/python -m bundle.make_icons build/icons
+
+app: $(APP_STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller bundle/udl.spec
+
+# slow (a build takes minutes): not part of `make test`
+app-test: app
+	$(BIN)/python -m bundle.app_test
+
+# Linux: the menu entry, icons and MIME types for the current user ($$XDG_DATA_HOME, default ~/.local/share)
+install-desktop: $(STAMP)
+	$(BIN)/python -m bundle.desktop install
+
+uninstall-desktop: $(STAMP)
+	$(BIN)/python -m bundle.desktop uninstall
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
