@@ -20,9 +20,13 @@ from typing import Any, TextIO
 import numpy as np
 
 from udl_core import cli_args
+from udl_core.errors import ConfigError
 from udl_core.formats.bounded import format_size
 from udl_core.health import HealthSummary, epoch_health, summarize
 from udl_core.loader import UnifiedDataLoader
+from udl_core.preprocess import Preprocessor
+from udl_core.schema import Schema
+from udl_core.table import Table
 
 __all__ = ["batch_report", "inspect_report", "print_warnings", "run_batch", "run_inspect"]
 
@@ -57,17 +61,27 @@ def to_json(value: Any) -> Any:
     return str(value)
 
 
-def _estimate_dict(estimate: object) -> dict | None:
+def _estimate_dict(estimate: object) -> dict[str, Any] | None:
     if estimate is None:
         return None
-    fields = dataclasses.asdict(estimate) if dataclasses.is_dataclass(estimate) else dict(vars(estimate))
+    if dataclasses.is_dataclass(estimate) and not isinstance(estimate, type):
+        fields = dataclasses.asdict(estimate)
+    else:
+        fields = dict(vars(estimate))
     return {**fields, "text": str(estimate)}
+
+
+def _loaded(loader: UnifiedDataLoader) -> tuple[Table, Schema, Preprocessor]:
+    """The loaded loader's table, schema and preprocessing (the commands load before they report)."""
+    if loader.table is None or loader.schema is None or loader.preprocessor is None:
+        raise ConfigError("the loader is not loaded; call loader.load() first")
+    return loader.table, loader.schema, loader.preprocessor
 
 
 def inspect_report(loader: UnifiedDataLoader) -> dict[str, Any]:
     """Everything `udl inspect --json` prints, as a dict."""
-    table, schema = loader.table, loader.schema
-    return to_json({
+    table, schema, preprocessor = _loaded(loader)
+    report: dict[str, Any] = to_json({
         "source": table.source,
         "format": table.format,
         "rows": table.num_rows,
@@ -76,7 +90,7 @@ def inspect_report(loader: UnifiedDataLoader) -> dict[str, Any]:
         "features": schema.features,
         "feature_names": loader.feature_names,
         "feature_dim": loader.feature_dim,
-        "dropped": loader.preprocessor.dropped,
+        "dropped": preprocessor.dropped,
         "label": schema.label,
         "label_guessed": schema.label_guessed,
         "label_candidates": list(schema.label_candidates),
@@ -94,12 +108,14 @@ def inspect_report(loader: UnifiedDataLoader) -> dict[str, Any]:
         "streamed": loader.streamed,
         "memory_budget": loader.memory_budget,
     })
+    return report
 
 
 def batch_report(loader: UnifiedDataLoader, index: int, split: str = "train", epoch: int = 0) -> dict[str, Any]:
     """Everything `udl batch --json` prints, as a dict."""
     batch = loader.get_batch(index, split=split, epoch=epoch)
-    return to_json({
+    _, schema, _ = _loaded(loader)
+    report: dict[str, Any] = to_json({
         "index": batch.index,
         "split": split,
         "epoch": epoch,
@@ -111,12 +127,13 @@ def batch_report(loader: UnifiedDataLoader, index: int, split: str = "train", ep
         "x": batch.x,
         "y": batch.y,
         "feature_names": list(batch.feature_names),
-        "label": loader.schema.label,
-        "label_guessed": loader.schema.label_guessed,
-        "task": loader.schema.task,
-        "classes": list(loader.schema.classes),
+        "label": schema.label,
+        "label_guessed": schema.label_guessed,
+        "task": schema.task,
+        "classes": list(schema.classes),
         "warnings": loader.warnings,
     })
+    return report
 
 
 # human output ---------------------------------------------------------------------------
@@ -158,7 +175,7 @@ def _print_quarantine(loader: UnifiedDataLoader, out: TextIO) -> None:
 
 
 def print_inspect(loader: UnifiedDataLoader, out: TextIO) -> None:
-    table, schema = loader.table, loader.schema
+    table, schema, preprocessor = _loaded(loader)
     print(f"{table.source}  ({table.format}, {table.num_rows:,} rows, {len(schema.columns)} columns)", file=out)
     _table(("column", "type", "kind", "role", "missing", "distinct"),
            [(c.name, c.dtype, c.kind, c.role, c.missing, "-" if c.kind == "tensor" else c.distinct)
@@ -171,7 +188,7 @@ def print_inspect(loader: UnifiedDataLoader, out: TextIO) -> None:
         line += f"   classes: {len(schema.classes)} ({counts}{more})"
     print(line, file=out)
     print(f"features: {len(schema.features)} column(s) -> {loader.feature_dim} processed feature(s)"
-          + (f", dropped: {', '.join(loader.preprocessor.dropped)}" if loader.preprocessor.dropped else ""),
+          + (f", dropped: {', '.join(preprocessor.dropped)}" if preprocessor.dropped else ""),
           file=out)
     print(f"split: {loader.num_train:,} train / {loader.num_val:,} val rows; batch size {loader.batch_size}"
           f" -> {len(loader)} batch(es) per epoch", file=out)
@@ -204,7 +221,7 @@ def print_batch(loader: UnifiedDataLoader, index: int, split: str, out: TextIO) 
     shown = len(features)
     print("processed" + (f" (first {shown} of {len(batch.feature_names)} features)"
                          if shown < len(batch.feature_names) else "") + ":", file=out)
-    classes = loader.schema.classes
+    classes = _loaded(loader)[1].classes
     rows = []
     for i, r in enumerate(batch.rows):
         y = batch.y[i]

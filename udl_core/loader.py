@@ -109,7 +109,7 @@ class UnifiedDataLoader:
         self.table: Table | None = None
         self.schema: Schema | None = None
         self.preprocessor: Preprocessor | None = None
-        self.estimate = None
+        self.estimate: object = None   # a formats.estimate.Estimate once read
         self.train_data: Split | None = None
         self.val_data: Split | None = None
         self.warnings: list[str] = []
