@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -134,7 +135,7 @@ class Schema:
                 return info
         raise KeyError(name)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["columns"] = [asdict(c) for c in self.columns]
         out["classes"] = list(self.classes)
@@ -143,7 +144,7 @@ class Schema:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> Schema:
+    def from_dict(cls, data: dict[str, Any]) -> Schema:
         data = dict(data)
         data["columns"] = tuple(ColumnInfo(**c) for c in data["columns"])
         data["classes"] = tuple(data.get("classes", ()))
@@ -155,7 +156,7 @@ class Schema:
 
 def _missing(column: pa.ChunkedArray) -> int:
     if not pa.types.is_floating(column.type):
-        return column.null_count
+        return int(column.null_count)
     # Nulls come out of to_numpy as NaN, so one isfinite pass counts both kinds of missing.
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     values = (c.to_numpy(zero_copy_only=False) for c in chunks)
@@ -163,7 +164,7 @@ def _missing(column: pa.ChunkedArray) -> int:
 
 
 def _is_number(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
 
 
 def _distinct(column: pa.ChunkedArray | pa.Array) -> int:
@@ -268,7 +269,9 @@ class _Inference:
             kind = "numeric"
         elif pa.types.is_timestamp(kind_of) or pa.types.is_date(kind_of):
             kind = "datetime"
-            for message in column_warnings(name, self.table.columns.schema.field(name)):   # read from text
+            columns = self.table.columns
+            assert columns is not None   # a column of a table (an array has no datetime columns)
+            for message in column_warnings(name, columns.schema.field(name)):   # read from text
                 self.warn(message)
         elif pa.types.is_duration(kind_of):
             kind = "numeric"
@@ -386,31 +389,35 @@ def _missing_label_warning(count: int, label: str) -> str:
 def count_labels(table: Table, schema: Schema, chunk_rows: int = 1 << 20) -> Schema:
     """`schema` (inferred on a sample) with its label counts, classes and missing labels
     recounted over every row of `table`, a chunk at a time."""
-    info = schema.column(schema.label)
+    label = schema.label
+    if label is None:
+        raise SchemaError(table.source, "has no label column to count")
+    info = schema.column(label)
     names = [c.name for c in schema.columns]
     counts: dict[str, int] = {}
     missing = 0
     for start in range(0, table.num_rows, chunk_rows):
         part = table_slice(table, start, min(table.num_rows, start + chunk_rows))
         if has_class_names(part):
-            codes = np.bincount(np.asarray(part.labels), minlength=len(part.class_names))
-            for name, k in zip(part.class_names, codes.tolist()):
+            class_names = part.class_names or ()
+            codes = np.bincount(np.asarray(part.labels), minlength=len(class_names))
+            for name, k in zip(class_names, codes.tolist()):
                 counts[name] = counts.get(name, 0) + k
             continue
-        values = clean_labels(label_values(part, schema.label, names), info.kind)
+        values = clean_labels(label_values(part, label, names), info.kind)
         missing += values.null_count
         if schema.task == "classification":
             for name, k in zip(*count_classes(values)):
                 counts[name] = counts.get(name, 0) + k
     if missing == table.num_rows:
-        raise SchemaError(table.source, f"the label column '{schema.label}' has no values: every row is missing it")
-    classes = tuple(table.class_names) if has_class_names(table) else tuple(sorted(counts, key=class_sort_key))
+        raise SchemaError(table.source, f"the label column '{label}' has no values: every row is missing it")
+    classes = tuple(table.class_names or ()) if has_class_names(table) else tuple(sorted(counts, key=class_sort_key))
     if len(classes) > MAX_CLASSES:
-        raise SchemaError(table.source, f"the label column '{schema.label}' has {len(classes)} distinct values, "
+        raise SchemaError(table.source, f"the label column '{label}' has {len(classes)} distinct values, "
                                         f"too many classes (at most {MAX_CLASSES})")
-    warnings = [w for w in schema.warnings if w != _missing_label_warning(schema.label_missing, schema.label)]
+    warnings = [w for w in schema.warnings if w != _missing_label_warning(schema.label_missing, label)]
     if missing:
-        warnings.append(_missing_label_warning(missing, schema.label))
+        warnings.append(_missing_label_warning(missing, label))
     return replace(schema, classes=classes if schema.task == "classification" else (),
                    class_counts={c: counts.get(c, 0) for c in classes} if schema.task == "classification" else {},
                    label_missing=missing, rows=table.num_rows, warnings=tuple(warnings))
@@ -468,6 +475,7 @@ def _tabular_infos(inf: _Inference, names: list[str], label: str | None, categor
     """The columns of a tabular Table, and its label: `label`, or when None the guess, whose
     warning then comes first. Warnings follow the column order; row names get one each."""
     table = inf.table
+    assert table.columns is not None
     # The sorts behind distinct counts dominate inference: run them side by side.
     columns = table.columns.columns   # by position: no lookup by name per column
     numbers = [(n, c) for n, c in zip(names, columns) if n not in categorical and _is_number(c.type)]
@@ -527,12 +535,13 @@ def infer(
     inf = _Inference(table, max_categories)
     layout = "tabular" if table.is_tabular else ("image" if is_image_table(table) else "array")
 
-    if table.is_tabular:
-        names = list(table.columns.column_names)
-    elif table.features.ndim == 2 and table.features.shape[1] <= ARRAY_COLUMNS_LIMIT:
-        if table.features.shape[1] == 0:
-            raise SchemaError(table.source, f"the features have no columns (shape {table.features.shape})")
-        names = [f"f{j}" for j in range(table.features.shape[1])]
+    columns, features = table.columns, table.features   # one of them: a table's columns or an array
+    if columns is not None:
+        names = list(columns.column_names)
+    elif features is not None and features.ndim == 2 and features.shape[1] <= ARRAY_COLUMNS_LIMIT:
+        if features.shape[1] == 0:
+            raise SchemaError(table.source, f"the features have no columns (shape {features.shape})")
+        names = [f"f{j}" for j in range(features.shape[1])]
     else:
         names = ["image" if layout == "image" else "features"]
     label_col = table.label_name or ("class" if layout == "image" else "label")
@@ -550,8 +559,8 @@ def infer(
     elif not table.is_tabular and table.labels is not None:
         label = label_col
     elif not table.is_tabular:
-        wanted = f" or name one of its columns f0..f{len(names) - 1} (--label)" if names[0] == "f0" else ""
-        raise SchemaError(table.source, f"this array has no labels: give a labels file (--labels){wanted}")
+        hint = f" or name one of its columns f0..f{len(names) - 1} (--label)" if names[0] == "f0" else ""
+        raise SchemaError(table.source, f"this array has no labels: give a labels file (--labels){hint}")
     else:
         if not names:   # e.g. an estimate's sample that ended inside the first record
             raise SchemaError(table.source, "has no columns to take a label from")
@@ -563,23 +572,25 @@ def infer(
     infos: list[ColumnInfo] = []
     guessed = False
     candidates: tuple[str, ...] = ()
-    if table.is_tabular:
-        row_names = {name: why for name, why in row_name_columns(table.columns, {label} | categorical_set | numeric_set)
-                     if name not in ignored}
+    if columns is not None:
+        kept = ({label} if label is not None else set()) | categorical_set | numeric_set
+        row_names = {name: why for name, why in row_name_columns(columns, kept) if name not in ignored}
         guessed = label is None
         infos, label = _tabular_infos(inf, names, label, categorical_set, numeric_set, ignored, row_names)
         ignored = ignored | set(row_names)
         if guessed:
-            ranked = label_candidates(infos, table.columns.columns, table.num_rows, ignored)
+            ranked = label_candidates(infos, columns.columns, table.num_rows, ignored)
             candidates = tuple(ranked if label in ranked else [label, *ranked])
     elif names[0] == "f0":  # one column per feature; "features" is a tensor column
-        infos = inf.array_columns(table.features)
+        assert features is not None
+        infos = inf.array_columns(features)
         if categorical:
             raise SchemaError(table.source, "categorical= applies to table columns; array features are numeric "
                                             "(use task='classification' for an integer label)")
     else:
-        shape = "x".join(str(s) for s in table.features.shape[1:])
-        infos = [ColumnInfo(names[0], f"{table.features.dtype}[{shape}]", "tensor", "feature", 0, 0)]
+        assert features is not None
+        shape = "x".join(str(s) for s in features.shape[1:])
+        infos = [ColumnInfo(names[0], f"{features.dtype}[{shape}]", "tensor", "feature", 0, 0)]
     if not table.is_tabular and table.labels is not None:
         labels = np.asarray(table.labels)
         values = label_values(table, label_col, names)
@@ -605,6 +616,7 @@ def infer(
         raise SchemaError(table.source, f"there are no feature columns besides the label '{label}'")
 
     # label and task ---------------------------------------------------------------------
+    assert label is not None   # named, guessed with the tabular columns, or the array's labels
     values = clean_labels(label_values(table, label, names), label_info.kind)
     missing_labels = values.null_count
     present = len(values) - missing_labels
@@ -616,7 +628,7 @@ def infer(
         # The reader names the classes (an image folder's subfolders): keep its order.
         if task == "regression":
             raise SchemaError(table.source, f"the label '{label}' names classes; it cannot be a regression target")
-        task, classes = "classification", tuple(table.class_names)
+        task, classes = "classification", tuple(table.class_names or ())
         codes = np.asarray(table.labels)
         counts = dict(zip(classes, np.bincount(codes, minlength=len(classes)).tolist()))
     else:
