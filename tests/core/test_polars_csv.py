@@ -143,3 +143,21 @@ def test_quotes_are_counted_a_piece_at_a_time_across_piece_boundaries(piece):
     data = bytes(rng.choice(np.frombuffer(b'ab,"\n', np.uint8), 1000).tolist()) + b'"'
     assert polars_csv.count_byte(data, ord('"'), piece=piece) == data.count(b'"')
     assert polars_csv.count_byte(b"", ord('"'), piece=piece) == 0
+
+
+def test_a_range_read_from_the_file_is_the_map_s_bytes_up_to_closed_quotes(tmp_path, monkeypatch):
+    # Ranges are read with os.pread (which lets go of the GIL), not sliced from the map; a range
+    # still ends at a line break outside quotes.
+    import mmap
+
+    monkeypatch.setattr(polars_csv, "RANGE_BYTES", 3)   # the first range's line break is inside quotes
+    path = _write(tmp_path / "quoted.csv", ["a,b", '1,"x', 'y"', "2,z", '3,"p,q"'])
+    data_bytes = path.read_bytes()
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        start, pieces = 4, []
+        while start < len(data_bytes):
+            end, chunk = polars_csv._range(data, start, len(data_bytes), handle.fileno())
+            assert chunk == data_bytes[start:end] and chunk.count(b'"') % 2 == 0
+            pieces.append(chunk)
+            start = end
+    assert b"".join(pieces) == data_bytes[4:] and pieces[0] == b'1,"x\ny"\n'
