@@ -127,6 +127,7 @@ class ChecksPanel(QWidget):
         self._groups = (0, 0)
         self.progress.setRange(0, 0)  # busy until the first Progress says how many groups
         self._set_summary("Running the checks\u2026")
+        self._job = None   # a run in progress is forgotten: the runner stops it and drops its events
         # MLX keeps a stream per thread for the life of the process: run on the one MLX thread
         self._job = self.runner.start(KIND, iter_checks, self._loader, budget=self._budget, seed=self._seed,
                                       thread=mlx_thread())

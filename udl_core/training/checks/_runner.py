@@ -76,9 +76,12 @@ def iter_checks(loader: BatchSource, *, budget: CheckBudget | None = None, seed:
             result = CheckResult(name, "fail", f"the check could not run: {exc}.", "Fix the error above first.")
             results.append(result)
             yield result
-        # MLX objects must die on the thread that made them: collect any cycle here, not later
-        # on whichever thread the garbage collector happens to run
-        gc.collect()
+        # MLX objects must die on the thread that made them: collect the group's young cycles here,
+        # not later on whichever thread the collector happens to run. The trainings leave only MLX's
+        # own recursive closures (Module.update's `apply`, Optimizer.init's `update_state`: no
+        # arrays). Not a full collection: it walks every object of the process with the GIL held,
+        # and froze the window for 100-300 ms at each group's end on a busy machine (bench_gui).
+        gc.collect(1)
         _trim_heap()
     yield Progress("checks", total, total, "done")
     return results
