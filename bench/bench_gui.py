@@ -20,12 +20,14 @@ wait on the run queue (the machine's other processes and this one's worker threa
 CPUs) and the rest (waiting for the GIL or another lock). "Off the run queue" is the longest
 stall less its run-queue wait: what this process alone made the window wait.
 
+With --trace (bench/gui_trace.py) each case also lists its longest stalls: the events the GUI
+thread handled in them and where the other threads were while the GIL was held.
 Targets: longest stall <= 50 ms, p99 <= 20 ms. The same window idle for 3 s is measured first,
 as the baseline of what the machine alone adds (another process's load shows there). Also the time from process start to the first
 painted window (`app.py --print-first-paint`, a fresh interpreter each time, best and median of 3).
 
     python -m bench.bench_gui [--rows N] [--train-seconds S] [--cases load,cancel,checks,train,parquet]
-                              [--data FOLDER]
+                              [--data FOLDER] [--trace]
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from typing import Any
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -89,6 +92,7 @@ class StallMeter:
         self._last: float | None = None
         self._times: tuple[float, float] | None = None
         self.timer = QTimer()
+        self.trace: Any = None   # a bench.gui_trace.StallTrace with --trace
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._on_tick)
@@ -99,6 +103,8 @@ class StallMeter:
         self._last = time.perf_counter()
         self._times = thread_times()
         self.timer.start()
+        if self.trace is not None:
+            self.trace.start(self._last)
 
     def stop(self) -> None:
         self.timer.stop()
@@ -107,6 +113,8 @@ class StallMeter:
         now = time.perf_counter()
         times = thread_times()
         if self._last is not None:
+        if self.trace is not None:
+            self.trace.tick(now)
             self.gaps.append(now - self._last)
             if times is not None and self._times is not None:
                 self.spent.append((times[0] - self._times[0], times[1] - self._times[1]))
@@ -131,9 +139,10 @@ class StallMeter:
             text += (f" (GUI thread: CPU {cpu[i]:.0f}, run queue {queued[i]:.0f}, "
                      f"GIL/locks {max(0.0, gaps[i] - cpu[i] - queued[i]):.0f})")
             text += f", off the run queue {float(np.max(np.maximum(gaps - queued - TICK_MS, 0))):5.1f} ms"
-        return (f"{text}, p99 {p99:5.1f} ms over {ticks} ticks | load average {os.getloadavg()[0]:.1f} | "
+        text = (f"{text}, p99 {p99:5.1f} ms over {ticks} ticks | load average {os.getloadavg()[0]:.1f} | "
                 f"{verdict(longest, p99)}")
 
+        return text if self.trace is None else f"{text}\n{self.trace.report()}"
 
 def wait_for(app, condition, timeout: float) -> bool:
     """Run the real event loop (not a processEvents poll) until `condition()` or `timeout` s."""
@@ -166,14 +175,19 @@ def verdict(longest: float, p99: float) -> str:
 
 
 def measure_window(rows: int, train_seconds: float, cases: tuple[str, ...] = CASES,
-                   data: Path | None = None) -> None:
+                   data: Path | None = None, trace: bool = False) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from udl_gui.main import freeze_startup_objects, tune_interpreter
     from udl_gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    if trace:
+        from bench.gui_trace import TracingApplication
+
+        app = QApplication.instance() or TracingApplication([sys.argv[0]])
+    else:
+        app = QApplication.instance() or QApplication([sys.argv[0]])
     tune_interpreter()  # as udl_gui.main.main() does for the app
     csv_cases = [case for case in cases if case != "parquet"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,6 +206,10 @@ def measure_window(rows: int, train_seconds: float, cases: tuple[str, ...] = CAS
         wait_for(app, lambda: window._gpu is not None, 10)
         meter = StallMeter()
         meter.start()
+        if trace:
+            from bench.gui_trace import StallTrace
+
+            meter.trace = StallTrace()
         wait_for(app, lambda: False, 3)  # the same window doing nothing: what the machine itself adds
         meter.stop()
         print(f"  idle   {3.0:6.1f} s | {meter.report()} (baseline: no job running, {os.cpu_count()} CPUs)",
@@ -365,8 +383,10 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(cases) - set(CASES))
     if unknown:
         parser.error(f"unknown case(s): {', '.join(unknown)}")
-    measure_window(args.rows, args.train_seconds, cases, args.data)
+    measure_window(args.rows, args.train_seconds, cases, args.data, args.trace)
 
 
 if __name__ == "__main__":  # pragma: no cover
     main(sys.argv[1:])
+    parser.add_argument("--trace", action="store_true",
+                        help="list each case's longest stalls: the GUI thread's events and the GIL's holders")
