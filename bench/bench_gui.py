@@ -8,7 +8,8 @@ MainWindow driving udl_core on its worker thread:
   label) from CSV, through the load job (estimate, read, infer, split, preprocess, per-batch
   health) and the GUI's filling of the schema panel and the batch table;
 - cancel: the same load stopped CANCEL_AFTER_S seconds in (Stop), until its job has ended;
-- checks: the pipeline checks on the loaded dataset (the Checks tab's Run), to the end;
+- checks: the pipeline checks on the loaded dataset (the Checks tab's Run), to the end; then again,
+  stopped CANCEL_AFTER_S seconds in, with how long Stop took to end them;
 - train: TRAIN_MODEL on, the MLP on that dataset, batch size 64, CPU, for TRAIN_SECONDS (then
   Stop), i.e. as many steps a second as MLX can do, every step reported to the plot;
 - parquet: bench_ingest's 2,000,000 x 32 Parquet loaded by the window (batch size 256): the time
@@ -19,9 +20,9 @@ Each stall is split, from Linux's per-thread schedstat, into the GUI thread's ow
 wait on the run queue (the machine's other processes and this one's worker threads had the
 CPUs) and the rest (waiting for the GIL or another lock). "Off the run queue" is the longest
 stall less its run-queue wait: what this process alone made the window wait.
-
 With --trace (bench/gui_trace.py) each case also lists its longest stalls: the events the GUI
 thread handled in them and where the other threads were while the GIL was held.
+
 Targets: longest stall <= 50 ms, p99 <= 20 ms. The same window idle for 3 s is measured first,
 as the baseline of what the machine alone adds (another process's load shows there). Also the time from process start to the first
 painted window (`app.py --print-first-paint`, a fresh interpreter each time, best and median of 3).
@@ -40,8 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
 from typing import Any
+
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -91,8 +92,8 @@ class StallMeter:
         self.spent: list[tuple[float, float]] = []   # per gap: the GUI thread's CPU s, run-queue s
         self._last: float | None = None
         self._times: tuple[float, float] | None = None
-        self.timer = QTimer()
         self.trace: Any = None   # a bench.gui_trace.StallTrace with --trace
+        self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._on_tick)
@@ -102,9 +103,9 @@ class StallMeter:
         self.spent.clear()
         self._last = time.perf_counter()
         self._times = thread_times()
-        self.timer.start()
         if self.trace is not None:
             self.trace.start(self._last)
+        self.timer.start()
 
     def stop(self) -> None:
         self.timer.stop()
@@ -112,9 +113,9 @@ class StallMeter:
     def _on_tick(self) -> None:
         now = time.perf_counter()
         times = thread_times()
-        if self._last is not None:
         if self.trace is not None:
             self.trace.tick(now)
+        if self._last is not None:
             self.gaps.append(now - self._last)
             if times is not None and self._times is not None:
                 self.spent.append((times[0] - self._times[0], times[1] - self._times[1]))
@@ -141,8 +142,8 @@ class StallMeter:
             text += f", off the run queue {float(np.max(np.maximum(gaps - queued - TICK_MS, 0))):5.1f} ms"
         text = (f"{text}, p99 {p99:5.1f} ms over {ticks} ticks | load average {os.getloadavg()[0]:.1f} | "
                 f"{verdict(longest, p99)}")
-
         return text if self.trace is None else f"{text}\n{self.trace.report()}"
+
 
 def wait_for(app, condition, timeout: float) -> bool:
     """Run the real event loop (not a processEvents poll) until `condition()` or `timeout` s."""
@@ -205,11 +206,11 @@ def measure_window(rows: int, train_seconds: float, cases: tuple[str, ...] = CAS
         freeze_startup_objects()  # as main() does
         wait_for(app, lambda: window._gpu is not None, 10)
         meter = StallMeter()
-        meter.start()
         if trace:
             from bench.gui_trace import StallTrace
 
             meter.trace = StallTrace()
+        meter.start()
         wait_for(app, lambda: False, 3)  # the same window doing nothing: what the machine itself adds
         meter.stop()
         print(f"  idle   {3.0:6.1f} s | {meter.report()} (baseline: no job running, {os.cpu_count()} CPUs)",
@@ -278,6 +279,20 @@ def _measure_checks(app, window, meter: StallMeter) -> None:
     if not checked:
         raise RuntimeError("the checks did not finish")
     print(f"  checks {seconds:6.1f} s | {meter.report()}", flush=True)
+
+    job = panel.run_checks()   # again, stopped CANCEL_AFTER_S seconds in with the window's Stop
+    meter.start()
+    wait_for(app, lambda: False, CANCEL_AFTER_S)
+    asked = time.perf_counter()
+    window.stop()
+    ended = wait_for(app, lambda: job is not None and not job.active, 120)
+    waited = time.perf_counter() - asked
+    wait_for(app, lambda: False, 0.2)
+    meter.stop()
+    if not ended:
+        raise RuntimeError("the stopped checks did not end")
+    print(f"  checks stopped {CANCEL_AFTER_S:.1f} s in: ended {waited:.2f} s after Stop | {meter.report()}",
+          flush=True)
 
 
 def _measure_train(app, window, meter: StallMeter, train_seconds: float) -> None:
@@ -373,6 +388,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-seconds", type=float, default=TRAIN_SECONDS)
     parser.add_argument("--no-first-paint", action="store_true", help="only the stalls")
     parser.add_argument("--data", type=Path, help="a folder to keep the generated Parquet in (reused)")
+    parser.add_argument("--trace", action="store_true",
+                        help="list each case's longest stalls: the GUI thread's events and the GIL's holders")
     parser.add_argument("--cases", default=",".join(CASES), help=f"a comma-separated subset of {','.join(CASES)}")
     args = parser.parse_args(argv if argv is not None else [])
     print(f"bench_gui: event-loop stalls in the real window ({os.environ['QT_QPA_PLATFORM']}), "
@@ -388,5 +405,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main(sys.argv[1:])
-    parser.add_argument("--trace", action="store_true",
-                        help="list each case's longest stalls: the GUI thread's events and the GIL's holders")
