@@ -26,7 +26,7 @@ from udl_core.errors import MemoryBudgetError
 from udl_core.events import Notice, Progress
 from udl_core.preprocess import Preprocessor
 from udl_core.schema import Schema, count_labels, infer, table_slice
-from udl_core.streaming import STREAMABLE, InMemory, Spilled
+from udl_core.streaming import STREAMABLE, InMemory, Spilled, raw_width
 from udl_core.table import BadRecord, ReadOptions, Table
 
 __all__ = ["InferOptions", "Labelled", "Read", "fit", "infer_schema", "read", "split", "transform"]
@@ -159,7 +159,7 @@ def fit(table: Table, schema: Schema, labelled: Labelled, storage: InMemory, max
     train_rows = labelled.train_rows
     total = train_rows.size + labelled.val_rows.size
     yield Progress("preprocess", 0, total, f"fitting the preprocessing on {train_rows.size} training rows")
-    fit_rows = storage.fit_rows(train_rows, budget, _raw_width(table))
+    fit_rows = storage.fit_rows(train_rows, budget, raw_width(table))
     fit_table = table_slice(table, 0, int(fit_rows[-1]) + 1) if fit_rows is not train_rows and fit_rows.size \
         else table
     pre = Preprocessor.fit(fit_table, schema, fit_rows, max_categories=max_categories)
@@ -179,12 +179,6 @@ def transform(table: Table, pre: Preprocessor, labelled: Labelled, storage: InMe
                                                      (labelled.val_rows, labelled.y_val)])
     (x_train, y_train, train_rows), (x_val, y_val, val_rows) = done
     return Split(x_train, y_train, train_rows), Split(x_val, y_val, val_rows)
-
-
-def _raw_width(table: Table) -> int:
-    if table.is_tabular:
-        return table.columns.num_columns
-    return int(np.prod(table.features.shape[1:]))
 
 
 def _estimate(path: str, options: ReadOptions, label: str | None) -> object:

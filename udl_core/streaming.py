@@ -68,8 +68,8 @@ if TYPE_CHECKING:
     from udl_core.preprocess import Preprocessor
 
 __all__ = ["BLOCK_ROWS", "BUFFER_ROWS", "CHUNK_ROWS", "FIT_MIN_ROWS", "FIT_ROWS", "SAMPLE_ROWS", "SPILL_DIR_ENV",
-           "STREAMABLE", "InMemory", "SpillFolder", "Spilled", "block_shuffle", "merge_splits", "spill_roots",
-           "spill_rows", "spill_table", "stream_split", "sweep_stale"]
+           "STREAMABLE", "InMemory", "SpillFolder", "Spilled", "block_shuffle", "merge_splits", "raw_width",
+           "spill_roots", "spill_rows", "spill_table", "stream_split", "sweep_stale"]
 
 SAMPLE_ROWS = 100_000
 FIT_ROWS = 200_000
@@ -642,7 +642,7 @@ class Spilled(InMemory):
 
 
 def _chunk_rows(feature_dim: int, table: Table) -> int:
-    return chunk_rows(max(feature_dim, _raw_width(table)))
+    return chunk_rows(max(feature_dim, raw_width(table)))
 
 
 def _raw_row_bytes(table: Table) -> int:
@@ -654,7 +654,8 @@ def _raw_row_bytes(table: Table) -> int:
     return int(np.prod(table.features.shape[1:])) * table.features.itemsize + 8
 
 
-def _raw_width(table: Table) -> int:
+def raw_width(table: Table) -> int:
+    """Raw values per row: a table's columns, an array's values per row."""
     if table.is_tabular:
         return table.columns.num_columns
     return int(np.prod(table.features.shape[1:]))
