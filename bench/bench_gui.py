@@ -204,7 +204,7 @@ def measure_window(rows: int, train_seconds: float, cases: tuple[str, ...] = CAS
         window.resize(1400, 900)
         window.show()
         freeze_startup_objects()  # as main() does
-        wait_for(app, lambda: window._gpu is not None, 10)
+        wait_for(app, lambda: window.run_controller.gpu is not None, 10)
         meter = StallMeter()
         if trace:
             from bench.gui_trace import StallTrace

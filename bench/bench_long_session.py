@@ -102,7 +102,7 @@ def run_session(runs: int = 50, epochs: int = 1, batch_size: int = 32, quiet: bo
             "os_threads": os_threads(),
             "py_threads": threading.active_count(),
             # The window keeps one long-lived thread for MLX jobs; a job still holding a thread is a leak.
-            "qthreads_busy": sum(1 for j in win._jobs if j.thread_busy()),
+            "qthreads_busy": sum(1 for j in win.runner.jobs if j.thread_busy()),
             "rss_mb": rss_mb(),
             "final_loss": None if result is None or result.final is None else result.final.train_loss,
         }

@@ -17,6 +17,10 @@ with every load.
   in the window's words (`udl_core.wording.in_window_words`).
 * A path typed in the field that fails to load stays there beside the error; a path opened,
   dropped or chosen from Recent gives way to the loaded dataset's again.
+* The ways in: the dataset row (the path field, Open, Open Folder, the labels file and the
+  label), the menus' Open, Open Folder and Open Recent (a loaded file goes to the top of it), a
+  drop on the window, and the schema panel's overrides. A new seed reloads; a new batch size
+  re-batches the loaded dataset in place (`rebatched`).
 """
 
 from __future__ import annotations
@@ -30,13 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QFileDialog
 
 from udl_core.events import Notice
 from udl_core.wording import in_window_words, plural
 from udl_gui import jobs
 from udl_gui.controls import AUTO_LABEL, DatasetRow, TrainingControls
+from udl_gui.files import file_dialog_filter
 from udl_gui.job_runner import JobRunner
 from udl_gui.label_banner import LabelGuessBanner
+from udl_gui.menus import Menus
 from udl_gui.preferences import Preferences
 from udl_gui.worker import Job
 
@@ -119,13 +126,16 @@ class DatasetController(QObject):
     """Loads for the window and the settings they are asked with; the window lays out and shows."""
 
     loaded = Signal(object, bool)   # the loader; True when it is another file than the one before
+    rebatched = Signal()            # the loaded dataset took a new batch size in place
 
     def __init__(self, row: DatasetRow, banner: LabelGuessBanner, runner: JobRunner, controls: TrainingControls,
-                 preferences: Preferences, log: Callable[[str, str], None], parent: QObject | None = None) -> None:
+                 preferences: Preferences, menus: Menus, log: Callable[[str, str], None],
+                 show_error: Callable[..., Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.row, self.banner, self.runner = row, banner, runner
-        self.controls, self.preferences, self.log = controls, preferences, log
+        self.row, self.banner, self.runner, self.menus = row, banner, runner, menus
+        self.controls, self.preferences, self.log, self.show_error = controls, preferences, log, show_error
         self.memory = RememberedSettings(preferences.settings)
+        self.job: Job | None = None     # the last load started
         self.loader: Any = None
         self.loaded_settings: DatasetSettings | None = None
         self.loaded_label: str | None = None       # the label as loaded (the default's pick included)
@@ -138,6 +148,20 @@ class DatasetController(QObject):
         self._said: set[str] = set()
         banner.picked.connect(self._on_banner_picked)
         banner.confirmed.connect(self._on_banner_confirmed)
+        row.path_edit.returnPressed.connect(self._on_path_edit_return_pressed)
+        row.open_button.clicked.connect(self.open_file)
+        row.folder_button.clicked.connect(self.open_folder)
+        row.labels_button.clicked.connect(self._on_labels_button_clicked)
+        row.labels_edit.returnPressed.connect(self._on_labels_edit_return_pressed)
+        row.label_combo.activated.connect(self._on_label_combo_activated)
+        controls.batch_size_spin.valueChanged.connect(self._on_batch_size_spin_changed)
+        controls.seed_spin.valueChanged.connect(self._on_seed_spin_changed)
+        menus.open_requested.connect(self.open_file)
+        menus.open_folder_requested.connect(self.open_folder)
+        menus.reload_requested.connect(self._on_menus_reload_requested)
+        menus.recent_chosen.connect(self._on_menus_recent_chosen)
+        menus.recent_cleared.connect(self._on_menus_recent_cleared)
+        menus.set_recent(preferences.recent_files())
 
     # -- what a load is asked with -------------------------------------------------------
     def options(self) -> dict[str, Any]:
@@ -209,13 +233,14 @@ class DatasetController(QObject):
              numeric: Iterable[str] | None = None) -> Job | None:
         """Load `path` (None: the path in the field, as typed) on the worker thread; the dataset on
         screen stays until the new one has loaded. Overrides left None keep the row's; `label=""`
-        asks for the default label."""
+        asks for the default label. No path at all: an error dialog, and None."""
         self._typed = path is None
         self._row_before = (self.row.path(), self.row.labels_path())
         if path is not None:
             self.row.set_path(str(path))
         text = self.row.path()
         if not text:
+            self.show_error("No dataset", "Type a path, press Open, or drop a file or folder on the window.")
             return None
         same = self._is_loaded(text)
         wanted, restored = self.wanted(text, labels)
@@ -227,7 +252,8 @@ class DatasetController(QObject):
         self.log(f"loading {text}", "info")
         if restored and wanted.describe():
             self.log(f"restored settings for {Path(text).name}: {wanted.describe()}", "info")
-        return self.runner.start("load", jobs.load_job, text, **{**self.options(), **wanted.loader_kwargs()})
+        self.job = self.runner.start("load", jobs.load_job, text, **{**self.options(), **wanted.loader_kwargs()})
+        return self.job
 
     def _show_pending(self, wanted: DatasetSettings, same: bool) -> None:
         """The row says what is asked for: the labels file, and the label (its columns are known
@@ -263,6 +289,8 @@ class DatasetController(QObject):
         self.loaded_label = schema.label
         self.row.set_columns([c.name for c in schema.columns], schema.label)
         self.memory.put(wanted)
+        self.preferences.remember(wanted.path)
+        self.menus.set_recent(self.preferences.recent_files())
         rows = getattr(getattr(loader, "table", None), "num_rows", None)
         guess = " (a guess)" if schema.label_guessed else ""
         self.log(f"loaded {getattr(loader, 'path', None) or wanted.path}: "
@@ -312,3 +340,81 @@ class DatasetController(QObject):
         self.memory.put(self.loaded_settings)
         self.log(f"label '{name}' confirmed; UDL remembers it for {Path(self.loaded_settings.path).name}", "info")
 
+
+    # -- the ways in: the dataset row, the menus, a drop, the schema panel --------------------
+    def open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.row.window(), "Open a dataset", self.preferences.last_folder(),
+                                              file_dialog_filter())
+        if path:
+            self.load(path)
+
+    def open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.row.window(), "Open a folder of images",
+                                                self.preferences.last_folder())
+        if path:
+            self.load(path)
+
+    def open_dropped(self, data: str, labels: str, left_out: list[str]) -> None:
+        """Files dropped on the window: `data` (with its `labels` file, "" for none); the log
+        names the ones `left_out`."""
+        if left_out:
+            names = ", ".join(Path(p).name for p in left_out)
+            self.log(f"{plural(len(left_out) + 1, 'file')} dropped: loading {Path(data).name}"
+                     f"{' with labels ' + Path(labels).name if labels else ''}; not loaded: {names}", "warning")
+        self.load(data, labels=labels)
+
+    def reload_with(self, overrides: dict[str, Any]) -> None:
+        """The schema panel's overrides (label, ignore, categorical, numeric)."""
+        self.log("reloading with overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items() if v), "info")
+        self.reload(**overrides)
+
+    def apply_batch_size(self) -> None:
+        """The loader re-batches in place (no reload): only the split and the seed need one."""
+        value = self.controls.batch_size_spin.value()
+        if self.loader is None or self.loader.batch_size == value:
+            return
+        self.loader.batch_size = value
+        self.log(f"batch size {value}: {plural(len(self.loader), 'training batch')}", "info")
+        self.rebatched.emit()
+
+    def input_paths(self) -> list[str | None]:
+        """The dataset and labels files loaded and typed: an export never replaces one of them."""
+        loaded = self.loaded_settings
+        return [loaded.path if loaded else None, loaded.labels or None if loaded else None,
+                getattr(self.loader, "path", None), self.row.path() or None, self.row.labels_path() or None]
+
+    def _on_path_edit_return_pressed(self) -> None:
+        self.load()
+
+    def _on_labels_button_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.row.window(), "Open a labels file", self.preferences.last_folder(),
+                                              file_dialog_filter())
+        if path:
+            self.row.set_labels_path(path)
+            if self.row.path():
+                self.reload()
+
+    def _on_labels_edit_return_pressed(self) -> None:
+        self.reload()
+
+    def _on_label_combo_activated(self, _index: int) -> None:
+        if self.row.path():
+            self.reload()   # the label is read from the combo
+
+    def _on_batch_size_spin_changed(self, _value: int) -> None:
+        if not self.runner.busy:
+            self.apply_batch_size()
+
+    def _on_seed_spin_changed(self, _value: int) -> None:
+        if self.loader is not None and not self.runner.busy:
+            self.reload()
+
+    def _on_menus_reload_requested(self) -> None:
+        self.reload()
+
+    def _on_menus_recent_chosen(self, path: str) -> None:
+        self.load(path)
+
+    def _on_menus_recent_cleared(self) -> None:
+        self.preferences.clear_recent()
+        self.menus.set_recent([])

@@ -1,9 +1,17 @@
-"""The window's long jobs (load, walk, train), one current at a time.
+"""The window's one lane for jobs: load, walk, train, the checks, and in the background the device
+probe and the warm-up.
 
-Starting a job cancels the one before it; that job's late events are dropped here, so the
-window hears only from the current job, each signal with the job's kind. Finished jobs are
-kept until their thread lets go of them (`Job.done`), then dropped on a later turn of the
-event loop, never inside a signal of the object being dropped.
+A job in the lane becomes current: starting one stops the one before it, whose late signals are
+dropped here, so the lane speaks for the current job only, each signal with the job's kind.
+A background job (`background=True`: the device probe, the warm-up) runs beside the current one
+and is not stopped by it or by `stop()`; it speaks through `progressed`, `returned` and
+`errored` (never `started`, `cancelled`, `finished`: it does not hold the lane). `reporting` is
+the job whose signal is being handled, for a listener that tells jobs apart by who started them.
+
+The runner hears each worker directly: its slots run on the GUI thread (the connections are
+queued), so a listener's lambdas do too. Finished jobs are kept until their thread lets go of
+them (`Job.done`), then dropped on a later turn of the event loop, never inside a signal of the
+object being dropped; `stop_all` stops and joins every job, the background ones included.
 """
 
 from __future__ import annotations
@@ -29,29 +37,41 @@ class JobRunner(QObject):
         super().__init__(parent)
         self.current: Job | None = None
         self.jobs: list[Job] = []
+        self.reporting: Job | None = None
+        self._background: list[Job] = []
 
     @property
     def busy(self) -> bool:
-        """A job is working and has not been asked to stop."""
+        """A job is working in the lane and has not been asked to stop."""
         job = self.current
         return job is not None and job.active and not job.stop_requested
 
-    def start(self, kind: str, fn: Any, *args: Any, thread: QThread | None = None, **kwargs: Any) -> Job:
-        if self.current is not None and self.current.running:
+    def start(self, kind: str, fn: Any, *args: Any, thread: QThread | None = None, background: bool = False,
+              **kwargs: Any) -> Job:
+        """Run `fn(*args, **kwargs)` (a generator) as a job named `kind`; see the module doc."""
+        if not background and self.current is not None and self.current.running:
             self.current.stop()  # a new job cancels the old one; its late events are ignored
         self.jobs = [j for j in self.jobs if j.running]
+        self._background = [j for j in self._background if j.running]
         job = Job(fn, *args, name=kind, thread=thread, **kwargs)
         self.jobs.append(job)
-        self.current = job
-        job.progressed.connect(self._on_job_progressed)
-        job.returned.connect(self._on_job_returned)
-        job.errored.connect(self._on_job_errored)
-        job.cancelled.connect(self._on_job_cancelled)
-        job.finished.connect(self._on_job_finished)
+        worker = job.worker
+        worker.progressed.connect(self._on_worker_progressed)
+        worker.returned.connect(self._on_worker_returned)
+        worker.errored.connect(self._on_worker_errored)
+        worker.cancelled.connect(self._on_worker_cancelled)
+        worker.finished.connect(self._on_worker_finished)
         job.done.connect(self._on_job_done)
-        self.started.emit(kind)
+        if background:
+            self._background.append(job)
+        else:
+            self.current = job
+            self.started.emit(kind)
         job.start()
         return job
+
+    def is_background(self, job: Job | None) -> bool:
+        return any(j is job for j in self._background)
 
     def stop(self) -> Job | None:
         """Ask the current job to stop; returns it, or None when nothing was running."""
@@ -66,35 +86,46 @@ class JobRunner(QObject):
             if job.running:
                 job.stop(wait=wait)
 
-    def _kind(self) -> str | None:
-        """The kind of the Job that sent the signal being handled, if it is the current one."""
+    def _heard(self, lane_only: bool) -> Job | None:
+        """The job whose worker sent the signal being handled, if it may be heard: the current
+        one, or (unless `lane_only`) a background one."""
         sender = self.sender()
-        return sender.name if sender is self.current and sender is not None else None
+        job = next((j for j in self.jobs if j.worker is sender), None)
+        if job is None or not (job is self.current or (not lane_only and self.is_background(job))):
+            return None
+        return job
+
+    def _emit(self, job: Job, signal: Any, *args: Any) -> None:
+        self.reporting = job
+        try:
+            signal.emit(job.name, *args)
+        finally:
+            self.reporting = None
 
     @Slot(object)
-    def _on_job_progressed(self, event: Any) -> None:
-        if (kind := self._kind()) is not None:
-            self.progressed.emit(kind, event)
+    def _on_worker_progressed(self, event: Any) -> None:
+        if (job := self._heard(lane_only=False)) is not None:
+            self._emit(job, self.progressed, event)
 
     @Slot(object)
-    def _on_job_returned(self, result: Any) -> None:
-        if (kind := self._kind()) is not None:
-            self.returned.emit(kind, result)
+    def _on_worker_returned(self, result: Any) -> None:
+        if (job := self._heard(lane_only=False)) is not None:
+            self._emit(job, self.returned, result)
 
     @Slot(object)
-    def _on_job_errored(self, exc: BaseException) -> None:
-        if (kind := self._kind()) is not None:
-            self.errored.emit(kind, exc)
+    def _on_worker_errored(self, exc: BaseException) -> None:
+        if (job := self._heard(lane_only=False)) is not None:
+            self._emit(job, self.errored, exc)
 
     @Slot()
-    def _on_job_cancelled(self) -> None:
-        if (kind := self._kind()) is not None:
-            self.cancelled.emit(kind)
+    def _on_worker_cancelled(self) -> None:
+        if (job := self._heard(lane_only=True)) is not None:
+            self._emit(job, self.cancelled)
 
     @Slot()
-    def _on_job_finished(self) -> None:
-        if (kind := self._kind()) is not None:
-            self.finished.emit(kind)
+    def _on_worker_finished(self) -> None:
+        if (job := self._heard(lane_only=True)) is not None:
+            self._emit(job, self.finished)
 
     @Slot()
     def _on_job_done(self) -> None:
@@ -102,3 +133,4 @@ class JobRunner(QObject):
 
     def _prune(self) -> None:
         self.jobs = [j for j in self.jobs if j.running or j is self.current]
+        self._background = [j for j in self._background if j.running]

@@ -4,6 +4,11 @@ The shape follows docs/conventions.md, "One worker" (after superqt's `GeneratorW
 worker thread, each yielded event is emitted as `progressed`, the generator's return value as
 `returned`, an exception as `errored`; a stop request is a flag checked between two events.
 
+The worker's signals are the only ones a job has: a `Job` is the GUI thread's handle on one
+worker and its thread (start, stop, join, when it may be dropped), and the window hears its
+jobs through the `JobRunner` (udl_gui/job_runner.py), which receives the worker's signals on
+the GUI thread (queued) and passes them on once.
+
 Jobs that use MLX run on one long-lived thread (`mlx_thread()`): MLX keeps a stream, and a
 scheduler thread of its own, for every thread that ever used it, for the life of the process,
 so a fresh QThread per training run would leave one thread behind per run.
@@ -57,6 +62,7 @@ class Worker(QObject):
         self._abort = False
         self._home = self.thread()         # the GUI thread, where Python will drop this object
         self.ended = threading.Event()     # set once run() has returned (for a blocking join)
+        self.outcome = ""                  # "returned", "cancelled" or "errored", set before `finished`
 
     def quit(self) -> None:                # called from the GUI thread: just a flag
         self._abort = True
@@ -69,10 +75,13 @@ class Worker(QObject):
                 if event is not None:  # None is a heartbeat: a chance to stop, nothing to show
                     self.progressed.emit(event)
             self._gen.close()
+            self.outcome = "cancelled"
             self.cancelled.emit()
         except StopIteration as stop:
+            self.outcome = "returned"
             self.returned.emit(stop.value)
         except Exception as exc:           # nothing escapes a slot
+            self.outcome = "errored"
             self.errored.emit(exc)
         finally:
             # Back to the GUI thread before anyone hears we are done: Python deletes this
@@ -86,20 +95,15 @@ class Worker(QObject):
 class Job(QObject):
     """A worker and its thread, wired once; the owner keeps this object until `done`.
 
-    The Job lives on the GUI thread and re-emits the worker's signals (signal-to-signal
-    connections to an object on the GUI thread are queued), so whatever the owner connects to
-    them, lambdas included, runs on the GUI thread. `stop()` asks the generator to stop after
-    its current event; `stop(wait=True)` also waits for it (for `closeEvent`).
+    The Job lives on the GUI thread. Its worker's signals are heard through a `JobRunner`
+    (connect a GUI-thread QObject's slots to `job.worker`'s signals to hear one job alone).
+    `stop()` asks the generator to stop after its current event; `stop(wait=True)` also waits
+    for it (for `closeEvent`).
 
     With `thread=None` the job gets a thread of its own that ends with it; with a shared
     thread (`mlx_thread()`) the worker is queued on that thread's event loop instead.
     """
 
-    progressed = Signal(object)
-    returned = Signal(object)
-    errored = Signal(object)
-    cancelled = Signal()
-    finished = Signal()
     done = Signal()  # the job's thread is no longer busy with it: the owner may drop this Job
     _kick = Signal()
 
@@ -111,10 +115,7 @@ class Job(QObject):
         self._own_thread = thread is None
         self.thread = QThread() if thread is None else thread
         self.worker.moveToThread(self.thread)
-        self.worker.progressed.connect(self.progressed)
-        self.worker.returned.connect(self.returned)
-        self.worker.errored.connect(self.errored)
-        self.worker.cancelled.connect(self.cancelled)
+        # first: whoever else hears `finished` (the runner) finds the job no longer active
         self.worker.finished.connect(self._on_worker_finished)
         if self._own_thread:
             self.thread.setObjectName(f"udl-{name}")
@@ -151,6 +152,11 @@ class Job(QObject):
     def stop_requested(self) -> bool:
         return self._stop_requested
 
+    @property
+    def outcome(self) -> str:
+        """How the job ended: "returned", "cancelled", "errored"; "" while it works."""
+        return "" if self._active else self.worker.outcome
+
     def thread_busy(self) -> bool:
         """Whether this job still occupies a thread (its own, or the shared one)."""
         if self._own_thread:
@@ -172,7 +178,6 @@ class Job(QObject):
     @Slot()
     def _on_worker_finished(self) -> None:
         self._active = False
-        self.finished.emit()
         if not self._own_thread:
             self._running = False
             self.done.emit()

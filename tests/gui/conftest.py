@@ -61,5 +61,5 @@ def window(qtbot, settings):
     qtbot.waitExposed(win)
     yield win
     win.close()
-    for job in list(win._jobs) + ([win._probe] if win._probe else []):
-        assert not job.thread_busy()
+    for job in win.runner.jobs:   # the device probe and the warm-ups included
+        assert not job.thread_busy(), job.name

@@ -188,7 +188,7 @@ def _new_window(qtbot, tmp_path, i):
 
 
 def _every_job_ended(win) -> bool:
-    return all(not job.thread_busy() for job in list(win._jobs) + ([win._probe] if win._probe else []))
+    return all(not job.thread_busy() for job in win.runner.jobs)   # the device probe and the warm-ups included
 
 
 @pytest.mark.slow

@@ -99,7 +99,7 @@ def test_settings_are_restored_only_when_the_same_file_is_opened_again(qtbot, wi
     assert window.loader.schema.label == "color"
     assert f"restored settings for {known_csv.name}: label 'color'" in log_text(window)
 
-    recent = next(a for a in window.recent_menu.actions() if a.text() == str(other))
+    recent = next(a for a in window.menus.recent_menu.actions() if a.text() == str(other))
     recent.trigger()                                  # Recent: other.csv has only defaults to restore
     wait_idle(qtbot, window)
     assert window.loader.schema.label == "target"
@@ -115,7 +115,7 @@ def test_remembered_settings_outlive_the_window(qtbot, settings, known_csv):
     first.close()
     second = MainWindow(settings=settings)
     qtbot.addWidget(second)
-    next(a for a in second.recent_menu.actions() if a.text() == str(known_csv)).trigger()
+    next(a for a in second.menus.recent_menu.actions() if a.text() == str(known_csv)).trigger()
     wait_idle(qtbot, second)
     assert "a" not in second.loader.schema.features and "restored settings" in log_text(second)
     second.close()

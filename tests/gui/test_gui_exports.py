@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog
 from conftest import SAMPLE
 from gui_support import load, wait_idle
 
-HANDLERS = {"png": "_on_export_png_triggered", "csv": "_on_export_csv_triggered"}
+ACTIONS = {"png": "export_png_action", "csv": "export_csv_action"}
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def trained(qtbot, window, tmp_path):
     return window, data
 
 
-@pytest.mark.parametrize("kind", list(HANDLERS))
+@pytest.mark.parametrize("kind", list(ACTIONS))
 @pytest.mark.parametrize("target", ["input", "fifo", "link", "folder"])
 def test_an_export_onto_an_input_or_a_special_file_is_refused_with_a_dialog(trained, tmp_path, monkeypatch,
                                                                               kind, target):
@@ -42,7 +42,7 @@ def test_an_export_onto_an_input_or_a_special_file_is_refused_with_a_dialog(trai
     before = data.read_bytes()
     chosen = paths[target]
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(chosen), "")))
-    getattr(window, HANDLERS[kind])()
+    getattr(window.menus, ACTIONS[kind]).trigger()
     box = window.last_error_box
     assert box is not None and str(chosen) in box.text()
     box.close()
@@ -56,6 +56,6 @@ def test_an_export_to_a_new_file_still_works(trained, tmp_path, monkeypatch):
     window, _ = trained
     target = tmp_path / "losses.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
-    window._on_export_csv_triggered()
+    window.menus.export_csv_action.trigger()
     assert window.last_error_box is None
     assert target.read_text().startswith("step,loss")

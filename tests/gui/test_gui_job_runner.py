@@ -51,3 +51,36 @@ def test_stop_asks_the_current_job_and_reports_cancelled(qtbot):
     assert cancelled.args == ["walk"] and not runner.busy
     qtbot.waitUntil(lambda: not job.running, timeout=5000)
     assert runner.stop() is None
+
+
+def test_a_background_job_runs_beside_the_lane_and_is_heard_by_its_results(qtbot):
+    runner = JobRunner()
+    release = threading.Event()
+    started: list[str] = []
+    reporters: list[object] = []
+    runner.started.connect(started.append)
+    runner.returned.connect(lambda kind, result: reporters.append((kind, result, runner.reporting)))
+    with qtbot.waitSignal(runner.progressed, timeout=5000) as first:
+        background = runner.start("probe", slow_job, release, "probe", background=True)
+    assert first.args == ["probe", "probe started"]
+    assert started == [] and runner.current is None and not runner.busy and runner.is_background(background)
+    with qtbot.waitSignal(runner.returned, timeout=5000):
+        lane = runner.start("load", quick_job, "lane")   # does not stop the background job
+    assert not background.stop_requested and started == ["load"]
+    runner.stop()   # Stop is the lane's, not the background's
+    assert not background.stop_requested
+    with qtbot.waitSignal(runner.returned, timeout=5000):
+        release.set()
+    assert [(kind, result) for kind, result, _ in reporters] == [("load", "lane"), ("probe", "probe")]
+    assert reporters[0][2] is lane and reporters[1][2] is background and runner.reporting is None
+    qtbot.waitUntil(lambda: not background.running and not lane.running, timeout=5000)
+    qtbot.waitUntil(lambda: runner.jobs == [lane], timeout=5000)
+
+
+def test_stop_all_stops_and_joins_the_background_jobs_too(qtbot):
+    runner = JobRunner()
+    release = threading.Event()
+    with qtbot.waitSignal(runner.progressed, timeout=5000):
+        background = runner.start("warmup", slow_job, release, "warm", background=True)
+    runner.stop_all(wait=True)
+    assert background.stop_requested and not background.running and not background.thread_busy()

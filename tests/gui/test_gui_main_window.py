@@ -293,7 +293,7 @@ def test_schema_override_label_column(qtbot, window, known_csv):
 def test_gpu_item_is_disabled_with_a_reason_when_mlx_has_none(qtbot, window):
     from udl_core.training.devices import gpu_available
 
-    qtbot.waitUntil(lambda: window._gpu is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.run_controller.gpu is not None, timeout=10_000)
     item = child(window, "deviceCombo").model().item(1)
     assert item.isEnabled() == gpu_available()
     if not gpu_available():
@@ -353,9 +353,9 @@ def test_recent_files_menu(qtbot, window, known_csv, tmp_path):
     other.write_text(known_csv.read_text())
     load(qtbot, window, other)
     assert window.recent_files()[:2] == [str(other), str(known_csv)]
-    actions = [a.text() for a in window.recent_menu.actions() if a.text()]
+    actions = [a.text() for a in window.menus.recent_menu.actions() if a.text()]
     assert actions[:2] == [str(other), str(known_csv)]
-    next(a for a in window.recent_menu.actions() if a.text() == str(known_csv)).trigger()
+    next(a for a in window.menus.recent_menu.actions() if a.text() == str(known_csv)).trigger()
     wait_idle(qtbot, window)
     assert child(window, "datasetPathEdit").text() == str(known_csv)
     assert window.settings.value("lastFolder") == str(tmp_path)
@@ -366,7 +366,7 @@ def test_menus_follow_platform_conventions(window):
 
     titles = [a.text() for a in window.menuBar().actions()]
     assert titles == ["&File", "&View", "&Run", "&Help"]
-    assert window.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
+    assert window.menus.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
 
 
 def test_udl_gui_command_opens_the_window_on_the_path(monkeypatch):

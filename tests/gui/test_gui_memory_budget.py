@@ -37,4 +37,4 @@ def test_a_bad_size_changes_nothing(window):
 
 
 def test_the_menu_has_the_action(window):
-    assert window.memory_budget_action.text().startswith("Memory")
+    assert window.menus.memory_budget_action.text().startswith("Memory")

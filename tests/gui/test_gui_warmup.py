@@ -27,15 +27,15 @@ def _window(qtbot, settings):
 
 def test_the_step_is_warmed_when_the_window_opens_and_after_a_load(qtbot, settings, known_csv):
     win = _window(qtbot, settings)
-    with qtbot.waitSignal(win.warmed, timeout=120_000) as opened:
+    with qtbot.waitSignal(win.run_controller.warmed, timeout=120_000) as opened:
         win.show()
     assert isinstance(opened.args[0], WarmResult)
-    with qtbot.waitSignal(win.warmed, timeout=120_000) as loaded:
+    with qtbot.waitSignal(win.run_controller.warmed, timeout=120_000) as loaded:
         load(qtbot, win, known_csv)
     result = loaded.args[0]
     assert (result.feature_dim, result.task) == (win.loader.feature_dim, "classification")
     win.close()
-    assert not any(job.thread_busy() for job in win._warmups)
+    assert not any(job.thread_busy() for job in win.run_controller.warmups)
 
 
 def test_the_warm_step_runs_on_the_mlx_thread_not_the_gui_thread(qtbot, settings, monkeypatch):
@@ -51,7 +51,7 @@ def test_the_warm_step_runs_on_the_mlx_thread_not_the_gui_thread(qtbot, settings
     real = warmup.warm_step_job
     monkeypatch.setattr(warmup, "warm_step_job", spy)
     win = _window(qtbot, settings)
-    with qtbot.waitSignal(win.warmed, timeout=120_000):
+    with qtbot.waitSignal(win.run_controller.warmed, timeout=120_000):
         win.show()
     assert threads and all(t is mlx_thread() for t in threads)
     assert all(t is not QThread.currentThread() for t in threads)
@@ -60,13 +60,13 @@ def test_the_warm_step_runs_on_the_mlx_thread_not_the_gui_thread(qtbot, settings
 
 def test_a_new_warm_up_cancels_the_queued_one(qtbot, settings):
     win = _window(qtbot, settings)
-    with qtbot.waitSignal(win.warmed, timeout=120_000):
+    with qtbot.waitSignal(win.run_controller.warmed, timeout=120_000):
         win.show()
-    first = win.warm_up()
-    second = win.warm_up()
-    with qtbot.waitSignals([first.finished, second.returned], timeout=120_000):
+    first = win.run_controller.warm_up()
+    second = win.run_controller.warm_up()
+    with qtbot.waitSignals([first.done, second.done], timeout=120_000):
         pass
-    assert first.stop_requested and not second.stop_requested
+    assert first.stop_requested and not second.stop_requested and second.outcome == "returned"
     win.close()
     assert not first.thread_busy() and not second.thread_busy()
 
@@ -76,7 +76,7 @@ def test_a_first_run_is_said_in_the_log(qtbot, settings, tmp_path, monkeypatch):
     empty.mkdir()
     monkeypatch.setattr(kernel_cache, "_temp_dir", lambda: empty)
     win = _window(qtbot, settings)
-    with qtbot.waitSignal(win.warmed, timeout=120_000) as warmed:
+    with qtbot.waitSignal(win.run_controller.warmed, timeout=120_000) as warmed:
         win.show()
     assert warmed.args[0].compiled
     text = win.log_view.toPlainText()

@@ -1,4 +1,5 @@
-"""The Worker/Job pair: events become signals on the GUI thread; stop, errors and joins."""
+"""The Worker/Job pair, heard through a JobRunner: events become signals on the GUI thread; stop,
+errors and joins. The worker's signals are the only ones a job has (the runner hears them once)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from PySide6.QtCore import QThread
 
 from udl_core.errors import DatasetError
 from udl_core.events import Progress
-from udl_gui.worker import Job
+from udl_gui.job_runner import JobRunner
+from udl_gui.worker import Job, Worker
 
 
 def counting(n, seen_threads):
@@ -32,15 +34,20 @@ def failing():
     raise DatasetError("bad.csv", "line 3 is not valid")
 
 
+def test_a_job_relays_no_signal_of_its_worker():
+    for name in ("progressed", "returned", "errored", "cancelled", "finished"):
+        assert hasattr(Worker, name) and not hasattr(Job, name)
+
+
 def test_events_arrive_on_the_gui_thread_and_the_result_is_returned(qtbot):
     threads: set[int] = set()
-    job = Job(counting, 5, threads)
+    runner = JobRunner()
     received, where = [], []
-    job.progressed.connect(lambda e: (received.append(e.done), where.append(QThread.currentThread())))
-    with qtbot.waitSignal(job.returned, timeout=5000) as returned:
-        job.start()
+    runner.progressed.connect(lambda _kind, e: (received.append(e.done), where.append(QThread.currentThread())))
+    with qtbot.waitSignal(runner.returned, timeout=5000) as returned:
+        job = runner.start("count", counting, 5, threads)
     qtbot.waitUntil(lambda: not job.running, timeout=5000)
-    assert returned.args == ["done"]
+    assert returned.args == ["count", "done"] and job.outcome == "returned"
     assert received == [1, 2, 3, 4, 5]
     assert threading.get_ident() not in threads  # the generator body ran on the worker thread
     assert all(t is QThread.currentThread() for t in where)
@@ -48,26 +55,26 @@ def test_events_arrive_on_the_gui_thread_and_the_result_is_returned(qtbot):
 
 def test_stop_cancels_within_one_event_and_joins(qtbot):
     gate = threading.Event()
-    job = Job(endless, gate)
+    runner = JobRunner()
     cancelled, returned = [], []
-    job.cancelled.connect(lambda: cancelled.append(True))
-    job.returned.connect(returned.append)
-    job.start()
+    runner.cancelled.connect(lambda _kind: cancelled.append(True))
+    runner.returned.connect(lambda _kind, result: returned.append(result))
+    job = runner.start("endless", endless, gate)
     assert gate.wait(5)
-    with qtbot.waitSignal(job.finished, timeout=5000):
+    with qtbot.waitSignal(runner.finished, timeout=5000):
         job.stop()
     qtbot.waitUntil(lambda: not job.running, timeout=5000)
-    assert cancelled == [True] and returned == []
+    assert cancelled == [True] and returned == [] and job.outcome == "cancelled"
     assert not job.thread.isRunning()
 
 
 def test_an_exception_becomes_errored_not_a_crash(qtbot):
-    job = Job(failing)
-    with qtbot.waitSignal(job.errored, timeout=5000) as errored:
-        job.start()
+    runner = JobRunner()
+    with qtbot.waitSignal(runner.errored, timeout=5000) as errored:
+        job = runner.start("failing", failing)
     qtbot.waitUntil(lambda: not job.running, timeout=5000)
-    assert isinstance(errored.args[0], DatasetError)
-    assert "bad.csv" in str(errored.args[0])
+    assert errored.args[0] == "failing" and isinstance(errored.args[1], DatasetError)
+    assert "bad.csv" in str(errored.args[1]) and job.outcome == "errored"
 
 
 def test_stop_with_wait_joins_a_running_thread(qtbot):
@@ -104,9 +111,10 @@ def test_jobs_on_the_shared_mlx_thread_run_in_turn_and_stop(qtbot):
     assert gate.wait(5) and second.thread_busy()
     second.stop(wait=True)
     assert not second.thread_busy() and thread.isRunning()  # the shared thread lives on
-    third = Job(counting, 2, threads, thread=thread)
-    with qtbot.waitSignal(third.returned, timeout=5000):
-        third.start()
+    runner = JobRunner()
+    with qtbot.waitSignal(runner.returned, timeout=5000) as returned:
+        runner.start("third", counting, 2, threads, thread=thread)
+    assert returned.args == ["third", "done"]
     assert len(threads) == 1  # every job ran on the same thread
 
 
