@@ -1,7 +1,8 @@
 """`udl train` and `udl predict`: TRAIN_MODEL switched on, from the command line.
 
 Human mode prints a progress line per epoch and a final line (notices and warnings go to
-stderr); `--json` prints JSON Lines: `epoch` events, `notice` events, then one `done` event.
+stderr) and the evaluation's short table; `--json` prints JSON Lines: `epoch` events, `notice`
+events, one `evaluation` event, then one `done` event.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 
 from udl_core import cli_args
 from udl_core.errors import ConfigError
-from udl_core.events import EpochMetrics, Notice, TrainConfig, run_job
+from udl_core.events import EpochMetrics, Evaluation, Notice, TrainConfig, run_job
 from udl_core.outputs import RunInputs, check_output, check_writable_folder
 from udl_core.terminal import printable
 from udl_core.blas import blas_status
@@ -103,8 +104,12 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     for warning in getattr(loader, "warnings", None) or ():
         _notice(Notice(str(warning), "warning"), args.json, out, err)
 
+    held: list[Evaluation] = []   # printed after the run (and the suspects), before `done`
+
     def on_event(event: object) -> None:
-        if isinstance(event, Notice):
+        if isinstance(event, Evaluation):
+            held.append(event)
+        elif isinstance(event, Notice):
             _notice(event, args.json, out, err)
         elif isinstance(event, EpochMetrics):
             if args.json:
@@ -129,6 +134,8 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         saved.append(str(args.export_script))
 
     final = result.final
+    if held:
+        _print_evaluation(held[-1], args.json, out)
     if args.json:
         done_event: dict[str, Any] = {"event": "done", "device": result.device, "seconds": result.seconds,
                                       "samples_per_s": result.samples_per_s, "epochs": len(result.epochs),
@@ -148,6 +155,15 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         for path in saved:
             print(f"wrote {path}", file=out)
     return 0
+
+
+def _print_evaluation(evaluation: Evaluation, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        _emit(evaluation.to_dict(), out)
+    else:
+        from udl_core.cli_evaluation import format_evaluation
+
+        print("\n".join(format_evaluation(evaluation)), file=out)
 
 
 def _seconds(seconds: float) -> str:

@@ -8,17 +8,20 @@ never `mx.array`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 __all__ = [
     "DEFAULT_HIDDEN",
     "MODEL_KINDS",
     "EpochMetrics",
+    "Evaluation",
     "Notice",
+    "Outlier",
     "Progress",
     "StepLoss",
+    "Suspect",
     "TrainConfig",
     "TrainEvent",
     "run_job",
@@ -130,7 +133,90 @@ class EpochMetrics:
         return event
 
 
-TrainEvent = StepLoss | EpochMetrics | Notice | Progress
+@dataclass(frozen=True)
+class Suspect:
+    """A row whose given label the model finds unlikely (out of sample): `row` is the loader's source
+    row index, `confidence` the probability of `predicted`, `label_confidence` that of `label`, and
+    `source` where the row lives ("file.csv:17", an image's path, an array index)."""
+
+    row: int
+    label: str
+    predicted: str
+    confidence: float
+    label_confidence: float
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "label": self.label, "predicted": self.predicted, "confidence": self.confidence,
+                "label_confidence": self.label_confidence, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Outlier:
+    """A validation row of a regression whose residual (actual - predicted) is far from the others'."""
+
+    row: int
+    actual: float
+    predicted: float
+    z: float                       # the residual in standard deviations of the residuals
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "actual": self.actual, "predicted": self.predicted, "z": self.z}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the trained model says about the validation rows (udl_core/training/evaluation.py).
+
+    Classification: `confusion` [C, C] counts (rows the given class, columns the predicted one) and
+    per-class `precision`, `recall`, `f1`, `support`, with their macro means (over the classes with
+    rows or predictions) and their support-weighted means.
+    Regression: R^2 and the MAE in the target's units, and the largest standardized residuals as
+    `outliers`. `suspects` are likely label errors, filled only when they were looked for."""
+
+    task: str
+    rows: int
+    classes: tuple[str, ...] = ()
+    confusion: Any = None          # np.ndarray [C, C] int64
+    precision: tuple[float, ...] = ()
+    recall: tuple[float, ...] = ()
+    f1: tuple[float, ...] = ()
+    support: tuple[int, ...] = ()
+    accuracy: float | None = None
+    macro: Mapping[str, float] = field(default_factory=dict)      # precision, recall, f1
+    weighted: Mapping[str, float] = field(default_factory=dict)
+    r2: float | None = None
+    mae: float | None = None
+    outliers: tuple[Outlier, ...] = ()
+    suspects: tuple[Suspect, ...] = ()
+
+    def __str__(self) -> str:
+        if self.task == "regression":
+            return f"evaluation on {self.rows} validation rows: R2 {_num(self.r2, '.3g')}, MAE {_num(self.mae, '.4g')}"
+        return (f"evaluation on {self.rows} validation rows: accuracy {_num(self.accuracy, '.3f')}, "
+                f"macro F1 {_num(self.macro.get('f1'), '.3f')}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `udl train --json` evaluation event (docs/training.md, "The evaluation")."""
+        event: dict[str, Any] = {"event": "evaluation", "task": self.task, "rows": self.rows}
+        if self.task == "regression":
+            event.update(r2=self.r2, mae=self.mae, outliers=[o.to_dict() for o in self.outliers])
+            return event
+        event.update(
+            classes=list(self.classes),
+            confusion=[[int(v) for v in line] for line in (self.confusion if self.confusion is not None else [])],
+            per_class={c: {"precision": p, "recall": r, "f1": f, "support": int(s)} for c, p, r, f, s in
+                       zip(self.classes, self.precision, self.recall, self.f1, self.support)},
+            accuracy=self.accuracy, macro=dict(self.macro), weighted=dict(self.weighted),
+            suspects=[s.to_dict() for s in self.suspects])
+        return event
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "n/a" if value is None or value != value else format(value, spec)
+
+
+TrainEvent = StepLoss | EpochMetrics | Notice | Progress | Evaluation
 """What `udl_core.training.train` yields."""
 
 

@@ -72,7 +72,8 @@ def test_human_mode_prints_a_line_per_epoch_and_notices_on_stderr(tmp_path, caps
     lines = out.splitlines()
     pattern = r"epoch [12]/2  train_loss \d+\.\d{4}  val_loss \d+\.\d{4}  val_accuracy \d\.\d{3}  [\d,]+ samples/s"
     assert re.fullmatch(pattern, lines[0]) and re.fullmatch(pattern, lines[1])
-    assert lines[2].startswith("done in ") and " on cpu: " in lines[2]
+    assert lines[2].startswith("evaluation on ")      # the evaluation's table, then the final line
+    assert lines[-1].startswith("done in ") and " on cpu: " in lines[-1]
     if not gpu_available():
         assert "training on the CPU" in err
 

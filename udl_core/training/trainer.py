@@ -18,9 +18,11 @@ import numpy as np
 
 from udl_core.batch_source import BatchSource, SplitArrays
 from udl_core.errors import ConfigError, DivergedError
-from udl_core.events import MODEL_KINDS, EpochMetrics, Notice, StepLoss, TrainConfig, TrainEvent, run_job
+from udl_core.events import (MODEL_KINDS, EpochMetrics, Evaluation, Notice, StepLoss, TrainConfig, TrainEvent,
+                             run_job)
 from udl_core.mlx_runtime import mx, nn
 from udl_core.training.devices import device_name, resolve_device
+from udl_core.training.evaluation import classification_evaluation, confusion_counts, regression_evaluation
 from udl_core.training.kernel_cache import compile_notice
 from udl_core.training.losses import predict_outputs
 from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score, target_stats
@@ -53,6 +55,7 @@ class TrainResult:
     samples: int = 0
     samples_per_s: float = 0.0
     stopped: bool = False
+    evaluation: Evaluation | None = None   # of the last finished epoch's model on the validation rows
 
     @property
     def task(self) -> str:
@@ -125,8 +128,9 @@ def train(loader: BatchSource, config: TrainConfig = TrainConfig(), *,
 
     Yields a `Notice` for a CPU fallback and one before a first run compiles MLX's CPU kernels
     (`kernel_cache.compile_notice`), a `StepLoss` every `config.report_every` steps and an
-    `EpochMetrics` per epoch. `should_stop()` is asked before every step; when it says yes the run
-    ends cleanly with what it has (`stopped=True`). A NaN or infinite loss raises `DivergedError`.
+    `EpochMetrics` per epoch, then the `Evaluation` of the validation rows (made from the last
+    epoch's pass). `should_stop()` is asked before every step; when it says yes the run ends
+    cleanly with what it has (`stopped=True`). A NaN or infinite loss raises `DivergedError`.
     """
     if getattr(loader, "train_data", None) is None and hasattr(loader, "iter_load"):
         yield from loader.iter_load()  # Progress and Notice events of the load
@@ -167,6 +171,7 @@ def _run(loader: BatchSource, config: TrainConfig, device: str,
     all_losses: list[np.ndarray] = []
     steps_per_epoch = len(loader) if hasattr(loader, "__len__") else 0
     train_seconds = 0.0
+    val: dict[str, Any] = {}
     started = time.perf_counter()
     for epoch in range(config.epochs):
         epoch_start = time.perf_counter()
@@ -196,7 +201,21 @@ def _run(loader: BatchSource, config: TrainConfig, device: str,
     result.step_losses = np.concatenate(all_losses) if all_losses else np.zeros(0, np.float32)
     result.seconds = time.perf_counter() - started
     result.samples_per_s = result.samples / max(train_seconds, 1e-9)
+    result.evaluation = _evaluation(val, classes, spec.out_dim)
+    if result.evaluation is not None:
+        yield result.evaluation
     return result
+
+
+def _evaluation(val: dict[str, Any], classes: tuple[str, ...] | None, num_classes: int) -> Evaluation | None:
+    """The last validation pass's predictions made into an `Evaluation` (None without one)."""
+    if val.get("confusion") is not None:
+        return classification_evaluation(val["confusion"], classes or tuple(map(str, range(num_classes))))
+    if val.get("predicted") is not None:
+        return regression_evaluation(val["actual"], val["predicted"], val["rows"])
+    if val.get("mae") is not None:   # a streamed split: the totals only
+        return Evaluation(task="regression", rows=int(val["rows"]), r2=val["r2"], mae=val["mae"])
+    return None
 
 
 class _EpochRun:
@@ -267,9 +286,10 @@ def _flush(pending: list[mx.array], last_step: int, learning_rate: float) -> np.
 
 
 def _evaluate(model: nn.Module, loader: BatchSource, task: str, target_mean: float,
-              target_std: float) -> dict[str, float | None]:
-    """Validation loss and accuracy (or R^2 and MSE in the target's units), without gradients."""
-    none: dict[str, float | None] = {"loss": None, "accuracy": None, "r2": None, "mse": None}
+              target_std: float) -> dict[str, Any]:
+    """Validation loss and accuracy (or R^2 and MSE in the target's units), without gradients, and
+    what the evaluation is made of: the confusion counts, or the predictions beside the targets."""
+    none: dict[str, Any] = {"loss": None, "accuracy": None, "r2": None, "mse": None}
     split = getattr(loader, "val_data", None)
     if split is None or len(split.y) == 0:
         return none
@@ -278,43 +298,50 @@ def _evaluate(model: nn.Module, loader: BatchSource, task: str, target_mean: flo
     # over the memory budget the split is memory-mapped: its pages are released as it is read
     release = getattr(loader, "release_pages", None) or (lambda touched: None)
     if task == "classification":
-        loss_sum = correct = 0.0
+        loss_sum = 0.0
+        classes = model_out_dim(model)
+        confusion = np.zeros((classes, classes), np.int64)
         for start in range(0, n, _EVAL_ROWS):
             x = mx.array(np.ascontiguousarray(x_all[start:start + _EVAL_ROWS], np.float32))
-            y = mx.array(np.asarray(y_all[start:start + _EVAL_ROWS], np.int32))
+            y_np = np.asarray(y_all[start:start + _EVAL_ROWS], np.int32)
+            y = mx.array(y_np)
             release(x.nbytes + y.nbytes)
             logits = model(x)
             loss = nn.losses.cross_entropy(logits, y, reduction="sum")
-            hits = mx.sum(mx.argmax(logits, axis=-1) == y)
-            mx.eval(loss, hits)
+            predicted = mx.argmax(logits, axis=-1)
+            mx.eval(loss, predicted)
             loss_sum += float(loss.item())
-            correct += float(np.asarray(hits))
-        return {**none, "loss": loss_sum / n, "accuracy": correct / n}
+            confusion += confusion_counts(y_np, np.asarray(predicted), classes)
+        correct = float(np.trace(confusion))
+        return {**none, "loss": loss_sum / n, "accuracy": correct / n, "confusion": confusion}
     if isinstance(y_all, np.memmap):
         return {**none, **_streamed_regression(model, x_all, y_all, target_mean, target_std, release=release)}
     pred = predict_numpy(model, x_all, task, target_mean, target_std).astype(np.float64)
     targets = np.asarray(y_all, dtype=np.float64)
     mse = float(np.mean((pred - targets) ** 2))
     # the loss in training units (standardized targets) so it compares with train_loss
-    return {**none, "loss": mse / target_std**2, "r2": r2_score(targets, pred), "mse": mse}
+    return {**none, "loss": mse / target_std**2, "r2": r2_score(targets, pred), "mse": mse,
+            "actual": targets, "predicted": pred, "rows": split.rows}
 
 
 def _streamed_regression(model: nn.Module, x: np.ndarray, y: np.memmap, target_mean: float, target_std: float,
                          release: Callable[[int], object] | None = None, chunk: int = 1 << 18) -> dict[str, float]:
     """`_evaluate`'s regression numbers for a split over the memory budget, a chunk at a time."""
     n = len(y)
-    sse = total = 0.0
+    sse = sae = total = 0.0
     for start in range(0, n, chunk):
         pred = predict_numpy(model, x[start:start + chunk], "regression", target_mean, target_std)
         part = np.asarray(y[start:start + chunk], dtype=np.float64)
         sse += float(((pred.astype(np.float64) - part) ** 2).sum())
+        sae += float(np.abs(pred.astype(np.float64) - part).sum())
         total += float(part.sum())
         if release is not None:
             release(x[start:start + chunk].nbytes + part.nbytes)
     mean = total / n
     spread = sum(float(((np.asarray(y[i:i + chunk], dtype=np.float64) - mean) ** 2).sum()) for i in range(0, n, chunk))
     mse = sse / n
-    return {"loss": mse / target_std**2, "r2": 1.0 - sse / spread if spread else float("nan"), "mse": mse}
+    return {"loss": mse / target_std**2, "r2": 1.0 - sse / spread if spread else float("nan"), "mse": mse,
+            "mae": sae / n, "rows": n}
 
 
 def train_model(loader: BatchSource, num_epochs: int = 3, is_metal: bool = True, *, model: str = "mlp",
