@@ -19,7 +19,9 @@ MainWindow driving udl_core on its worker thread:
 Each stall is split, from Linux's per-thread schedstat, into the GUI thread's own CPU time, its
 wait on the run queue (the machine's other processes and this one's worker threads had the
 CPUs) and the rest (waiting for the GIL or another lock). "Off the run queue" is the longest
-stall less its run-queue wait: what this process alone made the window wait.
+stall less its run-queue wait: what this process alone made the window wait. "At most" gives the
+largest of each part over all the gaps: the GUI thread's longest piece of work, its longest wait
+for the GIL.
 With --trace (bench/gui_trace.py) each case also lists its longest stalls: the events the GUI
 thread handled in them and where the other threads were while the GIL was held.
 
@@ -140,6 +142,8 @@ class StallMeter:
             text += (f" (GUI thread: CPU {cpu[i]:.0f}, run queue {queued[i]:.0f}, "
                      f"GIL/locks {max(0.0, gaps[i] - cpu[i] - queued[i]):.0f})")
             text += f", off the run queue {float(np.max(np.maximum(gaps - queued - TICK_MS, 0))):5.1f} ms"
+            text += (f", at most {float(np.max(cpu)):.0f} ms of GUI CPU and "
+                     f"{float(np.max(np.maximum(gaps - cpu - queued, 0))):.0f} ms of GIL/locks in a gap")
         text = (f"{text}, p99 {p99:5.1f} ms over {ticks} ticks | load average {os.getloadavg()[0]:.1f} | "
                 f"{verdict(longest, p99)}")
         return text if self.trace is None else f"{text}\n{self.trace.report()}"
