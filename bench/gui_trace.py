@@ -8,7 +8,8 @@ case, its longest stalls (gaps between the meter's ticks over STALL_MS):
   (Linux schedstat), and the receiver's class and object name (or its nearest named parent's);
 - where every other thread was each time a watchdog thread, runnable and off the run queue,
   could not get the GIL for over GIL_MS: the call after the one that held it, usually. A
-  stall with no events and a large "GIL/locks" share is a worker's long C call.
+  stall with no events and a large "GIL/locks" share is a worker's long C call;
+- the cyclic garbage collector's passes over GC_MS, on whichever thread (each holds the GIL).
 
 Tracing slows the GUI thread a little (a Python call per event); compare stalls of traced runs
 with traced runs only.
@@ -17,6 +18,7 @@ with traced runs only.
 from __future__ import annotations
 
 import collections
+import gc
 import os
 import sys
 import threading
@@ -33,6 +35,7 @@ STALL_MS = 40
 GIL_MS = 20
 DEPTH = 3
 EVENT_MS = 4  # events shorter than this are not listed
+GC_MS = 5
 
 
 def _thread_times(tid: int | None = None) -> tuple[float, float]:
@@ -112,11 +115,23 @@ class StallTrace:
         self.holders: list[tuple[float, float, str]] = []   # (when, GIL wait s, another thread's stack)
         self._last = 0.0
         self._lock = threading.Lock()
+        self.collections: list[tuple[float, float, int, str]] = []   # (start, end, generation, thread)
+        self._collecting: dict[int, float] = {}
+        gc.callbacks.append(self._on_gc)
         threading.Thread(target=self._watch, name="udl-bench-gil-watchdog", daemon=True).start()
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        now = time.perf_counter()
+        ident = threading.get_ident()
+        if phase == "start":
+            self._collecting[ident] = now
+        elif (began := self._collecting.pop(ident, None)) is not None and _RECORDER.on and now - began >= GC_MS / 1000:
+            self.collections.append((began, now, int(info["generation"]), threading.current_thread().name))
 
     def start(self, now: float) -> None:
         self._last = now
         self.stalls.clear()
+        self.collections.clear()
         _RECORDER.events.clear()
         with self._lock:
             self.holders.clear()
@@ -160,9 +175,17 @@ class StallTrace:
                 if e.end > start and e.start < end:
                     lines.append(f"      {'  ' * e.depth}{e.kind} -> {e.receiver}: wall {1000 * (e.end - e.start):.0f}, "
                                  f"CPU {1000 * e.cpu:.0f}, run queue {1000 * e.queued:.0f} ms")
+            for began, ended, generation, thread in self.collections:
+                if ended > start and began < end:
+                    lines.append(f"      garbage collection (generation {generation}) on {thread}: "
+                                 f"{1000 * (ended - began):.0f} ms")
             inside = collections.Counter(where for when, _, where in holders if start < when <= end + 0.01)
             for where, count in inside.most_common(3):
                 lines.append(f"      GIL held by another thread ({count}x): {where}")
+        if self.collections:
+            longest = max(self.collections, key=lambda c: c[1] - c[0])
+            lines.append(f"    garbage collections over {GC_MS} ms: {len(self.collections)}, the longest "
+                         f"{1000 * (longest[1] - longest[0]):.0f} ms (generation {longest[2]}, {longest[3]})")
         worst = collections.defaultdict(float)
         for _, waited, where in holders:
             worst[where] = max(worst[where], waited)
