@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", metavar="WEIGHTS.safetensors")
     train.add_argument("--export-script", metavar="FILE.py")
     train.add_argument("--json", action="store_true", help="JSON Lines, one event a line")
+    train.add_argument("--suspects", type=int, metavar="N",
+                       help="also find likely label errors (5-fold, about 5 runs' time) and list the first N")
     train.set_defaults(run=_lazy("udl_core.cli_train", "run_train"))
 
     predict = sub.add_parser("predict", help="predictions from saved weights for a file of the same schema")

@@ -8,11 +8,13 @@ events, one `evaluation` event, then one `done` event.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -80,6 +82,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     if args.epochs < 1:
         raise ConfigError(f"--epochs must be at least 1, not {args.epochs}")
+    if getattr(args, "suspects", None) is not None and args.suspects < 1:
+        raise ConfigError(f"--suspects must be at least 1, not {args.suspects}")
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise ConfigError(f"--lr must be a positive number, not {args.lr}")
     inputs = RunInputs.of(args.path, args.labels)
@@ -121,6 +125,8 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
 
     with _StopOnInterrupt(err) as interrupted:
         result: TrainResult = run_job(train(loader, config, should_stop=interrupted), on_event)
+        if getattr(args, "suspects", None) and not interrupted():
+            held[:] = [_with_suspects(loader, config, result, held, args.suspects, interrupted, on_event)]
 
     saved: list[str] = []
     if args.save:
@@ -155,6 +161,21 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         for path in saved:
             print(f"wrote {path}", file=out)
     return 0
+
+
+def _with_suspects(loader: Any, config: TrainConfig, result: TrainResult, held: list[Evaluation], limit: int,
+                   interrupted: Callable[[], bool], on_event: Callable[[object], None]) -> Evaluation:
+    """The run's evaluation with the `limit` likely label errors of the k-fold (docs/training.md)."""
+    evaluation = held[-1] if held else Evaluation(task=result.task, rows=0, classes=result.classes or ())
+    if result.task != "classification":
+        on_event(Notice("--suspects is for classification; the evaluation lists a regression's outliers"))
+        return evaluation
+    from udl_core.training.suspects import find_suspects
+
+    config = dataclasses.replace(config, device=result.device)   # the fallback was told once already
+    suspects = run_job(find_suspects(loader, config, limit=limit, run_seconds=result.seconds,
+                                     should_stop=interrupted), on_event)
+    return dataclasses.replace(evaluation, suspects=suspects)
 
 
 def _print_evaluation(evaluation: Evaluation, as_json: bool, out: TextIO) -> None:
