@@ -84,17 +84,26 @@ def read(path: str, options: ReadOptions, label: str | None, owner: object, budg
             if not streamable:
                 raise
     name = Path(path).name
-    if streamable:
+    if streamable or reader == "npy":
         storage = Spilled(owner, budget // 4)
-        notice = Notice(f"{name} is larger than the memory budget ({estimate}); it is streamed to a "
-                        f"memory-mapped file in {storage.folder.path}", "warning")
-        yield notice
-        from udl_core.streaming import spill_table
+        try:   # a failed or cancelled read leaves no spill folder behind
+            return (yield from _spilled(path, reader, options, estimate, storage))
+        except BaseException:
+            storage.remove()
+            raise
+    yield Notice(f"{name} is larger than the memory budget ({estimate}), but {reader} files have no "
+                 "streaming reader: it is read into memory", "warning")
+    table = yield from load_table(path, options)
+    return Read(table, InMemory(), estimate)
 
-        table = yield from spill_table(path, reader, options, storage.folder, estimate.rows)
-        return Read(table, storage, estimate, notice)
+
+def _spilled(path: str, reader: str, options: ReadOptions, estimate: object, storage: Spilled
+             ) -> Generator[Progress | Notice, None, Read]:
+    from udl_core.formats import load_table
+    from udl_core.streaming import spill_table
+
+    name = Path(path).name
     if reader == "npy":
-        storage = Spilled(owner, budget // 4)
         notice = Notice(f"{name} is larger than the memory budget ({estimate}); it stays memory-mapped "
                         f"and its processed rows go to {storage.folder.path}", "warning")
         yield notice
@@ -102,10 +111,11 @@ def read(path: str, options: ReadOptions, label: str | None, owner: object, budg
         for array in (table.features, table.labels):
             storage.folder.watch(array)
         return Read(table, storage, estimate, notice)
-    yield Notice(f"{name} is larger than the memory budget ({estimate}), but {reader} files have no "
-                 "streaming reader: it is read into memory", "warning")
-    table = yield from load_table(path, options)
-    return Read(table, InMemory(), estimate)
+    notice = Notice(f"{name} is larger than the memory budget ({estimate}); it is streamed to a "
+                    f"memory-mapped file in {storage.folder.path}", "warning")
+    yield notice
+    table = yield from spill_table(path, reader, options, storage.folder, estimate.rows)
+    return Read(table, storage, estimate, notice)
 
 
 def table_notices(table: Table) -> Generator[Notice, None, None]:

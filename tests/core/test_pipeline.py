@@ -96,3 +96,15 @@ def _drain(job):
             next(job)
         except StopIteration as stop:
             return stop.value
+
+
+def test_a_spilled_read_cancelled_midway_leaves_no_spill_folder(csv, tmp_path, monkeypatch):
+    monkeypatch.setenv("UDL_SPILL_DIR", str(tmp_path / "spill"))
+    loader = UnifiedDataLoader(csv, memory_budget=1000)
+    job = loader.iter_load()
+    for event in job:
+        if isinstance(event, Progress) and event.stage == "read" and event.done:
+            assert any((tmp_path / "spill").iterdir())   # spilling
+            job.close()
+            break
+    assert not any((tmp_path / "spill").iterdir())   # removed at once, not when the loader is collected
