@@ -1,4 +1,4 @@
-"""`udl inspect | batch | train | predict | check | gui` — the command line over udl_core.
+"""`udl inspect | batch | train | predict | export | check | gui` — the command line over udl_core.
 
 The commands live beside this module (`cli_data`, `cli_train`, `cli_check`) and share their
 options through `cli_args`; other packages add commands through the `udl.commands` entry points.
@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true")
     add_memory_budget_argument(predict)
     predict.set_defaults(run=_lazy("udl_core.cli_train", "run_predict"))
+
+    export = sub.add_parser("export", help="the processed tensors (x, y, feature names, split, source rows)")
+    add_loader_arguments(export)
+    export.add_argument("--out", required=True, metavar="FILE.npz|FILE.parquet")
+    export.add_argument("--using", metavar="WEIGHTS.safetensors",
+                        help="apply this saved model's preprocessing to PATH (a file of the same schema)")
+    export.set_defaults(run=_lazy("udl_core.cli_export", "run_export"))
 
     check = sub.add_parser("check", help="pipeline checks: leakage, scaling, labels, determinism, ...")
     add_loader_arguments(check)

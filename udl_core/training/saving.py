@@ -216,6 +216,23 @@ def predict_file(saved: SavedModel, path: str | Path, memory_budget: int | None 
                  ) -> Generator[Progress | Notice, None, list[Prediction]]:
     """Read `path` as the model's training data was read (within this machine's `memory_budget`),
     preprocess it with the saved statistics, and predict every row."""
+    x = yield from processed_file(saved, path, memory_budget)
+    yield Progress("predict", 0, len(x), f"predicting {len(x)} rows")
+    out = saved.predict(x)
+    if saved.task == "classification":
+        classes = saved.classes or tuple(str(i) for i in range(out.shape[1]))
+        best = out.argmax(axis=1)
+        preds = [Prediction(i, classes[int(k)], float(out[i, k])) for i, k in enumerate(best)]
+    else:
+        preds = [Prediction(i, float(v)) for i, v in enumerate(out)]
+    yield Progress("predict", len(x), len(x))
+    return preds
+
+
+def processed_file(saved: SavedModel, path: str | Path, memory_budget: int | None = None
+                   ) -> Generator[Progress | Notice, None, np.ndarray]:
+    """`path` read as the model's training data was read and preprocessed with the saved statistics:
+    x float32 [N, D] (what `predict_file` predicts from and `udl export --using` writes)."""
     from udl_core.dates import column_warnings
     from udl_core.formats import load_table
     from udl_core.preprocess import Preprocessor
@@ -236,16 +253,7 @@ def predict_file(saved: SavedModel, path: str | Path, memory_budget: int | None 
     if x.ndim != 2 or x.shape[1] != saved.spec.in_dim:
         raise SchemaError(path, f"gives {x.shape[-1] if x.ndim else 0} features after preprocessing; "
                                 f"the model expects {saved.spec.in_dim}")
-    yield Progress("predict", 0, len(x), f"predicting {len(x)} rows")
-    out = saved.predict(x)
-    if saved.task == "classification":
-        classes = saved.classes or tuple(str(i) for i in range(out.shape[1]))
-        best = out.argmax(axis=1)
-        preds = [Prediction(i, classes[int(k)], float(out[i, k])) for i, k in enumerate(best)]
-    else:
-        preds = [Prediction(i, float(v)) for i, v in enumerate(out)]
-    yield Progress("predict", len(x), len(x))
-    return preds
+    return x
 
 
 def _read_options(data: dict[str, Any]) -> ReadOptions:
