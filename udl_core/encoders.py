@@ -104,7 +104,7 @@ class NumericEncoder(Encoder):
 def fit_numeric(names: Sequence[str], numbers: ColumnNumbers, rows: np.ndarray | None
                 ) -> list[NumericEncoder | None]:
     return [None if stats["constant"] else NumericEncoder(name, stats)
-            for name, stats in zip(names, fit_stats(numbers, rows))]
+            for name, stats in zip(names, fit_stats(numbers, rows), strict=True)]
 
 
 def _positions(at: Sequence[int], width: int) -> slice | np.ndarray:
@@ -179,7 +179,7 @@ class CategoricalEncoder(Encoder):
             max_categories: int) -> CategoricalEncoder | None:
         values = label_strings(column if rows is None else column.take(rows))
         counts = pc.value_counts(values.drop_null())
-        pairs = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()),
+        pairs = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True),
                        key=lambda item: (-item[1], item[0]))
         kept = sorted(value for value, _ in pairs[:max_categories])
         encoder = cls(name, kept, len(pairs) > max_categories, values.null_count > 0)
@@ -237,7 +237,7 @@ class DatetimeEncoder(Encoder):
             dropped: list[str]) -> DatetimeEncoder | None:
         stats = fit_stats(ArrayNumbers(_parts_block(column, DATETIME_PARTS)), rows)
         parts = {}
-        for part, fitted in zip(DATETIME_PARTS, stats):
+        for part, fitted in zip(DATETIME_PARTS, stats, strict=True):
             if fitted["constant"]:
                 dropped.append(f"{name}.{part}")
             else:
@@ -283,8 +283,8 @@ class ArrayEncoder(Encoder):
     def fit(cls, features: np.ndarray, index: Sequence[int], rows: np.ndarray | None,
             dropped: list[str]) -> ArrayEncoder:
         fitted = fit_stats(ArrayNumbers(_flat(features), index), rows)
-        keep = [(j, s) for j, s in zip(index, fitted) if not s["constant"]]
-        constant = {j: s["median"] for j, s in zip(index, fitted) if s["constant"]}
+        keep = [(j, s) for j, s in zip(index, fitted, strict=True) if not s["constant"]]
+        constant = {j: s["median"] for j, s in zip(index, fitted, strict=True) if s["constant"]}
         dropped.extend(f"f{j}" for j in constant)
         return cls(features.shape[1:], [j for j, _ in keep], [s for _, s in keep], constant)
 
@@ -299,8 +299,9 @@ class ArrayEncoder(Encoder):
 
     @classmethod
     def from_dict(cls, data: dict) -> ArrayEncoder:
-        stats = [{"median": m, "mean": a, "std": d} for m, a, d in zip(data["median"], data["mean"], data["std"])]
-        constant = dict(zip(data.get("constant_index", ()), data.get("constant_value", ())))
+        stats = [{"median": m, "mean": a, "std": d}
+                 for m, a, d in zip(data["median"], data["mean"], data["std"], strict=True)]
+        constant = dict(zip(data.get("constant_index", ()), data.get("constant_value", ()), strict=True))
         return cls(data["shape"], data["index"], stats, constant)
 
 
