@@ -38,7 +38,7 @@ def warnings(results: list[CheckResult]) -> list[str]:
 def test_clean_three_classes_pass_everything(tmp_path):
     results = run_checks(load(write_csv(tmp_path / "iris.csv", three_classes())))
     assert failures(results) == [] and warnings(results) == []
-    assert len(results) == 18
+    assert len(results) == 19
     assert {r.name.split(".")[0] for r in results} == set(CHECK_GROUPS)
 
 
@@ -285,7 +285,7 @@ def test_iter_checks_yields_progress_then_results_and_returns_them():
     returned = run_job(job, events.append)
     assert isinstance(events[0], Progress) and events[-1] == Progress("checks", 9, 9, "done")
     results = [e for e in events if isinstance(e, CheckResult)]
-    assert results == returned and len(results) == 18
+    assert results == returned and len(results) == 19
     json.dumps([r.to_dict(details=True) for r in results])  # JSON-safe details
     assert worst_status(results) in ("pass", "warn")
     assert all(r.reason[:1].isupper() and r.reason.endswith(".") for r in results)
@@ -315,7 +315,7 @@ def test_checks_run_on_another_thread():
     thread = threading.Thread(target=lambda: box.setdefault("r", run_checks(FakeLoader(x, y), budget=FAST)))
     thread.start()
     thread.join(120)
-    assert not thread.is_alive() and len(box["r"]) == 18
+    assert not thread.is_alive() and len(box["r"]) == 19
 
 
 def test_bad_arguments_raise_config_errors():
@@ -383,7 +383,7 @@ def test_a_column_of_nan_is_reported_without_crashing_any_check():
     x[:, 1] = np.nan
     x[3, 2] = np.inf
     results = by_name(run_checks(FakeLoader(x, y), budget=FAST))
-    assert len(results) == 18
+    assert len(results) == 19
     assert results["batches.finite"].status == "fail"
     for name in ("loss_at_init", "overfit_one_batch", "input_dependence"):
         assert results[name].status == "fail" and ("NaN" in results[name].reason or "nan" in results[name].reason)

@@ -24,7 +24,7 @@ def test_json_is_one_object_and_exit_zero_on_clean_data(capsys):
     assert out.count("\n") == 1
     payload = json.loads(out)
     assert payload["path"] == SAMPLE
-    assert len(payload["checks"]) == 18
+    assert len(payload["checks"]) == 19
     for check in payload["checks"]:
         assert set(check) == {"name", "status", "reason", "hint"}
         assert check["status"] in ("pass", "warn", "fail")
@@ -36,7 +36,7 @@ def test_table_lists_every_check_and_a_summary(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["STATUS", "CHECK", "REASON"]
     assert any(line.startswith("PASS    input_dependence") for line in lines)
-    assert lines[-1].startswith(f"{SAMPLE}: 18 passed, 0 warned, 0 failed in ")
+    assert lines[-1].startswith(f"{SAMPLE}: 19 passed, 0 warned, 0 failed in ")
 
 
 def test_a_failing_check_exits_one_and_names_the_problem(tmp_path, capsys):

@@ -60,8 +60,8 @@ def test_panel_runs_the_checks_and_lists_them(qtbot):
     with qtbot.waitSignal(panel.checks_finished, timeout=120_000) as finished:
         qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
     results = finished.args[0]
-    assert len(results) == 18 and all(isinstance(r, CheckResult) for r in results)
-    assert panel.list.objectName() == "checksList" and panel.list.count() == 18
+    assert len(results) == 19 and all(isinstance(r, CheckResult) for r in results)
+    assert panel.list.objectName() == "checksList" and panel.list.count() == 19
     assert {i.data(STATUS_ROLE) for i in items(panel)} <= {"pass", "warn"}
     assert all(not i.icon().isNull() for i in items(panel))
     qtbot.waitUntil(lambda: not panel.running, timeout=30_000)

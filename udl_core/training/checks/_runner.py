@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import itertools
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from udl_core.training.checks._context import CheckContext
 from udl_core.training.checks._features import leakage_checks, scaling_checks
 from udl_core.training.checks._labels import label_checks
 from udl_core.training.checks._result import CheckBudget, CheckResult
+from udl_core.training.checks._suspects import suspects_check
 from udl_core.training.checks._training import (input_dependence_check, loss_at_init_check, overfit_check,
                                                 speed_check)
 from udl_core.training.kernel_cache import compile_notice
@@ -28,7 +30,7 @@ CheckFn = Callable[[CheckContext], Iterator[CheckResult | None]]
 # Order matters only for speed: `batches` records the epoch's hashes that `determinism` compares with.
 CHECKS: tuple[tuple[str, str, CheckFn], ...] = (
     ("batches", "batches: coverage, NaN/inf, shapes, split", batch_checks),
-    ("labels", "labels", label_checks),
+    ("labels", "labels", lambda ctx: itertools.chain(label_checks(ctx), suspects_check(ctx))),
     ("scaling", "feature scaling", scaling_checks),
     ("leakage", "leakage", leakage_checks),
     ("loss_at_init", "loss at initialisation", loss_at_init_check),
@@ -38,7 +40,7 @@ CHECKS: tuple[tuple[str, str, CheckFn], ...] = (
     ("input_dependence", "real vs zeroed inputs", input_dependence_check),
 )
 CHECK_GROUPS: tuple[str, ...] = tuple(name for name, _, _ in CHECKS)
-COMPILED_CHECKS = frozenset({"overfit_one_batch", "speed", "input_dependence"})  # run an mx.compile'd step
+COMPILED_CHECKS = frozenset({"labels", "overfit_one_batch", "speed", "input_dependence"})  # run an mx.compile'd step
 
 
 def iter_checks(loader: BatchSource, *, budget: CheckBudget | None = None, seed: int = 0,
