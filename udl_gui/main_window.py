@@ -37,6 +37,7 @@ from udl_gui.label_banner import LabelGuessBanner
 from udl_gui.menus import Menus, about_box
 from udl_gui.plot_exports import PlotExports
 from udl_gui.preferences import Preferences
+from udl_gui.results_panel import ResultsPanel
 from udl_gui.run_controller import RunController
 from udl_gui.schema_panel import SchemaPanel
 from udl_gui.training_panel import TrainingPanel
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow):
         self.side_tabs.setObjectName("sideTabs")
         self.side_tabs.addTab(self.schema_panel, "Schema")
         self.side_tabs.addTab(self._checks_placeholder, "Checks")
+        self.results_panel = ResultsPanel(self.runner, self._training_settings)
+        self.side_tabs.addTab(self.results_panel, "Results")
         main.addWidget(self.side_tabs)
         main.addWidget(right)
         main.setChildrenCollapsible(False)
@@ -258,8 +261,15 @@ class MainWindow(QMainWindow):
 
     def _show_loaded_schema(self, loader: Any) -> None:
         self.schema_panel.show_loader(loader)
+        self.results_panel.set_loader(loader)
         if self._checks_panel is not None:
             self._checks_panel.set_loader(loader)
+
+    def _training_settings(self) -> dict[str, Any]:
+        """The run's settings, for the Results tab's k-fold of short trainings."""
+        c = self.controls
+        return {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
+                "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
 
     def _on_dataset_rebatched(self) -> None:
         self.batch_view.update_range()

@@ -84,9 +84,9 @@ def _folds(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
 def out_of_sample(x: np.ndarray, y: np.ndarray, num_classes: int, config: TrainConfig, batch_size: int, *,
                   folds: int = DEFAULT_FOLDS, max_seconds: float = DEFAULT_MAX_SECONDS,
                   should_stop: Callable[[], bool] | None = None
-                  ) -> Generator[Progress | Notice, None, OutOfSample]:
+                  ) -> Generator[Progress | Notice | None, None, OutOfSample]:
     """Train `folds` models with `config` (epochs, learning rate, model, seed) on all folds but one and
-    predict the one left out. Run it on the thread that owns MLX. A fold that would end past
+    predict the one left out, yielding None between steps. Run it on the thread that owns MLX. A fold that would end past
     `max_seconds` (judged by the folds before it) is not started, and a `Notice` says so."""
     n = len(y)
     if folds < 2 or n < folds:
@@ -113,7 +113,8 @@ def out_of_sample(x: np.ndarray, y: np.ndarray, num_classes: int, config: TrainC
             yield Progress("suspects", k, folds, f"training fold {k + 1} of {folds}")
             held = fold_of == k
             training = new_training(spec, config.learning_rate, seed=config.seed + k)
-            if not _fit(training, x, y, np.flatnonzero(~held), config, batch_size, should_stop):
+            finished = yield from _fit(training, x, y, np.flatnonzero(~held), config, batch_size, should_stop)
+            if not finished:
                 break
             held_idx = np.flatnonzero(held)
             probs[held_idx] = predict_numpy(training.model, x[held_idx], "classification")
@@ -124,8 +125,9 @@ def out_of_sample(x: np.ndarray, y: np.ndarray, num_classes: int, config: TrainC
 
 
 def _fit(training: Training, x: np.ndarray, y: np.ndarray, rows: np.ndarray, config: TrainConfig,
-         batch_size: int, should_stop: Callable[[], bool] | None) -> bool:
-    """`config.epochs` epochs of shuffled batches of `rows`; False when stopped."""
+         batch_size: int, should_stop: Callable[[], bool] | None) -> Generator[None, None, bool]:
+    """`config.epochs` epochs of shuffled batches of `rows`, yielding None after each step (a chance to
+    stop: a consumer that stops asking stops the training there); False when `should_stop` said so."""
     rng = np.random.default_rng((config.seed, len(rows)))
     for _ in range(config.epochs):
         order = rows[rng.permutation(len(rows))]
@@ -136,6 +138,7 @@ def _fit(training: Training, x: np.ndarray, y: np.ndarray, rows: np.ndarray, con
             loss = training.step(mx.array(np.ascontiguousarray(x[idx], np.float32)),
                                  mx.array(np.asarray(y[idx], np.int32)))
             mx.eval(training.state, loss)
+            yield None
     return True
 
 
@@ -143,7 +146,7 @@ def find_suspects(loader: BatchSource, config: TrainConfig = TrainConfig(), *, l
                   folds: int = DEFAULT_FOLDS, max_seconds: float = DEFAULT_MAX_SECONDS,
                   run_seconds: float | None = None, max_rows: int | None = None,
                   should_stop: Callable[[], bool] | None = None
-                  ) -> Generator[Progress | Notice, None, tuple[Suspect, ...]]:
+                  ) -> Generator[Progress | Notice | None, None, tuple[Suspect, ...]]:
     """The `limit` likely label errors among a loaded loader's labelled rows (train and validation),
     least likely label first. `run_seconds` (what one run of these settings took) lets the opening
     notice say the cost in seconds; `max_rows` looks at a seeded sample of that many rows at most."""

@@ -1,0 +1,86 @@
+"""The Results tab: the evaluation's heat map and per-class table, and the likely label errors found as
+a job of kind "suspects" in the window's lane (on the MLX thread)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from training_support import ArrayLoader, blobs  # noqa: E402  (tests/core's helpers)
+from udl_core.training.evaluation import classification_evaluation, regression_evaluation  # noqa: E402
+from udl_gui.job_runner import JobRunner  # noqa: E402
+from udl_gui.results_panel import ResultsPanel  # noqa: E402
+
+CONFIG = {"epochs": 6, "learning_rate": 3e-3, "device": "cpu"}
+
+
+def _panel(qtbot):
+    runner = JobRunner()
+    panel = ResultsPanel(runner, lambda: dict(CONFIG))
+    qtbot.addWidget(panel)
+    panel.resize(520, 720)
+    return runner, panel
+
+
+def test_the_confusion_matrix_shows_counts_or_row_shares_and_the_per_class_table(qtbot):
+    _, panel = _panel(qtbot)
+    assert panel.objectName() == "resultsTab" and panel.plot.objectName() == "confusionPlot"
+    confusion = np.array([[8, 2, 0], [1, 9, 0], [0, 0, 5]])
+    panel.show_evaluation(classification_evaluation(confusion, ["cat", "dog", "eel"]))
+    np.testing.assert_array_equal(panel.image.image, confusion)
+    assert len(panel._cell_texts) == 9 and panel._cell_texts[1].toPlainText() == "2"
+    panel.normalize_check.setChecked(True)
+    np.testing.assert_allclose(panel.image.image.sum(axis=1), 1.0)
+    assert panel._cell_texts[0].toPlainText() == "0.80"
+    table = panel.per_class
+    assert table.rowCount() == 5 and table.item(1, 0).text() == "dog" and table.item(1, 2).text() == "0.900"
+    assert table.item(3, 0).text() == "macro avg" and table.item(4, 4).text() == "25"
+    assert panel.summary.text().startswith("Evaluation on 25 validation rows: accuracy 0.880")
+    panel.grab().save("/tmp/ev16_results_shot.png")
+    panel.show_evaluation(regression_evaluation(np.r_[np.zeros(50), 40.0], np.zeros(51), np.arange(51)))
+    assert panel.image.image is None and table.item(0, 0).text() == "row 50"
+
+
+def test_find_likely_label_errors_runs_in_the_lane_and_lists_the_flipped_rows(qtbot):
+    runner, panel = _panel(qtbot)
+    assert not panel.find_button.isEnabled()          # nothing loaded yet
+    x, y = blobs(n=400, classes=3, spread=0.5, seed=8)
+    flipped = np.random.default_rng(8).choice(400, 8, replace=False)
+    y = y.copy()
+    y[flipped] = (y[flipped] + 1) % 3
+    panel.set_loader(ArrayLoader(x, y, task="classification", classes=["a", "b", "c"]))
+    assert panel.find_button.isEnabled() and panel.find_button.objectName() == "findSuspectsButton"
+    with qtbot.waitSignal(runner.finished, timeout=120_000):
+        qtbot.mouseClick(panel.find_button, __import__("PySide6.QtCore").QtCore.Qt.MouseButton.LeftButton)
+        assert panel.find_button.text() == "Stop finding label errors"
+    table = panel.suspects_table
+    assert table.objectName() == "suspectsTable"
+    top = sorted(int(table.item(i, 0).text()) for i in range(len(flipped)))
+    assert top == sorted(flipped.tolist())
+    assert panel.find_button.text() == "Find likely label errors"
+    panel.grab().save("/tmp/ev16_results_suspects.png")
+    panel.set_loader(ArrayLoader(x, y.astype(np.float32), task="regression"))
+    assert not panel.find_button.isEnabled() and table.rowCount() == 0
+
+
+def test_a_run_in_the_window_fills_the_results_tab(qtbot, window):
+    from conftest import SAMPLE
+    from gui_support import load, wait_idle
+
+    load(qtbot, window, SAMPLE)
+    panel = window.findChild(ResultsPanel, "resultsTab")
+    assert panel is not None and panel.find_button.isEnabled()
+    window.controls.epochs_spin.setValue(2)
+    window.controls.train_switch.setChecked(True)
+    window.controls.device_combo.setCurrentText("CPU")
+    window.controls.run_button.click()
+    wait_idle(qtbot, window, 60_000)
+    ev = panel.evaluation
+    assert ev is not None and ev.rows == window.loader.num_val
+    assert panel.per_class.rowCount() == len(window.loader.classes) + 2
+    assert int(np.asarray(panel.image.image).sum()) == window.loader.num_val
+    window.side_tabs.setCurrentWidget(panel)
+    window.grab().save("/tmp/ev16_window_results.png")
