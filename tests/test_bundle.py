@@ -89,6 +89,8 @@ def test_spec_builds_the_folder_and_the_mac_bundle_from_one_configuration():
     exe = {k.arg: k.value for k in _call(tree, "EXE").keywords}
     assert ast.literal_eval(exe["name"]) == "UDL" and ast.literal_eval(exe["argv_emulation"]) is False
     assert "'arm64'" in ast.unparse(exe["target_arch"])
+    assert "UDL_CODESIGN_IDENTITY" in ast.unparse(exe["codesign_identity"])
+    assert plistlib.loads((ROOT / "bundle" / "entitlements.plist").read_bytes())
     excludes = next(ast.literal_eval(n.value) for n in tree.body
                     if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "EXCLUDES")
     assert {"PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "pytest", "pyarrow.tests"} <= set(excludes)

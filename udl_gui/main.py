@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ICON", "SAMPLE", "build_parser", "freeze_startup_objects", "install_excepthook", "main", "run_from_cli",
-           "tune_interpreter"]
+__all__ = ["ICON", "SAMPLE", "build_parser", "dispose_window", "freeze_startup_objects", "install_excepthook", "main",
+           "run_from_cli", "tune_interpreter"]
 
 from udl_gui.app_paths import install_log_file, resource, sample_dataset
 
@@ -151,6 +151,16 @@ def _screenshot(window: Any, app: Any, target: str, epochs: int) -> None:
     timer.start()
 
 
+def dispose_window(window: Any) -> None:
+    """Delete the window and its pyqtgraph scene now, while Python is whole: left to the interpreter's
+    exit, the scene's items could call their Python overrides half torn down (a segfault in about 1
+    exit in 12, in shiboken's error path)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def _shown_path(path: Path) -> str:
     """`path` relative to the working folder when it lies inside it (shorter in the path field)."""
     try:
@@ -180,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("UDL")
     app.setApplicationName("UDL")
     app.setApplicationDisplayName("UDL")
+    app.setDesktopFileName("udl")   # Wayland and the taskbar match the window to udl.desktop (its icon)
     if ICON.exists():
         app.setWindowIcon(QIcon(str(ICON)))
     settings = None
@@ -208,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     del first_paint
     window.stop_all(wait=True)
     file_open.remove()
+    dispose_window(window)
     return int(code)
 
 

@@ -8,6 +8,7 @@ exits 0, or `self-test failed: <reason>` on stderr and exits 1.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import tempfile
@@ -32,6 +33,11 @@ def _fail(reason: str) -> int:
 def run_self_test(sample: Path | None = None, timeout_s: float = TIMEOUT_S) -> int:
     """Run the self test in this process; returns the exit code."""
     os.environ["QT_QPA_PLATFORM"] = "offscreen"   # before Qt starts: no display is needed or used
+    if not faulthandler.is_enabled():
+        try:
+            faulthandler.enable()   # a crash (in Qt, MLX, at exit) prints where it happened
+        except (RuntimeError, OSError, ValueError):   # no stderr with a file descriptor: nowhere to print it
+            pass
     try:
         from udl_gui.app_paths import sample_dataset
 
@@ -63,6 +69,9 @@ def _run(sample: Path, folder: Path, timeout_s: float) -> int:
     QTimer.singleShot(0, test.start)
     app.exec()
     window.stop_all(wait=True)
+    from udl_gui.main import dispose_window
+
+    dispose_window(window)
     if test.error:
         return _fail(test.error)
     print(f"self-test passed: {test.summary}", flush=True)
