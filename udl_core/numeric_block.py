@@ -118,18 +118,30 @@ class Numbers:
         """`rows` as a view of the source when it already is such an array (not to be written)."""
         return None
 
+    def part(self, columns: Sequence[int]) -> Numbers:
+        """Columns `columns` of these (positions among them), at this block's precision."""
+        raise NotImplementedError
+
+    def columns(self, rows: Rows) -> np.ndarray:
+        """float64 [k, m]: one contiguous row per column (what a median partitions along)."""
+        return np.ascontiguousarray(self.block(rows).T, dtype=np.float64)
+
 
 class ArrayNumbers(Numbers):
     """Columns `index` (every column if None) of a 2-D array [n, F]."""
 
-    def __init__(self, flat: np.ndarray, index: Sequence[int] | None = None) -> None:
+    def __init__(self, flat: np.ndarray, index: Sequence[int] | None = None, dtype: np.dtype | None = None) -> None:
         self.flat = np.asarray(flat)    # a plain view: no np.memmap bookkeeping per slice
         if index is not None and list(index) == list(range(self.flat.shape[1])):
             index = None
         self.index = None if index is None else np.asarray(index, dtype=np.int64)
         self.n = self.flat.shape[0]
         self.width = self.flat.shape[1] if self.index is None else self.index.size
-        self.dtype = work_dtype([self.flat])
+        self.dtype = np.dtype(dtype) if dtype is not None else work_dtype([self.flat])
+
+    def part(self, columns: Sequence[int]) -> ArrayNumbers:
+        index = np.arange(self.flat.shape[1]) if self.index is None else self.index
+        return ArrayNumbers(self.flat, index[list(columns)], self.dtype)
 
     def fill(self, rows: Rows, out: np.ndarray) -> None:
         part = self.flat[rows]   # (np.take with out= is far slower on a memory map, as NPY/NPZ data is)
@@ -183,31 +195,47 @@ class ColumnNumbers(Numbers):
         chosen.dtype = np.dtype(np.float32 if all(chosen.exact) else np.float64)
         return chosen
 
+    def part(self, columns: Sequence[int]) -> ColumnNumbers:
+        chosen = self.select(columns)
+        chosen.dtype = self.dtype
+        return chosen
+
     def fill(self, rows: Rows, out: np.ndarray) -> None:
+        if not isinstance(rows, slice) and rows.size > 1 and 0 <= rows[0] and rows[-1] < self.n \
+                and rows[-1] - rows[0] < 2 * rows.size and bool(np.all(rows[1:] > rows[:-1])):
+            # Most of a span of rows (a training split's chunk): the span read column by column in
+            # slices, then its rows taken whole, instead of a gather per column.
+            span = self.block(slice(int(rows[0]), int(rows[-1]) + 1))
+            np.take(span, rows - rows[0], axis=0, out=out, mode="clip")
+            return
+        self._columns_into(rows, out.T)
+
+    def columns(self, rows: Rows) -> np.ndarray:
+        """float64 [k, m]: each column's `rows`, gathered straight into a contiguous row."""
+        m = len(range(*rows.indices(self.n))) if isinstance(rows, slice) else rows.size
+        out = np.empty((self.width, m), dtype=np.float64)
+        self._columns_into(rows, out)
+        return out
+
+    def _columns_into(self, rows: Rows, dest: np.ndarray) -> None:
+        """dest[j] = column j at `rows` (dest[j] a row of a [k, m] array, or out.T's column view)."""
         if isinstance(rows, slice):
             start, stop, _ = rows.indices(self.n)
             for j, (starts, arrays) in enumerate(self.pieces):
                 if len(arrays) == 1:
-                    out[:, j] = arrays[0][start:stop]
+                    dest[j] = arrays[0][start:stop]
                     continue
                 first = int(np.searchsorted(starts, start, side="right")) - 1
                 for p in range(max(first, 0), len(arrays)):
                     lo, hi = max(start, int(starts[p])), min(stop, int(starts[p + 1]))
                     if lo >= hi:
                         break
-                    out[lo - start:hi - start, j] = arrays[p][lo - starts[p]:hi - starts[p]]
-            return
-        if rows.size > 1 and 0 <= rows[0] and rows[-1] < self.n and rows[-1] - rows[0] < 2 * rows.size \
-                and bool(np.all(rows[1:] > rows[:-1])):
-            # Most of a span of rows (a training split's chunk): the span read column by column in
-            # slices, then its rows taken whole, instead of a gather per column.
-            span = self.block(slice(int(rows[0]), int(rows[-1]) + 1))
-            np.take(span, rows - rows[0], axis=0, out=out, mode="clip")
+                    dest[j, lo - start:hi - start] = arrays[p][lo - starts[p]:hi - starts[p]]
             return
         which: dict[bytes, list[tuple[np.ndarray, np.ndarray]]] = {}
         for j, (starts, arrays) in enumerate(self.pieces):
             if len(arrays) == 1:
-                out[:, j] = arrays[0][rows]
+                dest[j] = arrays[0][rows]
                 continue
             key = starts.tobytes()
             if key not in which:   # rows grouped by piece once for the columns chunked alike
@@ -218,7 +246,7 @@ class ColumnNumbers(Numbers):
                               for p in range(len(arrays))]
             for p, (at, local) in enumerate(which[key]):
                 if at.size:
-                    out[at, j] = arrays[p][local]
+                    dest[j, at] = arrays[p][local]
 
 
 def exact_stats(values: np.ndarray) -> dict:
@@ -248,8 +276,17 @@ def _medians(numbers: Numbers, rows: np.ndarray | None, n: int) -> np.ndarray:
         where = slice(0, n) if rows is None else rows
     else:
         where = pick if rows is None else rows[pick]
+    m = len(range(*where.indices(numbers.n))) if isinstance(where, slice) else where.size
+    group = max(1, (32 << 20) // (8 * max(1, m)))   # columns at a time: a bounded sample block
+    if numbers.width > group:
+        return np.concatenate([_medians_of(numbers.part(range(j, min(numbers.width, j + group))), where)
+                               for j in range(0, numbers.width, group)])
+    return _medians_of(numbers, where)
+
+
+def _medians_of(numbers: Numbers, where: Rows) -> np.ndarray:
     # One contiguous row per column: a partition along a strided axis costs several times more.
-    sample = np.ascontiguousarray(numbers.block(where).T, dtype=np.float64)
+    sample = numbers.columns(where)
     bad = ~np.isfinite(sample)
     # Two values near float64's max average to inf: that column's sums are not finite, and it is
     # fitted exactly (scaled) in fit_stats.
@@ -319,7 +356,8 @@ def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict]:
     stats = []
     for j in range(k):
         if redo[j]:
-            values = np.asarray(numbers.block(slice(0, n) if rows is None else rows)[:, j], dtype=np.float64)
+            column = numbers.part([j])   # that column alone, not the block's every column
+            values = np.asarray(column.block(slice(0, n) if rows is None else rows)[:, 0], dtype=np.float64)
             stats.append(exact_stats(values))
             continue
         stats.append({"median": float(median[j]), "mean": float(mean[j]),
