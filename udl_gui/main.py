@@ -205,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.resize(1440, 920)
     window.show()
     freeze_startup_objects()
+    from udl_gui.background_imports import BackgroundImports
+
+    imports = BackgroundImports(window)   # polars & co. imported after the first paint
     file_open.attach(window)
     if args.path:
         QTimer.singleShot(0, lambda: window.load(args.path, labels=args.labels))
@@ -216,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), window.close)
     code = app.exec()
-    del first_paint
+    del first_paint, imports
     window.stop_all(wait=True)
     file_open.remove()
     dispose_window(window)
