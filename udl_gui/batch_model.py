@@ -123,6 +123,9 @@ class BatchTableModel(QAbstractTableModel):
         self._classes: tuple[str, ...] = ()
         self._pictures: Any = None   # a thumbnails.BatchPictures for image datasets: the picture column
         self.picture_side = 0
+        # (row, column) -> (text, alignment, missing) of a cell shown once: a view asks for several
+        # roles of every visible cell on each paint, and a batch's cells do not change.
+        self._cells: dict[tuple[int, int], tuple[str, object, bool]] = {}
 
     # -- swapping the data -------------------------------------------------------------
     def set_processed(
@@ -136,6 +139,7 @@ class BatchTableModel(QAbstractTableModel):
         pictures: Any = None,
     ) -> None:
         self.beginResetModel()
+        self._cells.clear()
         self._pictures = pictures
         self._mode = "processed"
         self._x = np.asarray(x).reshape(len(x), -1) if len(x) else np.zeros((0, len(feature_names)), np.float32)
@@ -152,6 +156,7 @@ class BatchTableModel(QAbstractTableModel):
         """`raw`: column -> its values for `rows`, as lists, numpy arrays or pyarrow arrays (see
         `raw_columns`); each cell becomes a Python value only when a view asks for it."""
         self.beginResetModel()
+        self._cells.clear()
         self._pictures = pictures
         self._mode = "raw"
         names = [name for name in raw if name != label]
@@ -168,6 +173,7 @@ class BatchTableModel(QAbstractTableModel):
 
     def clear(self) -> None:
         self.beginResetModel()
+        self._cells.clear()
         self._x = np.zeros((0, 0), dtype=np.float32)
         self._y = None
         self._rows = np.zeros(0, dtype=np.int64)
@@ -253,20 +259,29 @@ class BatchTableModel(QAbstractTableModel):
             return self._label_brush() if is_label else None
         if role == Qt.ItemDataRole.FontRole:
             return _bold() if is_label else None
-        value = self.value(row, column)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if is_label and self._mode == "processed":
-                return self._label_text(value)
-            return format_value(value)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            return _RIGHT if numeric else _LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        if role != Qt.ItemDataRole.ToolTipRole:
+            text, alignment, missing = self._cell(row, column, is_label)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return text
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return alignment
+            if missing:   # the foreground
                 return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
             return None
+        value = self.value(row, column)
         shown = repr(value) if isinstance(value, float) else self._label_text(value)  # the tooltip
         return f"{self.column_name(column)}, dataset row {int(self._rows[row])}: {shown}"
+
+    def _cell(self, row: int, column: int, is_label: bool) -> tuple[str, object, bool]:
+        """The cell's text, alignment and whether it is missing, worked out on its first paint."""
+        cell = self._cells.get((row, column))
+        if cell is None:
+            value = self.value(row, column)
+            text = self._label_text(value) if is_label and self._mode == "processed" else format_value(value)
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            missing = value is None or (isinstance(value, float) and not math.isfinite(value))
+            cell = self._cells[(row, column)] = (text, _RIGHT if numeric else _LEFT, missing)
+        return cell
 
     def _picture_data(self, row: int, role: int) -> object:
         """The picture cell: the thumbnail (made on first paint, then cached) and a tooltip."""

@@ -102,3 +102,32 @@ def test_raw_columns_show_what_loader_raw_rows_returns(qtmodeltester, tmp_path):
         assert lazy.columnCount() == lists.columnCount() >= 4
         assert _raw_cells(lazy, len(rows)) == _raw_cells(lists, len(rows))
         assert lazy.column_name(0) == loader.schema.label
+
+
+def test_a_batch_cells_text_is_worked_out_once_across_paints(qtbot, monkeypatch):
+    # A view asks for a visible cell's text, alignment and colour on every paint; the batch does not
+    # change between paints, so each cell is formatted on its first paint only.
+    from PySide6.QtWidgets import QTableView
+
+    import udl_gui.batch_model as batch_model
+
+    formatted = []
+    real = batch_model.format_value
+    monkeypatch.setattr(batch_model, "format_value", lambda value: formatted.append(value) or real(value))
+    model = BatchTableModel()
+    x = np.arange(40 * 6, dtype=np.float32).reshape(40, 6) / 7
+    model.set_processed(x, np.zeros(40, np.int64), np.arange(40), [f"f{i}" for i in range(6)],
+                        label="y", classes=("a",))
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(500, 300)
+    view.grab()
+    first = len(formatted)
+    assert first > 0
+    view.grab()
+    view.viewport().repaint()
+    assert len(formatted) == first                  # the second and third paints format nothing
+    model.set_processed(x + 1, np.zeros(40, np.int64), np.arange(40), [f"f{i}" for i in range(6)],
+                        label="y", classes=("a",))
+    assert model.data(model.index(0, 1), DISPLAY) == real(float(x[0, 0] + 1))   # a new batch: new text
