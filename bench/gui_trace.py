@@ -7,8 +7,10 @@ case, its longest stalls (gaps between the meter's ticks over STALL_MS):
   indented, to depth 3), each with its wall time, the GUI thread's CPU time and run-queue wait
   (Linux schedstat), and the receiver's class and object name (or its nearest named parent's);
 - where every other thread was each time a watchdog thread, runnable and off the run queue,
-  could not get the GIL for over GIL_MS: the call after the one that held it, usually. A
-  stall with no events and a large "GIL/locks" share is a worker's long C call;
+  could not get the GIL for over GIL_MS: the call after the one that held it, usually, with
+  that thread's CPU time and run-queue wait meanwhile. A holder with CPU time close to the wait
+  ran a long call; one mostly on the run queue was descheduled while holding the GIL (a busy
+  machine), which no slicing of its work removes;
 - the cyclic garbage collector's passes over GC_MS, on whichever thread (each holds the GIL).
 
 Tracing slows the GUI thread a little (a Python call per event); compare stalls of traced runs
@@ -142,17 +144,28 @@ class StallTrace:
             self.stalls.append((self._last, now))
         self._last = now
 
+    @staticmethod
+    def _others() -> dict[int, tuple[float, float]]:
+        """(CPU s, run-queue s) of every other Python thread, by ident."""
+        skip = (threading.get_ident(), _RECORDER.gui_thread)
+        return {t.ident: _thread_times(t.native_id) for t in threading.enumerate()
+                if t.ident not in skip and t.native_id}
+
     def _watch(self) -> None:
         me = threading.get_native_id()
         previous = time.perf_counter()
         _, queued = _thread_times(me)
+        others = self._others()
         while True:
             time.sleep(0.003)
             now = time.perf_counter()
             _, queued_now = _thread_times(me)
             waited = now - previous - 0.003 - (queued_now - queued)
             previous, queued = now, queued_now
-            if not _RECORDER.on or waited < GIL_MS / 1000:
+            if not _RECORDER.on:
+                continue
+            before, others = others, self._others()
+            if waited < GIL_MS / 1000:
                 continue
             mine = threading.get_ident()
             for ident, frame in sys._current_frames().items():
@@ -160,6 +173,13 @@ class StallTrace:
                     continue
                 stack = traceback.extract_stack(frame)[-4:]
                 where = " <- ".join(f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(stack))
+                # What that thread did meanwhile: the GIL's holder ran (CPU) or, descheduled while
+                # holding it, waited on the run queue; a thread with neither was not the holder.
+                cpu0, queued0 = before.get(ident, (0.0, 0.0))
+                cpu1, queued1 = others.get(ident, (cpu0, queued0))
+                if cpu1 - cpu0 + queued1 - queued0 < 0.001:
+                    continue   # asleep (a lock, a queue, I/O) all along
+                where += f" [CPU {1000 * (cpu1 - cpu0):.0f}, run queue {1000 * (queued1 - queued0):.0f} ms]"
                 with self._lock:
                     self.holders.append((now, waited, where))
 
@@ -179,9 +199,9 @@ class StallTrace:
                 if ended > start and began < end:
                     lines.append(f"      garbage collection (generation {generation}) on {thread}: "
                                  f"{1000 * (ended - began):.0f} ms")
-            inside = collections.Counter(where for when, _, where in holders if start < when <= end + 0.01)
-            for where, count in inside.most_common(3):
-                lines.append(f"      GIL held by another thread ({count}x): {where}")
+            inside = sorted((h for h in holders if start < h[0] <= end + 0.01), key=lambda h: -h[1])
+            for _, waited, where in inside[:3]:
+                lines.append(f"      GIL wait {1000 * waited:.0f} ms, another thread active: {where}")
         if self.collections:
             longest = max(self.collections, key=lambda c: c[1] - c[0])
             lines.append(f"    garbage collections over {GC_MS} ms: {len(self.collections)}, the longest "
