@@ -42,9 +42,10 @@ def make_icons(out: Path, svg: Path = SOURCE) -> list[Path]:
     """Write the icon set under `out`; returns the files written."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PIL import Image
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
-    app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])  # noqa: F841 - QPainter needs one
+    # QPainter needs an application; a QApplication, so that widgets made later in this process still work
+    app = QApplication.instance() or QApplication([sys.argv[0]])  # noqa: F841
     written: list[Path] = []
     for size in PNG_SIZES:
         target = out / "hicolor" / f"{size}x{size}" / "apps" / "udl.png"
