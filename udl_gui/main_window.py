@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(self._checks_placeholder, "Checks")
         self.results_panel = ResultsPanel(self.runner, self._training_settings)
         self.side_tabs.addTab(self.results_panel, "Results")
+        self.results_panel.follow(self.batch_view)   # a clicked suspect shows its row in the batch table
         main.addWidget(self.side_tabs)
         main.addWidget(right)
         main.setChildrenCollapsible(False)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeade
 from udl_core.events import Evaluation, Suspect, TrainConfig
 from udl_gui.worker import Job, mlx_thread
 
-__all__ = ["KIND", "ResultsPanel"]
+__all__ = ["KIND", "ResultsPanel", "batch_place"]
 
 KIND = "suspects"
 _MAX_LABELLED_CELLS = 144     # counts are written in the cells up to 12 x 12 classes
@@ -36,6 +36,7 @@ class ResultsPanel(QWidget):
         self.runner = runner
         self._config = config
         self._loader: Any = None
+        self._batch_view: Any = None
         self._job: Job | None = None
         self.evaluation: Evaluation | None = None
         self.suspects: tuple[Suspect, ...] = ()
@@ -85,6 +86,8 @@ class ResultsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(split, 1)
 
+        self.suspects_table.cellClicked.connect(self._on_suspects_table_cell_clicked)
+        self.per_class.cellClicked.connect(self._on_per_class_cell_clicked)
         runner.progressed.connect(self._on_runner_progressed)
         runner.returned.connect(self._on_runner_returned)
         runner.finished.connect(self._on_runner_finished)
@@ -97,6 +100,26 @@ class ResultsPanel(QWidget):
         self._job = None
         self.show_evaluation(None)
         self.show_suspects(())
+
+    def follow(self, batch_view: Any) -> None:
+        """Clicking a suspect (or a regression's outlier) shows its row in `batch_view`'s batch table:
+        the split and batch that hold it (epoch 0's order), the row selected, its picture where the
+        dataset has pictures; the Processed / Raw toggle shows either form."""
+        self._batch_view = batch_view
+
+    def show_row(self, row: int) -> bool:
+        """Show source row `row` in the followed batch view; False when it is not in any split."""
+        view = self._batch_view
+        place = batch_place(self._loader, row) if view is not None and self._loader is not None else None
+        if place is None:
+            return False
+        split, index, offset = place
+        bar = view.toolbar
+        bar.split_combo.setCurrentText(split)
+        bar.index_spin.setValue(index)
+        view.table.selectRow(offset)
+        view.table.scrollTo(view.model.index(offset, 0))
+        return True
 
     def show_evaluation(self, evaluation: Evaluation | None) -> None:
         self.evaluation = evaluation
@@ -146,6 +169,17 @@ class ResultsPanel(QWidget):
         else:
             self.find_suspects()
 
+    @Slot(int, int)
+    def _on_suspects_table_cell_clicked(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self.suspects):
+            self.show_row(self.suspects[row].row)
+
+    @Slot(int, int)
+    def _on_per_class_cell_clicked(self, row: int, _column: int) -> None:
+        ev = self.evaluation
+        if ev is not None and ev.task == "regression" and 0 <= row < len(ev.outliers):
+            self.show_row(ev.outliers[row].row)
+
     @Slot(bool)
     def _on_normalize_check_toggled(self, _on: bool) -> None:
         self._draw_confusion()
@@ -174,7 +208,9 @@ class ResultsPanel(QWidget):
         ev = self.evaluation
         if ev is None or ev.confusion is None or not len(ev.confusion):
             self.image.clear()
+            self.plot.setVisible(False)   # no matrix (nothing trained yet, or a regression): no empty frame
             return
+        self.plot.setVisible(True)
         counts = np.asarray(ev.confusion, np.float64)
         shown = counts
         if self.normalize_check.isChecked():
@@ -205,6 +241,22 @@ class ResultsPanel(QWidget):
         running = self._job is not None and self._job.running
         self.find_button.setText("Stop finding label errors" if running else "Find likely label errors")
         self.find_button.setEnabled(running or self._can_find())
+
+
+def batch_place(loader: Any, row: int) -> tuple[str, int, int] | None:
+    """(split, batch index, place in the batch) of source row `row` in epoch 0, or None."""
+    for split in ("train", "val"):
+        data = getattr(loader, f"{split}_data", None)
+        if data is None:
+            continue
+        hit = np.flatnonzero(np.asarray(data.rows) == row)
+        if not len(hit):
+            continue
+        order = np.asarray(loader.order(split, 0)) if hasattr(loader, "order") else np.arange(len(data.rows))
+        at = int(np.flatnonzero(order == hit[0])[0])
+        size = max(int(loader.batch_size), 1)
+        return split, at // size, at % size
+    return None
 
 
 def _sentence(evaluation: Evaluation) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from training_support import ArrayLoader, blobs  # noqa: E402  (tests/core's helpers)
@@ -54,7 +55,7 @@ def test_find_likely_label_errors_runs_in_the_lane_and_lists_the_flipped_rows(qt
     panel.set_loader(ArrayLoader(x, y, task="classification", classes=["a", "b", "c"]))
     assert panel.find_button.isEnabled() and panel.find_button.objectName() == "findSuspectsButton"
     with qtbot.waitSignal(runner.finished, timeout=120_000):
-        qtbot.mouseClick(panel.find_button, __import__("PySide6.QtCore").QtCore.Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(panel.find_button, Qt.MouseButton.LeftButton)
         assert panel.find_button.text() == "Stop finding label errors"
     table = panel.suspects_table
     assert table.objectName() == "suspectsTable"
@@ -84,3 +85,28 @@ def test_a_run_in_the_window_fills_the_results_tab(qtbot, window):
     assert int(np.asarray(panel.image.image).sum()) == window.loader.num_val
     window.side_tabs.setCurrentWidget(panel)
     window.grab().save("/tmp/ev16_window_results.png")
+
+
+def test_clicking_a_suspect_shows_its_row_in_the_batch_table(qtbot, window):
+    from conftest import SAMPLE
+    from gui_support import load
+
+    from udl_core.events import Suspect
+
+    load(qtbot, window, SAMPLE)
+    panel = window.results_panel
+    loader = window.loader
+    val_row, train_row = int(loader.val_data.rows[7]), int(loader.train_data.rows[100])
+    panel.show_suspects([Suspect(val_row, "a", "b", 0.9, 0.1, "sample.csv:9"),
+                         Suspect(train_row, "a", "b", 0.8, 0.2, "sample.csv:102")])
+    window.side_tabs.setCurrentWidget(panel)
+    bar, table = window.batch_toolbar, window.batch_table
+    for i, row in enumerate((val_row, train_row)):
+        rect = panel.suspects_table.visualItemRect(panel.suspects_table.item(i, 1))
+        qtbot.mouseClick(panel.suspects_table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        split, index = bar.split_combo.currentText(), bar.index_spin.value()
+        selected = [ix.row() for ix in table.selectionModel().selectedRows()]
+        assert len(selected) == 1
+        assert int(loader.get_batch(index, split=split).rows[selected[0]]) == row
+    assert split == "train"
+    window.grab().save("/tmp/ev16_window_suspect.png")
