@@ -116,6 +116,7 @@ COMMANDS = {
     "batch": ["batch", "--index", "1", "--batch-size", "4", "--json"],
     "train": ["train", "--epochs", "1", "--device", "cpu", "--save", "{out}/weights.safetensors"],
     "check": ["check"],
+    "export": ["export", "--out", "{out}/tensors.npz"],
 }
 
 
@@ -141,6 +142,8 @@ def test_operation_leaves_input_untouched(good, watch_writes, name, command):
         assert (out / "weights.safetensors").stat().st_size > 0
         # The weights and their JSON sidecar; no temp file left behind.
         assert sorted(p.name for p in out.iterdir()) == ["weights.json", "weights.safetensors"]
+    if command == "export":
+        assert sorted(p.name for p in out.iterdir()) == ["tensors.npz"]   # no temp file left behind
 
 
 def test_subprocess_train_leaves_sample_untouched(tmp_path):
