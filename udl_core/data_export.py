@@ -40,13 +40,13 @@ class ProcessedTensors:
     task: str = ""
 
 
-def check_export_path(out: str | Path, *inputs: str | Path | None) -> Path:
+def check_export_path(out: str | Path, *inputs: str | Path | None, what: str = "--out") -> Path:
     """The output path, refused (ConfigError naming it) when its suffix is not .npz / .parquet or when
     it may not be written (an input, a link, a device, a folder dataset's inside)."""
     path = Path(out)
     if path.suffix.lower() not in EXPORT_SUFFIXES:
-        raise ConfigError(f"{path}: --out needs a file name ending in .npz or .parquet")
-    checked = check_output(path, RunInputs.of(*inputs), what="--out")
+        raise ConfigError(f"{path}: {what} needs a file name ending in .npz or .parquet")
+    checked = check_output(path, RunInputs.of(*inputs), what=what)
     check_writable_folder(checked, "the export")
     return checked
 

@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         m, toolbar = self.menus, self.batch_toolbar
         m.export_png_requested.connect(self.exports.export_png)
         m.export_csv_requested.connect(self.exports.export_csv)
+        m.export_tensors_requested.connect(self.exports.export_tensors)
         m.memory_budget_requested.connect(lambda: ask_memory_budget(self))
         m.quit_requested.connect(self.close)
         m.log_scale_toggled.connect(self.log_scale_check.setChecked)

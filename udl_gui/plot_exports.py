@@ -1,4 +1,5 @@
-"""File > Export: the loss plot as a PNG and the losses as a CSV, to a file the user picks.
+"""File > Export: the loss plot as a PNG, the losses as a CSV and the processed tensors as .npz or
+.parquet, to a file the user picks.
 
 An export never replaces the dataset or labels file loaded or typed, a link, a device or a FIFO:
 the plot refuses them with a `UDLError`, shown in a dialog with the path; the window stays.
@@ -31,6 +32,22 @@ class PlotExports:
     def export_csv(self) -> None:
         self._export("Export the losses", "losses.csv", "CSV (*.csv)", self.plot.export_csv,
                      "the losses", "Could not save the losses")
+
+    def export_tensors(self) -> None:
+        """The loaded dataset's processed tensors (x, y, feature names, split, source rows) as .npz or
+        .parquet (udl_core/data_export.py), checked like every output."""
+        from udl_core.data_export import check_export_path, export_loader
+
+        loader = self.dataset.loader
+        if loader is None:
+            self.show_error("Nothing to export", "Load a dataset first: the tensors are its processed rows.")
+            return
+
+        def write(path: str, inputs: list[str | None]) -> None:
+            export_loader(loader, check_export_path(path, *inputs, what="the export"))
+
+        self._export("Export the processed tensors", "tensors.npz", "NumPy archive (*.npz);;Parquet (*.parquet)",
+                     write, "the processed tensors", "Could not export the tensors")
 
     def _export(self, caption: str, name: str, filter_: str, write: Callable[[str, list[str | None]], object],
                 what: str, failed: str) -> None:

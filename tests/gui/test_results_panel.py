@@ -110,3 +110,31 @@ def test_clicking_a_suspect_shows_its_row_in_the_batch_table(qtbot, window):
         assert int(loader.get_batch(index, split=split).rows[selected[0]]) == row
     assert split == "train"
     window.grab().save("/tmp/ev16_window_suspect.png")
+
+
+def test_file_menu_exports_the_processed_tensors_and_never_over_an_input(qtbot, window, tmp_path, monkeypatch):
+    import shutil
+
+    from conftest import SAMPLE
+    from gui_support import load
+    from PySide6.QtWidgets import QFileDialog
+
+    data = tmp_path / "data.csv"
+    shutil.copy2(SAMPLE, data)
+    load(qtbot, window, data)
+    target = tmp_path / "tensors.npz"
+    chosen = [str(target)]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (chosen[0], "")))
+    window.menus.export_tensors_action.trigger()
+    assert window.last_error_box is None
+    saved = np.load(target, allow_pickle=False)
+    assert len(saved["rows"]) == window.loader.num_train + window.loader.num_val
+    assert saved["feature_names"].tolist() == window.loader.feature_names
+    before = data.read_bytes()
+    (tmp_path / "same.npz").hardlink_to(data)     # the input under an exportable name
+    chosen[0] = str(tmp_path / "same.npz")
+    window.menus.export_tensors_action.trigger()
+    box = window.last_error_box
+    assert box is not None and "never overwrites an input" in box.text()
+    box.close()
+    assert data.read_bytes() == before and window.isVisible()
