@@ -97,6 +97,25 @@ def test_health_strip_bins_long_epochs(qtbot):
     assert len(strip._bars[0].opts["x"]) <= 300
 
 
+def test_health_strip_draws_a_long_epochs_mean_and_std_as_bin_peaks(qtbot):
+    # 20,000 batches drawn as the lowest and highest of each bin: a few hundred points a curve,
+    # and one batch's spike (or dip) still on the curve.
+    strip = HealthStrip()
+    qtbot.addWidget(strip)
+    strip.reset(("a", "b"))
+    n = 20_000
+    mean, std = np.zeros(n), np.ones(n)
+    mean[12_345], std[777] = 9.5, -2.0
+    mean[:100] = np.nan   # batches with no finite value: a gap, not a line through zero
+    strip.add(BatchHealth(0, np.tile([[1, 1]], (n, 1)), None, np.zeros(n, np.int64), mean, std))
+    strip.flush()
+    xs, ys = strip._mean_curve.getOriginalDataset()
+    assert len(ys) <= 600 and xs.min() >= 0 and xs.max() <= n - 1
+    assert np.nanmax(ys) == 9.5 and np.isnan(ys[0])
+    _, stds = strip._std_curve.getOriginalDataset()
+    assert len(stds) <= 600 and stds.min() == -2.0 and stds.max() == 1.0
+
+
 def test_health_strip_flush_draws_only_what_is_new(qtbot):
     strip = HealthStrip()
     qtbot.addWidget(strip)
