@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 from import_graph import ROOT, cycles, imports_graph
 
 
@@ -40,9 +39,6 @@ def test_no_import_cycle_among_udl_core_modules_outside_formats():
     assert outside == []
 
 
-@pytest.mark.xfail(strict=True, reason="formats/ still imports in a cycle (estimate <-> arrays, pairs, images; "
-                                       "dialect -> columnar; registry -> pairs, closed by in-function imports); "
-                                       "the formats rewrite of issue 13 removes it, then drop this mark")
 def test_no_import_cycle_in_formats():
     assert cycles(imports_graph()) == []
 

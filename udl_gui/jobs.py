@@ -99,7 +99,7 @@ def _estimate(loader: Any) -> Any:
     """The size estimate the load itself starts with (kept, so it is not made twice); None
     where there is none (a table given in memory, a file the reader will refuse anyway)."""
     from udl_core.errors import UDLError
-    from udl_core.formats.estimate import estimate
+    from udl_core.pipeline import estimate
 
     if not isinstance(loader.path, str) or not loader.path:
         return None

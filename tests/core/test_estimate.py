@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from udl_core.errors import CorruptFileError
-from udl_core.formats.estimate import Estimate, default_memory_budget, estimate
+from udl_core.formats.estimate import Estimate, default_memory_budget
+from udl_core.pipeline import estimate
 from udl_core.table import ReadOptions
 
 

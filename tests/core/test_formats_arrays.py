@@ -410,7 +410,7 @@ def test_folder_with_features_and_labels_names(tmp_path):
 
 
 def test_estimate_of_a_pair_folder(tmp_path):
-    from udl_core.formats.estimate import estimate
+    from udl_core.pipeline import estimate
 
     np.save(tmp_path / "X.npy", np.ones((50, 6), np.float32))
     np.save(tmp_path / "y.npy", np.zeros(50))

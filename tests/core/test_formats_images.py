@@ -317,7 +317,7 @@ def test_pair_files_beat_the_image_reader(tmp_path):
 
 
 def test_estimate_reads_headers_only(tmp_path, monkeypatch):
-    from udl_core.formats.estimate import estimate
+    from udl_core.pipeline import estimate
 
     for i in range(4):
         _save(tmp_path / "a" / f"{i}.png", (128, 96))

@@ -12,7 +12,7 @@ from PIL import Image
 
 from udl_core.errors import EmptyDatasetError
 from udl_core.formats import images
-from udl_core.formats.estimate import estimate
+from udl_core.pipeline import estimate
 from udl_core.formats.registry import read_table
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from udl_core.errors import UnsafeInputError
 from udl_core.formats import dialect as dialect_module
-from udl_core.formats import estimate as estimate_module
+from udl_core.formats.sampling import head_lines
+from udl_core.pipeline import estimate
 from udl_core.formats import jsonfmt
 from udl_core.formats import read_table
 from udl_core.formats.dialect import detect_dialect
@@ -124,7 +125,7 @@ def test_small_or_bom_json_lines_are_read_whole(tmp_path):
 
 # JSON Lines estimate --------------------------------------------------------------------
 def _records_sample_table(path: Path):
-    sample, _ = estimate_module._head_lines(path)
+    sample, _ = head_lines(path)
     records = []
     for line in sample.splitlines():
         if line.strip():
@@ -134,7 +135,7 @@ def _records_sample_table(path: Path):
                 continue
             if isinstance(record, dict):
                 records.append(record)
-    return estimate_module._records_table(records)
+    return jsonfmt._records_table(records)
 
 
 def test_json_lines_sample_typed_as_from_records(tmp_path):
@@ -142,7 +143,7 @@ def test_json_lines_sample_typed_as_from_records(tmp_path):
     rows = [{"n": i, "f": None if i % 3 else i / 4, "s": "NA" if i % 5 == 0 else f"c{i % 4}",
              "t": f"2021-03-{1 + i % 28:02d}", "flag": bool(i % 2), "nested": [i]} for i in range(30_000)]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    fast = estimate_module._lines_table(estimate_module._head_lines(path)[0])
+    fast = jsonfmt._lines_table(head_lines(path)[0])
     assert fast is not None and fast.equals(_records_sample_table(path))
     assert fast.nbytes == _records_sample_table(path).nbytes
 
@@ -151,8 +152,8 @@ def test_json_lines_estimate_with_a_malformed_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     good = [json.dumps({"x": i, "y": i % 2}) for i in range(60_000)]
     path.write_text("\n".join(good[:10] + ["{oops"] + good[10:]) + "\n")
-    assert estimate_module._lines_table(estimate_module._head_lines(path)[0]) is None
-    result = estimate_module.estimate(path)
+    assert jsonfmt._lines_table(head_lines(path)[0]) is None
+    result = estimate(path)
     assert not result.exact and abs(result.rows - 60_001) < 600
     assert result.feature_dim == 1
 
@@ -178,6 +179,6 @@ def test_json_lines_estimate_never_hands_deep_lines_to_polars(tmp_path, monkeypa
     import polars as pl
 
     monkeypatch.setattr(pl, "read_ndjson", lambda *a, **k: pytest.fail("polars saw a deep line"))
-    assert estimate_module._lines_table(estimate_module._head_lines(path)[0]) is None
+    assert jsonfmt._lines_table(head_lines(path)[0]) is None
     with pytest.raises(UnsafeInputError, match="5001 levels deep"):
-        estimate_module.estimate(path)
+        estimate(path)

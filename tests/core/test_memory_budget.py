@@ -19,7 +19,8 @@ from udl_core.cli import main
 from udl_core.errors import ConfigError, DatasetError, MemoryBudgetError, UnsafeInputError
 from udl_core.formats import read_table
 from udl_core.formats.bounded import parse_size
-from udl_core.formats.estimate import TEXT_PREFIX, estimate
+from udl_core.formats.delimited import TEXT_PREFIX
+from udl_core.pipeline import estimate
 from udl_core.loader import UnifiedDataLoader
 from udl_core.table import ReadOptions
 
@@ -212,7 +213,7 @@ def test_compressed_text_is_counted_as_it_is_read(tmp_path, text_decompressed):
 def test_a_compressed_csv_whose_head_looks_small_is_streamed_when_the_read_finds_otherwise(tmp_path, monkeypatch):
     path = tmp_path / "bomb.csv.gz"
     bombs.csv_gz_bomb(path)
-    monkeypatch.setattr("udl_core.formats.estimate.TEXT_PREFIX", 1 << 20)   # the estimate sees the honest head
+    monkeypatch.setattr("udl_core.formats.delimited.TEXT_PREFIX", 1 << 20)   # the estimate sees the honest head
     loader = UnifiedDataLoader(path, memory_budget=24 << 20).load()
     assert not loader.estimate.streamed
     assert loader.streamed                   # the read counted past the budget: streamed after all

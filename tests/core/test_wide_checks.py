@@ -86,12 +86,12 @@ def test_a_wide_csv_is_read_in_chunks_of_many_rows(tmp_path):
 
 
 def test_the_estimate_counts_a_wide_numeric_table_instead_of_fitting_it(tmp_path, monkeypatch):
-    import udl_core.schema as schema
-    from udl_core.formats.estimate import estimate
+    import udl_core.pipeline as pipeline
+    from udl_core.pipeline import estimate
 
     inferred = []
-    real = schema.infer
-    monkeypatch.setattr(schema, "infer", lambda *a, **k: inferred.append(1) or real(*a, **k))
+    real = pipeline.infer
+    monkeypatch.setattr(pipeline, "infer", lambda *a, **k: inferred.append(1) or real(*a, **k))
     wide = estimate(_parquet(tmp_path / "wide.parquet", 200, 400))
     assert inferred == [] and wide.feature_dim == 400      # 400 features + the label: one a column
     narrow = estimate(_parquet(tmp_path / "narrow.parquet", 200, 20))

@@ -42,7 +42,8 @@ from udl_core.errors import (
 from udl_core.formats.bounded import memory_budget, open_zip_member
 from udl_core.formats.dtypes import readable_array
 from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
-from udl_core.formats.registry import register_reader
+from udl_core.formats.registry import register_reader, register_sizer
+from udl_core.formats.sampling import Sized
 from udl_core.table import ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_columns
 
@@ -382,3 +383,15 @@ def array_info(path: str | Path, options: ReadOptions | None = None) -> ArrayInf
             what = f"member {members[key].filename}"
             with open_zip_member(path, archive, members[key], memory_budget(options), what) as handle:
                 return _read_header(handle, path, what)
+
+
+@register_sizer("npy")
+@register_sizer("npz")
+def _size_array(path: Path, options: ReadOptions) -> Sized:
+    try:
+        info = array_info(path, options)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CorruptFileError(path, f"cannot read its array header ({exc})") from None
+    rows = int(info.shape[0]) if info.shape else 1
+    dim = int(np.prod(info.shape[1:], dtype=np.int64)) if len(info.shape) > 1 else 1
+    return Sized(rows, True, info.nbytes, None, feature_dim=dim)

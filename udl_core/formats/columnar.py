@@ -20,9 +20,10 @@ import pyarrow.parquet as pq
 from udl_core.dates import apply_text_dates, parse_text_dates
 from udl_core.errors import CorruptFileError, DatasetError
 from udl_core.events import Progress
-from udl_core.formats.bounded import Budget, memory_budget
+from udl_core.formats.bounded import Budget, memory_budget, open_input
 from udl_core.formats.ipc_budget import check_ipc_budget
-from udl_core.formats.registry import register_reader
+from udl_core.formats.registry import register_reader, register_sizer, size_by_reading
+from udl_core.formats.sampling import SAMPLE_ERRORS, SIZE_SAMPLE_ROWS, Sized
 from udl_core.table import ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_columns
 
@@ -163,17 +164,6 @@ def rebatch(batches: Iterable[pa.RecordBatch], batch_rows: int) -> Iterator[pa.R
             pending, count = rest.to_batches(), rest.num_rows
     if count:
         yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
-
-
-def open_input(path: Path, *, memory_map: bool = False) -> pa.NativeFile:
-    """A pyarrow file for `path`, read-only; through Python when the name is not valid
-    UTF-8 (a Latin-1 name on a UTF-8 system), which pyarrow's own file classes refuse."""
-    name = str(path)
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return pa.PythonFile(open(path, "rb"), mode="r")
-    return pa.memory_map(name, "r") if memory_map else pa.OSFile(name, "r")
 
 
 def _open_parquet(path: Path, streamed: bool = False) -> pq.ParquetFile:
@@ -348,3 +338,44 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
             path, f"truncated or not an Arrow/Feather file ({_first_line(exc)})"
         ) from None
     return Table(source=str(path), format="arrow", columns=table, notes=notes)
+
+
+@register_sizer("parquet")
+def _size_parquet(path: Path, options: ReadOptions) -> Sized:
+    parquet = _open_parquet(path)
+    meta = parquet.metadata
+    try:
+        first = next(parquet.iter_batches(batch_size=SIZE_SAMPLE_ROWS), None)
+    except SAMPLE_ERRORS as exc:
+        raise CorruptFileError(path, f"is damaged ({exc})") from None
+    sample = normalise_types(pa.Table.from_batches([first])) if first is not None else None
+    if sample is None or sample.num_rows == 0:
+        return Sized(meta.num_rows, True, 0, None)
+    raw = round(sample.nbytes * meta.num_rows / sample.num_rows)  # decoded, not compressed, size
+    return Sized(meta.num_rows, True, raw, Table(str(path), "parquet", columns=sample))
+
+
+@register_sizer("arrow")
+def _size_arrow(path: Path, options: ReadOptions) -> Sized:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head[:6] != ARROW_MAGIC:
+        return size_by_reading(path, options)
+    rows = raw = 0
+    first: list[pa.RecordBatch] = []
+    source = open_input(path, memory_map=True)
+    # Arrow has no streaming reader here: compressed batches past the budget are refused
+    # from their metadata, before the loop below expands any of them.
+    check_ipc_budget(path, head, source, memory_budget(options))
+    try:
+        reader = pa.ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            batch = reader.get_batch(i)  # zero-copy unless compressed; one at a time either way
+            rows, raw = rows + batch.num_rows, raw + batch.nbytes
+            if sum(b.num_rows for b in first) < SIZE_SAMPLE_ROWS:
+                batch.validate(full=True)  # damaged offsets would crash the schema's kernels
+                first.append(batch)
+    except SAMPLE_ERRORS as exc:
+        raise CorruptFileError(path, f"truncated or not an Arrow file ({exc})") from None
+    sample = normalise_types(pa.Table.from_batches(first, schema=reader.schema).slice(0, SIZE_SAMPLE_ROWS))
+    return Sized(rows, True, raw, Table(str(path), "arrow", columns=sample))

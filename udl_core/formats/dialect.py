@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from udl_core.errors import ConfigError, CorruptFileError, EmptyDatasetError, UnsupportedFormatError
-from udl_core.formats.columnar import open_input
+from udl_core.formats.bounded import open_input
 from udl_core.formats.encoding import TextEncoding, decode_sample, detect_encoding
 from udl_core.formats.headerrow import FALSE_VALUES, NUMBER, TRUE_VALUES, has_header
 from udl_core.formats.whitespace import SEPARATOR, WHITESPACE, collapse_text

@@ -48,8 +48,8 @@ from udl_core.errors import (
 )
 from udl_core.events import Progress, run_job
 from udl_core.formats.bounded import memory_budget
-from udl_core.formats.estimate import Sized, register_sizer
-from udl_core.formats.registry import readers, register_reader
+from udl_core.formats.registry import readers, register_reader, register_sizer
+from udl_core.formats.sampling import Sized
 from udl_core.table import BadRecord, ReadOptions, Table
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "image_shape", "read_image_folder", "target_size"]

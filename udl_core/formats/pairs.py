@@ -25,8 +25,9 @@ from udl_core.errors import DatasetError, SchemaError
 from udl_core.formats.bounded import check_file_size
 from udl_core.formats.dtypes import readable_array
 from udl_core.formats.encoding import detect_encoding
-from udl_core.formats.estimate import Sized, estimate, register_sizer
-from udl_core.formats.registry import read_table, readers, register_reader
+from udl_core.formats.estimate import measure
+from udl_core.formats.registry import read_table, readers, register_labels, register_reader, register_sizer
+from udl_core.formats.sampling import Sized
 from udl_core.table import ReadOptions, Table
 
 __all__ = [
@@ -44,6 +45,7 @@ LABEL_NAMES = ("y", "labels", "label", "target")
 _LABEL_COLUMN_NAMES = ("label", "labels", "target", "class", "y")
 
 
+@register_labels
 def attach_labels(table: Table, labels_path: str | Path, options: ReadOptions) -> Table:
     """`table` with the labels read from `labels_path` joined on, row by row."""
     labels_path = Path(labels_path)
@@ -271,5 +273,6 @@ def read_pair_folder(path: Path, options: ReadOptions) -> Table:
 @register_sizer("pair")
 def _size_pair_folder(path: Path, options: ReadOptions) -> Sized:
     features_path, _ = _pair_in(Path(path))
-    sized = estimate(features_path, dataclasses.replace(options, labels_path=None))
-    return Sized(sized.rows, sized.exact, sized.in_memory_bytes, None, feature_dim=sized.feature_dim)
+    sized = measure(features_path, dataclasses.replace(options, labels_path=None))
+    # the features file's sample holds no label column: its width is counted without one
+    return dataclasses.replace(sized, reading_bytes=0, labelled=False)

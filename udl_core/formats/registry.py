@@ -2,11 +2,13 @@
 
 A reader is a function `read(path, options) -> Table`, or a generator function that yields
 `Progress` events and returns the `Table`. A sniff is `sniff(path, head) -> bool`, where
-`head` is the first 64 KiB of the file (b"" for a folder).
+`head` is the first 64 KiB of the file (b"" for a folder). A sizer (sampling.py) tells the
+size of a file before it is read; a reader without one is sized by reading it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -14,9 +16,11 @@ from pathlib import Path
 
 from udl_core.errors import DatasetError, EmptyDatasetError, UnsupportedFormatError
 from udl_core.events import Progress, run_job
+from udl_core.formats.sampling import Sized, Sizer
 from udl_core.table import ReadOptions, Table
 
-__all__ = ["ReaderSpec", "find_reader", "load_table", "read_table", "readers", "register_reader"]
+__all__ = ["ReaderSpec", "find_reader", "load_table", "read_table", "readers", "register_labels", "register_reader",
+           "register_sizer", "size_by_reading"]
 
 HEAD_BYTES = 64 * 1024
 
@@ -32,6 +36,7 @@ class ReaderSpec:
     priority: int
     description: str
     folders: bool = False
+    size: Sizer | None = None
 
     def matches_extension(self, path: Path) -> bool:
         name = path.name.lower()
@@ -58,6 +63,27 @@ def register_reader(
         return read
 
     return decorate
+
+
+def register_sizer(reader_name: str) -> Callable[[Sizer], Sizer]:
+    """Register the sizer of the reader registered as `reader_name` (registered first, in the same module)."""
+
+    def decorate(size: Sizer) -> Sizer:
+        at = next(i for i, spec in enumerate(_READERS) if spec.name == reader_name)
+        _READERS[at] = dataclasses.replace(_READERS[at], size=size)
+        return size
+
+    return decorate
+
+
+LabelJoiner = Callable[[Table, Path, ReadOptions], Table]
+_LABELS: list[LabelJoiner] = []
+
+
+def register_labels(join: LabelJoiner) -> LabelJoiner:
+    """Register how a separate labels file (`ReadOptions.labels_path`) joins a table (pairs.py)."""
+    _LABELS[:] = [join]
+    return join
 
 
 def readers() -> tuple[ReaderSpec, ...]:
@@ -124,9 +150,7 @@ def load_table(
     else:
         table = spec.read(path, options)
     if options.labels_path and table.format != "pair":
-        from udl_core.formats.pairs import attach_labels
-
-        table = attach_labels(table, Path(options.labels_path), options)
+        table = _LABELS[0](table, Path(options.labels_path), options)
     if table.num_rows == 0:
         raise EmptyDatasetError(path, "no data rows")
     yield Progress("read", table.num_rows, table.num_rows, f"read {table.num_rows} rows")
@@ -136,3 +160,10 @@ def load_table(
 def read_table(path: str | Path, options: ReadOptions | None = None) -> Table:
     """`load_table` without the progress events."""
     return run_job(load_table(path, options))
+
+
+def size_by_reading(path: Path, options: ReadOptions) -> Sized:
+    """The size of a file whose reader has no sizer (fine for the small ones that lack one): read it."""
+    table = read_table(path, options)
+    raw = table.columns.nbytes if table.columns is not None else int(table.features.nbytes)
+    return Sized(table.num_rows, True, raw, table)
