@@ -110,7 +110,8 @@ class MainWindow(QMainWindow):
         self.side_tabs.setObjectName("sideTabs")
         self.side_tabs.addTab(self.schema_panel, "Schema")
         self.side_tabs.addTab(self._checks_placeholder, "Checks")
-        self.results_panel = ResultsPanel(self.runner, self._training_settings)
+        # the run's settings, for the Results tab's k-fold of short trainings
+        self.results_panel = ResultsPanel(self.runner, lambda: self.run_controller.training_config())
         self.side_tabs.addTab(self.results_panel, "Results")
         self.results_panel.follow(self.batch_view)   # a clicked suspect shows its row in the batch table
         main.addWidget(self.side_tabs)
@@ -266,12 +267,6 @@ class MainWindow(QMainWindow):
         self.results_panel.set_loader(loader)
         if self._checks_panel is not None:
             self._checks_panel.set_loader(loader)
-
-    def _training_settings(self) -> dict[str, Any]:
-        """The run's settings, for the Results tab's k-fold of short trainings."""
-        c = self.controls
-        return {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
-                "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
 
     def _on_dataset_rebatched(self) -> None:
         self.batch_view.update_range()

@@ -122,11 +122,15 @@ class RunController(QObject):
             self._run = self.runner.start("walk", jobs.walk_job, loader)
         return self._run
 
-    def _start_training(self, loader: Any) -> Job:
+    def training_config(self) -> dict[str, Any]:
+        """The `TrainConfig` fields the training controls set (epochs, learning rate, model, device, seed)."""
         c = self.controls
-        batch_size = int(getattr(loader, "batch_size", None) or c.batch_size_spin.value())
-        config: dict[str, Any] = {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
-                  "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
+        return {"epochs": c.epochs_spin.value(), "learning_rate": c.lr_spin.value(),
+                "model": c.model_combo.currentText(), "device": c.device(), "seed": c.seed_spin.value()}
+
+    def _start_training(self, loader: Any) -> Job:
+        batch_size = int(getattr(loader, "batch_size", None) or self.controls.batch_size_spin.value())
+        config = self.training_config()
         settings = {"model": config["model"], "epochs": config["epochs"], "batch size": batch_size,
                     "learning rate": f"{config['learning_rate']:g}", "device": config["device"],
                     "dataset": Path(str(getattr(loader, "path", ""))).name}
