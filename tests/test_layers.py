@@ -71,3 +71,24 @@ def test_only_mlx_runtime_imports_mlx():
             if any(name == "mlx" or name.startswith("mlx.") for name in names):
                 importers.append(str(path.relative_to(ROOT)))
     assert sorted(set(importers)) == ["udl_core/mlx_runtime.py"]
+
+
+def test_no_module_imports_a_private_name_from_another():
+    """What modules share is public (formats/bounded.py, sampling.py, ...), not reached by a leading underscore."""
+    import ast
+
+    private = []
+    for path in sorted((ROOT / "udl_core").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("udl_core"):
+                private += [f"{path.relative_to(ROOT)}: {node.module}.{alias.name}" for alias in node.names
+                            if alias.name.startswith("_") and not alias.name.startswith("__")]
+    assert private == []
+
+
+def test_each_reader_registers_its_sizer_with_it():
+    """One registry: the estimate asks a reader's spec for its sizer; the big formats have one."""
+    from udl_core.formats import readers
+
+    sized = {spec.name for spec in readers() if spec.size is not None}
+    assert {"csv", "json", "parquet", "arrow", "npy", "npz", "pair", "images"} <= sized

@@ -103,11 +103,10 @@ def _record_starts(stream: IO[bytes], skip: int, quoted: bool) -> Iterator[int]:
 def _image_paths(root: Path, table: Any) -> list[str] | None:
     """The image paths in the reader's order, less the ones it could not decode."""
     try:
-        from udl_core.formats.images import _scan
+        from udl_core.formats.images import image_files
 
-        _, images, _ = _scan(root)
+        paths = image_files(root)
     except Exception:
         return None
     skipped = {str(getattr(record, "location", "")) for record in getattr(table, "quarantine", None) or ()}
-    paths = [str(getattr(item, "rel", item)) for item in images]
     return [p for p in paths if p not in skipped]

@@ -52,7 +52,7 @@ from udl_core.formats.registry import readers, register_reader, register_sizer
 from udl_core.formats.sampling import Sized
 from udl_core.table import BadRecord, ReadOptions, Table
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "image_shape", "read_image_folder", "target_size"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "image_files", "image_shape", "read_image_folder", "target_size"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 MAX_SIDE = 64
@@ -192,6 +192,11 @@ def _walk_class(folder: Path, root: Path, root_real: str, label: int,
                     outside.append(rel)
                     continue
                 yield _Image(path, rel, label)
+
+
+def image_files(root: Path) -> list[str]:
+    """The folder's candidate images, relative to it, in the order the reader reads them."""
+    return [item.rel for item in _scan(root)[1]]
 
 
 def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool, int]:
