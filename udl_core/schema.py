@@ -176,11 +176,12 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> int:
 
 # Exact distinct counts, chosen by measurement (2M values, CPU seconds, this 2-core x86 machine):
 # whole numbers within a span of at most SPAN_PER_VALUE x their count are tallied with np.bincount
-# (label int64, 10 classes: 3 ms against 14 ms sorted); other numbers are sorted and neighbours
+# (label int64, 10 classes: 3-8 ms against 14 ms sorted; the tally is no larger than the int64
+# copy a sort makes); other numbers are sorted and neighbours
 # compared: numpy's SIMD sort of float32 took 20-25 ms whatever the cardinality, arrow's
 # count_distinct 47 ms (62k distinct) to 790 ms (all distinct) and polars' n_unique 62-96 ms,
 # np.unique(sorted=False) (a hash) 25 ms. The exact count is what `inspect` and the GUI show.
-SPAN_PER_VALUE = 4
+SPAN_PER_VALUE = 1
 TALLY_ROWS = 1 << 18   # values per bincount call: each GIL hold stays about a millisecond
 
 
@@ -191,7 +192,7 @@ def _number_counts(column: pa.ChunkedArray | pa.Array) -> tuple[int, int]:
     if pa.types.is_floating(column.type):
         # Nulls come out of to_numpy as NaN, so one isfinite pass counts both kinds of missing.
         parts = [c.to_numpy(zero_copy_only=False) for c in chunks]
-        values = np.concatenate(parts) if len(parts) != 1 else parts[0].copy()   # sorted in place
+        values = np.concatenate(parts or [np.empty(0)]) if len(parts) != 1 else parts[0].copy()   # sorted in place
         finite = np.isfinite(values)
         present = int(np.count_nonzero(finite))
         missing = int(values.size) - present
@@ -203,7 +204,7 @@ def _number_counts(column: pa.ChunkedArray | pa.Array) -> tuple[int, int]:
         return int(values.size and 1 + np.count_nonzero(values[1:] != values[:-1])), missing
     missing = int(column.null_count)
     parts = [(c.drop_null() if c.null_count else c).to_numpy() for c in chunks]  # zero-copy
-    ints = np.concatenate(parts) if len(parts) != 1 else parts[0]
+    ints = np.concatenate(parts or [np.empty(0, np.int64)]) if len(parts) != 1 else parts[0]
     tally = _tally(ints)
     if tally is not None:
         return int(np.count_nonzero(tally[1])), missing
@@ -476,11 +477,12 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
         )
     if numeric and pa.types.is_string(values.type):
         values = parse_numbers(values)
+    tally = _label_tally(values) if numeric and task != "regression" else None
     if task == "auto":
         if not numeric:
             task = "classification"
         else:
-            distinct = _label_numbers(values)
+            distinct = _label_numbers(values, tally)
             few = len(distinct) <= 2 or (
                 len(distinct) <= MAX_AUTO_CLASSES and len(distinct) * ROWS_PER_CLASS <= present
             )
@@ -491,7 +493,7 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
                          "target, not classes")
     if task == "regression":
         return task, (), {}
-    names, counts = count_classes(values)
+    names, counts = _tallied_classes(*tally) if tally is not None else count_classes(values)
     if nearly_unique(len(names), present):
         why = (f"the label column '{label}' has {len(names):,} distinct values in {present:,} labelled rows, "
                "nearly a class per row (under 2 rows per class)")
@@ -505,12 +507,28 @@ def _decide_task(inf: _Inference, label: str, info: ColumnInfo, values: pa.Array
     return task, tuple(names), dict(zip(names, counts))
 
 
-def _label_numbers(values: pa.Array) -> np.ndarray:
+def _label_tally(values: pa.Array) -> tuple[int, np.ndarray] | None:
+    """`_tally` of an integer label within +-2**53 (its values exact as float64), else None."""
+    if not pa.types.is_integer(values.type):
+        return None
+    tally = _tally(values.drop_null().to_numpy())
+    if tally is None or max(abs(tally[0]), abs(tally[0] + tally[1].size - 1)) > 2**53:
+        return None
+    return tally
+
+
+def _tallied_classes(low: int, seen: np.ndarray) -> tuple[list[str], list[int]]:
+    """`count_classes` of the integers `_tally` counted: each present value named as text."""
+    present = np.flatnonzero(seen)
+    merged = {str(low + int(i)): int(seen[i]) for i in present.tolist()}
+    names = sorted(merged, key=class_sort_key)
+    return names, [merged[n] for n in names]
+
+
+def _label_numbers(values: pa.Array, tally: tuple[int, np.ndarray] | None) -> np.ndarray:
     """The distinct numbers of a label, as float64 (so integers past 2**53 merge as they round)."""
-    if pa.types.is_integer(values.type):
-        tally = _tally(values.drop_null().to_numpy())
-        if tally is not None and max(abs(tally[0]), abs(tally[0] + tally[1].size - 1)) <= 2**53:
-            return (np.flatnonzero(tally[1]) + tally[0]).astype(np.float64)   # exact as float64
+    if tally is not None:
+        return (np.flatnonzero(tally[1]) + tally[0]).astype(np.float64)   # exact as float64
     numbers: np.ndarray = pc.cast(values, pa.float64(), safe=False).drop_null().to_numpy(zero_copy_only=False)
     numbers = numbers[~np.isnan(numbers)]
     numbers.sort()

@@ -145,3 +145,18 @@ def test_split_rows_pinned_for_a_seed():
     assert val.tolist() == [3, 6, 15] and train.tolist() == [0, 9, 12, 18, 21, 24, 27] and notes == []
     train, val, _ = split_rows(np.arange(20), np.linspace(0, 1, 20), "regression", 0.25, 3)
     assert val.tolist() == [3, 8, 12, 16, 18] and len(train) == 15
+
+
+@pytest.mark.parametrize("labels", [[-3, 0, 7, 7, 10, -3], [2**53 + 1, 2**53 + 2, 5, 5, 2**53 + 1, 5],
+                                    [40_000, 1, 1, 40_000, 2, 2]])
+def test_integer_label_classes_and_counts(labels):
+    """Classes of an integer label, named and counted as count_classes names them (classes sort
+    as numbers; past 2**53 as their text breaks the tie)."""
+    from udl_core.values import count_classes
+
+    y = pa.array((labels * 40) + [None] * 3, pa.int64())
+    table = pa.table({"f": pa.array(np.arange(len(y), dtype=np.float64)), "label": y})
+    schema = infer(Table(source="data.parquet", format="parquet", columns=table), task="classification")
+    names, counts = count_classes(y)
+    assert list(schema.classes) == names and schema.class_counts == dict(zip(names, counts))
+    assert schema.label_missing == 3
