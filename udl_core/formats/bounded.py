@@ -22,8 +22,6 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
-import pyarrow as pa
-
 from udl_core.errors import ConfigError, MemoryBudgetError
 from udl_core.table import ReadOptions
 
@@ -35,7 +33,6 @@ __all__ = [
     "default_memory_budget",
     "format_size",
     "memory_budget",
-    "open_input",
     "open_zip_member",
     "parse_size",
 ]
@@ -254,12 +251,4 @@ class _Closing:
         self._handle.close()
 
 
-def open_input(path: Path, *, memory_map: bool = False) -> pa.NativeFile:
-    """A pyarrow file for `path`, read-only; through Python when the name is not valid
-    UTF-8 (a Latin-1 name on a UTF-8 system), which pyarrow's own file classes refuse."""
-    name = str(path)
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return pa.PythonFile(open(path, "rb"), mode="r")
-    return pa.memory_map(name, "r") if memory_map else pa.OSFile(name, "r")
+#END

@@ -20,10 +20,11 @@ import pyarrow.parquet as pq
 from udl_core.dates import apply_text_dates, parse_text_dates
 from udl_core.errors import CorruptFileError, DatasetError
 from udl_core.events import Progress
-from udl_core.formats.bounded import Budget, memory_budget, open_input
+from udl_core.formats.bounded import Budget, memory_budget
+from udl_core.formats.inputs import ARROW_MAGIC, READ_ERRORS, first_line, open_input
 from udl_core.formats.ipc_budget import check_ipc_budget
 from udl_core.formats.registry import register_reader, register_sizer, size_by_reading
-from udl_core.formats.sampling import SAMPLE_ERRORS, SIZE_SAMPLE_ROWS, Sized
+from udl_core.formats.sampling import SIZE_SAMPLE_ROWS, Sized
 from udl_core.table import ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_columns
 
@@ -38,10 +39,8 @@ __all__ = [
 ]
 
 PARQUET_MAGIC = b"PAR1"
-ARROW_MAGIC = b"ARROW1"
 FEATHER_V1_MAGIC = b"FEA1"
 _STREAM_CONTINUATION = b"\xff\xff\xff\xff"
-_ERRORS = (pa.ArrowException, OSError, ValueError)
 
 
 def _normal_type(kind: pa.DataType) -> pa.DataType | None:
@@ -174,13 +173,8 @@ def _open_parquet(path: Path, streamed: bool = False) -> pq.ParquetFile:
         # INT96 timestamps (Spark, Impala) in microseconds: as nanoseconds, years past 2262 wrap around.
         return pq.ParquetFile(open_input(path, memory_map=not streamed), coerce_int96_timestamp_unit="us",
                               **({"pre_buffer": False, "buffer_size": 1 << 20} if streamed else {}))
-    except _ERRORS as exc:
-        raise CorruptFileError(path, f"truncated or not a Parquet file ({_first_line(exc)})") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    except READ_ERRORS as exc:
+        raise CorruptFileError(path, f"truncated or not a Parquet file ({first_line(exc)})") from None
 
 
 def sniff_parquet(path: Path, head: bytes) -> bool:
@@ -194,7 +188,7 @@ def sniff_arrow(path: Path, head: bytes) -> bool:
         return False
     try:  # an IPC stream opens with a schema message; reading it from the head is cheap
         pa.ipc.open_stream(pa.py_buffer(head)).schema
-    except _ERRORS:
+    except READ_ERRORS:
         return False
     return True
 
@@ -229,9 +223,9 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
         # Once over the whole table, not per row group or batch: one cast per column (a cast per
         # column and chunk made 1,158 pyarrow calls at 2M x 32 in 2 row groups).
         table = _normalised_batches(batches, parquet.schema_arrow, notes)
-    except _ERRORS as exc:
+    except READ_ERRORS as exc:
         raise CorruptFileError(
-            path, f"is damaged: row group {group + 1} cannot be read ({_first_line(exc)})"
+            path, f"is damaged: row group {group + 1} cannot be read ({first_line(exc)})"
         ) from None
     table, read_dates = parse_text_dates(table, options.missing_values,   # once, over every row group
                                          options.date_formats)
@@ -293,8 +287,8 @@ def iter_parquet_batches(
     try:
         batches = (normalised(batch) for batch in parquet.iter_batches(batch_size=batch_rows) if batch.num_rows)
         yield from rebatch(batches, batch_rows)
-    except _ERRORS as exc:
-        raise CorruptFileError(path, f"is damaged ({_first_line(exc)})") from None
+    except READ_ERRORS as exc:
+        raise CorruptFileError(path, f"is damaged ({first_line(exc)})") from None
 
 
 def _read_ipc(path: Path, head: bytes) -> Generator[Progress, None, tuple[pa.Table, str]]:
@@ -333,9 +327,9 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
         notes.extend(read_dates)
     except DatasetError:
         raise
-    except _ERRORS as exc:
+    except READ_ERRORS as exc:
         raise CorruptFileError(
-            path, f"truncated or not an Arrow/Feather file ({_first_line(exc)})"
+            path, f"truncated or not an Arrow/Feather file ({first_line(exc)})"
         ) from None
     return Table(source=str(path), format="arrow", columns=table, notes=notes)
 
@@ -346,7 +340,7 @@ def _size_parquet(path: Path, options: ReadOptions) -> Sized:
     meta = parquet.metadata
     try:
         first = next(parquet.iter_batches(batch_size=SIZE_SAMPLE_ROWS), None)
-    except SAMPLE_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise CorruptFileError(path, f"is damaged ({exc})") from None
     sample = normalise_types(pa.Table.from_batches([first])) if first is not None else None
     if sample is None or sample.num_rows == 0:
@@ -375,7 +369,7 @@ def _size_arrow(path: Path, options: ReadOptions) -> Sized:
             if sum(b.num_rows for b in first) < SIZE_SAMPLE_ROWS:
                 batch.validate(full=True)  # damaged offsets would crash the schema's kernels
                 first.append(batch)
-    except SAMPLE_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise CorruptFileError(path, f"truncated or not an Arrow file ({exc})") from None
     sample = normalise_types(pa.Table.from_batches(first, schema=reader.schema).slice(0, SIZE_SAMPLE_ROWS))
     return Sized(rows, True, raw, Table(str(path), "arrow", columns=sample))

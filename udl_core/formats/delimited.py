@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 from udl_core.dates import is_text_date, parse_as_field, parse_text_dates
 from udl_core.errors import CorruptFileError, EmptyDatasetError
 from udl_core.events import Progress
-from udl_core.formats.bounded import BoundedReader, memory_budget, open_input
+from udl_core.formats.bounded import BoundedReader, memory_budget
 from udl_core.formats.columnar import rebatch
 from udl_core.formats.dialect import (
     DELIMITER_NAMES,
@@ -31,18 +31,15 @@ from udl_core.formats.dialect import (
     SAMPLE_BYTES,
     TRUE_VALUES,
     Dialect,
-    compression_of,
     detect_dialect,
-    first_line,
-    inflate_head,
-    open_text_stream,
     read_sample,
     unique_names,
 )
 from udl_core.formats.encoding import TextEncoding, detect_encoding
+from udl_core.formats.inputs import READ_ERRORS, compression_of, first_line, inflate_head, open_input, open_text_stream
 from udl_core.formats.polars_csv import fast_path_applies, read_with_polars
 from udl_core.formats.registry import read_table, readers, register_reader, register_sizer
-from udl_core.formats.sampling import SIZE_SAMPLE_BYTES, SAMPLE_ERRORS, Sized, scaled
+from udl_core.formats.sampling import SIZE_SAMPLE_BYTES, Sized, scaled
 from udl_core.formats.whitespace import SEPARATOR, WHITESPACE, WhitespaceReader
 from udl_core.table import BadRecord, ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_columns
@@ -486,7 +483,7 @@ def _size_delimited(path: Path, options: ReadOptions) -> Sized:
         return Sized(table.num_rows, True, table.columns.nbytes, table)
     try:
         _, columns = parse_sample(sample, complete, dialect, options)
-    except SAMPLE_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise CorruptFileError(path, f"cannot be parsed as delimited text ({exc})") from None
     sample = sample[: sample.rfind(b"\n") + 1] or sample
     unit = 2 if dialect.encoding.codec.startswith("utf-16") else 1
@@ -518,7 +515,7 @@ def _text_size(path: Path, compression: str | None) -> int:
                 text += len(chunk)
             ended = not chunk or not stream.read(1)
             packed = source.tell()
-    except SAMPLE_ERRORS:
+    except READ_ERRORS:
         return size
     if ended:
         return text

@@ -16,7 +16,6 @@ import hashlib
 import io
 import re
 import threading
-import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from udl_core.errors import ConfigError, CorruptFileError, EmptyDatasetError, UnsupportedFormatError
-from udl_core.formats.bounded import open_input
+from udl_core.formats.inputs import compression_of, first_line, open_text_stream
 from udl_core.formats.encoding import TextEncoding, decode_sample, detect_encoding
 from udl_core.formats.headerrow import FALSE_VALUES, NUMBER, TRUE_VALUES, has_header
 from udl_core.formats.whitespace import SEPARATOR, WHITESPACE, collapse_text
@@ -38,11 +37,7 @@ __all__ = [
     "SAMPLE_BYTES",
     "TRUE_VALUES",
     "Dialect",
-    "compression_of",
     "detect_dialect",
-    "first_line",
-    "inflate_head",
-    "open_text_stream",
     "read_sample",
     "unique_names",
 ]
@@ -50,7 +45,6 @@ __all__ = [
 SAMPLE_BYTES = 256 * 1024
 _QUOTE_ROWS = 200   # records whose quoting the header rule reads
 # Compressed text is recognised by its container's magic bytes, whatever the file is called.
-_COMPRESSION_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\x28\xb5\x2f\xfd", "zstd"))
 # Ties in consistency go to the delimiter least likely to appear inside values.
 _DELIMITERS = ("\t", ";", "|", ",")
 DELIMITER_NAMES = {"\t": "tab", ";": "semicolon", "|": "pipe", ",": "comma", WHITESPACE: "whitespace"}
@@ -60,12 +54,6 @@ GROUPED = r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?"
 _GROUPED_RE = re.compile(rf"\s*{GROUPED}\s*")
 _DOT_DECIMAL_RE = re.compile(r"\s*[+-]?\d*\.\d+\s*")
 _COMMA_DECIMAL_RE = re.compile(r"\s*[+-]?\d*,\d+\s*")
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (pyarrow's can run on for a page)."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -92,35 +80,6 @@ class Dialect:
         header = "a header row" if self.header else "no header row"
         packed = f", {self.compression}-compressed" if self.compression else ""
         return f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-separated, {header}{packed}"
-
-
-def compression_of(head: bytes) -> str | None:
-    """The compression container `head` starts with, if any."""
-    for magic, name in _COMPRESSION_MAGIC:
-        if head.startswith(magic):
-            return name
-    return None
-
-
-def open_text_stream(path: Path, compression: str | None) -> pa.NativeFile:
-    """The file's bytes, decompressed where it is compressed (never guessed from the name)."""
-    source = open_input(path)
-    return pa.CompressedInputStream(source, compression) if compression else source
-
-
-def inflate_head(head: bytes, compression: str) -> bytes:
-    """As much of a compressed head as decompresses (empty when it does not)."""
-    try:
-        with pa.input_stream(pa.BufferReader(head), compression=compression) as stream:
-            return stream.read(len(head) * 4)
-    except (pa.ArrowException, OSError, ValueError):
-        pass
-    if compression == "gzip":  # a head cut mid-stream: zlib gives what it has
-        try:
-            return zlib.decompressobj(wbits=31).decompress(head, len(head) * 4)
-        except zlib.error:
-            return b""
-    return b""
 
 
 def read_sample(path: Path, size: int = SAMPLE_BYTES) -> tuple[bytes, bool, str | None]:

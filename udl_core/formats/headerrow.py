@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from udl_core.formats.inputs import DATE_PATTERN
+
 __all__ = ["FALSE_VALUES", "NUMBER", "TRUE_VALUES", "has_header", "kind"]
 
 TRUE_VALUES = ["true", "True", "TRUE", "yes", "Yes", "YES"]
@@ -22,7 +24,6 @@ FALSE_VALUES = ["false", "False", "FALSE", "no", "No", "NO"]
 NUMBER = r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?"
 _NUMBER_RE = re.compile(rf"\s*{NUMBER}\s*")
 _WHOLE_RE = re.compile(r"\s*[+-]?\d+\s*")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?")
 _ROWS = 200   # rows below the first that vote
 
 
@@ -34,7 +35,7 @@ def kind(token: str, missing: frozenset[str]) -> str:
         return "number"
     if token.strip() in TRUE_VALUES or token.strip() in FALSE_VALUES:
         return "bool"
-    if _DATE_RE.fullmatch(token.strip()):
+    if DATE_PATTERN.fullmatch(token.strip()):
         return "date"
     return "text"
 

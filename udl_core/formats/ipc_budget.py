@@ -20,10 +20,10 @@ import pyarrow as pa
 
 from udl_core.errors import CorruptFileError, MemoryBudgetError
 from udl_core.formats.bounded import format_size
+from udl_core.formats.inputs import ARROW_MAGIC
 
 __all__ = ["BatchSize", "check_ipc_budget", "ipc_batch_sizes"]
 
-_ARROW_MAGIC = b"ARROW1"
 _RECORD_BATCH, _DICTIONARY_BATCH = 3, 2
 
 
@@ -106,7 +106,7 @@ def _footer_blocks(source: pa.Buffer) -> list[tuple[int, int]]:
     """(offset, length) of every dictionary and record batch block a file's footer lists."""
     size = source.size
     tail = source.slice(size - 10, 10).to_pybytes() if size >= 10 else b""
-    if tail[4:] != _ARROW_MAGIC:
+    if tail[4:] != ARROW_MAGIC:
         raise ValueError("no Arrow file footer")
     length = struct.unpack("<i", tail[:4])[0]
     if not 0 < length <= size - 10:
@@ -140,7 +140,7 @@ def check_ipc_budget(path: Path, head: bytes, source: pa.NativeFile, limit: int)
     buffers would expand to more than `limit` bytes together: checked before any is expanded."""
     if head[:4] == b"FEA1":   # Feather v1 has no compression
         return []
-    sizes = ipc_batch_sizes(path, source.read_buffer(), head[:6] == _ARROW_MAGIC)
+    sizes = ipc_batch_sizes(path, source.read_buffer(), head[:6] == ARROW_MAGIC)
     expanded = sum(size.expanded for size in sizes)
     if expanded > limit:
         raise MemoryBudgetError(

@@ -13,7 +13,6 @@ import io
 import json
 import math
 import os
-import re
 import stat
 from collections.abc import Generator
 from pathlib import Path
@@ -30,9 +29,10 @@ from udl_core.events import Progress
 from udl_core.formats.bounded import check_file_size
 from udl_core.formats.columnar import normalise_types
 from udl_core.formats.encoding import decode_sample, detect_encoding
+from udl_core.formats.inputs import DATE_PATTERN, READ_ERRORS, polars_errors
 from udl_core.formats.polars_json import read_lines_with_polars
 from udl_core.formats.registry import read_table, register_reader, register_sizer
-from udl_core.formats.sampling import SIZE_SAMPLE_BYTES, SAMPLE_ERRORS, Sized, head_lines, scaled
+from udl_core.formats.sampling import SIZE_SAMPLE_BYTES, Sized, head_lines, scaled
 from udl_core.table import BadRecord, ReadOptions, Table
 from udl_core.temporal import temporal_notes, utc_column
 
@@ -42,16 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_DEPTH", "nesting_depth", "read_json", "sniff_json"]
 
 LINES_EXTENSIONS = (".jsonl", ".ndjson", ".jsonlines")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-
-
-def _polars_errors() -> tuple[type[BaseException], ...]:
-    """What a polars call may raise. polars is imported where it is used, never with this module:
-    importing it takes 0.15-0.5 s, a quarter of the app's start-up (bench_gui)."""
-    import polars as pl
-
-    # polars can panic on odd input (a NUL byte in a key); its PanicException is a BaseException.
-    return (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError, RuntimeError)
 
 
 def _polars_may_panic(data: bytes) -> bool:
@@ -313,7 +303,7 @@ def _finish(table: pa.Table, options: ReadOptions, notes: list[str] | None = Non
         if pa.types.is_string(column.type):
             column = pc.if_else(pc.is_in(column, missing), pa.scalar(None, pa.string()), column)
             head = pc.drop_null(column.slice(0, 1000))
-            if len(head) and pc.all(pc.match_substring_regex(head, _DATE_RE.pattern)).as_py():
+            if len(head) and pc.all(pc.match_substring_regex(head, f"^{DATE_PATTERN.pattern}$")).as_py():
                 column = _as_timestamps(column)
                 if pa.types.is_timestamp(column.type) and column.type.tz is not None:
                     zoned.append(table.column_names[len(columns)])
@@ -365,7 +355,7 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
     if polars_ok and data.lstrip().startswith(b"["):
         try:
             return _frame_to_arrow(pl.read_json(io.BytesIO(data), infer_schema_length=None), notes)
-        except _polars_errors():
+        except polars_errors():
             pass  # malformed, or records polars cannot type: the json module says which
     try:
         document = json.loads(data)
@@ -390,7 +380,7 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
         return _from_records(document, notes)
     try:
         return _frame_to_arrow(pl.DataFrame(document, infer_schema_length=None), notes)
-    except _polars_errors():
+    except polars_errors():
         return _from_records(document, notes)
 
 
@@ -441,7 +431,7 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str],
     try:
         frame = pl.read_ndjson(io.BytesIO(b"\n".join(good)), infer_schema_length=None)
         return _frame_to_arrow(frame, notes), bad
-    except _polars_errors():
+    except polars_errors():
         return _from_records(records, notes), bad
 
 
@@ -532,7 +522,7 @@ def _lines_table(sample: bytes) -> pa.Table | None:
         frame = pl.read_ndjson(io.BytesIO(sample), infer_schema_length=None)
         nested = [n for n, t in frame.schema.items() if t.is_nested()]
         return _finish(frame.drop(nested).rechunk().to_arrow(), ReadOptions())
-    except (*SAMPLE_ERRORS, pl.exceptions.PolarsError, pl.exceptions.PanicException):
+    except (*READ_ERRORS, pl.exceptions.PolarsError, pl.exceptions.PanicException):
         return None
 
 
@@ -543,7 +533,7 @@ def _records_table(records: list[dict]) -> pa.Table:
         frame = pl.DataFrame(records, infer_schema_length=None)
         nested = [n for n, t in frame.schema.items() if t.is_nested()]
         table = frame.drop(nested).to_arrow()
-    except (*SAMPLE_ERRORS, pl.exceptions.PolarsError, pl.exceptions.PanicException):
+    except (*READ_ERRORS, pl.exceptions.PolarsError, pl.exceptions.PanicException):
         table = pa.table({})
     return _finish(table, ReadOptions())
 

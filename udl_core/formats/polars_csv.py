@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 
 from udl_core.events import Progress
 from udl_core.formats.dialect import FALSE_VALUES, TRUE_VALUES, Dialect
+from udl_core.formats.inputs import polars_errors
 from udl_core.table import ReadOptions
 
 __all__ = ["FAST_BYTES", "RANGE_BYTES", "count_byte", "fast_path_applies", "read_with_polars"]
@@ -71,13 +72,6 @@ def _polars_type(kind: pa.DataType):
     return None
 
 
-def _polars_errors() -> tuple[type[BaseException], ...]:
-    import polars as pl
-
-    # polars can panic on odd input; its PanicException is a BaseException.
-    return (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError, ValueError, RuntimeError)
-
-
 def read_with_polars(path: Path, dialect: Dialect, options: ReadOptions, head_types: list[pa.DataType]
                      ) -> Generator[Progress, None, pa.Table | None]:
     """The raw table pyarrow's read would give (columns named `dialect.names`), or None where
@@ -116,7 +110,7 @@ def read_with_polars(path: Path, dialect: Dialect, options: ReadOptions, head_ty
                 # rows so far and an estimate of all of them; the bytes are exact
                 yield Progress("read", rows, rows * size // start, f"read {rows:,} rows "
                                f"({start / 2**20:,.0f} of {size / 2**20:,.0f} MiB)", bytes_done=start, bytes_total=size)
-    except _polars_errors():
+    except polars_errors():
         return None
     if not parts:
         return None

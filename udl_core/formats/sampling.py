@@ -10,15 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-
 from udl_core.table import ReadOptions, Table
 
-__all__ = ["SIZE_SAMPLE_BYTES", "SIZE_SAMPLE_ROWS", "SAMPLE_ERRORS", "Sized", "Sizer", "head_lines", "scaled"]
+__all__ = ["SIZE_SAMPLE_BYTES", "SIZE_SAMPLE_ROWS", "Sized", "Sizer", "head_lines", "scaled"]
 
 SIZE_SAMPLE_BYTES = 1 << 20
 SIZE_SAMPLE_ROWS = 10_000
-SAMPLE_ERRORS = (pa.ArrowException, OSError, ValueError)
 
 
 @dataclass(frozen=True)
