@@ -62,7 +62,7 @@ def _normal_type(kind: pa.DataType) -> pa.DataType | None:
     return None
 
 
-def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType):
+def _cast(column: pa.ChunkedArray | pa.Array, target: pa.DataType) -> pa.ChunkedArray | pa.Array:
     if pa.types.is_run_end_encoded(column.type):
         column = pc.run_end_decode(column)
         if column.type == target:

@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 
@@ -96,7 +97,7 @@ def read_sample(path: Path, size: int = SAMPLE_BYTES) -> tuple[bytes, bool, str 
     return sample[:size], len(sample) <= size, compression
 
 
-def _records(text: str, delimiter: str, complete: bool, *, quoting: int = csv.QUOTE_MINIMAL
+def _records(text: str, delimiter: str, complete: bool, *, quoting: Literal[0, 3] = csv.QUOTE_MINIMAL
              ) -> list[list[str]]:
     if delimiter == WHITESPACE:
         text, delimiter = collapse_text(text), SEPARATOR
@@ -285,7 +286,7 @@ def _preamble(text: str) -> tuple[int, str | None, str]:
 # The estimate and the reader both ask for a file's dialect: the second sniff is a lookup.
 # The key is the sample itself (a digest of it), so a file that changes is sniffed again.
 _CACHE_SIZE = 16
-_cache: dict[tuple, Dialect] = {}
+_cache: dict[tuple[object, ...], Dialect] = {}
 _cache_lock = threading.Lock()
 
 

@@ -84,7 +84,7 @@ def measure(path: str | Path, options: ReadOptions) -> Sized:
         return size_by_reading(path, options)
 
 
-_LAST: list[tuple[tuple, Estimate]] = []   # the last estimate, by file, size, mtime and options
+_LAST: list[tuple[tuple[object, ...], Estimate]] = []   # the last estimate, by file, size, mtime and options
 
 
 def estimate(path: str | Path, options: ReadOptions | None = None, *,
@@ -97,7 +97,7 @@ def estimate(path: str | Path, options: ReadOptions | None = None, *,
     options = options or ReadOptions()
     try:
         stat = path.stat()
-        key: tuple | None = (str(path), stat.st_size, stat.st_mtime_ns, options, label, memory_budget(options),
+        key: tuple[object, ...] | None = (str(path), stat.st_size, stat.st_mtime_ns, options, label, memory_budget(options),
                              feature_dim)
         hash(key)
     except (OSError, TypeError):

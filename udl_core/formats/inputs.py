@@ -67,7 +67,7 @@ def inflate_head(head: bytes, compression: str) -> bytes:
     """As much of a compressed head as decompresses (empty when it does not)."""
     try:
         with pa.input_stream(pa.BufferReader(head), compression=compression) as stream:
-            return stream.read(len(head) * 4)
+            return bytes(stream.read(len(head) * 4))
     except (pa.ArrowException, OSError, ValueError):
         pass
     if compression == "gzip":  # a head cut mid-stream: zlib gives what it has

@@ -46,7 +46,7 @@ class _Flat:
         return self._u32(0)
 
     def _u32(self, at: int) -> int:
-        return struct.unpack_from("<I", self.data, at)[0]
+        return int(struct.unpack_from("<I", self.data, at)[0])
 
     def field(self, table: int, index: int) -> int:
         """Where field `index` of the table at `table` lies, or 0 when it is absent."""
@@ -66,7 +66,7 @@ class _Flat:
         at = self.field(table, index)
         return at + self._u32(at) if at else 0
 
-    def structs(self, table: int, index: int, fmt: str) -> list[tuple]:
+    def structs(self, table: int, index: int, fmt: str) -> list[tuple[int, ...]]:
         """A vector of structs, each unpacked with `fmt`."""
         at = self.field(table, index)
         if not at:

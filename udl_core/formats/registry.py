@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from udl_core.errors import DatasetError, EmptyDatasetError, UnsupportedFormatError
 from udl_core.events import Progress, run_job
@@ -25,6 +26,7 @@ __all__ = ["ReaderSpec", "find_reader", "load_table", "read_table", "readers", "
 HEAD_BYTES = 64 * 1024
 
 Sniff = Callable[[Path, bytes], bool]
+Reader = TypeVar("Reader", bound=Callable[..., object])
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class ReaderSpec:
     name: str
     extensions: tuple[str, ...]
     sniff: Sniff | None
-    read: Callable[..., object]
+    read: Callable[..., Any]   # (path, options) -> Table, or a generator of Progress returning it
     priority: int
     description: str
     folders: bool = False
@@ -53,10 +55,10 @@ def register_reader(
     priority: int = 100,
     description: str = "",
     folders: bool = False,
-) -> Callable:
+) -> Callable[[Reader], Reader]:
     """Register `read` for files ending in `extensions` (lower priority wins ties)."""
 
-    def decorate(read: Callable) -> Callable:
+    def decorate(read: Reader) -> Reader:
         exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
         _READERS.append(ReaderSpec(name, exts, sniff, read, priority, description or name, folders))
         _READERS.sort(key=lambda spec: spec.priority)
@@ -145,6 +147,7 @@ def load_table(
     path = Path(path)
     spec = find_reader(path)
     yield Progress("read", 0, None, f"reading {path.name} as {spec.description}")
+    table: Table
     if inspect.isgeneratorfunction(spec.read):
         table = yield from spec.read(path, options)
     else:
@@ -159,11 +162,16 @@ def load_table(
 
 def read_table(path: str | Path, options: ReadOptions | None = None) -> Table:
     """`load_table` without the progress events."""
-    return run_job(load_table(path, options))
+    table: Table = run_job(load_table(path, options))
+    return table
 
 
 def size_by_reading(path: Path, options: ReadOptions) -> Sized:
     """The size of a file whose reader has no sizer (fine for the small ones that lack one): read it."""
     table = read_table(path, options)
-    raw = table.columns.nbytes if table.columns is not None else int(table.features.nbytes)
+    if table.columns is not None:
+        raw = int(table.columns.nbytes)
+    else:
+        assert table.features is not None
+        raw = int(table.features.nbytes)
     return Sized(table.num_rows, True, raw, table)
