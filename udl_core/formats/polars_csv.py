@@ -23,6 +23,7 @@ import mmap
 import os
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -57,7 +58,7 @@ def fast_path_applies(path: Path, dialect: Dialect, options: ReadOptions) -> boo
             and len(dialect.names) >= 2)
 
 
-def _polars_type(kind: pa.DataType):
+def _polars_type(kind: pa.DataType) -> Any:   # a polars type, or None
     """The polars type that parses a column pyarrow typed `kind` on the head (text where pyarrow's
     own conversion follows), or None when there is none."""
     import polars as pl
@@ -150,7 +151,7 @@ def count_byte(chunk: bytes, byte: int, piece: int = COUNT_BYTES, fold: int = 0)
     return sum(int(np.count_nonzero(raw[i:i + piece] == byte)) for i in range(0, len(raw), piece))
 
 
-def _whole_rows(chunk: bytes, frame, delimiter: str) -> bool:
+def _whole_rows(chunk: bytes, frame: Any, delimiter: str) -> bool:
     """Whether every record polars parsed from `chunk` into `frame` had all its fields.
 
     polars raises on a record with too many fields but fills one with too few with nulls (a blank
@@ -158,7 +159,7 @@ def _whole_rows(chunk: bytes, frame, delimiter: str) -> bool:
     outside quotes are counted: (width - 1) per record, exactly."""
     if frame.get_column(frame.columns[-1]).null_count() == 0:
         return True
-    expected = (frame.width - 1) * frame.height
+    expected = int((frame.width - 1) * frame.height)
     mark = ord(delimiter)
     if b'"' not in chunk:
         return count_byte(chunk, mark) == expected

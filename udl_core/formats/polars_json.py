@@ -24,6 +24,7 @@ from __future__ import annotations
 import mmap
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,7 +40,7 @@ _COLON = ord(":")
 _OPENER = ord("{")   # "[" too, folded: 0x5B | 0x20 == 0x7B
 
 
-def _polars_type(kind: pa.DataType):
+def _polars_type(kind: pa.DataType) -> Any:   # a polars type, or None
     import polars as pl
 
     if kind == pa.int64():
@@ -104,7 +105,7 @@ def read_lines_with_polars(path: Path) -> Generator[Progress, None, pa.Table | N
     return _as_pyarrow_types(table, head)
 
 
-def _every_key_read(chunk: bytes, frame, text: list[str]) -> bool:
+def _every_key_read(chunk: bytes, frame: Any, text: list[str]) -> bool:
     """Whether the colons outside strings (one per key read) match the values polars kept, and
     the brackets the records (one `{` each: polars writes a nested value into a text column as
     its JSON text, which pyarrow would not)."""
@@ -128,7 +129,7 @@ def _every_key_read(chunk: bytes, frame, text: list[str]) -> bool:
         colons -= int(counts[0] or 0)
         nulls -= int(counts[1] or 0)
         openers -= int(counts[2] or 0) + int(counts[3] or 0)
-    return colons == values + nulls and openers == frame.height
+    return bool(colons == values + nulls and openers == frame.height)
 
 
 def _as_pyarrow_types(table: pa.Table, head: pa.Schema) -> pa.Table | None:
