@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -99,7 +100,7 @@ def _arrow_options(
     encoding: str | None = None,
     column_types: dict[str, pa.DataType] | None = None,
     block_size: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     codec = encoding or dialect.encoding.codec
     if _rewritten(dialect) and codec.startswith("utf-16"):
         codec = "utf-8"  # WhitespaceReader hands UTF-16 text on as UTF-8
@@ -188,7 +189,7 @@ def _text_limit(options: ReadOptions) -> int:
     return memory_budget(options) // 6
 
 
-def _read_csv(path: Path, dialect: Dialect, arrow: dict, limit: int) -> pa.Table:
+def _read_csv(path: Path, dialect: Dialect, arrow: dict[str, Any], limit: int) -> pa.Table:
     """One pyarrow read; a field longer than a block (1 MiB) gets bigger blocks, not an error.
 
     Compressed text is counted as it is decompressed and refused (`MemoryBudgetError`) past
@@ -225,7 +226,7 @@ def _text_source(source: pa.NativeFile | BoundedReader | io.BytesIO, dialect: Di
     codec = dialect.encoding.codec
     if dialect.encoding.bom and codec.startswith("utf-16"):
         codec = "utf-16"  # consumes the BOM
-    return pa.PythonFile(WhitespaceReader(source, codec), mode="r")
+    return pa.PythonFile(WhitespaceReader(cast(BinaryIO, source), codec), mode="r")
 
 
 def _parse_with_fallbacks(path: Path, dialect: Dialect, options: ReadOptions
@@ -367,7 +368,7 @@ def _head_types(path: Path, dialect: Dialect, options: ReadOptions) -> list[pa.D
     """The column types pyarrow infers on the file's head (what the polars path parses as)."""
     sample, complete, _ = read_sample(path)
     raw, _ = parse_sample(sample, complete, dialect, options)
-    return raw.schema.types
+    return list(raw.schema.types)
 
 
 def _encoding_label(detected: TextEncoding, used: str) -> str:
@@ -480,6 +481,7 @@ def _size_delimited(path: Path, options: ReadOptions) -> Sized:
     sample, complete, compression = read_sample(path, SIZE_SAMPLE_BYTES)
     if complete:
         table = read_table(path, options)
+        assert table.columns is not None
         return Sized(table.num_rows, True, table.columns.nbytes, table)
     try:
         _, columns = parse_sample(sample, complete, dialect, options)
@@ -519,4 +521,4 @@ def _text_size(path: Path, compression: str | None) -> int:
         return size
     if ended:
         return text
-    return round(size * text / max(packed, 1))
+    return int(round(size * text / max(packed, 1)))

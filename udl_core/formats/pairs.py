@@ -73,7 +73,8 @@ def as_label_vector(labels: np.ndarray, path: Path, what: str = "the labels") ->
     if labels.ndim == 2 and labels.dtype.kind in "biuf" and len(labels):
         dense = np.asarray(labels)
         if np.isin(dense, (0, 1)).all() and (dense.sum(axis=1) == 1).all():
-            return dense.argmax(axis=1).astype(np.int32)  # one-hot rows -> class indices
+            indices: np.ndarray = dense.argmax(axis=1).astype(np.int32)  # one-hot rows -> class indices
+            return indices
     if labels.ndim != 1:
         raise SchemaError(
             path, f"{what} have shape {labels.shape}; expected one value per row ([N], [N, 1] or one-hot)"
@@ -83,7 +84,7 @@ def as_label_vector(labels: np.ndarray, path: Path, what: str = "the labels") ->
 
 def join_labels(table: Table, values: np.ndarray | pa.ChunkedArray | pa.Array, name: str | None) -> Table:
     """A copy of `table` with `values` [N] as its labels: a last column, or `Table.labels`."""
-    if table.is_tabular:
+    if table.columns is not None:
         column = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else _arrow_labels(values)
         label = _free_name(table.columns.column_names, name)
         columns = table.columns.append_column(label, column)
@@ -114,7 +115,7 @@ def _arrow_labels(values: np.ndarray) -> pa.Array:
 
 
 def _is_number(kind: pa.DataType) -> bool:
-    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind))
 
 
 def _numpy_labels(
@@ -162,6 +163,7 @@ def _read_labels(path: Path, options: ReadOptions) -> tuple[np.ndarray | pa.Chun
 
 
 def _one_column(labels: Table) -> tuple[pa.ChunkedArray, str]:
+    assert labels.columns is not None
     names = labels.columns.column_names
     if len(names) == 1:
         return labels.columns.column(0), names[0]
