@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -135,7 +136,7 @@ class DatasetController(QObject):
         self.row, self.banner, self.runner, self.menus = row, banner, runner, menus
         self.controls, self.preferences, self.log, self.show_error = controls, preferences, log, show_error
         self.memory = RememberedSettings(preferences.settings)
-        self.job: Job | None = None     # the last load started
+        self._job: weakref.ref[Job] | None = None   # the last load started (the runner owns it)
         self.loader: Any = None
         self.loaded_settings: DatasetSettings | None = None
         self.loaded_label: str | None = None       # the label as loaded (the default's pick included)
@@ -252,8 +253,14 @@ class DatasetController(QObject):
         self.log(f"loading {text}", "info")
         if restored and wanted.describe():
             self.log(f"restored settings for {Path(text).name}: {wanted.describe()}", "info")
-        self.job = self.runner.start("load", jobs.load_job, text, **{**self.options(), **wanted.loader_kwargs()})
-        return self.job
+        job = self.runner.start("load", jobs.load_job, text, **{**self.options(), **wanted.loader_kwargs()})
+        self._job = weakref.ref(job)
+        return job
+
+    @property
+    def job(self) -> Job | None:
+        """The last load started, while the runner keeps it."""
+        return self._job() if self._job is not None else None
 
     def _show_pending(self, wanted: DatasetSettings, same: bool) -> None:
         """The row says what is asked for: the labels file, and the label (its columns are known

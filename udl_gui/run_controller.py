@@ -19,6 +19,7 @@ who started it (`JobRunner.reporting`). The job's name only words the bar and th
 from __future__ import annotations
 
 import traceback
+import weakref
 from collections.abc import Callable
 from functools import singledispatch
 from pathlib import Path
@@ -66,7 +67,7 @@ class RunController(QObject):
         self.gpu: tuple[bool, str] | None = None   # (available, why not), once probed
         self.probe: Job | None = None
         self.warmups: list[Job] = []
-        self._run: Job | None = None   # the walk or training this controller started last
+        self._run: weakref.ref[Job] | None = None   # the walk or training started last (the runner owns it)
         self._run_after_load = False
         self._load_health: jobs.BatchHealth | None = None
         self._staging = False
@@ -115,12 +116,13 @@ class RunController(QObject):
             return self.load(run_after=True)
         loader = self.dataset.loader
         if self.controls.train_switch.isChecked():
-            self._run = self._start_training(loader)
+            job = self._start_training(loader)
         else:
             self.health_strip.reset(tuple(loader.classes or ()) if loader.task == "classification" else ())
             self.log(f"walking {plural(len(loader), 'training batch')}")
-            self._run = self.runner.start("walk", jobs.walk_job, loader)
-        return self._run
+            job = self.runner.start("walk", jobs.walk_job, loader)
+        self._run = weakref.ref(job)
+        return job
 
     def training_config(self) -> dict[str, Any]:
         """The `TrainConfig` fields the training controls set (epochs, learning rate, model, device, seed)."""
@@ -263,7 +265,7 @@ class RunController(QObject):
 
     def _is_ours(self) -> bool:
         job = self.runner.reporting
-        return job is not None and (job is self._run or job is self.dataset.job)
+        return job is not None and (job is (self._run and self._run()) or job is self.dataset.job)
 
     @Slot(str)
     def _on_runner_started(self, kind: str) -> None:
