@@ -241,6 +241,7 @@ class SchemaPanel(QWidget):
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         self.classes_title = QLabel("Class counts")
+        self.classes_title.setWordWrap(True)   # many classes: lines, not a wider window
         bottom_layout.addWidget(self.classes_title)
         bottom_layout.addWidget(self.classes_plot, 1)
         self.examples = ClassExamples()   # image datasets: a few pictures of each class
@@ -248,7 +249,6 @@ class SchemaPanel(QWidget):
         bottom_layout.addWidget(QLabel("Warnings and skipped records"))
         bottom_layout.addWidget(self.warnings, 1)
 
-        self.classes_title.setWordWrap(True)   # many classes: lines, not a wider window
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(bottom)
