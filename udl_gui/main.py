@@ -187,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     file_open = FileOpenFilter(app)   # before the window: an app started by Open With gets its file early
     tune_interpreter()
+    from udl_gui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(app)   # cycles holding widgets are never collected on a worker
     app.setOrganizationName("UDL")
     app.setApplicationName("UDL")
     app.setApplicationDisplayName("UDL")
@@ -223,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.stop_all(wait=True)
     file_open.remove()
     dispose_window(window)
+    collector.stop()
     return int(code)
 
 

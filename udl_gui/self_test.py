@@ -62,6 +62,9 @@ def _run(sample: Path, folder: Path, timeout_s: float) -> int:
 
     qInstallMessageHandler(quiet)
     app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
+    from udl_gui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(app)   # as the app does: cycles collected on this thread only
     window = MainWindow(settings=QSettings(str(folder / "udl.ini"), QSettings.Format.IniFormat))
     test = _SelfTest(window, app, sample)
     QTimer.singleShot(int(timeout_s * 1000), lambda: test.fail(f"timed out after {timeout_s:g} s while {test.phase}"))
@@ -72,6 +75,7 @@ def _run(sample: Path, folder: Path, timeout_s: float) -> int:
     from udl_gui.main import dispose_window
 
     dispose_window(window)
+    collector.stop()
     if test.error:
         return _fail(test.error)
     print(f"self-test passed: {test.summary}", flush=True)

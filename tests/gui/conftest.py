@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,25 @@ KNOWN_CSV = """a,b,color,target
 11,12.5,red,yes
 12,13.5,blue,no
 """
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_on_gui_thread(qapp):
+    """As the app does: no automatic collection on worker threads (a cycle holding a widget
+    collected there deadlocks or crashes), collections on this thread from a timer."""
+    from udl_gui.gc_guard import GuiThreadCollector
+
+    collector = GuiThreadCollector(qapp)
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test():
+    """The closed windows of a test are collected here, on the GUI thread, not by a later
+    test's worker."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)
