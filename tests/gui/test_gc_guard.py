@@ -6,7 +6,7 @@ import gc
 import threading
 import weakref
 
-from PySide6.QtCore import QObject, QThread
+from PySide6.QtCore import QObject
 
 from udl_gui.gc_guard import GuiThreadCollector
 
