@@ -104,7 +104,9 @@ def read_with_polars(path: Path, dialect: Dialect, options: ReadOptions, head_ty
                 frame = pl.read_csv(chunk, **read)
                 if not _whole_rows(chunk, frame, dialect.delimiter):
                     return None
-                parts.append(frame)
+                # polars parses a range in a piece per core (a wide file's range: pieces of a few
+                # rows); one chunk a range, as every later step pays per column *and* per chunk
+                parts.append(frame.rechunk())
                 rows += frame.height
                 start = end
                 released = _release(data, released, start)
