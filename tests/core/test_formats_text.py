@@ -350,9 +350,10 @@ def test_ragged_rows_over_threshold_raise(tmp_path):
     assert read_table(path, ReadOptions(max_bad_fraction=0.7)).num_rows == 2
 
 
-def test_unknown_encoding_option(tmp_path):
+@pytest.mark.parametrize("encoding", ["no-such-codec", "\x00"])   # a NUL: codecs raise ValueError
+def test_unknown_encoding_option(tmp_path, encoding):
     with pytest.raises(UnsupportedFormatError, match="unknown encoding"):
-        read_table(write(tmp_path, "a.csv", "a\n1\n"), ReadOptions(encoding="no-such-codec"))
+        read_table(write(tmp_path, "a.csv", "a\n1\n"), ReadOptions(encoding=encoding))
 
 
 def test_missing_file():

@@ -228,6 +228,18 @@ def test_paths_in_the_description_are_ignored(saved, tmp_path):
     assert "no-such-labels" not in err and out.count("\n") > 100
 
 
+@pytest.mark.parametrize("encoding", ["\x00", "no-such-codec", "base64"])
+def test_an_encoding_python_cannot_decode_with_is_a_bad_field(saved, tmp_path, encoding):
+    """A NUL in the name made codecs raise a bare ValueError deep in the read (found by the fuzz)."""
+    weights = _copy(saved, tmp_path)
+    sidecar = weights.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta["read_options"]["encoding"] = encoding
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(CorruptFileError, match=r"m\.json.*read_options\.encoding.*not a text encoding"):
+        load_model(weights)
+
+
 # -- fuzz: mutate a valid description, anything but a UDLError is a bug ----------------------------
 def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
     out = [prefix]

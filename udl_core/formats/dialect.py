@@ -313,7 +313,7 @@ def _detect_dialect(path: Path, options: ReadOptions, head: bytes, complete: boo
         try:
             encoding = TextEncoding(options.encoding.lower())
             "".encode(encoding.codec)
-        except LookupError:
+        except (LookupError, ValueError):   # ValueError: a NUL in the name
             raise UnsupportedFormatError(path, f"unknown encoding {options.encoding!r}") from None
     else:
         detected = detect_encoding(head, complete)

@@ -238,7 +238,12 @@ def _read_options(data: dict[str, Any]) -> dict[str, Any]:
             _fail(f"{where}.delimiter", f"{delimiter!r} is not a usable delimiter")
         clean["delimiter"] = delimiter
     if data.get("encoding") is not None:
-        clean["encoding"] = _str(data["encoding"], f"{where}.encoding", 64)
+        encoding = _str(data["encoding"], f"{where}.encoding", 64)
+        try:
+            "".encode(encoding)   # unknown or not text (base64): LookupError; a NUL in the name: ValueError
+        except (LookupError, ValueError):
+            _fail(f"{where}.encoding", f"{encoding!r} is not a text encoding Python knows")
+        clean["encoding"] = encoding
     if data.get("header") is not None:
         clean["header"] = _bool(data["header"], f"{where}.header")
     if data.get("image_size") is not None:
