@@ -61,3 +61,13 @@ def test_self_test_passes_with_one_line(tmp_path):
 def test_self_test_fails_with_the_reason(tmp_path, capsys):
     assert run_self_test(sample=tmp_path / "missing.csv") == 1
     assert capsys.readouterr().err.strip() == f"self-test failed: the bundled sample is missing: {tmp_path}/missing.csv"
+
+
+def test_self_test_runs_where_stderr_has_no_file_descriptor(tmp_path, capsys, monkeypatch):
+    """Not yet enabled, faulthandler is pointed at sys.stderr; a captured stream (here capsys's) has
+    no fileno (io.UnsupportedOperation): the self test goes on without it and still reports."""
+    import faulthandler
+
+    monkeypatch.setattr(faulthandler, "is_enabled", lambda: False)
+    assert run_self_test(sample=tmp_path / "missing.csv") == 1
+    assert capsys.readouterr().err.strip() == f"self-test failed: the bundled sample is missing: {tmp_path}/missing.csv"
