@@ -18,8 +18,8 @@ keyed by "kind"; `encoder_from_dict` picks the class).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -43,7 +43,7 @@ DATETIME_PARTS = ("year", "month", "day", "weekday", "hour", "days")
 IMAGE_CHUNK_BYTES = 32 << 20   # float64 working memory per chunk of images
 
 
-def _stats(stats: dict) -> dict:
+def _stats(stats: dict[str, Any]) -> dict[str, Any]:
     return {"median": float(stats["median"]), "mean": float(stats["mean"]), "std": float(stats["std"]),
             "constant": bool(stats.get("constant", False))}
 
@@ -60,18 +60,18 @@ class Encoder:
     def width(self) -> int:
         return len(self.names())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         raise NotImplementedError
 
     @classmethod
-    def from_dict(cls, data: dict) -> Encoder:
+    def from_dict(cls, data: dict[str, Any]) -> Encoder:
         raise NotImplementedError
 
 
 class NumericEncoder(Encoder):
     kind = "numeric"
 
-    def __init__(self, column: str, stats: dict) -> None:
+    def __init__(self, column: str, stats: dict[str, Any]) -> None:
         self.column = column
         self.stats = _stats(stats)
 
@@ -93,11 +93,11 @@ class NumericEncoder(Encoder):
             numbers = columns if isinstance(columns, ColumnNumbers) else ColumnNumbers(columns)
             standardize(numbers, rows, [e.stats for e in encoders], out, _positions(at, out.shape[1]))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"column": self.column, "kind": self.kind, **self.stats}
 
     @classmethod
-    def from_dict(cls, data: dict) -> NumericEncoder:
+    def from_dict(cls, data: dict[str, Any]) -> NumericEncoder:
         return cls(data["column"], data)
 
 
@@ -152,11 +152,11 @@ class BoolEncoder(Encoder):
     def transform(self, column: pa.ChunkedArray, out: np.ndarray, at: int) -> None:
         self.write(self.prepare(column), None, out, at)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"column": self.column, "kind": self.kind, "mode": self.mode}
 
     @classmethod
-    def from_dict(cls, data: dict) -> BoolEncoder:
+    def from_dict(cls, data: dict[str, Any]) -> BoolEncoder:
         return cls(data["column"], data["mode"])
 
 
@@ -189,7 +189,7 @@ class CategoricalEncoder(Encoder):
         """Each row's one-hot position (-1: none), once per column; `write` takes rows."""
         values = label_strings(column)
         index = pc.index_in(values, value_set=pa.array(self.categories, pa.string()))
-        codes = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes: np.ndarray = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         width = len(self.categories)
         if self.other:
             codes[(codes < 0) & values.is_valid().to_numpy(zero_copy_only=False)] = width
@@ -207,12 +207,12 @@ class CategoricalEncoder(Encoder):
     def transform(self, column: pa.ChunkedArray, out: np.ndarray, at: int) -> None:
         self.write(self.prepare(column), None, out, at)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"column": self.column, "kind": self.kind, "categories": list(self.categories),
                 "other": self.other, "missing": self.missing}
 
     @classmethod
-    def from_dict(cls, data: dict) -> CategoricalEncoder:
+    def from_dict(cls, data: dict[str, Any]) -> CategoricalEncoder:
         return cls(data["column"], data["categories"], data["other"], data["missing"])
 
 
@@ -224,7 +224,7 @@ def _parts_block(column: pa.ChunkedArray, parts: Sequence[str]) -> np.ndarray:
 class DatetimeEncoder(Encoder):
     kind = "datetime"
 
-    def __init__(self, column: str, parts: dict[str, dict], date_format: object = None) -> None:
+    def __init__(self, column: str, parts: dict[str, dict[str, Any]], date_format: object = None) -> None:
         self.column = column
         self.parts = {part: _stats(stats) for part, stats in parts.items()}
         self.date_format = date_format   # how text dates were written: predict reads them so again
@@ -236,7 +236,7 @@ class DatetimeEncoder(Encoder):
     def fit(cls, name: str, column: pa.ChunkedArray, rows: np.ndarray | None, date_format: object,
             dropped: list[str]) -> DatetimeEncoder | None:
         stats = fit_stats(ArrayNumbers(_parts_block(column, DATETIME_PARTS)), rows)
-        parts = {}
+        parts: dict[str, dict[str, Any]] = {}
         for part, fitted in zip(DATETIME_PARTS, stats, strict=True):
             if fitted["constant"]:
                 dropped.append(f"{name}.{part}")
@@ -254,12 +254,12 @@ class DatetimeEncoder(Encoder):
     def transform(self, column: pa.ChunkedArray, out: np.ndarray, at: int) -> None:
         self.write(self.prepare(column), None, out, at)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"column": self.column, "kind": self.kind, "parts": {p: dict(s) for p, s in self.parts.items()},
                 "date_format": self.date_format}
 
     @classmethod
-    def from_dict(cls, data: dict) -> DatetimeEncoder:
+    def from_dict(cls, data: dict[str, Any]) -> DatetimeEncoder:
         return cls(data["column"], dict(data["parts"]), data.get("date_format"))
 
 
@@ -268,7 +268,7 @@ class ArrayEncoder(Encoder):
 
     kind = "array"
 
-    def __init__(self, shape: Sequence[int], index: Sequence[int], stats: Sequence[dict],
+    def __init__(self, shape: Sequence[int], index: Sequence[int], stats: Sequence[dict[str, Any]],
                  constant: dict[int, float] | None = None) -> None:
         self.shape = [int(s) for s in shape]
         self.index = [int(j) for j in index]
@@ -291,14 +291,14 @@ class ArrayEncoder(Encoder):
     def transform(self, features: np.ndarray, rows: Rows | None, out: np.ndarray) -> None:
         standardize(ArrayNumbers(_flat(features), self.index), rows, self.stats, out, slice(0, out.shape[1]))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "shape": list(self.shape), "index": list(self.index),
                 "median": [s["median"] for s in self.stats], "mean": [s["mean"] for s in self.stats],
                 "std": [s["std"] for s in self.stats], "constant_index": list(self.constant),
                 "constant_value": list(self.constant.values())}
 
     @classmethod
-    def from_dict(cls, data: dict) -> ArrayEncoder:
+    def from_dict(cls, data: dict[str, Any]) -> ArrayEncoder:
         stats = [{"median": m, "mean": a, "std": d}
                  for m, a, d in zip(data["median"], data["mean"], data["std"], strict=True)]
         constant = dict(zip(data.get("constant_index", ()), data.get("constant_value", ()), strict=True))
@@ -333,7 +333,7 @@ class ImageEncoder(Encoder):
         per_row = int(np.prod(features.shape[1:]))
         step = max(1, min(1 << 16, IMAGE_CHUNK_BYTES // (8 * max(1, per_row))))
 
-        def chunks():
+        def chunks() -> Iterator[np.ndarray]:
             for start in range(0, rows.size, step):
                 chunk = np.asarray(features[rows[start:start + step]], dtype=np.float64) * scale
                 yield chunk.reshape(-1, channels)
@@ -361,12 +361,12 @@ class ImageEncoder(Encoder):
             values /= std
             out[start:stop] = values.reshape(stop - start, -1)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "shape": list(self.shape), "scale": self.scale, "channels": self.channels,
                 "mean": list(self.mean), "std": list(self.std)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> ImageEncoder:
+    def from_dict(cls, data: dict[str, Any]) -> ImageEncoder:
         return cls(data["shape"], data["scale"], data["channels"], data["mean"], data["std"])
 
 
@@ -374,7 +374,7 @@ _KINDS: dict[str, type[Encoder]] = {cls.kind: cls for cls in (
     NumericEncoder, BoolEncoder, CategoricalEncoder, DatetimeEncoder, ArrayEncoder, ImageEncoder)}
 
 
-def encoder_from_dict(data: dict) -> Encoder:
+def encoder_from_dict(data: dict[str, Any]) -> Encoder:
     """The encoder a saved step describes (a KeyError or TypeError when it is malformed)."""
     kind = data["kind"]
     if kind not in _KINDS:

@@ -36,6 +36,7 @@ built for NPY/NPZ arrays and its own imputation and clipping; the reads stay the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -130,7 +131,7 @@ class Numbers:
 class ArrayNumbers(Numbers):
     """Columns `index` (every column if None) of a 2-D array [n, F]."""
 
-    def __init__(self, flat: np.ndarray, index: Sequence[int] | None = None, dtype: np.dtype | None = None) -> None:
+    def __init__(self, flat: np.ndarray, index: Sequence[int] | np.ndarray | None = None, dtype: np.dtype | None = None) -> None:
         self.flat = np.asarray(flat)    # a plain view: no np.memmap bookkeeping per slice
         if index is not None and list(index) == list(range(self.flat.shape[1])):
             index = None
@@ -249,7 +250,7 @@ class ColumnNumbers(Numbers):
                     dest[j, at] = arrays[p][local]
 
 
-def exact_stats(values: np.ndarray) -> dict:
+def exact_stats(values: np.ndarray) -> dict[str, Any]:
     """Median, mean and std of one float64 column (NaN = missing), exactly, scaled into [-1, 1]
     first so that sums of tiny (1e-300) or huge (1e300) values neither under- nor overflow."""
     finite = np.isfinite(values)
@@ -292,10 +293,12 @@ def _medians_of(numbers: Numbers, where: Rows) -> np.ndarray:
     # fitted exactly (scaled) in fit_stats.
     with np.errstate(over="ignore"):
         if not bad.any():
-            return np.median(sample, axis=1)
+            medians: np.ndarray = np.median(sample, axis=1)
+            return medians
         sample[bad] = np.nan
         sample[bad.all(axis=1)] = 0.0
-        return np.nanmedian(sample, axis=1)
+        medians = np.nanmedian(sample, axis=1)
+        return medians
 
 
 def _sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -323,7 +326,7 @@ def _sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> tuple
     return total, squares
 
 
-def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict]:
+def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
     """{"median", "mean", "std", "constant"} of each column over `rows` (every row if None).
 
     Rows that are most of the source, in order (a training split), are summed as every row
@@ -365,7 +368,7 @@ def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict]:
     return stats
 
 
-def standardize(numbers: Numbers, rows: Rows | None, stats: Sequence[dict], out: np.ndarray,
+def standardize(numbers: Numbers, rows: Rows | None, stats: Sequence[dict[str, Any]], out: np.ndarray,
                 columns: slice | np.ndarray) -> None:
     """out[i, columns] = (x - mean) / std of row i of `rows` (every row if None), missing and
     non-finite values first set to the median, clipped to float32's finite range."""
@@ -381,7 +384,11 @@ def standardize(numbers: Numbers, rows: Rows | None, stats: Sequence[dict], out:
     with np.errstate(over="ignore"):   # clipped below
         for start in range(0, n, step):
             stop = min(n, start + step)
-            where = rows[start:stop] if first is None else slice(first + start, first + stop)
+            if first is None:
+                assert rows is not None and not isinstance(rows, slice)
+                where: Rows = rows[start:stop]
+            else:
+                where = slice(first + start, first + stop)
             direct = full and dtype == np.float32   # computed in the output itself
             target = out[start:stop] if direct else numbers.block(where)
             source = numbers.view(where) if direct else None

@@ -34,7 +34,7 @@ def picture_shape(table: Table | None) -> tuple[int, int, int] | None:
     if len(shape) == 2:
         return (shape[0], shape[1], 1)
     if len(shape) == 3 and shape[2] in _CHANNELS:
-        return shape  # type: ignore[return-value]
+        return shape
     return None
 
 
@@ -53,10 +53,11 @@ def pixels_from_processed(preprocessor: Preprocessor, x: np.ndarray) -> np.ndarr
     shape = [int(s) for s in step["shape"]]
     if step["kind"] == "image":
         channels = int(step["channels"])
-        values = x.reshape(n, -1, channels) * np.asarray(step["std"]) + np.asarray(step["mean"])
+        values: np.ndarray = x.reshape(n, -1, channels) * np.asarray(step["std"]) + np.asarray(step["mean"])
         values /= float(step["scale"])
         if float(step["scale"]) != 1.0:   # uint8 pixels, scaled to [0, 1] by the preprocessing
-            return np.clip(np.rint(values), 0, 255).astype(np.uint8).reshape(n, *_hwc(shape))
+            pictures: np.ndarray = np.clip(np.rint(values), 0, 255).astype(np.uint8).reshape(n, *_hwc(shape))
+            return pictures
         return values.reshape(n, *_hwc(shape))
     values = np.zeros((n, math.prod(shape)), dtype=np.float64)
     values[:, step["index"]] = x.reshape(n, -1) * np.asarray(step["std"]) + np.asarray(step["mean"])
@@ -99,4 +100,5 @@ def display_bytes(pixels: np.ndarray, value_range: tuple[float, float]) -> np.nd
         return pixels
     low, high = value_range
     scaled = (np.asarray(pixels, dtype=np.float64) - low) * (255.0 / (high - low))
-    return np.clip(np.nan_to_num(np.rint(scaled), nan=0.0), 0, 255).astype(np.uint8)
+    screen: np.ndarray = np.clip(np.nan_to_num(np.rint(scaled), nan=0.0), 0, 255).astype(np.uint8)
+    return screen

@@ -31,6 +31,7 @@ shape every UDL has written; a later version is refused with a message naming it
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -60,6 +61,13 @@ FORMAT_VERSION = 1   # the saved shape (`to_dict`); unchanged since the first sa
 _F32_MAX = float(np.finfo(np.float32).max)
 CHUNK_BYTES = 32 << 20   # float64 working memory per chunk of rows
 
+# What a fit made ready for the first transform of its table: the table's columns, each numeric
+# column's position among the converted ones, and those converted numbers.
+_Ready = tuple[Any, dict[str, int], ColumnNumbers]
+# The encoders of a tabular preprocessing (one per feature column) and of an array's one step.
+_ColumnEncoder = NumericEncoder | BoolEncoder | CategoricalEncoder | DatetimeEncoder
+_ArrayStep = ArrayEncoder | ImageEncoder
+
 
 def chunk_rows(values_per_row: int) -> int:
     """Rows per chunk so that one chunk of float64 values stays near CHUNK_BYTES."""
@@ -77,7 +85,8 @@ def _numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return values
 
 
-def _label_source(table: Table, schema: Schema) -> dict:
+def _label_source(table: Table, schema: Schema) -> dict[str, Any]:
+    assert schema.label is not None   # inference always picks a label (named or guessed)
     info = schema.column(schema.label)
     return {"kind": info.kind, "dtype": info.dtype, "class_names": has_class_names(table)}
 
@@ -85,8 +94,8 @@ def _label_source(table: Table, schema: Schema) -> dict:
 class Preprocessor:
     """Fitted feature and label encoding; build one with `Preprocessor.fit`."""
 
-    def __init__(self, encoders: Sequence[Encoder | dict], *, layout: str, label: str | None, task: str,
-                 classes: Sequence[str], dropped: Sequence[str] = (), label_source: dict | None = None,
+    def __init__(self, encoders: Sequence[Encoder | dict[str, Any]], *, layout: str, label: str | None, task: str,
+                 classes: Sequence[str], dropped: Sequence[str] = (), label_source: dict[str, Any] | None = None,
                  y_mean: float = 0.0, y_std: float = 1.0, max_categories: int = 32,
                  warnings: Sequence[str] = ()) -> None:
         self.encoders = [e if isinstance(e, Encoder) else encoder_from_dict(e) for e in encoders]
@@ -101,10 +110,10 @@ class Preprocessor:
         self.max_categories = max_categories
         self.warnings = list(warnings)
         self.feature_names = [name for encoder in self.encoders for name in encoder.names()]
-        self._ready: tuple | None = None
+        self._ready: _Ready | None = None
 
     @property
-    def steps(self) -> list[dict]:
+    def steps(self) -> list[dict[str, Any]]:
         """The encoders as saved (one dict per feature column, or the one array/image step)."""
         return [encoder.to_dict() for encoder in self.encoders]
 
@@ -181,6 +190,7 @@ class Preprocessor:
         """int32 class indices (-1 missing/unknown) or float32 targets (NaN missing)."""
         rows = _as_rows(rows)
         if self.label_source.get("class_names"):
+            assert table.labels is not None   # class names come with a labels array
             codes = np.asarray(table.labels if rows is None else table.labels[rows])
             return np.ascontiguousarray(codes, dtype=np.int32)
         values = self._label_values(table, rows)
@@ -200,6 +210,7 @@ class Preprocessor:
     def _label_values(self, table: Table, rows: np.ndarray | None) -> pa.Array:
         label = self.label
         if table.is_tabular:
+            assert table.columns is not None
             if label not in table.columns.column_names:
                 raise SchemaError(table.source, f"the label column '{label}' is missing")
             column = table.columns.column(label)
@@ -207,6 +218,7 @@ class Preprocessor:
         if table.labels is not None:
             labels = np.asarray(table.labels if rows is None else table.labels[rows])
         else:
+            assert label is not None and table.features is not None
             j = int(label[1:])
             labels = np.asarray(table.features[:, j] if rows is None else table.features[rows, j])
         if labels.dtype.kind == "f":
@@ -216,7 +228,7 @@ class Preprocessor:
         return pa.array(labels)
 
     # saving -----------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "version": FORMAT_VERSION,
             "steps": self.steps,
@@ -233,7 +245,7 @@ class Preprocessor:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Preprocessor:
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
         version = data.get("version", 1) if isinstance(data, dict) else None
         if isinstance(version, int) and version > FORMAT_VERSION:
             raise ConfigError(f"this preprocessing was saved in format version {version} by a newer UDL; "
@@ -252,8 +264,9 @@ class Preprocessor:
 
 
 def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
-                 dropped: list[str]) -> tuple[list[Encoder], tuple | None]:
+                 dropped: list[str]) -> tuple[list[Encoder], _Ready | None]:
     """The encoders, and what the numeric block made ready (kept for the transform of this table)."""
+    assert table.columns is not None   # a tabular table
     infos = schema.feature_columns
     position = {name: i for i, name in enumerate(table.columns.column_names)}
     columns = [table.columns.column(position[info.name]) for info in infos]
@@ -261,6 +274,7 @@ def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_cate
     numbers = ColumnNumbers([c for _, c in numeric_infos], table.num_rows)
     numeric = iter(fit_numeric([name for name, _ in numeric_infos], numbers, rows))
     encoders: list[Encoder] = []
+    encoder: Encoder | None
     for info, column in zip(infos, columns, strict=True):
         if info.kind == "numeric":   # fitted a block of columns at a time
             encoder = next(numeric)
@@ -286,6 +300,7 @@ def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_cate
 
 def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str]) -> list[Encoder]:
     features = table.features
+    assert features is not None   # an array table
     if schema.layout == "image":
         return [ImageEncoder.fit(features, rows if rows is not None else np.arange(features.shape[0]))]
     if features.ndim == 2 and schema.feature_columns[0].kind != "tensor":
@@ -300,7 +315,7 @@ class Prepared:
     categories coded, dates split into parts), then written for any rows into an output: a
     long transform goes a chunk of rows at a time without casting a column per chunk."""
 
-    def __init__(self, pre: Preprocessor, table: Table, ready: tuple | None = None) -> None:
+    def __init__(self, pre: Preprocessor, table: Table, ready: _Ready | None = None) -> None:
         self.table = table
         self.layout = pre.layout
         self.encoders = pre.encoders
@@ -308,13 +323,17 @@ class Prepared:
         if pre.layout != "tabular":
             if table.is_tabular:
                 raise SchemaError(table.source, "this preprocessing was fitted on arrays, not a table of columns")
-            if list(table.features.shape[1:]) != self.encoders[0].shape:
+            step = cast(_ArrayStep, self.encoders[0])   # an array layout has one array or image step
+            assert table.features is not None   # a table that is not tabular holds features
+            if list(table.features.shape[1:]) != step.shape:
                 raise SchemaError(table.source, f"features have shape {list(table.features.shape[1:])}, "
-                                                f"the preprocessing expects {self.encoders[0].shape}")
+                                                f"the preprocessing expects {step.shape}")
             return
         if not table.is_tabular:
             raise SchemaError(table.source, "this preprocessing was fitted on a table of columns, not arrays")
-        needed = [encoder.column for encoder in self.encoders]
+        assert table.columns is not None
+        encoders = cast("list[_ColumnEncoder]", self.encoders)   # a tabular layout: one encoder a column
+        needed = [encoder.column for encoder in encoders]
         # Names to positions once: a lookup per column must not scan every column (issue 9).
         position = {name: i for i, name in enumerate(table.columns.column_names)}
         missing = [name for name in needed if name not in position]
@@ -324,9 +343,9 @@ class Prepared:
         self.numeric: list[NumericEncoder] = []
         self.numeric_at: list[int] = []
         numeric_columns = []
-        self.others: list[tuple[Encoder, object, int]] = []
+        self.others: list[tuple[BoolEncoder | CategoricalEncoder | DatetimeEncoder, Any, int]] = []
         at = 0
-        for encoder in self.encoders:
+        for encoder in encoders:
             column = table.columns.column(position[encoder.column])
             if isinstance(encoder, NumericEncoder):   # standardized a block of columns at a time
                 self.numeric.append(encoder)
@@ -343,7 +362,8 @@ class Prepared:
     def transform_into(self, rows: np.ndarray | slice | None, out: np.ndarray) -> None:
         """out = the features of `rows` (positions or a slice of the table; every row if None)."""
         if self.layout != "tabular":
-            self.encoders[0].transform(self.table.features, rows, out)
+            assert self.table.features is not None
+            cast(_ArrayStep, self.encoders[0]).transform(self.table.features, rows, out)
             return
         for encoder, state, at in self.others:
             encoder.write(state, rows, out, at)
