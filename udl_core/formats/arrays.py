@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 import numpy.lib.format as npformat
@@ -39,7 +39,7 @@ from udl_core.errors import (
     UnsafeInputError,
     UnsupportedFormatError,
 )
-from udl_core.formats.bounded import memory_budget, open_zip_member
+from udl_core.formats.bounded import BoundedReader, memory_budget, open_zip_member
 from udl_core.formats.dtypes import readable_array
 from udl_core.formats.pairs import FEATURE_NAMES, LABEL_NAMES, as_label_vector, join_labels
 from udl_core.formats.registry import register_reader, register_sizer
@@ -82,7 +82,7 @@ class ArrayInfo:
         return math.prod(self.shape) * self.dtype.itemsize  # Python ints: a lying header cannot overflow
 
 
-def _read_header(handle: BinaryIO, path: Path, what: str) -> ArrayInfo:
+def _read_header(handle: BinaryIO | BoundedReader, path: Path, what: str) -> ArrayInfo:
     start = handle.tell()
     try:
         version = npformat.read_magic(handle)
@@ -131,7 +131,7 @@ def read_npy(path: Path, options: ReadOptions) -> Table:
 def _map(path: Path, info: ArrayInfo, offset: int) -> np.ndarray:
     if info.nbytes == 0:  # mmap cannot map zero bytes
         return np.empty(info.shape, info.dtype)
-    order = "F" if info.fortran else "C"
+    order: Literal["C", "F"] = "F" if info.fortran else "C"
     return np.memmap(path, dtype=info.dtype, mode="r", offset=offset, shape=info.shape, order=order)
 
 
@@ -197,6 +197,7 @@ def _records_to_arrow(path: Path, arr: np.ndarray) -> pa.Table:
             columns[name] = _column(path, name, values)
 
     flat = arr.reshape(-1)
+    assert arr.dtype.names is not None  # only record arrays come here
     for field in arr.dtype.names:
         add(field, flat[field])
     return pa.table(columns)
@@ -220,7 +221,7 @@ def _column(path: Path, name: str, values: np.ndarray) -> pa.Array:
 
 # --- NPZ -------------------------------------------------------------------------------------
 
-_LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader, not in its typed API
 
 
 def _sniff_npz(path: Path, head: bytes) -> bool:
@@ -281,7 +282,7 @@ def _load_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, 
                 raise CorruptFileError(path, f"{what} cannot be read ({exc})") from None
             if len(data) < info.nbytes:
                 raise CorruptFileError(path, f"{what} is truncated")
-            order = "F" if info.fortran else "C"
+            order: Literal["C", "F"] = "F" if info.fortran else "C"
             return np.frombuffer(data, info.dtype, count=len(data) // max(1, info.dtype.itemsize)).reshape(
                 info.shape, order=order
             )
@@ -334,6 +335,8 @@ def read_npz(path: Path, options: ReadOptions) -> Table:
             _check_sizes(path, members, options)
             by_key = {_member_key(m.filename): m for m in members}
             keys = sorted(by_key)
+            x_key: str | None
+            y_key: str | None
             if len(keys) == 1:
                 x_key, y_key = keys[0], None
             else:

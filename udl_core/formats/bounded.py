@@ -20,7 +20,7 @@ import re
 import struct
 import zipfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO, Protocol, cast
 
 from udl_core.errors import ConfigError, MemoryBudgetError
 from udl_core.table import ReadOptions
@@ -125,12 +125,20 @@ class Budget:
             raise _refuse(self.path, self.what, self.limit, self.held)
 
 
+class _Stream(Protocol):
+    """What `BoundedReader` reads from: a binary file, or a decompressing stream over one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class BoundedReader:
     """A binary file that counts the bytes read through it and raises `MemoryBudgetError`
     once they pass `limit`; `count` is how many it handed on. Usable wherever a file object is
     (numpy's header parser, `pyarrow.PythonFile`)."""
 
-    def __init__(self, raw: BinaryIO, limit: int, path: Path | str, what: str) -> None:
+    def __init__(self, raw: _Stream, limit: int, path: Path | str, what: str) -> None:
         self._raw = raw
         self.limit = limit
         self.count = 0
@@ -186,10 +194,12 @@ class _Slice:
         self._handle.close()
 
 
-_LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
+# zipfile's structFileHeader and stringFileHeader (module constants, not in its typed API).
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_LOCAL_MAGIC = b"PK\x03\x04"
 
 
-def _lzma_filters(props: bytes) -> list[dict]:
+def _lzma_filters(props: bytes) -> list[dict[str, Any]]:
     """The LZMA1 filter a zip member's 5-byte properties describe (APPNOTE 5.8.8)."""
     if len(props) != 5 or props[0] >= 9 * 5 * 5:
         raise zipfile.BadZipFile("bad LZMA properties")
@@ -215,18 +225,20 @@ def open_zip_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInf
     try:
         handle.seek(member.header_offset)
         fields = _LOCAL_HEADER.unpack(handle.read(_LOCAL_HEADER.size))
-        if fields[0] != zipfile.stringFileHeader:
+        if fields[0] != _LOCAL_MAGIC:
             raise zipfile.BadZipFile(f"bad local header for {member.filename}")
         start = member.header_offset + _LOCAL_HEADER.size + fields[10] + fields[11]
         raw = _Slice(handle, start, member.compress_size)
+        # The decompressors only read() it, the one file method a _Slice has.
+        compressed = cast(IO[bytes], raw)
         if member.compress_type == zipfile.ZIP_BZIP2:
-            stream: BinaryIO = bz2.BZ2File(raw)
+            stream: bz2.BZ2File | lzma.LZMAFile = bz2.BZ2File(compressed)
         else:
             head = raw.read(4)
             if len(head) < 4:
                 raise zipfile.BadZipFile(f"{member.filename}: truncated LZMA header")
             props = raw.read(struct.unpack("<H", head[2:4])[0])
-            stream = lzma.LZMAFile(raw, format=lzma.FORMAT_RAW, filters=_lzma_filters(props))
+            stream = lzma.LZMAFile(compressed, format=lzma.FORMAT_RAW, filters=_lzma_filters(props))
     except BaseException:
         handle.close()
         raise
@@ -236,7 +248,7 @@ def open_zip_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInf
 class _Closing:
     """A decompressing stream that closes the file under it too."""
 
-    def __init__(self, stream: BinaryIO, handle: BinaryIO) -> None:
+    def __init__(self, stream: bz2.BZ2File | lzma.LZMAFile, handle: BinaryIO) -> None:
         self._stream = stream
         self._handle = handle
 

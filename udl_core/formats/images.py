@@ -30,10 +30,11 @@ import os
 import stat
 import warnings
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
@@ -70,6 +71,10 @@ _TRANSPOSE = {  # EXIF orientation -> the turn that shows the image upright (as 
 _TURNED = (5, 6, 7, 8)  # orientations that swap width and height
 _SPLIT_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation"})
 _CHUNK = 128  # images decoded between progress events (and between cancel points)
+T = TypeVar("T")
+# One image's header (_probe): (width, height) as shown, grayscale, EXIF orientation.
+_Probed = tuple[tuple[int, int], bool, int]
+_Header = tuple[_Probed | None, str | None]  # (header, None) or (None, why it cannot be read)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def _is_data_file(name: str) -> bool:
     return name.lower().endswith(tuple(extensions))
 
 
-def _is_kind(entry: os.DirEntry, kind: str) -> bool:
+def _is_kind(entry: os.DirEntry[str], kind: str) -> bool:
     """`entry.is_dir()` / `is_file()`, False for a link loop (ELOOP) or anything unreadable."""
     try:
         return entry.is_dir() if kind == "dir" else entry.is_file()
@@ -109,8 +114,8 @@ def _scan(root: Path) -> tuple[list[str], list[_Image], list[str]]:
     """Class names, candidate images in a fixed order, and notes; raises on a bad layout."""
     notes: list[str] = []
     try:
-        with os.scandir(root) as entries:
-            entries = sorted(entries, key=lambda e: e.name)
+        with os.scandir(root) as scanned:
+            entries = sorted(scanned, key=lambda e: e.name)
     except OSError as exc:
         raise _unreadable(exc) from None
     root_real = os.path.realpath(root)
@@ -199,7 +204,7 @@ def image_files(root: Path) -> list[str]:
     return [item.rel for item in _scan(root)[1]]
 
 
-def _probe(root: Path, item: _Image) -> tuple[tuple[int, int], bool, int]:
+def _probe(root: Path, item: _Image) -> _Probed:
     """(width, height) as shown, whether it is grayscale, and its EXIF orientation: header only.
 
     A decompression bomb refuses the whole folder: it is hostile input, not a damaged file.
@@ -265,7 +270,7 @@ def _decode(path: str, size: tuple[int, int], gray: bool, orientation: int) -> n
     return pixels[..., None] if gray else pixels
 
 
-def _try(job) -> tuple[object, str | None]:
+def _try(job: Callable[[], T]) -> tuple[T | None, str | None]:
     try:
         return job(), None
     except UnsafeInputError:
@@ -294,10 +299,10 @@ class _Survey:
 
 # The last survey's header reads, by (path, size, mtime): the estimate shown before a load and
 # the load itself survey the same folder, and opening every header twice doubled that time.
-_HEADERS: dict[tuple[str, int, int], tuple] = {}
+_HEADERS: dict[tuple[str, int, int], _Header] = {}
 
 
-def _probe_cached(root: Path, item: _Image, seen: dict[tuple[str, int, int], tuple]) -> tuple:
+def _probe_cached(root: Path, item: _Image, seen: dict[tuple[str, int, int], _Header]) -> _Header:
     """`(probed, reason)` for one image, from the last survey when the file has not changed."""
     try:
         info = os.stat(item.path)
@@ -319,12 +324,13 @@ def _survey(root: Path) -> Generator[Progress, None, _Survey]:
     total = len(images)
     yield Progress("scan", 0, total, f"found {total} images in {len(classes)} classes")
     survey = _Survey(classes, total, [], [], [], True, [], notes)
-    seen: dict[tuple[str, int, int], tuple] = {}
+    seen: dict[tuple[str, int, int], _Header] = {}
     for i, item in enumerate(images, 1):
         probed, reason = _probe_cached(root, item, seen)
         if reason:
             survey.bad.append(BadRecord(str(root), item.rel, reason))
         else:
+            assert probed is not None  # _try gives a reason or a header
             survey.good.append(item)
             survey.turns.append(probed[2])
             survey.sizes.append(probed[0])
@@ -391,6 +397,7 @@ def read_image_folder(path: Path, options: ReadOptions) -> Generator[Progress, N
                 if reason:
                     bad.append(BadRecord(str(root), item.rel, reason))
                     continue
+                assert pixels is not None  # _try gives a reason or the pixels
                 features[kept] = pixels
                 labels[kept] = item.label
                 kept += 1

@@ -16,7 +16,7 @@ import os
 import stat
 from collections.abc import Generator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -73,8 +73,8 @@ def nesting_depth(data: bytes) -> int:
         folded = raw | 0x20  # "[" -> "{" and "]" -> "}": two compares find all four
         brackets = np.flatnonzero((folded == 0x7B) | (folded == 0x7D))
         if not brackets.size:  # only the string state carries over
-            quotes = data.count(b'"', start, end) - data.count(b'\\"', start, end)
-            inside ^= bool(quotes % 2)
+            unescaped = data.count(b'"', start, end) - data.count(b'\\"', start, end)
+            inside ^= bool(unescaped % 2)
             continue
         quotes = np.flatnonzero(raw == _QUOTE)
         if quotes.size and data.find(b"\\", max(start - 1, 0), end) >= 0:
@@ -132,7 +132,9 @@ def _text_head(head: bytes) -> str | None:
 def sniff_json(path: Path, head: bytes) -> bool:
     """Text whose first non-blank character opens a JSON array or object."""
     text = _text_head(head)
-    return bool(text) and text[0] in "[{"
+    if not text:
+        return False
+    return text[0] in "[{"
 
 
 def _is_lines(path: Path, text: str) -> bool:
@@ -268,7 +270,7 @@ def _as_float(value: int | float) -> float:
         return math.copysign(math.inf, value)
 
 
-def _from_records(records: list[dict], notes: list[str]) -> pa.Table:
+def _from_records(records: list[dict[str, Any]], notes: list[str]) -> pa.Table:
     """Records polars cannot type (a key holding numbers and text) as arrow, column by column."""
     names: dict[str, None] = {}
     for record in records:
@@ -298,7 +300,7 @@ def _finish(table: pa.Table, options: ReadOptions, notes: list[str] | None = Non
     table = normalise_types(table, notes)
     zoned: list[str] = []
     missing = pa.array(list(options.missing_values), pa.string())
-    columns = []
+    columns: list[pa.ChunkedArray] = []
     for column in table.columns:
         if pa.types.is_string(column.type):
             column = pc.if_else(pc.is_in(column, missing), pa.scalar(None, pa.string()), column)
@@ -362,7 +364,8 @@ def _read_document(path: Path, data: bytes, notes: list[str]) -> pa.Table:
     except RecursionError:
         raise UnsafeInputError(path, "nests too deeply to parse") from None
     except ValueError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}: {exc.msg}" if hasattr(exc, "lineno") else str(exc)
+        where = (f"line {exc.lineno}, column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError)
+                 else str(exc))
         raise CorruptFileError(path, f"is not valid JSON ({where})") from None
     if isinstance(document, dict):
         lists = [value for value in document.values() if isinstance(value, list)]
@@ -399,7 +402,7 @@ def _read_lines(path: Path, data: bytes, options: ReadOptions, notes: list[str],
     except (pa.ArrowException, ValueError):
         pass  # some line is malformed, or a key changes kind: find out line by line
     good: list[bytes] = []
-    records: list[dict] = []
+    records: list[dict[str, Any]] = []
     bad: list[BadRecord] = []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
@@ -492,6 +495,7 @@ def _size_json(path: Path, options: ReadOptions) -> Sized:
     if complete or not sample.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         if complete or path.stat().st_size <= 8 * SIZE_SAMPLE_BYTES:
             table = read_table(path, options)
+            assert table.columns is not None  # JSON is read as columns
             return Sized(table.num_rows, True, table.columns.nbytes, table)
         return _size_json_array(path)
     lines = [line for line in sample.splitlines() if line.strip()]
@@ -526,7 +530,7 @@ def _lines_table(sample: bytes) -> pa.Table | None:
         return None
 
 
-def _records_table(records: list[dict]) -> pa.Table:
+def _records_table(records: list[dict[str, Any]]) -> pa.Table:
     import polars as pl  # on first use: its import is a quarter of the app's start-up
 
     try:
