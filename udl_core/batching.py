@@ -219,7 +219,7 @@ def _chunk_rows(data: Split, batch_size: int) -> int:
     return max(1, CHUNK_BYTES // (row_bytes * batch_size)) * batch_size
 
 
-def gather(data: Split, index: np.ndarray, touched: Callable[[int], object] | None = None
+def gather(data: Split, index: np.ndarray | range, touched: Callable[[int], object] | None = None
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, rows) of `data` at positions `index`, new arrays. Given `touched` (a split in
     memory-mapped spill files), the rows are read in file order, PIECE_BYTES of x's file at a
@@ -245,7 +245,7 @@ def gather(data: Split, index: np.ndarray, touched: Callable[[int], object] | No
     return x, y, rows
 
 
-def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int,
+def _chunks(data: Split, order: np.ndarray | range, batch_size: int, num_batches: int,
             touched: Callable[[int], object] | None = None) -> Iterator[tuple[Any, ...]]:
     per_chunk = _chunk_rows(data, batch_size)
     end = min(len(order), num_batches * batch_size)
@@ -253,7 +253,7 @@ def _chunks(data: Split, order: np.ndarray, batch_size: int, num_batches: int,
         yield (start // batch_size, *gather(data, order[start:min(end, start + per_chunk)], touched))
 
 
-def iter_batches(data: Split, order: np.ndarray, batch_size: int, num_batches: int, *,
+def iter_batches(data: Split, order: np.ndarray | range, batch_size: int, num_batches: int, *,
                  feature_names: Sequence[str], split: str, epoch: int, prefetch: int,
                  raw_rows: Callable[[np.ndarray], dict[str, list[Any]]] | None,
                  touched: Callable[[int], object] | None = None) -> Iterator[Batch]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +47,7 @@ from udl_core.values import check_seed
 __all__ = ["Batch", "ProcessedData", "Split", "UnifiedDataLoader", "take_rows"]
 
 _SPLITS = ("train", "val")
+_T = TypeVar("_T")
 
 
 class UnifiedDataLoader:
@@ -82,10 +84,11 @@ class UnifiedDataLoader:
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
         self.seed = check_seed(seed)
-        if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) \
-                or not 0.0 <= float(val_fraction) < 1.0:
+        fraction: object = val_fraction   # checked as any value a caller may pass
+        if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) \
+                or not 0.0 <= float(fraction) < 1.0:
             raise ConfigError(f"val_fraction must be at least 0 and below 1, got {val_fraction!r}")
-        self.val_fraction = float(val_fraction)
+        self.val_fraction = float(fraction)
         if task not in ("auto", "classification", "regression"):
             raise ConfigError(f"task must be auto, classification or regression, got {task!r}")
         self.task_option = task
@@ -171,6 +174,11 @@ class UnifiedDataLoader:
         yield Progress("preprocess", total, total, f"{total} rows -> {self.preprocessor.feature_dim} features")
         return self
 
+    @overload
+    def _step(self, job: Generator[Progress | Notice, None, _T]) -> Generator[Progress | Notice, None, _T]: ...
+    @overload
+    def _step(self, job: Iterator[Progress | Notice]) -> Generator[Progress | Notice, None, object]: ...
+
     def _step(self, job: Iterator[Progress | Notice]) -> Generator[Progress | Notice, None, object]:
         """One step of the pipeline: its events passed on, each warning's message also kept in
         `warnings` (the one place a load warning is recorded); returns the step's value."""
@@ -232,36 +240,43 @@ class UnifiedDataLoader:
     @property
     def feature_names(self) -> list[str]:
         self._loaded()
+        assert self.preprocessor is not None   # loaded: set before the splits
         return self.preprocessor.feature_names
 
     @property
     def feature_dim(self) -> int:
         self._loaded()
+        assert self.preprocessor is not None   # loaded: set before the splits
         return self.preprocessor.feature_dim
 
     @property
     def task(self) -> str:
         self._loaded()
+        assert self.schema is not None   # loaded: set before the splits
         return self.schema.task
 
     @property
     def classes(self) -> tuple[str, ...]:
         self._loaded()
+        assert self.schema is not None   # loaded: set before the splits
         return self.schema.classes
 
     @property
     def num_classes(self) -> int:
         self._loaded()
+        assert self.preprocessor is not None   # loaded: set before the splits
         return self.preprocessor.num_classes
 
     @property
     def num_train(self) -> int:
         self._loaded()
+        assert self.train_data is not None
         return len(self.train_data)
 
     @property
     def num_val(self) -> int:
         self._loaded()
+        assert self.val_data is not None
         return len(self.val_data)
 
     @property
@@ -269,6 +284,7 @@ class UnifiedDataLoader:
         """Every labelled row, processed, in file order (built from the splits on first use)."""
         self._loaded()
         if self._processed is None:
+            assert self.train_data is not None and self.val_data is not None
             x, y, rows = self._storage.merge(self.train_data, self.val_data)
             self._processed = ProcessedData(x, y, list(self.feature_names), rows)
         return self._processed
@@ -278,6 +294,7 @@ class UnifiedDataLoader:
         self._loaded()
         if split not in _SPLITS:
             raise ConfigError(f"split must be 'train' or 'val', got {split!r}")
+        assert self.train_data is not None and self.val_data is not None
         return self.train_data if split == "train" else self.val_data
 
     def num_batches(self, split: str = "train") -> int:
@@ -333,7 +350,7 @@ class UnifiedDataLoader:
         return self.batches("train", epoch)
 
     # raw rows ---------------------------------------------------------------------------
-    def raw_rows(self, rows: Sequence[int] | np.ndarray) -> dict[str, list]:
+    def raw_rows(self, rows: Sequence[int] | np.ndarray) -> dict[str, list[Any]]:
         """The raw values of Table rows `rows`: column -> list (arrays: one array per row)."""
         if self.table is None:
             raise ConfigError("the loader has not loaded its data yet: call load() first")
@@ -342,7 +359,8 @@ class UnifiedDataLoader:
         if table.is_tabular:
             taken = take_rows(table.columns, rows, self.release_pages)
             return {name: python_values(column) for name, column in zip(taken.column_names, taken.columns)}
-        out: dict[str, list] = {}
+        out: dict[str, list[Any]] = {}
+        assert table.features is not None   # not tabular: an array's features
         features = np.asarray(table.features[rows])
         names = [c.name for c in self.schema.columns] if self.schema is not None else []
         if features.ndim == 2 and names and names[0] == "f0":
@@ -353,6 +371,7 @@ class UnifiedDataLoader:
         if table.labels is not None:
             labels = np.asarray(table.labels[rows])
             name = self.schema.label if self.schema is not None else (table.label_name or "label")
+            assert name is not None   # an inferred schema always names its label
             if table.class_names and labels.dtype.kind in "iu":
                 out[name] = [table.class_names[k] for k in labels.tolist()]
             else:

@@ -102,7 +102,7 @@ def read(path: str, options: ReadOptions, label: str | None, owner: object, budg
     return Read(table, InMemory(), estimate)
 
 
-def _spilled(path: str, reader: str, options: ReadOptions, estimate: object, storage: Spilled
+def _spilled(path: str, reader: str, options: ReadOptions, estimate: Estimate, storage: Spilled
              ) -> Generator[Progress | Notice, None, Read]:
     from udl_core.formats import load_table
     from udl_core.streaming import spill_table
@@ -114,7 +114,8 @@ def _spilled(path: str, reader: str, options: ReadOptions, estimate: object, sto
         yield notice
         table = yield from load_table(path, options)
         for array in (table.features, table.labels):
-            storage.folder.watch(array)
+            if array is not None:   # (an NPY without labels: nothing to watch)
+                storage.folder.watch(array)
         return Read(table, storage, estimate, notice)
     notice = Notice(f"{name} is larger than the memory budget ({estimate}); it is streamed to a "
                     f"memory-mapped file in {storage.folder.path}", "warning")
@@ -196,7 +197,7 @@ def transform(table: Table, pre: Preprocessor, labelled: Labelled, storage: InMe
     return Split(x_train, y_train, train_rows), Split(x_val, y_val, val_rows)
 
 
-def _estimate(path: str, options: ReadOptions, label: str | None) -> object:
+def _estimate(path: str, options: ReadOptions, label: str | None) -> Estimate:
     return estimate(path, options, label=label)
 
 
@@ -214,7 +215,7 @@ def fitted_dim(sample: Table, label: str | None) -> int:
             pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) for t in columns.schema.types):
         # a wide table of numbers: one feature a column (the label among them). Inference and a fit
         # cost ~1 ms a column here (1.6 s of `udl inspect` at 1,500), to drop a constant column or two.
-        return max(columns.num_columns - 1, 1)
+        return max(int(columns.num_columns) - 1, 1)
     try:
         schema = infer(sample, label=label)
         return Preprocessor.fit(sample, schema).feature_dim

@@ -50,7 +50,7 @@ import shutil
 import socket
 import tempfile
 import weakref
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -267,7 +267,8 @@ def batch_rows(path: Path, options: ReadOptions, expected_rows: int | None) -> i
     return int(min(BATCH_ROWS, max(MIN_BATCH_ROWS, memory_budget(options) // (32 * max(64.0, row_bytes)))))
 
 
-def _batches(reader: str, path: Path, options: ReadOptions, quarantine: list[BadRecord], rows: int):
+def _batches(reader: str, path: Path, options: ReadOptions, quarantine: list[BadRecord], rows: int
+             ) -> Iterator[pa.RecordBatch]:
     if reader == "parquet":
         from udl_core.formats.columnar import iter_parquet_batches
 
@@ -560,6 +561,7 @@ class Spilled(InMemory):
     (removed with its owner), whose resident pages are dropped as they are touched."""
 
     streamed = True
+    folder: SpillFolder
 
     def __init__(self, owner: object, release_bytes: int) -> None:
         self.folder = SpillFolder(owner, release_bytes)
@@ -649,13 +651,15 @@ def _raw_row_bytes(table: Table) -> int:
     """Bytes of one raw row, on average (what a slice of the mapped table touches)."""
     if not table.num_rows:
         return 0
-    if table.is_tabular:
-        return -(-table.columns.nbytes // table.num_rows)
+    if table.columns is not None:
+        return int(-(-table.columns.nbytes // table.num_rows))
+    assert table.features is not None
     return int(np.prod(table.features.shape[1:])) * table.features.itemsize + 8
 
 
 def raw_width(table: Table) -> int:
     """Raw values per row: a table's columns, an array's values per row."""
-    if table.is_tabular:
-        return table.columns.num_columns
+    if table.columns is not None:
+        return int(table.columns.num_columns)
+    assert table.features is not None
     return int(np.prod(table.features.shape[1:]))
