@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import gc
 import threading
-import weakref
-
-from PySide6.QtCore import QObject
 
 from udl_gui.gc_guard import GuiThreadCollector
-
-
-class _Cycle(QObject):
-    def __init__(self) -> None:
-        super().__init__()
-        self.me = self   # a reference cycle: only the collector frees it
-        self.destroyed.connect(lambda *_: None)
 
 
 def _churn() -> None:
@@ -27,31 +17,50 @@ def _churn() -> None:
 
 
 def test_a_worker_thread_never_collects_while_the_guard_is_on(qtbot, _collect_on_gui_thread):
+    """Every collection runs on this (the GUI) thread: the worker's allocations start none,
+    the guard's timer starts one once a generation is past its threshold. (Watched through
+    gc.callbacks, not through one cycle: a window's background imports may gc.freeze() it.)"""
     assert not gc.isenabled()
-    cycle = _Cycle()
-    ref = weakref.ref(cycle)
-    del cycle
-    worker = threading.Thread(target=_churn)
-    worker.start()
-    worker.join()
-    assert ref() is not None   # the worker's allocations did not run a collection
-    alive = [[i] for i in range(_collect_on_gui_thread.threshold[0] + 100)]   # a collection is due
-    qtbot.waitUntil(lambda: ref() is None, timeout=5000)   # the guard's timer, on this thread
-    del alive
+    threads: list[int] = []
+
+    def seen(phase: str, _info: dict) -> None:
+        if phase == "start":
+            threads.append(threading.get_ident())
+
+    gc.callbacks.append(seen)
+    try:
+        worker = threading.Thread(target=_churn)
+        worker.start()
+        worker.join()
+        assert worker.ident not in threads   # the worker's allocations ran no collection
+        alive = [[i] for i in range(_collect_on_gui_thread.threshold[0] + 100)]   # a collection is due
+        qtbot.waitUntil(lambda: threading.get_ident() in threads, timeout=5000)   # the guard's timer
+        assert set(threads) == {threading.get_ident()}
+        del alive
+    finally:
+        gc.callbacks.remove(seen)
 
 
 def test_collect_due_collects_a_generation_past_its_threshold_and_stop_restores(qtbot):
     enabled = gc.isenabled()
     collector = GuiThreadCollector(interval_ms=60_000)
+    generations: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(seen)
     try:
-        gc.collect()   # counts start at zero; the cycle made after this is the young one
-        cycle = _Cycle()
-        ref = weakref.ref(cycle)
-        del cycle
+        gc.collect()   # counts start at zero
+        generations.clear()
+        collector.collect_due()
+        assert generations == []   # nothing due yet
         alive = [[i] for i in range(collector.threshold[0] + 100)]   # generation 0 past its threshold
-        assert collector.collect_due() > 0
-        assert ref() is None
+        collector.collect_due()
+        assert generations[:1] == [0]
         del alive
     finally:
+        gc.callbacks.remove(seen)
         collector.stop()
     assert gc.isenabled() == enabled
