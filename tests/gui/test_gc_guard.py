@@ -16,10 +16,12 @@ def _churn() -> None:
         keep.pop()
 
 
-def test_a_worker_thread_never_collects_while_the_guard_is_on(qtbot, _collect_on_gui_thread):
+def test_a_worker_thread_never_collects_while_the_guard_is_on(qtbot):
     """Every collection runs on this (the GUI) thread: the worker's allocations start none,
     the guard's timer starts one once a generation is past its threshold. (Watched through
     gc.callbacks, not through one cycle: a window's background imports may gc.freeze() it.)"""
+    enabled = gc.isenabled()
+    guard = GuiThreadCollector(interval_ms=20)
     assert not gc.isenabled()
     threads: list[int] = []
 
@@ -33,12 +35,16 @@ def test_a_worker_thread_never_collects_while_the_guard_is_on(qtbot, _collect_on
         worker.start()
         worker.join()
         assert worker.ident not in threads   # the worker's allocations ran no collection
-        alive = [[i] for i in range(_collect_on_gui_thread.threshold[0] + 100)]   # a collection is due
+        alive = [[i] for i in range(guard.threshold[0] + 100)]   # a collection is due
         qtbot.waitUntil(lambda: threading.get_ident() in threads, timeout=5000)   # the guard's timer
         assert set(threads) == {threading.get_ident()}
         del alive
     finally:
         gc.callbacks.remove(seen)
+        guard.stop()
+        if not enabled:
+            gc.disable()   # the session's guard is still on
+    assert gc.isenabled() == enabled
 
 
 def test_collect_due_collects_a_generation_past_its_threshold_and_stop_restores(qtbot):
