@@ -35,10 +35,17 @@ def test_a_worker_thread_never_collects_while_the_guard_is_on(qtbot):
         worker.start()
         worker.join()
         assert worker.ident not in threads   # the worker's allocations ran no collection
-        alive = [[i] for i in range(guard.threshold[0] + 100)]   # a collection is due
-        qtbot.waitUntil(lambda: threading.get_ident() in threads, timeout=5000)   # the guard's timer
+        alive: list[list[list[int]]] = []
+
+        def collected_here() -> bool:
+            # Keep generation 0 past its threshold: objects freed by the event loop meanwhile
+            # (other tests' deferred deletes) lower its count.
+            alive.append([[i] for i in range(guard.threshold[0] + 100)])
+            return threading.get_ident() in threads
+
+        qtbot.waitUntil(collected_here, timeout=5000)   # the guard's timer, on this thread
         assert set(threads) == {threading.get_ident()}
-        del alive
+        alive.clear()
     finally:
         gc.callbacks.remove(seen)
         guard.stop()
