@@ -82,13 +82,7 @@ class ChecksPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.list, 1)
 
-        r = self.runner
-        r.started.connect(self._on_runner_started)
-        r.progressed.connect(self._on_runner_progressed)
-        r.returned.connect(self._on_runner_returned)
-        r.errored.connect(self._on_runner_errored)
-        r.cancelled.connect(self._on_runner_cancelled)
-        r.finished.connect(self._on_runner_finished)
+        self.runner.listen(self)
 
     # public API ---------------------------------------------------------------------------------
     def set_loader(self, loader: Any) -> None:

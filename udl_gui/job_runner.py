@@ -46,6 +46,13 @@ class JobRunner(QObject):
         job = self.current
         return job is not None and job.active and not job.stop_requested
 
+    SIGNALS = ("started", "progressed", "returned", "errored", "cancelled", "finished")
+
+    def listen(self, listener: QObject) -> None:
+        """Connect each of the runner's signals to `listener._on_runner_<signal>`."""
+        for name in self.SIGNALS:
+            getattr(self, name).connect(getattr(listener, f"_on_runner_{name}"))
+
     def start(self, kind: str, fn: Any, *args: Any, thread: QThread | None = None, background: bool = False,
               **kwargs: Any) -> Job:
         """Run `fn(*args, **kwargs)` (a generator) as a job named `kind`; see the module doc."""

@@ -89,13 +89,7 @@ class RunController(QObject):
         c = self.controls
         c.run_button.clicked.connect(self.run)
         c.stop_button.clicked.connect(self.stop)
-        r = runner
-        r.started.connect(self._on_runner_started)
-        r.progressed.connect(self._on_runner_progressed)
-        r.returned.connect(self._on_runner_returned)
-        r.errored.connect(self._on_runner_errored)
-        r.cancelled.connect(self._on_runner_cancelled)
-        r.finished.connect(self._on_runner_finished)
+        runner.listen(self)
         dataset.loaded.connect(self._on_dataset_loaded)
         self._set_busy(False)
 
