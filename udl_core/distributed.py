@@ -1,0 +1,128 @@
+"""One run over several processes or machines, on MLX's own distributed layer (`mx.distributed`).
+
+`mlx.launch -n 2 --backend ring -- python -m udl_core train data.csv --distributed` starts two
+processes; in each, `init_world()` gives a `World`: its `rank` r of `size` n and the group that
+`all_sum` and `all_gather` run over (the ring backend over TCP, MPI, or NCCL on CUDA; UDL adds no
+transport of its own). Without a launcher the world is one process (rank 0 of 1) and every
+reduction below is the identity, so the same code runs on one machine unchanged.
+
+The rules every rank follows (docs/training.md, "Several machines"):
+
+* every rank computes the same seeded split and the same per-epoch permutation, and each global
+  batch of `batch_size` rows is split across ranks: rank r takes rows r, r+n, r+2n... of it
+  (`piece`). Every rank runs the same number of steps; no row is dropped or repeated: the last
+  global batch may be shorter, and a rank's piece of it may be shorter still, or empty;
+* the step's loss on a piece is weighted by the piece's share of its global batch, so that the
+  averaged gradient (`mlx.nn.average_gradients`) is the gradient of the global batch's mean loss;
+* only rank 0 prints, plots and saves.
+
+Reductions run on the CPU stream in float64 or int64 (`sum`), so fitted statistics are the same
+on every rank and equal a single process's up to float64 rounding; `gather` moves small JSON
+values (category counts, shard sizes, fingerprints) between ranks. MLX is imported on first use:
+importing this module loads none.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LOCAL", "World", "init_world", "launch_command", "piece", "row_range", "shell_line"]
+
+
+@dataclass(frozen=True)
+class World:
+    """Rank `rank` of `size` processes, and the `mx.distributed` group they reduce over."""
+
+    rank: int = 0
+    size: int = 1
+    group: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+    @property
+    def main(self) -> bool:
+        """Rank 0: the one that prints, plots and saves."""
+        return self.rank == 0
+
+    def sum(self, values: np.ndarray | Sequence[float] | float) -> np.ndarray:
+        """`values` summed over every rank: int64 for integers and booleans, float64 otherwise."""
+        array = np.asarray(values)
+        array = array.astype(np.int64 if array.dtype.kind in "biu" else np.float64)
+        if not self.distributed:
+            return array.copy()
+        from udl_core.mlx_runtime import mx
+
+        dtype = mx.int64 if array.dtype.kind == "i" else mx.float64
+        # float64 exists on MLX's CPU only: every reduction runs there, whatever the step's device
+        total = mx.distributed.all_sum(mx.array(array, dtype=dtype), group=self.group, stream=mx.cpu)
+        return np.array(total)
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every rank's `value` (anything `json.dumps` takes), in rank order, on every rank."""
+        if not self.distributed:
+            return [json.loads(json.dumps(value))]
+        from udl_core.mlx_runtime import mx
+
+        data = np.frombuffer(json.dumps(value).encode(), dtype=np.uint8)
+        sizes = np.array(mx.distributed.all_gather(mx.array(np.array([data.size], np.int64), dtype=mx.int64),
+                                                   group=self.group, stream=mx.cpu)).tolist()
+        padded = np.zeros(max(sizes), np.uint8)
+        padded[:data.size] = data
+        rows = np.array(mx.distributed.all_gather(mx.array(padded, dtype=mx.uint8), group=self.group,
+                                                  stream=mx.cpu)).reshape(self.size, -1)
+        return [json.loads(rows[r, :sizes[r]].tobytes()) for r in range(self.size)]
+
+    def agree(self, flag: bool) -> bool:
+        """True on every rank when any rank says True (a stop asked for on one rank stops all)."""
+        return bool(self.sum(np.array([int(flag)]))[0] > 0) if self.distributed else bool(flag)
+
+
+LOCAL = World()
+
+
+def init_world() -> World:
+    """This process's place in the run `mlx.launch` started: rank 0 of 1 without a launcher."""
+    from udl_core.mlx_runtime import mx
+
+    group = mx.distributed.init()
+    return World(int(group.rank()), int(group.size()), group)
+
+
+def piece(batch: np.ndarray, rank: int, size: int) -> np.ndarray:
+    """Rank `rank`'s rows of one global batch: rows rank, rank + size, rank + 2*size..."""
+    return batch[rank::size]
+
+
+def row_range(rows: int, rank: int, size: int) -> tuple[int, int]:
+    """The contiguous rows [start, stop) of `rows` that rank `rank` of `size` reads (sharded reading):
+    as equal as whole rows allow, the first `rows % size` ranks one row more."""
+    base, extra = divmod(int(rows), int(size))
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
+def launch_command(dataset: str | Path, options: Sequence[str] = (), *, processes: int = 2,
+                   hostfile: str | Path | None = None, backend: str = "ring", python: str | None = None
+                   ) -> list[str]:
+    """The `mlx.launch` command line that trains on `dataset` across processes: `processes` on this
+    machine (loopback), or one per host of an MLX `hostfile`. `options` are `udl train`'s (the
+    label, model, epochs, batch size...); `--distributed` is added."""
+    launcher = Path(sys.executable).with_name("mlx.launch")
+    where = ["--hostfile", str(hostfile)] if hostfile is not None else ["-n", str(int(processes))]
+    return [str(launcher) if launcher.exists() else "mlx.launch", *where, "--backend", backend, "--",
+            python or sys.executable, "-m", "udl_core", "train", str(dataset), "--distributed", *options]
+
+
+def shell_line(command: Sequence[str]) -> str:
+    """`command` quoted for a POSIX shell, ready to paste."""
+    return shlex.join(list(command))
