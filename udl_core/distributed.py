@@ -82,6 +82,24 @@ class World:
                                                   stream=mx.cpu)).reshape(self.size, -1)
         return [json.loads(rows[r, :sizes[r]].tobytes()) for r in range(self.size)]
 
+    def gather_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Every rank's `rows` (an [m_r, ...] numeric array, m_r may differ by rank, even be 0)
+        stacked in rank order along axis 0, on every rank; float64, or int64 for integers."""
+        array = np.asarray(rows)
+        array = array.astype(np.int64 if array.dtype.kind in "biu" else np.float64)
+        if not self.distributed:
+            return array.copy()
+        from udl_core.mlx_runtime import mx
+
+        counts = [int(c) for c in self.gather(int(array.shape[0]))]
+        padded = np.zeros((max(max(counts), 1), *array.shape[1:]), array.dtype)
+        padded[:array.shape[0]] = array
+        dtype = mx.int64 if array.dtype.kind == "i" else mx.float64
+        stacked = np.array(mx.distributed.all_gather(mx.array(padded, dtype=dtype), group=self.group,
+                                                     stream=mx.cpu))
+        stacked = stacked.reshape(self.size, padded.shape[0], *array.shape[1:])
+        return np.concatenate([stacked[r, :counts[r]] for r in range(self.size)])
+
     def agree(self, flag: bool) -> bool:
         """True on every rank when any rank says True (a stop asked for on one rank stops all)."""
         return bool(self.sum(np.array([int(flag)]))[0] > 0) if self.distributed else bool(flag)
