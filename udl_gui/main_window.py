@@ -34,6 +34,7 @@ from udl_gui.drop_overlay import DropOverlay
 from udl_gui.files import file_dialog_filter
 from udl_gui.job_runner import JobRunner
 from udl_gui.label_banner import LabelGuessBanner
+from udl_gui.launch_dialog import show_launch_dialog
 from udl_gui.menus import Menus, about_box
 from udl_gui.plot_exports import PlotExports
 from udl_gui.preferences import Preferences
@@ -163,6 +164,7 @@ class MainWindow(QMainWindow):
         m.run_requested.connect(self.run)
         m.stop_requested.connect(self.stop)
         m.about_requested.connect(self._on_menus_about_requested)
+        m.launch_requested.connect(lambda: show_launch_dialog(self))
         self.batch_view.shown.connect(self.health_strip.set_current)
         self.batch_view.problem.connect(lambda text: self.log(text, "warning"))
         self.schema_panel.overridesRequested.connect(self.dataset.reload_with)
@@ -260,6 +262,7 @@ class MainWindow(QMainWindow):
     def _on_dataset_loaded(self, loader: Any, _other_file: bool) -> None:
         path = str(getattr(loader, "path", None) or self.dataset_row.path())
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
+        self.menus.launch_action.setEnabled(True)   # a loaded dataset has a launch command
         self.run_controller.stage_loaded(loader, [self._show_loaded_schema, self.batch_view.set_loader])
 
     def _show_loaded_schema(self, loader: Any) -> None:

@@ -1,6 +1,6 @@
 """The menu bar, with the platform's conventions: File (Open \u2318O, Open Recent, Reload, Export, Quit),
-View (Processed / Raw, batches), Run (Run Ctrl+Return, Stop Escape), Help (About). Standard key
-sequences and menu roles let macOS move Quit and About into the application menu.
+View (Processed / Raw, batches), Run (Run Ctrl+Return, Stop Escape, Run on Several Machines), Help
+(About). Standard key sequences and menu roles let macOS move Quit and About into the application menu.
 
 `Menus` builds the bar and says what was asked for through its signals; the window connects
 them to whoever does the work (the dataset and run controllers, the plot, the log). It keeps
@@ -44,6 +44,7 @@ class Menus(QObject):
     clear_log_requested = Signal()
     run_requested = Signal()
     stop_requested = Signal()
+    launch_requested = Signal()        # Run > Run on Several Machines…
     about_requested = Signal()
 
     def __init__(self, window: QMainWindow) -> None:
@@ -106,6 +107,11 @@ class Menus(QObject):
         for action in (self.run_action, self.stop_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             run_menu.addAction(action)
+        run_menu.addSeparator()
+        # the mlx.launch command for the loaded dataset: nothing to show before a load
+        self.launch_action = self._action("Run on Several &Machines\u2026", self.launch_requested)
+        self.launch_action.setEnabled(False)
+        run_menu.addAction(self.launch_action)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&About UDL", self.about_requested, role=QAction.MenuRole.AboutRole))
