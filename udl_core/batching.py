@@ -73,9 +73,15 @@ class Batch:
     split: str = "train"
     epoch: int = 0
     raw_rows: Callable[[np.ndarray], dict[str, list[Any]]] | None = field(default=None, repr=False)
+    total: int | None = None   # across several processes: the rows of the global batch this is a piece of
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
+
+    @property
+    def global_size(self) -> int:
+        """Rows of the global batch (this batch's own rows when one process trains)."""
+        return int(self.rows.shape[0]) if self.total is None else int(self.total)
 
     @property
     def size(self) -> int:

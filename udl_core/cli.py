@@ -14,7 +14,8 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-from udl_core.cli_args import add_loader_arguments, add_memory_budget_argument, loader_from_args
+from udl_core.cli_args import (add_distributed_arguments, add_loader_arguments, add_memory_budget_argument,
+                               loader_from_args)
 from udl_core.errors import ConfigError, UDLError
 from udl_core.terminal import printable, printable_streams
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="JSON Lines, one event a line")
     train.add_argument("--suspects", type=int, metavar="N",
                        help="also find likely label errors (5-fold, about 5 runs' time) and list the first N")
+    add_distributed_arguments(train)
     train.set_defaults(run=_lazy("udl_core.cli_train", "run_train"))
 
     predict = sub.add_parser("predict", help="predictions from saved weights for a file of the same schema")
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="pipeline checks: leakage, scaling, labels, determinism, ...")
     add_loader_arguments(check)
     check.add_argument("--json", action="store_true")
+    add_distributed_arguments(check)
     check.set_defaults(run=_lazy("udl_core.cli_check", "run_check"))
 
     for command in sorted(entry_points(group=COMMANDS_GROUP), key=lambda ep: ep.name):

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from udl_core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from udl_core.distributed import World
     from udl_core.loader import UnifiedDataLoader
 
-__all__ = ["add_loader_arguments", "add_memory_budget_argument", "loader_from_args"]
+__all__ = ["add_distributed_arguments", "add_loader_arguments", "add_memory_budget_argument", "loader_from_args",
+           "world_from_args"]
 
 
 def add_loader_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +40,25 @@ def add_loader_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-bad-fraction", type=float, default=0.1,
                         help="share of malformed records allowed before the load fails")
     add_memory_budget_argument(parser)
+
+
+def add_distributed_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--distributed` and `--shard`: one of several processes started by `mlx.launch` (docs/training.md)."""
+    parser.add_argument("--distributed", action="store_true",
+                        help="one of several processes started by mlx.launch: each takes its piece of every batch, "
+                             "gradients are averaged, only the first process prints and saves")
+    parser.add_argument("--shard", action="store_true",
+                        help="with --distributed: each process reads and preprocesses only its part of the rows "
+                             "(Parquet, NPY, CSV); the preprocessing statistics are summed across processes")
+
+
+def world_from_args(args: argparse.Namespace) -> World:
+    """The processes this one runs with: `mlx.launch`'s group with --distributed, else this one alone."""
+    from udl_core.distributed import LOCAL, init_world
+
+    if getattr(args, "shard", False) and not getattr(args, "distributed", False):
+        raise ConfigError("--shard splits the reading across processes: it needs --distributed")
+    return init_world() if getattr(args, "distributed", False) else LOCAL
 
 
 def _memory_budget(text: str) -> int:

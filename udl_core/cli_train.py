@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import math
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from udl_core import cli_args
+from udl_core.distributed import World
 from udl_core.errors import ConfigError
 from udl_core.events import EpochMetrics, Evaluation, Notice, TrainConfig, run_job
 from udl_core.outputs import RunInputs, check_output, check_writable_folder
@@ -102,9 +104,19 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     err = err or sys.stderr
     _check_outputs(args)
     resolve_device(args.device)  # a GPU asked for where none exists fails before the load
-    loader = cli_args.loader_from_args(args)  # by the module: tests replace it there
+    world = cli_args.world_from_args(args)
+    if world.distributed and getattr(args, "suspects", None):
+        raise ConfigError("--suspects trains k folds on one process; leave it out with --distributed")
+    if not world.main:   # only the first process prints, plots and saves; the others' errors still show
+        out = io.StringIO()
+    elif args.distributed and not world.distributed:
+        _notice(Notice("--distributed: not started by mlx.launch (or a group of one process): training as a "
+                       "single process"), args.json, out, err)
+    loader = cli_args.loader_from_args(args, **_world_options(args, world))  # by the module: tests replace it
     config = TrainConfig(epochs=args.epochs, learning_rate=args.lr, model=args.model, device=args.device,
                          seed=args.seed, report_every=50)
+    if not world.main:
+        err = io.StringIO()
     for warning in getattr(loader, "warnings", None) or ():
         _notice(Notice(str(warning), "warning"), args.json, out, err)
 
@@ -124,11 +136,13 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
                     print(f"warning: epoch {event.epoch}: {warning}", file=err)
 
     with _StopOnInterrupt(err) as interrupted:
-        result: TrainResult = run_job(train(loader, config, should_stop=interrupted), on_event)
+        result: TrainResult = run_job(train(loader, config, should_stop=interrupted, world=world), on_event)
         if getattr(args, "suspects", None) and not interrupted():
             held[:] = [_with_suspects(loader, config, result, held, args.suspects, interrupted, on_event)]
 
     saved: list[str] = []
+    if not world.main:
+        return 0
     if args.save:
         from udl_core.training.saving import save_model
 
@@ -136,7 +150,8 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
     if args.export_script:
         from udl_core.training.export import write_script
 
-        write_script(args.export_script, args.path, loader_kwargs_from_args(args), config, device=result.device)
+        write_script(args.export_script, args.path, loader_kwargs_from_args(args), config, device=result.device,
+                     distributed=world.distributed, shard=bool(getattr(args, "shard", False)))
         saved.append(str(args.export_script))
 
     final = result.final
@@ -146,13 +161,16 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         done_event: dict[str, Any] = {"event": "done", "device": result.device, "seconds": result.seconds,
                                       "samples_per_s": result.samples_per_s, "epochs": len(result.epochs),
                                       "steps": int(len(result.step_losses)), "task": result.task,
-                                      "model": result.spec.kind, "stopped": result.stopped, "saved": saved}
+                                      "model": result.spec.kind, "stopped": result.stopped, "saved": saved,
+                                      "processes": world.size}
         if result.device == "cpu":
             done_event["blas"] = blas_status()
         _emit(done_event, out)
     else:
         summary = (f"{'stopped' if result.stopped else 'done'} in {_seconds(result.seconds)} on {result.device}: "
                    f"{result.samples_per_s:,.0f} samples/s")
+        if world.distributed:
+            summary += f" across {world.size} processes"
         if final is not None and final.val_accuracy is not None:
             summary += f", val_accuracy {final.val_accuracy:.3f}"
         elif final is not None and final.val_r2 is not None:
@@ -161,6 +179,11 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None, err: TextIO |
         for path in saved:
             print(f"wrote {path}", file=out)
     return 0
+
+
+def _world_options(args: argparse.Namespace, world: World) -> dict[str, Any]:
+    """The loader's options for this process's place in a distributed run (none for one process)."""
+    return {"world": world, "shard": bool(getattr(args, "shard", False))} if world.distributed else {}
 
 
 def _with_suspects(loader: Any, config: TrainConfig, result: TrainResult, held: list[Evaluation], limit: int,

@@ -56,16 +56,17 @@ class World:
 
     def sum(self, values: np.ndarray | Sequence[float] | float) -> np.ndarray:
         """`values` summed over every rank: int64 for integers and booleans, float64 otherwise."""
-        array = np.asarray(values)
+        array: np.ndarray = np.asarray(values)
         array = array.astype(np.int64 if array.dtype.kind in "biu" else np.float64)
         if not self.distributed:
-            return array.copy()
+            return np.array(array)
         from udl_core.mlx_runtime import mx
 
         dtype = mx.int64 if array.dtype.kind == "i" else mx.float64
         # float64 exists on MLX's CPU only: every reduction runs there, whatever the step's device
-        total = mx.distributed.all_sum(mx.array(array, dtype=dtype), group=self.group, stream=mx.cpu)
-        return np.array(total)
+        total: np.ndarray = np.array(mx.distributed.all_sum(mx.array(array, dtype=dtype), group=self.group,
+                                                            stream=mx.cpu))
+        return total
 
     def gather(self, value: Any) -> list[Any]:
         """Every rank's `value` (anything `json.dumps` takes), in rank order, on every rank."""
@@ -85,20 +86,21 @@ class World:
     def gather_rows(self, rows: np.ndarray) -> np.ndarray:
         """Every rank's `rows` (an [m_r, ...] numeric array, m_r may differ by rank, even be 0)
         stacked in rank order along axis 0, on every rank; float64, or int64 for integers."""
-        array = np.asarray(rows)
+        array: np.ndarray = np.asarray(rows)
         array = array.astype(np.int64 if array.dtype.kind in "biu" else np.float64)
         if not self.distributed:
-            return array.copy()
+            return np.array(array)
         from udl_core.mlx_runtime import mx
 
         counts = [int(c) for c in self.gather(int(array.shape[0]))]
         padded = np.zeros((max(max(counts), 1), *array.shape[1:]), array.dtype)
         padded[:array.shape[0]] = array
         dtype = mx.int64 if array.dtype.kind == "i" else mx.float64
-        stacked = np.array(mx.distributed.all_gather(mx.array(padded, dtype=dtype), group=self.group,
+        stacked: np.ndarray = np.array(mx.distributed.all_gather(mx.array(padded, dtype=dtype), group=self.group,
                                                      stream=mx.cpu))
         stacked = stacked.reshape(self.size, padded.shape[0], *array.shape[1:])
-        return np.concatenate([stacked[r, :counts[r]] for r in range(self.size)])
+        merged: np.ndarray = np.concatenate([stacked[r, :counts[r]] for r in range(self.size)])
+        return merged
 
     def agree(self, flag: bool) -> bool:
         """True on every rank when any rank says True (a stop asked for on one rank stops all)."""

@@ -28,6 +28,7 @@ import pyarrow as pa
 from udl_core import pipeline
 from udl_core.batching import (
     FAULT_BYTES,
+    prefetched,
     Batch,
     ProcessedData,
     Split,
@@ -35,6 +36,7 @@ from udl_core.batching import (
     gather,
     iter_batches,
 )
+from udl_core.distributed import LOCAL, World
 from udl_core.errors import ConfigError
 from udl_core.events import Notice, Progress, run_job
 from udl_core.preprocess import Preprocessor
@@ -77,6 +79,8 @@ class UnifiedDataLoader:
         max_bad_fraction: float = 0.1,
         prefetch: int = 2,
         read_options: ReadOptions | None = None,
+        world: World | None = None,
+        shard: bool = False,
     ) -> None:
         self.path = path.source if isinstance(path, Table) else str(path)
         self._given_table = path if isinstance(path, Table) else None
@@ -120,6 +124,15 @@ class UnifiedDataLoader:
         self._orders: dict[int, np.ndarray] = {}
         self._epoch = 0
         self._storage: InMemory = InMemory()   # where the data lives: chosen once, by the read
+        self.world = world or LOCAL
+        if self.world.distributed and self.drop_last:
+            raise ConfigError("drop_last is not used across several processes: every rank runs every row "
+                              "(the last global batch may be shorter)")
+        self.shard = bool(shard)
+        self.sharded = False     # whether this rank holds only its part of the rows (set by the load)
+        self.bytes_read = 0      # a sharded load: bytes of the file this rank read for its features
+        self._counts: list[list[int]] = []   # a sharded load: every rank's [train, val] rows
+        self._row_offset = 0     # a sharded load: the file row of this rank's first table row
 
     # options that may change after loading ----------------------------------------------
     @property
@@ -147,6 +160,11 @@ class UnifiedDataLoader:
         self._processed = None
         self._orders = {}
         self._epoch = 0
+        self.sharded, self.bytes_read, self._counts, self._row_offset = False, 0, [], 0
+        if self.shard and self.world.distributed:
+            done = yield from self._load_shard()
+            if done:
+                return self
         if self._given_table is not None:
             read = pipeline.Read(self._given_table, InMemory())
         else:
@@ -173,6 +191,32 @@ class UnifiedDataLoader:
         total = self.num_train + self.num_val
         yield Progress("preprocess", total, total, f"{total} rows -> {self.preprocessor.feature_dim} features")
         return self
+
+    def _load_shard(self) -> Generator[Progress | Notice, None, bool]:
+        """Each rank reads and preprocesses only its part of the file (udl_core/sharded.py); False
+        (and a note) where the format cannot be split, and every rank reads the whole file."""
+        from udl_core import sharded
+
+        if self._given_table is not None or self.labels_path is not None or not sharded.can_shard(self.path):
+            yield Notice(f"{Path(self.path).name}: split reading covers Parquet, NPY and CSV files with their "
+                         "labels inside; every process reads this dataset whole")
+            return False
+        ranks = self.world.size
+        if self.batch_size % ranks:
+            raise ConfigError(f"a batch size of {self.batch_size} does not split evenly over {ranks} processes: "
+                              f"each reads its own rows, {ranks} pieces of equal size a step")
+        options = pipeline.InferOptions(self.label, self.task_option, self.ignore, self.categorical, self.numeric,
+                                        self.max_categories)
+        part = yield from self._step(sharded.load_shard(self.path, self.read_options, options, self.world,
+                                                        self.val_fraction, self.seed, self.max_categories))
+        self.table, self.schema, self.preprocessor = part.table, part.schema, part.preprocessor
+        self.train_data, self.val_data = part.train, part.val
+        self.sharded, self.bytes_read, self._row_offset = True, int(part.bytes_read), int(part.start)
+        self._counts = [[int(a), int(b)] for a, b in self.world.gather([len(part.train), len(part.val)])]
+        total = sum(a + b for a, b in self._counts)
+        yield Progress("preprocess", total, total, f"rows {part.start:,}-{part.stop - 1:,} of {part.total_rows:,} "
+                                                   f"on this process -> {self.preprocessor.feature_dim} features")
+        return True
 
     @overload
     def _step(self, job: Generator[Progress | Notice, None, _T]) -> Generator[Progress | Notice, None, _T]: ...
@@ -298,7 +342,11 @@ class UnifiedDataLoader:
         return self.train_data if split == "train" else self.val_data
 
     def num_batches(self, split: str = "train") -> int:
+        """Batches of `split` an epoch; across several processes, the global batches (every rank
+        runs as many steps, each on its piece of a global batch)."""
         n = len(self._split(split))
+        if self.sharded:
+            return len(self._plan(split, 0)[2])
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __len__(self) -> int:
@@ -314,8 +362,37 @@ class UnifiedDataLoader:
                 old = next(iter(self._orders))
                 del self._orders[old]
                 self._storage.discard(f"order-{old}.i64")
-            self._orders[epoch] = self._storage.order(len(data), np.random.default_rng((self.seed, epoch)), epoch)
+            # a sharded load shuffles this rank's own rows: each rank draws its own permutation
+            key = (self.seed, epoch, self.world.rank) if self.sharded else (self.seed, epoch)
+            self._orders[epoch] = self._storage.order(len(data), np.random.default_rng(key), epoch)
         return self._orders[epoch]
+
+    def _plan(self, split: str, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Across several processes: this rank's positions into `split` for every step of `epoch`,
+        the step `i` being positions[starts[i]:starts[i + 1]], and each step's global batch rows
+        (`totals`). Every rank has as many steps; a piece may be shorter than the others, or empty.
+
+        Every rank holding every row: global batch i is the epoch's order[i*B:(i+1)*B] and rank r
+        takes rows r, r+n, r+2n... of it (distributed.piece). A sharded load: each rank takes
+        B/n of its own rows a step, in its own seeded order, until every rank has run out."""
+        ranks, rank = self.world.size, self.world.rank
+        data = self._split(split)
+        if self.sharded:
+            per_rank = self.batch_size // ranks
+            counts = np.array([c[0 if split == "train" else 1] for c in self._counts], dtype=np.int64)
+            steps = int(max(-(-counts // per_rank))) if counts.size else 0
+            positions = np.asarray(self._positions(split, epoch), dtype=np.int64)
+            starts = np.minimum(np.arange(steps + 1, dtype=np.int64) * per_rank, len(data))
+            at = np.arange(steps, dtype=np.int64)[:, None] * per_rank
+            totals = np.clip(counts[None, :] - at, 0, per_rank).sum(axis=1)
+            return positions, starts, totals
+        n, size = len(data), self.batch_size
+        steps = -(-n // size)
+        order = np.asarray(self._positions(split, epoch), dtype=np.int64)
+        mine = (np.arange(n) % size) % ranks == rank
+        totals = np.minimum(size, n - np.arange(steps, dtype=np.int64) * size)
+        pieces = np.maximum(0, -(-(totals - rank) // ranks))
+        return order[mine], np.concatenate([[0], np.cumsum(pieces)]), totals
 
     def _positions(self, split: str, epoch: int) -> np.ndarray | range:
         """`order()`, but a `range` where it is the identity (no per-row array to build)."""
@@ -330,6 +407,10 @@ class UnifiedDataLoader:
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < count:
             span = f"{count} batches (0-{count - 1})" if count else "no batches"
             raise ConfigError(f"batch index {i} is out of range: this split has {span}")
+        if self.world.distributed:
+            positions, starts, totals = self._plan(split, epoch)
+            return Batch(int(i), *gather(data, positions[starts[i]:starts[i + 1]], self._storage.touched_hook),
+                         self.feature_names, split, epoch, self.raw_rows, int(totals[i]))
         index = np.asarray(self._positions(split, epoch)[i * self.batch_size:(i + 1) * self.batch_size],
                            dtype=np.int64)
         return Batch(int(i), *gather(data, index, self._storage.touched_hook), self.feature_names, split, epoch,
@@ -338,10 +419,18 @@ class UnifiedDataLoader:
     def batches(self, split: str = "train", epoch: int = 0, prefetch: bool = True) -> Iterator[Batch]:
         """Every batch of `split` for `epoch`, gathered ahead on a thread when `prefetch`."""
         data = self._split(split)
+        if self.world.distributed:
+            return prefetched(self._pieces(data, split, epoch), self.prefetch if prefetch else 0)
         return iter_batches(data, self._positions(split, epoch), self.batch_size, self.num_batches(split),
                             feature_names=self.feature_names, split=split, epoch=epoch,
                             prefetch=self.prefetch if prefetch else 0, raw_rows=self.raw_rows,
                             touched=self._storage.touched_hook)
+
+    def _pieces(self, data: Split, split: str, epoch: int) -> Iterator[Batch]:
+        positions, starts, totals = self._plan(split, epoch)
+        for i, total in enumerate(totals.tolist()):
+            yield Batch(i, *gather(data, positions[starts[i]:starts[i + 1]], self._storage.touched_hook),
+                        self.feature_names, split, epoch, self.raw_rows, total)
 
     def __iter__(self) -> Iterator[Batch]:
         """This epoch's training batches; each `iter()` starts the next epoch."""
@@ -355,7 +444,7 @@ class UnifiedDataLoader:
         if self.table is None:
             raise ConfigError("the loader has not loaded its data yet: call load() first")
         table = self.table
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = np.asarray(rows, dtype=np.int64) - self._row_offset   # a sharded load's table starts there
         if table.is_tabular:
             taken = take_rows(table.columns, rows, self.release_pages)
             return {name: python_values(column) for name, column in zip(taken.column_names, taken.columns)}

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from udl_core.distributed import LOCAL, World
 from udl_core.mlx_runtime import mx, nn, optim
 from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.losses import loss_for_task
 from udl_core.training.models import ModelSpec, build_model
 
-__all__ = ["Step", "Training", "adam_step", "new_training"]
+__all__ = ["SharedStep", "Step", "Training", "adam_step", "new_training", "shared_adam_step"]
 
 Step = Callable[[mx.array, mx.array], mx.array]
+SharedStep = Callable[[mx.array, mx.array, mx.array], mx.array]   # (x, y, weight): one of several processes
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,12 @@ class Training:
 
     model: nn.Module
     loss_fn: Callable[[nn.Module, mx.array, mx.array], mx.array]
-    step: Step
+    step: Callable[..., mx.array]   # a `Step`, or a `SharedStep` for one of several processes
     state: list[Any]
 
 
 def new_training(spec: ModelSpec, learning_rate: float, *, seed: int | None = None, target_mean: float = 0.0,
-                 target_std: float = 1.0) -> Training:
+                 target_std: float = 1.0, world: World = LOCAL) -> Training:
     """A freshly initialised model for `spec` (seeded when `seed` is given), the loss of its task
     (a regression target standardised by `target_mean` and `target_std`) and the Adam step over it.
 
@@ -46,6 +48,9 @@ def new_training(spec: ModelSpec, learning_rate: float, *, seed: int | None = No
     model = build_model(spec)
     mx.eval(model.parameters())
     loss_fn = loss_for_task(spec.task, target_mean, target_std)
+    if world.distributed:
+        shared, state = shared_adam_step(model, loss_fn, learning_rate, world)
+        return Training(model, loss_fn, shared, state)
     step, state = adam_step(model, loss_fn, learning_rate)
     return Training(model, loss_fn, step, state)
 
@@ -65,6 +70,31 @@ def adam_step(model: nn.Module, loss_fn: Callable[..., mx.array], learning_rate:
     def step(x: mx.array, y: mx.array) -> mx.array:
         loss, grads = loss_and_grad(model, x, y)
         optimizer.update(model, grads)
+        return loss
+
+    return step, state
+
+
+def shared_adam_step(model: nn.Module, loss_fn: Callable[..., mx.array], learning_rate: float, world: World
+                     ) -> tuple[SharedStep, list[Any]]:
+    """`adam_step` for one of several processes: `step(x, y, weight)` takes this rank's piece of a
+    global batch and `weight` = ranks * piece rows / global batch rows (0 for an empty piece, run
+    on a placeholder row). The weighted losses' gradients averaged over the ranks
+    (`mlx.nn.average_gradients`) are the gradient of the global batch's mean loss, so every rank
+    makes the same Adam update a single process would on the whole batch. Returns the weighted
+    loss: their sum over the ranks, divided by the ranks, is the global batch's loss."""
+    optimizer = optim.Adam(learning_rate=learning_rate)
+
+    def weighted(model: nn.Module, x: mx.array, y: mx.array, weight: mx.array) -> mx.array:
+        return loss_fn(model, x, y) * weight
+
+    loss_and_grad = nn.value_and_grad(model, weighted)
+    state = [model.state, optimizer.state, mx.random.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(x: mx.array, y: mx.array, weight: mx.array) -> mx.array:
+        loss, grads = loss_and_grad(model, x, y, weight)
+        optimizer.update(model, nn.average_gradients(grads, group=world.group))
         return loss
 
     return step, state

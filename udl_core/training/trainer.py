@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from udl_core.batch_source import BatchSource, SplitArrays
+from udl_core.distributed import LOCAL, World
 from udl_core.errors import ConfigError, DivergedError
 from udl_core.events import (MODEL_KINDS, EpochMetrics, Evaluation, Notice, StepLoss, TrainConfig, TrainEvent,
                              run_job)
@@ -114,15 +115,39 @@ def _check_config(loader: BatchSource, config: TrainConfig) -> None:
         raise ConfigError(f"{where}: cannot train for task {loader.task!r}")
 
 
-def _target_stats(loader: BatchSource) -> tuple[float, float]:
-    """Mean and standard deviation of the training targets (regression), from the train split only."""
+def _target_stats(loader: BatchSource, world: World) -> tuple[float, float]:
+    """Mean and standard deviation of the training targets (regression), from the train split only
+    (a sharded load: from every rank's part, summed across the ranks)."""
     if loader.task != "regression" or loader.train_data is None:
         return 0.0, 1.0
-    return target_stats(loader.train_data.y)
+    if not _sharded(loader, world):
+        return target_stats(loader.train_data.y)
+    y = np.asarray(loader.train_data.y, dtype=np.float64)
+    n, total = world.sum([y.size, float(y.sum())]).tolist()
+    mean = total / max(n, 1.0)
+    spread = float(world.sum([float(np.square(y - mean).sum())])[0])
+    std = math.sqrt(spread / max(n, 1.0))
+    return mean, std if std > 0 else 1.0
+
+
+def _sharded(loader: BatchSource, world: World) -> bool:
+    """Whether each rank holds only its part of the rows (then its totals are summed across ranks)."""
+    return world.distributed and bool(getattr(loader, "sharded", False))
+
+
+def _train_labels(loader: BatchSource, classes: int, world: World) -> np.ndarray:
+    """The training labels whose frequencies give the chance loss: every rank's, in a sharded load."""
+    assert loader.train_data is not None
+    if not _sharded(loader, world):
+        return np.asarray(loader.train_data.y)
+    y = np.asarray(loader.train_data.y, dtype=np.int64)
+    counts = world.sum(np.bincount(y[y >= 0], minlength=classes)[:classes])
+    return np.repeat(np.arange(classes), counts)
 
 
 def train(loader: BatchSource, config: TrainConfig = TrainConfig(), *,
-          should_stop: Callable[[], bool] | None = None) -> Generator[TrainEvent, None, TrainResult]:
+          should_stop: Callable[[], bool] | None = None, world: World | None = None
+          ) -> Generator[TrainEvent, None, TrainResult]:
     """Train a model sized from `loader` and return a `TrainResult` (a loader not yet loaded is
     loaded first, and its `Progress` events pass through).
 
@@ -131,6 +156,11 @@ def train(loader: BatchSource, config: TrainConfig = TrainConfig(), *,
     `EpochMetrics` per epoch, then the `Evaluation` of the validation rows (made from the last
     epoch's pass). `should_stop()` is asked before every step; when it says yes the run ends
     cleanly with what it has (`stopped=True`). A NaN or infinite loss raises `DivergedError`.
+
+    Across several processes (`world`, by default the loader's: udl_core/distributed.py) each rank
+    trains on its piece of every global batch, the gradients are averaged every step, and the
+    losses, metrics and evaluation are those of the global batches and of every rank's rows; a
+    stop asked for on any rank stops every rank after the same step.
     """
     if getattr(loader, "train_data", None) is None and hasattr(loader, "iter_load"):
         yield from loader.iter_load()  # Progress and Notice events of the load
@@ -142,12 +172,13 @@ def train(loader: BatchSource, config: TrainConfig = TrainConfig(), *,
     first_run = compile_notice(device, f"{loader.task}-{config.model}")
     if first_run is not None:
         yield first_run
+    world = world or getattr(loader, "world", None) or LOCAL
     with mx.stream(device):
-        return (yield from _run(loader, config, device_name(device), should_stop))
+        return (yield from _run(loader, config, device_name(device), should_stop, world))
 
 
 def _run(loader: BatchSource, config: TrainConfig, device: str,
-         should_stop: Callable[[], bool] | None) -> Generator[TrainEvent, None, TrainResult]:
+         should_stop: Callable[[], bool] | None, world: World) -> Generator[TrainEvent, None, TrainResult]:
     task = loader.task
     classification = task == "classification"
     spec = ModelSpec(kind=config.model, in_dim=int(loader.feature_dim),
@@ -156,12 +187,12 @@ def _run(loader: BatchSource, config: TrainConfig, device: str,
     if classification and spec.out_dim < 2:
         raise ConfigError(f"{getattr(loader, 'path', 'the dataset')}: classification needs at least two "
                           f"classes, found {spec.out_dim}")
-    target_mean, target_std = _target_stats(loader)
+    target_mean, target_std = _target_stats(loader, world)
     assert loader.train_data is not None  # _check_config made sure
-    chance = chance_loss(loader.train_data.y, spec.out_dim) if classification else 0.0
+    chance = chance_loss(_train_labels(loader, spec.out_dim, world), spec.out_dim) if classification else 0.0
 
     training = new_training(spec, config.learning_rate, seed=config.seed, target_mean=target_mean,
-                            target_std=target_std)
+                            target_std=target_std, world=world)
     model, step, state = training.model, training.step, training.state
 
     classes = tuple(loader.classes) if classification and loader.classes is not None else None
@@ -175,7 +206,7 @@ def _run(loader: BatchSource, config: TrainConfig, device: str,
     started = time.perf_counter()
     for epoch in range(config.epochs):
         epoch_start = time.perf_counter()
-        run = _EpochRun(first_step=sum(map(len, all_losses)) + 1, steps_per_epoch=steps_per_epoch)
+        run = _EpochRun(first_step=sum(map(len, all_losses)) + 1, steps_per_epoch=steps_per_epoch, world=world)
         yield from run.steps(loader, epoch, step, state, config, should_stop)
         all_losses.append(run.losses)
         train_seconds += run.wait_s + run.step_s
@@ -184,7 +215,7 @@ def _run(loader: BatchSource, config: TrainConfig, device: str,
             result.stopped = True
             break
         train_loss = float(np.average(run.losses, weights=run.sizes)) if run.sizes else float("nan")
-        val = _evaluate(model, loader, task, target_mean, target_std)
+        val = _evaluate(model, loader, task, target_mean, target_std, world)
         history = [m.train_loss for m in result.epochs] + [train_loss]
         warnings = tuple(w for w in (
             plateau_alarm(history, config.plateau_epochs, config.plateau_tolerance),
@@ -221,7 +252,8 @@ def _evaluation(val: dict[str, Any], classes: tuple[str, ...] | None, num_classe
 class _EpochRun:
     """The steps of one epoch: their losses, batch sizes, and where the time went."""
 
-    def __init__(self, first_step: int, steps_per_epoch: int) -> None:
+    def __init__(self, first_step: int, steps_per_epoch: int, world: World = LOCAL) -> None:
+        self.world = world
         self.last_step = first_step - 1
         self.steps_per_epoch = steps_per_epoch
         self.losses = np.zeros(0, np.float32)
@@ -230,7 +262,7 @@ class _EpochRun:
         self.wait_s = self.step_s = 0.0
         self.stopped = False
 
-    def steps(self, loader: BatchSource, epoch: int, step: Callable[[mx.array, mx.array], mx.array],
+    def steps(self, loader: BatchSource, epoch: int, step: Callable[..., mx.array],
               state: list[Any],
               config: TrainConfig, should_stop: Callable[[], bool] | None) -> Generator[StepLoss, None, None]:
         pending: list[mx.array] = []
@@ -238,26 +270,33 @@ class _EpochRun:
         batches: Iterator[SplitArrays] = iter(loader.batches("train", epoch=epoch))
         try:
             while True:
-                if should_stop is not None and should_stop():
+                asked = should_stop is not None and should_stop()
+                if self.world.agree(asked):
                     self.stopped = True
                     break
                 t0 = time.perf_counter()
                 batch = next(batches, None)
                 if batch is None:
                     break
-                x, y = mx.array(batch.x), mx.array(batch.y)
-                t1 = time.perf_counter()
-                loss = step(x, y)
+                rows = _global_rows(batch)
+                if self.world.distributed:
+                    x, y, weight = _piece_arrays(batch, rows, self.world.size)
+                    t1 = time.perf_counter()
+                    loss = step(x, y, weight)
+                else:
+                    x, y = mx.array(batch.x), mx.array(batch.y)
+                    t1 = time.perf_counter()
+                    loss = step(x, y)
                 mx.eval(state, loss)
                 self.step_s += time.perf_counter() - t1
                 self.wait_s += t1 - t0
                 self.last_step += 1
                 pending.append(loss)
-                self.sizes.append(len(batch.y))
-                self.samples += len(batch.y)
+                self.sizes.append(rows)
+                self.samples += rows
                 # reading a loss back costs a transfer: do it every report_every steps, not every step
                 if self.last_step % config.report_every == 0:
-                    read.append(_flush(pending, self.last_step, config.learning_rate))
+                    read.append(_flush(pending, self.last_step, config.learning_rate, self.world))
                     busy = max(self.wait_s + self.step_s, 1e-9)
                     yield StepLoss(step=self.last_step, epoch=epoch + 1, loss=float(read[-1][-1]),
                                    epochs=config.epochs, step_in_epoch=len(self.sizes),
@@ -268,15 +307,34 @@ class _EpochRun:
             if close is not None:
                 close()
         if pending:
-            read.append(_flush(pending, self.last_step, config.learning_rate))
+            read.append(_flush(pending, self.last_step, config.learning_rate, self.world))
         if read:
             self.losses = np.concatenate(read)
 
 
-def _flush(pending: list[mx.array], last_step: int, learning_rate: float) -> np.ndarray:
-    """Read the pending step losses back in one transfer; a NaN or inf among them ends the run."""
+def _global_rows(batch: SplitArrays) -> int:
+    """Rows of the global batch `batch` is a piece of (its own rows when one process trains)."""
+    total = getattr(batch, "total", None)
+    return int(len(batch.y) if total is None else total)
+
+
+def _piece_arrays(batch: SplitArrays, rows: int, ranks: int) -> tuple[mx.array, mx.array, mx.array]:
+    """x, y and the loss weight of this rank's piece of a global batch of `rows` rows: ranks * its
+    rows / rows. An empty piece runs on one placeholder row of zeros with weight 0 (no gradient)."""
+    if len(batch.y):
+        return mx.array(batch.x), mx.array(batch.y), mx.array(ranks * len(batch.y) / rows, dtype=mx.float32)
+    x = np.zeros((1, *batch.x.shape[1:]), batch.x.dtype)
+    return mx.array(x), mx.array(np.zeros(1, batch.y.dtype)), mx.array(0.0, dtype=mx.float32)
+
+
+def _flush(pending: list[mx.array], last_step: int, learning_rate: float, world: World = LOCAL) -> np.ndarray:
+    """Read the pending step losses back in one transfer; a NaN or inf among them ends the run.
+    Across several processes each rank's losses are weighted pieces: summed over the ranks and
+    divided by their number they are the global batches' losses, the same on every rank."""
     values = np.array(mx.stack(pending), dtype=np.float32) if len(pending) > 1 else \
         np.array([pending[0].item()], dtype=np.float32)
+    if world.distributed:
+        values = (world.sum(values) / world.size).astype(np.float32)
     first = last_step - len(values) + 1
     pending.clear()
     bad = np.flatnonzero(~np.isfinite(values))
@@ -286,11 +344,13 @@ def _flush(pending: list[mx.array], last_step: int, learning_rate: float) -> np.
 
 
 def _evaluate(model: nn.Module, loader: BatchSource, task: str, target_mean: float,
-              target_std: float) -> dict[str, Any]:
+              target_std: float, world: World = LOCAL) -> dict[str, Any]:
     """Validation loss and accuracy (or R^2 and MSE in the target's units), without gradients, and
     what the evaluation is made of: the confusion counts, or the predictions beside the targets."""
     none: dict[str, Any] = {"loss": None, "accuracy": None, "r2": None, "mse": None}
     split = getattr(loader, "val_data", None)
+    if world.distributed and split is not None:
+        return _shared_evaluate(model, loader, split, task, target_mean, target_std, world, none)
     if split is None or len(split.y) == 0:
         return none
     x_all, y_all = split.x, split.y
@@ -322,6 +382,44 @@ def _evaluate(model: nn.Module, loader: BatchSource, task: str, target_mean: flo
     # the loss in training units (standardized targets) so it compares with train_loss
     return {**none, "loss": mse / target_std**2, "r2": r2_score(targets, pred), "mse": mse,
             "actual": targets, "predicted": pred, "rows": split.rows}
+
+
+def _shared_evaluate(model: nn.Module, loader: BatchSource, split: SplitArrays, task: str, target_mean: float,
+                     target_std: float, world: World, none: dict[str, Any]) -> dict[str, Any]:
+    """`_evaluate` across several processes: each rank predicts its share of the validation rows
+    (its own rows in a sharded load, else rows rank, rank + n, ...), and the sums are reduced, so
+    every rank gets the numbers of every validation row (regression: the totals, no row list)."""
+    share = np.arange(len(split.y)) if _sharded(loader, world) else np.arange(world.rank, len(split.y), world.size)
+    x_all, y_all = split.x, np.asarray(split.y)
+    if task == "classification":
+        classes = model_out_dim(model)
+        loss_sum, confusion = 0.0, np.zeros((classes, classes), np.int64)
+        for start in range(0, share.size, _EVAL_ROWS):
+            at = share[start:start + _EVAL_ROWS]
+            y_np = np.asarray(y_all[at], np.int32)
+            logits = model(mx.array(np.ascontiguousarray(x_all[at], np.float32)))
+            loss = nn.losses.cross_entropy(logits, mx.array(y_np), reduction="sum")
+            predicted = mx.argmax(logits, axis=-1)
+            mx.eval(loss, predicted)
+            loss_sum += float(loss.item())
+            confusion += confusion_counts(y_np, np.asarray(predicted), classes)
+        loss_total = float(world.sum([loss_sum])[0])
+        confusion = world.sum(confusion)
+        n = int(confusion.sum())
+        if n == 0:
+            return none
+        return {**none, "loss": loss_total / n, "accuracy": float(np.trace(confusion)) / n, "confusion": confusion}
+    pred = predict_numpy(model, x_all[share], task, target_mean, target_std).astype(np.float64)
+    targets = y_all[share].astype(np.float64)
+    n, sse, sae, total, squares = world.sum([targets.size, float(((pred - targets) ** 2).sum()),
+                                             float(np.abs(pred - targets).sum()), float(targets.sum()),
+                                             float((targets ** 2).sum())]).tolist()
+    if n == 0:
+        return none
+    spread = squares - total * total / n
+    mse = sse / n
+    return {**none, "loss": mse / target_std**2, "r2": 1.0 - sse / spread if spread > 0 else float("nan"),
+            "mse": mse, "mae": sae / n, "rows": int(n)}
 
 
 def _streamed_regression(model: nn.Module, x: np.ndarray, y: np.memmap, target_mean: float, target_std: float,
