@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
                                QWidget)
 
 from udl_core.distributed import launch_command, shell_line
+from udl_gui import app_paths
 
 __all__ = ["LaunchDialog", "LaunchSettings", "launch_settings", "show_launch_dialog"]
 
@@ -94,9 +95,12 @@ class LaunchDialog(QDialog):
 
         where = f'<a href="{QUrl.fromLocalFile(str(README)).toString()}">{SECTION}</a>' if README.exists() \
             else f"\u201c{SECTION}\u201d"
+        # a bundled app has no Python that runs `-m udl_core`: the command names an installed one
+        bundled = (" This app is a bundle: replace <code>python3</code> with the Python of an environment where "
+                   "UDL is installed." if app_paths.frozen() else "")
         about = QLabel(f"This window trains on one machine. To share a run between several processes or Macs, "
                        f"run this command in a terminal: UDL and its Python must be at the same path on every "
-                       f"machine, the dataset too. See {where} in the README.")
+                       f"machine, the dataset too. See {where} in the README.{bundled}")
         about.setObjectName("launchAbout")
         about.setWordWrap(True)
         about.setTextFormat(Qt.TextFormat.RichText)
@@ -174,7 +178,8 @@ class LaunchDialog(QDialog):
         settings = launch_settings(self._window)
         text = "" if settings is None else shell_line(launch_command(
             settings.dataset, settings.options(), processes=self.processes_spin.value(),
-            hostfile=os.path.expanduser(hostfile) if hostfile else None, backend=self.backend_combo.currentText()))
+            hostfile=os.path.expanduser(hostfile) if hostfile else None, backend=self.backend_combo.currentText(),
+            python="python3" if app_paths.frozen() else None))
         if text != self.command():
             self.command_edit.setPlainText(text)
             self.copied_label.setText("")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox
+from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox
 
 from gui_support import load
 from udl_core.cli import build_parser
@@ -100,6 +100,18 @@ def test_the_menu_item_brings_back_the_same_dialog(window, dialog):
     dialog.close()
     window.menus.launch_action.trigger()
     assert window.findChildren(QDialog, "launchDialog") == [dialog] and dialog.isVisible()
+
+
+def test_a_bundled_app_names_an_installed_python(qtbot, window, monkeypatch):
+    from udl_gui import app_paths
+
+    monkeypatch.setattr(app_paths, "frozen", lambda: True)   # the bundle's executable is the app, not a Python
+    load(qtbot, window, SAMPLE)
+    window.menus.launch_action.trigger()
+    dialog = window.findChild(QDialog, "launchDialog")
+    command = _command(dialog)
+    assert command[command.index("--") + 1:command.index("--") + 4] == ["python3", "-m", "udl_core"]
+    assert "python3" in dialog.findChild(QLabel, "launchAbout").text()
 
 
 def test_settings_give_udl_trains_own_options():
