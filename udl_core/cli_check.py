@@ -27,6 +27,19 @@ _MARKS = {"pass": "PASS", "warn": "WARN", "fail": "FAIL"}
 def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     started = time.perf_counter()
+    world = cli_args.world_from_args(args)
+    shared: list[CheckResult] = []
+    if world.distributed:   # every process checks its part with the others; the first then checks the data
+        from udl_core.training.checks._distributed import distributed_checks
+
+        part = cli_args.loader_from_args(args, world=world, shard=bool(args.shard))
+        shared = distributed_checks(part, world, seed=args.seed)
+        part.close()
+        if not world.main:
+            return 1 if any(r.failed for r in shared) else 0
+    elif getattr(args, "distributed", False):
+        print("note: --distributed: not started by mlx.launch (or a group of one process): the distributed "
+              "check needs two processes or more", file=sys.stderr)
     loader = cli_args.loader_from_args(args)  # by the module: tests replace it there
 
     notices: list[Notice] = []
@@ -40,7 +53,7 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 print(f"{'warning' if event.level == 'warning' else 'note'}: {event.message}", file=sys.stderr,
                       flush=True)
 
-    results: list[CheckResult] = run_job(iter_checks(loader, seed=args.seed), on_event)
+    results: list[CheckResult] = shared + run_job(iter_checks(loader, seed=args.seed), on_event)
     seconds = time.perf_counter() - started
     counts = Counter(r.status for r in results)
     if args.json:
