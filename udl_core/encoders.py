@@ -18,13 +18,14 @@ keyed by "kind"; `encoder_from_dict` picks the class).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from udl_core.distributed import LOCAL, World
 from udl_core.errors import ConfigError
 from udl_core.numeric_block import (
     ArrayNumbers,
@@ -79,10 +80,10 @@ class NumericEncoder(Encoder):
         return [self.column]
 
     @staticmethod
-    def fit(names: Sequence[str], columns: Sequence[pa.ChunkedArray], rows: np.ndarray | None
-            ) -> list[NumericEncoder | None]:
+    def fit(names: Sequence[str], columns: Sequence[pa.ChunkedArray], rows: np.ndarray | None,
+            world: World = LOCAL) -> list[NumericEncoder | None]:
         """One encoder per column (None where constant), fitted together."""
-        return fit_numeric(names, ColumnNumbers(columns), rows)
+        return fit_numeric(names, ColumnNumbers(columns), rows, world)
 
     @staticmethod
     def transform(encoders: Sequence[NumericEncoder], columns: Sequence[pa.ChunkedArray] | ColumnNumbers,
@@ -101,10 +102,10 @@ class NumericEncoder(Encoder):
         return cls(data["column"], data)
 
 
-def fit_numeric(names: Sequence[str], numbers: ColumnNumbers, rows: np.ndarray | None
+def fit_numeric(names: Sequence[str], numbers: ColumnNumbers, rows: np.ndarray | None, world: World = LOCAL
                 ) -> list[NumericEncoder | None]:
     return [None if stats["constant"] else NumericEncoder(name, stats)
-            for name, stats in zip(names, fit_stats(numbers, rows), strict=True)]
+            for name, stats in zip(names, fit_stats(numbers, rows, world), strict=True)]
 
 
 def _positions(at: Sequence[int], width: int) -> slice | np.ndarray:
@@ -131,10 +132,17 @@ class BoolEncoder(Encoder):
         return [self.column]
 
     @classmethod
-    def fit(cls, name: str, column: pa.ChunkedArray, rows: np.ndarray | None) -> BoolEncoder | None:
+    def fit(cls, name: str, column: pa.ChunkedArray, rows: np.ndarray | None, world: World = LOCAL
+            ) -> BoolEncoder | None:
         values = _numbers(column)
         values = values if rows is None else values[rows]
         present = values[~np.isnan(values)]
+        if world.distributed:   # the mode and the range over every rank's rows
+            total, count = world.sum(np.array([present.sum(), present.size], dtype=np.float64))
+            mode = 1.0 if count and total / count >= 0.5 else 0.0
+            filled = np.where(np.isnan(values), mode, values)
+            ends = [r for r in world.gather([float(filled.min()), float(filled.max())] if filled.size else None) if r]
+            return cls(name, mode) if ends and min(r[0] for r in ends) < max(r[1] for r in ends) else None
         mode = 1.0 if present.size and present.mean() >= 0.5 else 0.0
         filled = np.where(np.isnan(values), mode, values)
         if filled.size == 0 or np.ptp(filled) == 0:
@@ -176,13 +184,22 @@ class CategoricalEncoder(Encoder):
 
     @classmethod
     def fit(cls, name: str, column: pa.ChunkedArray, rows: np.ndarray | None,
-            max_categories: int) -> CategoricalEncoder | None:
+            max_categories: int, world: World = LOCAL) -> CategoricalEncoder | None:
         values = label_strings(column if rows is None else column.take(rows))
         counts = pc.value_counts(values.drop_null())
-        pairs = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True),
-                       key=lambda item: (-item[1], item[0]))
+        tally: Iterable[tuple[str, int]] = zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                                               strict=True)
+        missing = values.null_count > 0
+        if world.distributed:   # every rank's counts, merged
+            shared = world.gather([list(tally), missing])
+            merged: dict[str, int] = {}
+            for rank_tally, _ in shared:
+                for value, count in rank_tally:
+                    merged[value] = merged.get(value, 0) + count
+            tally, missing = merged.items(), any(m for _, m in shared)
+        pairs = sorted(tally, key=lambda item: (-item[1], item[0]))
         kept = sorted(value for value, _ in pairs[:max_categories])
-        encoder = cls(name, kept, len(pairs) > max_categories, values.null_count > 0)
+        encoder = cls(name, kept, len(pairs) > max_categories, missing)
         return encoder if encoder.width > 1 else None
 
     def prepare(self, column: pa.ChunkedArray) -> np.ndarray:
@@ -234,8 +251,8 @@ class DatetimeEncoder(Encoder):
 
     @classmethod
     def fit(cls, name: str, column: pa.ChunkedArray, rows: np.ndarray | None, date_format: object,
-            dropped: list[str]) -> DatetimeEncoder | None:
-        stats = fit_stats(ArrayNumbers(_parts_block(column, DATETIME_PARTS)), rows)
+            dropped: list[str], world: World = LOCAL) -> DatetimeEncoder | None:
+        stats = fit_stats(ArrayNumbers(_parts_block(column, DATETIME_PARTS)), rows, world)
         parts: dict[str, dict[str, Any]] = {}
         for part, fitted in zip(DATETIME_PARTS, stats, strict=True):
             if fitted["constant"]:
@@ -281,8 +298,8 @@ class ArrayEncoder(Encoder):
 
     @classmethod
     def fit(cls, features: np.ndarray, index: Sequence[int], rows: np.ndarray | None,
-            dropped: list[str]) -> ArrayEncoder:
-        fitted = fit_stats(ArrayNumbers(_flat(features), index), rows)
+            dropped: list[str], world: World = LOCAL) -> ArrayEncoder:
+        fitted = fit_stats(ArrayNumbers(_flat(features), index), rows, world)
         keep = [(j, s) for j, s in zip(index, fitted, strict=True) if not s["constant"]]
         constant = {j: s["median"] for j, s in zip(index, fitted, strict=True) if s["constant"]}
         dropped.extend(f"f{j}" for j in constant)
@@ -327,7 +344,7 @@ class ImageEncoder(Encoder):
         return [f"pixel{j}" for j in range(int(np.prod(self.shape)))]
 
     @classmethod
-    def fit(cls, features: np.ndarray, rows: np.ndarray) -> ImageEncoder:
+    def fit(cls, features: np.ndarray, rows: np.ndarray, world: World = LOCAL) -> ImageEncoder:
         scale = 1.0 / 255.0 if features.dtype == np.uint8 else 1.0
         channels = features.shape[-1] if features.ndim == 4 else 1
         per_row = int(np.prod(features.shape[1:]))
@@ -339,9 +356,10 @@ class ImageEncoder(Encoder):
                 yield chunk.reshape(-1, channels)
 
         # Two passes (mean, then squared deviations): a flat channel gets std 0, not rounding noise.
-        count = max(1, rows.size * per_row // channels)
-        mean = sum((c.sum(axis=0) for c in chunks()), np.zeros(channels)) / count
-        var = sum((np.square(c - mean).sum(axis=0) for c in chunks()), np.zeros(channels)) / count
+        # Each pass's sums are summed over every rank (`world.sum`; the identity on one process).
+        count = max(1, int(world.sum(rows.size)) * per_row // channels)
+        mean = world.sum(sum((c.sum(axis=0) for c in chunks()), np.zeros(channels))) / count
+        var = world.sum(sum((np.square(c - mean).sum(axis=0) for c in chunks()), np.zeros(channels))) / count
         std = np.sqrt(var)
         std[std < 1e-12] = 1.0
         return cls(features.shape[1:], scale, channels, mean.tolist(), std.tolist())

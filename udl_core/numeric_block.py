@@ -42,10 +42,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from udl_core.distributed import LOCAL, World
 from udl_core.values import parse_numbers
 
-__all__ = ["CHUNK_BYTES", "MEDIAN_ROWS", "MEDIAN_SEED", "ArrayNumbers", "ColumnNumbers", "Numbers", "exact_stats",
-           "fit_stats", "median_sample", "standardize"]
+__all__ = ["CHUNK_BYTES", "MEDIAN_ROWS", "MEDIAN_SEED", "ArrayNumbers", "ColumnNumbers", "Numbers", "column_medians",
+           "exact_stats", "fit_stats", "median_sample", "shifted_sums", "standardize"]
 
 MEDIAN_ROWS = 100_000
 MEDIAN_SEED = 20_240_512
@@ -287,7 +288,12 @@ def _medians(numbers: Numbers, rows: np.ndarray | None, n: int) -> np.ndarray:
 
 def _medians_of(numbers: Numbers, where: Rows) -> np.ndarray:
     # One contiguous row per column: a partition along a strided axis costs several times more.
-    sample = numbers.columns(where)
+    return column_medians(numbers.columns(where))
+
+
+def column_medians(sample: np.ndarray) -> np.ndarray:
+    """The median of the present values of each row of `sample` (float64 [k, m], one row per
+    column, written to); 0 for a row with none."""
     bad = ~np.isfinite(sample)
     # Two values near float64's max average to inf: that column's sums are not finite, and it is
     # fitted exactly (scaled) in fit_stats.
@@ -301,7 +307,7 @@ def _medians_of(numbers: Numbers, where: Rows) -> np.ndarray:
         return medians
 
 
-def _sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per column, float64 sums of d = x - shift and of d**2 over `rows` (every row if None),
     d = 0 where x is missing or not finite; a chunk of rows at a time."""
     k = numbers.width
@@ -326,11 +332,16 @@ def _sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> tuple
     return total, squares
 
 
-def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+def fit_stats(numbers: Numbers, rows: np.ndarray | None = None, world: World = LOCAL) -> list[dict[str, Any]]:
     """{"median", "mean", "std", "constant"} of each column over `rows` (every row if None).
 
     Rows that are most of the source, in order (a training split), are summed as every row
-    less the others: contiguous chunks read in place instead of gathering most of the data."""
+    less the others: contiguous chunks read in place instead of gathering most of the data.
+    With a distributed `world`, over every rank's `rows` (udl_core/shard_stats.py)."""
+    if world.distributed:
+        from udl_core.shard_stats import shared_stats   # (which builds on this module)
+
+        return shared_stats(numbers, rows, world)
     n = numbers.n if rows is None else rows.size
     k = numbers.width
     if k == 0:
@@ -343,14 +354,14 @@ def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict[str
             and rows[0] >= 0 and rows[-1] < numbers.n:
         others = np.ones(numbers.n, dtype=bool)
         others[rows] = False
-        every, every_squares = _sums(numbers, None, shift)
-        rest, rest_squares = _sums(numbers, np.flatnonzero(others), shift)
+        every, every_squares = shifted_sums(numbers, None, shift)
+        rest, rest_squares = shifted_sums(numbers, np.flatnonzero(others), shift)
         with np.errstate(invalid="ignore"):
             total, squares = every - rest, every_squares - rest_squares
         # A difference near the rounding of the sums may be a constant column: fitted exactly.
         tiny = squares <= 1e-9 * every_squares
     else:
-        total, squares = _sums(numbers, rows, shift)
+        total, squares = shifted_sums(numbers, rows, shift)
         tiny = squares == 0
     with np.errstate(over="ignore", invalid="ignore"):
         mean = shift.astype(np.float64) + total / n

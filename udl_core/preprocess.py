@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 
 from udl_core.dates import saved_form
+from udl_core.distributed import LOCAL, World
 from udl_core.encoders import (
     DATETIME_PARTS,
     ArrayEncoder,
@@ -120,19 +121,23 @@ class Preprocessor:
     # fitting ----------------------------------------------------------------------------
     @classmethod
     def fit(cls, table: Table, schema: Schema, rows: np.ndarray | Sequence[int] | None = None, *,
-            max_categories: int = 32) -> Preprocessor:
-        """Statistics from `rows` of `table` (the training split); every row if None."""
+            max_categories: int = 32, world: World = LOCAL) -> Preprocessor:
+        """Statistics from `rows` of `table` (the training split); every row if None. With a
+        distributed `world`, from every rank's `rows` of its own `table` (udl_core/sharded.py):
+        the same preprocessing on every rank, a single process's up to float64 rounding
+        (udl_core/shard_stats.py)."""
         rows = _as_rows(rows)
-        if rows is not None and rows.size == 0:
+        fitted = table.num_rows if rows is None else rows.size
+        if (int(world.sum(fitted)) if world.distributed else fitted) == 0:
             raise ConfigError("cannot fit the preprocessing on zero training rows")
         if max_categories < 1:
             raise ConfigError(f"max_categories must be at least 1, got {max_categories}")
         dropped: list[str] = []
         ready = None
         if table.is_tabular:
-            encoders, ready = _fit_tabular(table, schema, rows, max_categories, dropped)
+            encoders, ready = _fit_tabular(table, schema, rows, max_categories, dropped, world)
         else:
-            encoders = _fit_array(table, schema, rows, dropped)
+            encoders = _fit_array(table, schema, rows, dropped, world)
         pre = cls(encoders, layout=schema.layout, label=schema.label, task=schema.task,
                   classes=schema.classes, dropped=dropped, label_source=_label_source(table, schema),
                   max_categories=max_categories)
@@ -149,7 +154,13 @@ class Preprocessor:
         if schema.task == "regression":
             y = pre.encode_labels(table, rows)
             y = y[~np.isnan(y)].astype(np.float64)
-            if y.size:
+            if world.distributed:   # two passes over every rank's targets, as y.mean() and y.std()
+                total, count = world.sum(np.array([y.sum(), y.size]))
+                if count:
+                    mean = total / count
+                    pre.y_mean = float(mean)
+                    pre.y_std = float(np.sqrt(world.sum(np.square(y - mean).sum()) / count)) or 1.0
+            elif y.size:
                 pre.y_mean = float(y.mean())
                 pre.y_std = float(y.std()) or 1.0
         return pre
@@ -264,7 +275,7 @@ class Preprocessor:
 
 
 def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
-                 dropped: list[str]) -> tuple[list[Encoder], _Ready | None]:
+                 dropped: list[str], world: World) -> tuple[list[Encoder], _Ready | None]:
     """The encoders, and what the numeric block made ready (kept for the transform of this table)."""
     assert table.columns is not None   # a tabular table
     infos = schema.feature_columns
@@ -272,20 +283,20 @@ def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_cate
     columns = [table.columns.column(position[info.name]) for info in infos]
     numeric_infos = [(info.name, column) for info, column in zip(infos, columns, strict=True) if info.kind == "numeric"]
     numbers = ColumnNumbers([c for _, c in numeric_infos], table.num_rows)
-    numeric = iter(fit_numeric([name for name, _ in numeric_infos], numbers, rows))
+    numeric = iter(fit_numeric([name for name, _ in numeric_infos], numbers, rows, world))
     encoders: list[Encoder] = []
     encoder: Encoder | None
     for info, column in zip(infos, columns, strict=True):
         if info.kind == "numeric":   # fitted a block of columns at a time
             encoder = next(numeric)
         elif info.kind == "bool":
-            encoder = BoolEncoder.fit(info.name, column, rows)
+            encoder = BoolEncoder.fit(info.name, column, rows, world)
         elif info.kind == "categorical":
-            encoder = CategoricalEncoder.fit(info.name, column, rows, max_categories)
+            encoder = CategoricalEncoder.fit(info.name, column, rows, max_categories, world)
         elif info.kind == "datetime":
             # How text dates were written travels with the model: predict reads them so again.
             form = saved_form(table.columns.schema.field(position[info.name]))
-            encoder = DatetimeEncoder.fit(info.name, column, rows, form, dropped)
+            encoder = DatetimeEncoder.fit(info.name, column, rows, form, dropped, world)
             if encoder is None:
                 continue   # every part constant: each listed in `dropped` already
         else:
@@ -298,16 +309,17 @@ def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_cate
     return encoders, ready
 
 
-def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str]) -> list[Encoder]:
+def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str], world: World
+               ) -> list[Encoder]:
     features = table.features
     assert features is not None   # an array table
     if schema.layout == "image":
-        return [ImageEncoder.fit(features, rows if rows is not None else np.arange(features.shape[0]))]
+        return [ImageEncoder.fit(features, rows if rows is not None else np.arange(features.shape[0]), world)]
     if features.ndim == 2 and schema.feature_columns[0].kind != "tensor":
         index = [int(c.name[1:]) for c in schema.feature_columns]
     else:
         index = list(range(int(np.prod(features.shape[1:]))))
-    return [ArrayEncoder.fit(features, index, rows, dropped)]
+    return [ArrayEncoder.fit(features, index, rows, dropped, world)]
 
 
 class Prepared:
