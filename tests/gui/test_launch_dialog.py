@@ -66,13 +66,20 @@ def test_the_command_trains_the_loaded_dataset_with_the_windows_settings(window,
 
 def test_the_command_follows_the_window_while_the_dialog_is_open(window, dialog):
     controls = window.controls
-    controls.epochs_spin.setValue(9)
-    controls.model_combo.setCurrentText("linear")
-    controls.lr_spin.setValue(0.0025)
+    for change, option, value in ((lambda: controls.epochs_spin.setValue(9), "epochs", 9),
+                                  (lambda: controls.model_combo.setCurrentText("linear"), "model", "linear"),
+                                  (lambda: controls.lr_spin.setValue(0.0025), "lr", 0.0025),
+                                  (lambda: controls.device_combo.setCurrentText("CPU"), "device", "cpu"),
+                                  (lambda: controls.batch_size_spin.setValue(16), "batch_size", 16),
+                                  (lambda: controls.seed_spin.setValue(4), "seed", 4)):
+        change()
+        assert getattr(_train_args(_command(dialog)), option) == value, option
+
+
+def test_the_command_follows_a_new_load(qtbot, window, dialog, known_csv):
+    load(qtbot, window, known_csv, label="a")
     args = _train_args(_command(dialog))
-    assert (args.epochs, args.model, args.lr) == (9, "linear", 0.0025)
-    controls.device_combo.setCurrentText("CPU")
-    assert _train_args(_command(dialog)).device == "cpu"
+    assert (Path(args.path), args.label) == (known_csv, "a")
 
 
 def test_processes_hostfile_and_backend(qtbot, tmp_path, dialog):
