@@ -35,6 +35,7 @@ __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult
 
 log = logging.getLogger("udl_core.training")
 
+_AGREE_EVERY = 8   # across processes: steps between two agreements on whether to stop
 _EVAL_ROWS = 4096  # validation is forward-only, so it can use bigger batches than training
 
 
@@ -254,6 +255,7 @@ class _EpochRun:
 
     def __init__(self, first_step: int, steps_per_epoch: int, world: World = LOCAL) -> None:
         self.world = world
+        self.asked = False   # across processes: a stop asked for here, not yet agreed
         self.last_step = first_step - 1
         self.steps_per_epoch = steps_per_epoch
         self.losses = np.zeros(0, np.float32)
@@ -271,7 +273,12 @@ class _EpochRun:
         try:
             while True:
                 asked = should_stop is not None and should_stop()
-                if self.world.agree(asked):
+                if self.world.distributed:
+                    # every rank must stop after the same step: the ranks agree every few steps (each
+                    # agreement is a round trip of the ring, as long as a step's own on a small machine)
+                    self.asked = self.asked or asked
+                    asked = (self.last_step % _AGREE_EVERY == 0) and self.world.agree(self.asked)
+                if asked:
                     self.stopped = True
                     break
                 t0 = time.perf_counter()
