@@ -200,3 +200,31 @@ def test_distributed_without_a_launcher_trains_as_one_process(tmp_path: Path) ->
                            "--epochs", "1", "--device", "cpu"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert "single process" in done.stderr and "across" not in done.stdout
+
+
+_STOP_SCRIPT = """
+import json, sys
+from udl_core.distributed import init_world
+from udl_core.events import run_job
+from udl_core.loader import UnifiedDataLoader
+from udl_core.training import TrainConfig, train
+
+world = init_world()
+loader = UnifiedDataLoader(sys.argv[1], label="y", batch_size=4, seed=1, world=world).load()
+asked = []
+def should_stop():   # only rank 1 is asked to stop, at its third step
+    asked.append(1)
+    return world.rank == 1 and len(asked) >= 3
+result = run_job(train(loader, TrainConfig(epochs=3, device="cpu", seed=5), should_stop=should_stop))
+print(json.dumps({"rank": world.rank, "stopped": result.stopped, "steps": len(result.step_losses)}), flush=True)
+"""
+
+
+def test_a_stop_on_one_rank_stops_every_rank_after_the_same_step(tmp_path: Path) -> None:
+    script = tmp_path / "stop.py"
+    script.write_text(_STOP_SCRIPT)
+    done = launch([sys.executable, str(script), str(_csv(tmp_path / "d.csv", 200))])
+    assert done.returncode == 0, done.stderr
+    ranks = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(ranks) == 2 and all(r["stopped"] for r in ranks)
+    assert ranks[0]["steps"] == ranks[1]["steps"] < 40    # the same step, long before the epoch's end
