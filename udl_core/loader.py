@@ -195,7 +195,7 @@ class UnifiedDataLoader:
     def _load_shard(self) -> Generator[Progress | Notice, None, bool]:
         """Each rank reads and preprocesses only its part of the file (udl_core/sharded.py); False
         (and a note) where the format cannot be split, and every rank reads the whole file."""
-        from udl_core import sharded
+        import udl_core.sharded as sharded
 
         if self._given_table is not None or self.labels_path is not None or not sharded.can_shard(self.path):
             yield Notice(f"{Path(self.path).name}: split reading covers Parquet, NPY and CSV files with their "
