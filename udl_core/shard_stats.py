@@ -14,10 +14,11 @@ what one process fitting on all of those training rows gets:
   its rows, summed across ranks (`World.sum`). Every d is what one process computes; only the
   order of the float64 additions differs, so they equal a single process's up to float64
   rounding (relative 1e-9 is what the tests hold them to);
-* a column whose squares sum to zero is constant when its values (missing ones the median) have
-  the same minimum and maximum on every rank (gathered); one whose sums are not finite (values
-  near float64's limits) or whose tiny deviations underflowed is gathered whole, in rank order,
-  and fitted exactly (`exact_stats`), as one process fits it.
+* a column whose squares sum to zero (or to rounding noise, where a rank summed its training
+  rows as every row less the others, as fit_stats does) is constant when its values (missing
+  ones the median) have the same minimum and maximum on every rank (gathered); one whose sums are
+  not finite (values near float64's limits), or a near-constant one that is not constant, is
+  gathered whole, in rank order, and fitted exactly (`exact_stats`), as one process fits it.
 
 Every decision is taken on reduced values, the same on every rank, so that every rank makes the
 same collective calls in the same order.
@@ -62,26 +63,44 @@ def shared_stats(numbers: Numbers, rows: np.ndarray | None, world: World) -> lis
     where = _sample_rows(rows, n, total, sum(counts[:world.rank]))
     median = _medians(numbers, where, world, min(total, MEDIAN_ROWS))
     shift = median.astype(numbers.dtype)
-    sums, squares = world.sum(np.stack(shifted_sums(numbers, rows, shift)))
+    sums, squares, scale = world.sum(_sums(numbers, rows, shift))
     with np.errstate(over="ignore", invalid="ignore"):
         mean = shift.astype(np.float64) + sums / total
         std = np.sqrt(np.maximum(squares / total - np.square(sums / total), 0.0))
     redo = ~np.isfinite(squares) | ~np.isfinite(sums) | ~np.isfinite(std)
-    flat = np.flatnonzero((squares == 0) & ~redo)
+    flat = np.flatnonzero((squares <= 1e-9 * scale) & ~redo)
     constant = _constant(numbers, rows, median, flat, world)
     redo[flat[~constant]] = True
+    same = set(flat[constant].tolist())
     stats = []
     for j in range(k):
         if redo[j]:
             column = numbers.part([j])
             values = np.asarray(column.block(slice(0, n) if rows is None else rows)[:, 0], dtype=np.float64)
             stats.append(exact_stats(world.gather_rows(values)))
-        elif squares[j] == 0:
+        elif j in same:
             stats.append({"median": float(median[j]), "mean": float(mean[j]), "std": 1.0, "constant": True})
         else:
             stats.append({"median": float(median[j]), "mean": float(mean[j]), "std": float(std[j]),
                           "constant": False})
     return stats
+
+
+def _sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> np.ndarray:
+    """This rank's sums of d and d**2 over `rows`, and the sums of d**2 they were taken from: as
+    fit_stats does, rows that are most of the rank's, in order, are summed as every row less the
+    others (so a constant column's squares may be rounding noise, up to 1e-9 of those)."""
+    n = numbers.n
+    if rows is not None and 2 * rows.size > n and bool(np.all(rows[1:] > rows[:-1])) \
+            and rows[0] >= 0 and rows[-1] < n:
+        others = np.ones(n, dtype=bool)
+        others[rows] = False
+        every, every_squares = shifted_sums(numbers, None, shift)
+        rest, rest_squares = shifted_sums(numbers, np.flatnonzero(others), shift)
+        with np.errstate(invalid="ignore"):
+            return np.stack([every - rest, every_squares - rest_squares, every_squares])
+    total, squares = shifted_sums(numbers, rows, shift)
+    return np.stack([total, squares, squares])
 
 
 def _sample_rows(rows: np.ndarray | None, n: int, total: int, offset: int) -> Rows:

@@ -177,9 +177,10 @@ def _all_labels(table: Table, schema: Schema, world: World) -> Table:
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
         numbers = np.asarray(values.fill_null(False if pa.types.is_boolean(kind) else 0)
                              .to_numpy(zero_copy_only=False))
-        valid = np.asarray(values.is_valid().to_numpy(zero_copy_only=False))
         merged = world.gather_rows(numbers.astype(np.float64 if pa.types.is_floating(kind) else np.int64))
-        mask = ~world.gather_rows(valid).astype(bool)
+        mask = None
+        if world.agree(values.null_count > 0):
+            mask = ~world.gather_rows(np.asarray(values.is_valid().to_numpy(zero_copy_only=False))).astype(bool)
         full = pa.array(merged.astype(kind.to_pandas_dtype()), mask=mask, type=kind)
     else:
         full = pa.array([v for rank in world.gather(values.to_pylist()) for v in rank], type=kind)
