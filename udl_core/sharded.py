@@ -22,7 +22,8 @@
    of the file).
 
 A read that fails on one rank fails on every rank (the outcome is gathered before any other
-collective call), so that no rank waits forever for another.
+collective call), so that no rank waits forever for another. A rank's part is held in memory
+(no spilling to disk here): n ranks hold about 1/n of the file each.
 """
 
 from __future__ import annotations

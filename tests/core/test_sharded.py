@@ -19,6 +19,7 @@ import pytest
 
 from udl_core import pipeline
 from udl_core.distributed import LOCAL, World, row_range
+from udl_core.encoders import BoolEncoder, CategoricalEncoder, ImageEncoder
 from udl_core.events import Notice
 from udl_core.loader import UnifiedDataLoader
 from udl_core.numeric_block import MEDIAN_ROWS, ArrayNumbers, fit_stats
@@ -196,6 +197,34 @@ def test_the_reduced_preprocessing_is_the_single_one(label: str, size: int, max_
     assert "constant" in fitted[0]["dropped"]
 
 
+def test_bool_modes_ranges_and_categories_are_agreed_across_ranks() -> None:
+    flags = pa.chunked_array([pa.array([True, True, None, True, False, False, None, False])])
+    values = pa.chunked_array([pa.array(["x", "x", "y", None, "z", "z", "z", "w"])])
+    rows = np.arange(8)
+    single = (BoolEncoder.fit("f", flags, rows), CategoricalEncoder.fit("c", values, rows, 2))
+
+    def fit(world: World) -> tuple[Any, Any]:
+        mine = slice(4 * world.rank, 4 * world.rank + 4)   # rank 0 all True, rank 1 all False
+        return (BoolEncoder.fit("f", flags[mine], np.arange(4), world),
+                CategoricalEncoder.fit("c", values[mine], np.arange(4), 2, world))
+
+    for flag, category in on_ranks(2, fit):
+        assert flag is not None and single[0] is not None and flag.to_dict() == single[0].to_dict()
+        assert category is not None and single[1] is not None and category.to_dict() == single[1].to_dict()
+    constant = pa.chunked_array([pa.array([True, None, True, True])])
+    assert on_ranks(2, lambda w: BoolEncoder.fit("f", constant, np.arange(2) + 2 * w.rank, w)) == [None, None]
+
+
+def test_image_channels_are_standardized_over_every_rank() -> None:
+    images = np.random.default_rng(9).integers(0, 256, (60, 4, 4, 3), dtype=np.uint8)
+    rows = np.arange(0, 60, 2)
+    single = ImageEncoder.fit(images, rows).to_dict()
+    fitted = on_ranks(2, lambda w: ImageEncoder.fit(images[30 * w.rank:30 * w.rank + 30],
+                                                    np.arange(0, 30, 2), w).to_dict())
+    assert fitted[0] == fitted[1]
+    assert_fit_close(fitted[0], single)
+
+
 # ---- size-1 worlds ------------------------------------------------------------------------------
 def _files(folder: Path, n: int = 500) -> dict[str, Path]:
     columns = _mixed(n).drop_columns(["target"])
@@ -209,7 +238,7 @@ def _files(folder: Path, n: int = 500) -> dict[str, Path]:
     return paths
 
 
-LABELS = {"parquet": "label", "csv": "label", "npy": "f5", "late_quote": "label"}
+LABELS = {"parquet": "label", "csv": "label", "npy": "f5", "late_quote": "label", "malformed": "label"}
 
 
 def _load(path: Path, label: str, world: World) -> tuple[ShardLoad, list[str]]:
@@ -307,6 +336,11 @@ def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path,
     # A quoted line break past the 256 KiB the dialect is detected on, right where the two ranks'
     # byte ranges meet: the rank that starts inside it would misread its rows.
     paths["late_quote"] = _quote_at_the_cut(folder / "late_quote.csv")
+    malformed = folder / "malformed.csv"   # a row with a field too many in the second half: quarantined
+    lines = paths["csv"].read_text().splitlines(keepends=True)
+    lines[400] = lines[400].rstrip("\n") + ",9\n"
+    malformed.write_text("".join(lines))
+    paths["malformed"] = malformed
     jobs = [(str(p), LABELS.get(k, "label"), str(folder / k)) for k, p in paths.items()]
     script = folder / "rank.py"
     script.write_text(RANK_SCRIPT)
@@ -320,7 +354,7 @@ def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path,
     return results
 
 
-@pytest.mark.parametrize("kind", ["parquet", "csv", "npy", "late_quote"])
+@pytest.mark.parametrize("kind", ["parquet", "csv", "npy", "late_quote", "malformed"])
 def test_two_ranks_split_the_file_and_fit_the_single_preprocessing(two_ranks: Any, kind: str) -> None:
     path, ranks, arrays = two_ranks[kind]
     single = UnifiedDataLoader(path, label=LABELS.get(kind, "label")).load()
@@ -350,8 +384,12 @@ def test_each_rank_reads_about_half_of_a_parquet_file(two_ranks: Any) -> None:
     assert all(0.3 * whole <= r["bytes"] <= 0.7 * whole for r in ranks)
 
 
-def test_text_with_a_late_quoted_line_break_is_read_whole_with_a_notice(two_ranks: Any) -> None:
-    _, ranks, _ = two_ranks["late_quote"]
+@pytest.mark.parametrize("kind", ["late_quote", "malformed"])
+def test_text_that_cannot_be_cut_is_read_whole_with_a_notice(two_ranks: Any, kind: str) -> None:
+    _, ranks, _ = two_ranks[kind]
     assert all(any("read whole by every process" in note for note in r["notes"]) for r in ranks)
-    _, ranks, _ = two_ranks["csv"]
+
+def test_plain_text_is_cut_into_byte_ranges(two_ranks: Any) -> None:
+    path, ranks, _ = two_ranks["csv"]
     assert not any("read whole" in note for r in ranks for note in r["notes"])
+    assert sum(r["bytes"] for r in ranks) == path.stat().st_size - len(path.read_text().splitlines(True)[0])
