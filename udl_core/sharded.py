@@ -98,7 +98,7 @@ def load_shard(path: str | Path, options: ReadOptions, infer_options: pipeline.I
     yield Progress("read", total, total, f"rows {start:,} to {stop:,} of {total:,} ({bytes_read:,} bytes)")
     for note in table.notes:
         yield Notice(note)
-    schema = _schema(head, total, infer_options, world)
+    schema = _schema(head, infer_options, world)
     labels = _all_labels(table, schema, world)
     if head.num_rows < total:
         schema = count_labels(labels, schema)
@@ -163,7 +163,7 @@ def _whole(path: Path, options: ReadOptions, world: World) -> Generator[Progress
     return table_slice(table, start, stop), table, path.stat().st_size
 
 
-def _schema(head: Table, total: int, options: pipeline.InferOptions, world: World) -> Schema:
+def _schema(head: Table, options: pipeline.InferOptions, world: World) -> Schema:
     """The schema inferred on the head of the file, rank 0's taken by every rank."""
     schema = infer(head, label=options.label, task=options.task, ignore=options.ignore,
                    categorical=options.categorical, numeric=options.numeric, max_categories=options.max_categories)

@@ -119,7 +119,8 @@ def text_part(path: Path, options: ReadOptions, rank: int, size: int, head_rows:
         lo, hi = (_cut(handle, begin, end, r, size) for r in (rank, rank + 1))
         handle.seek(lo)
         data = handle.read(hi - lo)
-    if data.strip() and data.count(b'"') % 2 == 0:   # (an odd count: a cut in a quoted field, read whole)
+    quotes = data.count(b'"')
+    if not data.isspace() and quotes % 2 == 0:   # (an odd count: a cut in a quoted field, read whole)
         arrow = _arrow_options(dialect, options, None, threads=True, column_types=types)
         arrow["read_options"].skip_rows = 0   # the range starts past the header
         parsed = pacsv.read_csv(_text_source(io.BytesIO(data), dialect), **arrow)
@@ -127,8 +128,7 @@ def text_part(path: Path, options: ReadOptions, rank: int, size: int, head_rows:
     else:
         columns = schema.empty_table()
     return Part(Table(source=str(path), format="csv", columns=columns), hi - lo,
-                Table(source=str(path), format="csv", columns=first.slice(0, head_rows).cast(schema)),
-                data.count(b'"'))
+                Table(source=str(path), format="csv", columns=first.slice(0, head_rows).cast(schema)), quotes)
 
 
 def _after_lines(handle: io.BufferedReader, lines: int) -> int:
