@@ -44,7 +44,7 @@ from udl_core.preprocess import Preprocessor
 from udl_core.schema import Schema, count_labels, infer
 from udl_core.streaming import SAMPLE_ROWS, InMemory
 from udl_core.table import ReadOptions, Table
-from udl_core.values import label_values, table_slice
+from udl_core.values import has_class_names, label_values, table_slice
 
 __all__ = ["ShardLoad", "can_shard", "load_shard"]
 
@@ -173,6 +173,10 @@ def _schema(head: Table, options: pipeline.InferOptions, world: World) -> Schema
 def _all_labels(table: Table, schema: Schema, world: World) -> Table:
     """Every row's label, from every rank's rows (rank order is file order), as a one-column Table."""
     assert schema.label is not None   # inference always picks a label
+    if has_class_names(table):   # arrays with a labels file of names: codes into the same class_names
+        codes = np.asarray(table.labels)
+        merged = world.gather_rows(codes).astype(codes.dtype)
+        return replace(table, features=np.empty((merged.size, 0), np.float32), labels=merged)
     values = label_values(table, schema.label, [c.name for c in schema.columns])
     kind = values.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):

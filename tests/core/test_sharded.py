@@ -235,14 +235,23 @@ def _files(folder: Path, n: int = 500) -> dict[str, Path]:
     x[:, 2] = 1.5
     x[:, 5] = np.arange(n) % 3
     np.save(paths["npy"], x)
+    paths["npy_labels"] = folder / "x.npy"   # and a labels file of names beside it (y.npy)
+    np.save(paths["npy_labels"], x[:, :5])
+    np.save(folder / "y.npy", np.array(["bird", "cat", "dog"])[(np.arange(n) * 7) % 3])
     return paths
 
 
-LABELS = {"parquet": "label", "csv": "label", "npy": "f5", "late_quote": "label", "malformed": "label"}
+LABELS = {"parquet": "label", "csv": "label", "npy": "f5", "npy_labels": None, "late_quote": "label",
+          "malformed": "label"}
 
 
-def _load(path: Path, label: str, world: World) -> tuple[ShardLoad, list[str]]:
-    job = load_shard(path, ReadOptions(), pipeline.InferOptions(label, "auto", (), (), (), 32), world, 0.2, 0, 32)
+def _labels_file(kind: str, path: Path) -> str | None:
+    return str(path.with_name("y.npy")) if kind == "npy_labels" else None
+
+
+def _load(path: Path, label: str | None, labels: str | None, world: World) -> tuple[ShardLoad, list[str]]:
+    job = load_shard(path, ReadOptions(labels_path=labels), pipeline.InferOptions(label, "auto", (), (), (), 32),
+                     world, 0.2, 0, 32)
     notes = []
     while True:
         try:
@@ -253,11 +262,11 @@ def _load(path: Path, label: str, world: World) -> tuple[ShardLoad, list[str]]:
             notes.append(event.message)
 
 
-@pytest.mark.parametrize("kind", ["parquet", "csv", "npy"])
+@pytest.mark.parametrize("kind", ["parquet", "csv", "npy", "npy_labels"])
 def test_one_process_reads_the_whole_file_as_the_loader_does(tmp_path: Path, kind: str) -> None:
     path = _files(tmp_path)[kind]
-    part, _ = _load(path, LABELS[kind], LOCAL)
-    single = UnifiedDataLoader(path, label=LABELS[kind]).load()
+    part, _ = _load(path, LABELS[kind], _labels_file(kind, path), LOCAL)
+    single = UnifiedDataLoader(path, label=LABELS[kind], labels=_labels_file(kind, path)).load()
     assert (part.start, part.stop, part.total_rows, part.train_counts) == (0, 500, 500, [len(single.train_data)])
     assert part.schema == single.schema
     assert part.preprocessor.to_dict() == single.preprocessor.to_dict()
@@ -291,8 +300,9 @@ from udl_core.sharded import load_shard
 from udl_core.table import ReadOptions
 
 world = init_world()
-for path, label, out in json.loads(sys.argv[1]):
-    job = load_shard(path, ReadOptions(), pipeline.InferOptions(label, "auto", (), (), (), 32), world, 0.2, 0, 32)
+for path, label, labels, out in json.loads(sys.argv[1]):
+    job = load_shard(path, ReadOptions(labels_path=labels), pipeline.InferOptions(label, "auto", (), (), (), 32),
+                     world, 0.2, 0, 32)
     notes = []
     while True:
         try:
@@ -341,7 +351,7 @@ def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path,
     lines[400] = lines[400].rstrip("\n") + ",9\n"
     malformed.write_text("".join(lines))
     paths["malformed"] = malformed
-    jobs = [(str(p), LABELS.get(k, "label"), str(folder / k)) for k, p in paths.items()]
+    jobs = [(str(p), LABELS[k], _labels_file(k, p), str(folder / k)) for k, p in paths.items()]
     script = folder / "rank.py"
     script.write_text(RANK_SCRIPT)
     done = launch([sys.executable, str(script), json.dumps(jobs)])
@@ -354,10 +364,10 @@ def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path,
     return results
 
 
-@pytest.mark.parametrize("kind", ["parquet", "csv", "npy", "late_quote", "malformed"])
+@pytest.mark.parametrize("kind", ["parquet", "csv", "npy", "npy_labels", "late_quote", "malformed"])
 def test_two_ranks_split_the_file_and_fit_the_single_preprocessing(two_ranks: Any, kind: str) -> None:
     path, ranks, arrays = two_ranks[kind]
-    single = UnifiedDataLoader(path, label=LABELS.get(kind, "label")).load()
+    single = UnifiedDataLoader(path, label=LABELS[kind], labels=_labels_file(kind, path)).load()
     assert ranks[0]["pre"] == ranks[1]["pre"] and ranks[0]["schema"] == ranks[1]["schema"]
     assert ranks[0]["schema"] == single.schema.to_dict()
     assert_fit_close(ranks[0]["pre"], single.preprocessor.to_dict())

@@ -6,7 +6,8 @@ Rank r of n reads a contiguous run of the file's rows, and only the bytes that h
   nearest to an even split of the rows (`row_range`); a rank may get none when there are fewer
   row groups than ranks. Types are normalised as `read_parquet` does; text dates take the form
   detected on the file's first rows, so every rank reads them alike.
-* NPY: rows [start, stop) of the memory map (`row_range`): only their pages are ever read.
+* NPY: rows [start, stop) of the memory map (`row_range`): only their pages are ever read (a
+  labels file, `ReadOptions.labels_path`, is read whole and sliced alike).
 * Delimited text, plain (not compressed) and in an ASCII-compatible encoding: the bytes after
   the header cut into n even ranges, each cut moved forward to just after a line end, parsed
   with the column types the file's head gives (as `iter_record_batches` streams a file: the
@@ -39,6 +40,7 @@ from udl_core.formats.arrays import array_info, read_npy
 from udl_core.formats.columnar import _open_parquet, normalise_types
 from udl_core.formats.delimited import STREAM_SAMPLE_BYTES, _arrow_options, _text_source, _to_batch, parse_sample
 from udl_core.formats.dialect import Dialect, detect_dialect, read_sample
+from udl_core.formats.pairs import attach_labels
 from udl_core.table import ReadOptions, Table
 from udl_core.values import table_slice
 
@@ -89,6 +91,8 @@ def _parquet_head(parquet: pq.ParquetFile, starts: np.ndarray, rows: int) -> pa.
 
 def npy_part(path: Path, options: ReadOptions, rank: int, size: int, head_rows: int) -> Part:
     whole = read_npy(path, options)   # a memory map: nothing is read yet
+    if options.labels_path:   # a labels file (small) is read whole, as the loader reads it
+        whole = attach_labels(whole, Path(options.labels_path), options)
     start, stop = row_range(whole.num_rows, rank, size)
     info = array_info(path, options)
     row_bytes = info.nbytes // max(1, whole.num_rows)
