@@ -20,7 +20,7 @@ import pytest
 from udl_core import pipeline
 from udl_core.distributed import LOCAL, World, row_range
 from udl_core.encoders import BoolEncoder, CategoricalEncoder, ImageEncoder
-from udl_core.events import Notice
+from udl_core.events import run_job
 from udl_core.loader import UnifiedDataLoader
 from udl_core.numeric_block import MEDIAN_ROWS, ArrayNumbers, fit_stats
 from udl_core.preprocess import Preprocessor
@@ -249,23 +249,15 @@ def _labels_file(kind: str, path: Path) -> str | None:
     return str(path.with_name("y.npy")) if kind == "npy_labels" else None
 
 
-def _load(path: Path, label: str | None, labels: str | None, world: World) -> tuple[ShardLoad, list[str]]:
-    job = load_shard(path, ReadOptions(labels_path=labels), pipeline.InferOptions(label, "auto", (), (), (), 32),
-                     world, 0.2, 0, 32)
-    notes = []
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as stop:
-            return stop.value, notes
-        if isinstance(event, Notice):
-            notes.append(event.message)
+def _load(path: Path, label: str | None, labels: str | None, world: World) -> ShardLoad:
+    return run_job(load_shard(path, ReadOptions(labels_path=labels),
+                              pipeline.InferOptions(label, "auto", (), (), (), 32), world, 0.2, 0, 32))
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv", "npy", "npy_labels"])
 def test_one_process_reads_the_whole_file_as_the_loader_does(tmp_path: Path, kind: str) -> None:
     path = _files(tmp_path)[kind]
-    part, _ = _load(path, LABELS[kind], _labels_file(kind, path), LOCAL)
+    part = _load(path, LABELS[kind], _labels_file(kind, path), LOCAL)
     single = UnifiedDataLoader(path, label=LABELS[kind], labels=_labels_file(kind, path)).load()
     assert (part.start, part.stop, part.total_rows, part.train_counts) == (0, 500, 500, [len(single.train_data)])
     assert part.schema == single.schema
@@ -295,23 +287,15 @@ import json, sys
 import numpy as np
 from udl_core import pipeline
 from udl_core.distributed import init_world
-from udl_core.events import Notice
+from udl_core.events import Notice, run_job
 from udl_core.sharded import load_shard
 from udl_core.table import ReadOptions
 
 world = init_world()
 for path, label, labels, out in json.loads(sys.argv[1]):
-    job = load_shard(path, ReadOptions(labels_path=labels), pipeline.InferOptions(label, "auto", (), (), (), 32),
-                     world, 0.2, 0, 32)
     notes = []
-    while True:
-        try:
-            event = next(job)
-        except StopIteration as stop:
-            part = stop.value
-            break
-        if isinstance(event, Notice):
-            notes.append(event.message)
+    part = run_job(load_shard(path, ReadOptions(labels_path=labels), pipeline.InferOptions(label, "auto", (), (), (), 32),
+                              world, 0.2, 0, 32), lambda e: isinstance(e, Notice) and notes.append(e.message))
     with open(f"{out}.{world.rank}.json", "w") as f:
         json.dump({"pre": part.preprocessor.to_dict(), "schema": part.schema.to_dict(), "start": part.start,
                    "stop": part.stop, "total": part.total_rows, "bytes": part.bytes_read,
