@@ -13,7 +13,7 @@ what one process fitting on all of those training rows gets:
 * means and standard deviations: each rank's float64 sums of d = x - median and of d**2 over
   its rows, summed across ranks (`World.sum`). Every d is what one process computes; only the
   order of the float64 additions differs, so they equal a single process's up to float64
-  rounding (relative 1e-9 is what the tests hold them to);
+  rounding (the tests hold them to 1e-9 x max(1, |value|); measured 1e-16 to 1e-14 relative);
 * a column whose squares sum to zero (or to rounding noise, where a rank summed its training
   rows as every row less the others, as fit_stats does) is constant when its values (missing
   ones the median) have the same minimum and maximum on every rank (gathered); one whose sums are

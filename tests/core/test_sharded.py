@@ -387,3 +387,38 @@ def test_plain_text_is_cut_into_byte_ranges(two_ranks: Any) -> None:
     path, ranks, _ = two_ranks["csv"]
     assert not any("read whole" in note for r in ranks for note in r["notes"])
     assert sum(r["bytes"] for r in ranks) == path.stat().st_size - len(path.read_text().splitlines(True)[0])
+
+
+# ---- dialects, on ranks simulated by threads -------------------------------------------------------
+def _dialect_text(kind: str, n: int = 300) -> str:
+    rng = np.random.default_rng(10)
+    rows = [(f"{rng.normal():.4f}", str(int(rng.integers(0, 9))), ["red", "green", "blue"][i % 3],
+             "yes" if rng.random() < 0.5 else "no") for i in range(n)]
+    if kind == "tsv_no_header":
+        return "".join("\t".join(r) + "\n" for r in rows)
+    if kind == "semicolon_decimal_comma":
+        return "a;b;colour;label\n" + "".join(";".join((r[0].replace(".", ","), *r[1:])) + "\n" for r in rows)
+    if kind == "preamble_crlf":
+        return "# exported by a tool\r\n# another comment\r\na,b,colour,label\r\n" + "".join(
+            ",".join(r) + "\r\n" for r in rows)
+    assert kind == "whitespace"
+    return "a  b  colour  label\n" + "".join("  ".join(r) + "\n" for r in rows)
+
+
+@pytest.mark.parametrize("kind", ["tsv_no_header", "semicolon_decimal_comma", "preamble_crlf", "whitespace"])
+def test_dialects_are_cut_and_read_as_the_whole_file_is(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / f"{kind}.{'tsv' if kind.startswith('tsv') else 'csv'}"
+    path.write_bytes(_dialect_text(kind).encode())
+    assert can_shard(path)
+    label = "column_4" if kind == "tsv_no_header" else "label"
+    single = UnifiedDataLoader(path, label=label).load()
+    parts = on_ranks(2, lambda w: _load(path, label, None, w))
+    assert parts[0].preprocessor.to_dict() == parts[1].preprocessor.to_dict()
+    assert parts[0].schema == parts[1].schema == single.schema
+    assert_fit_close(parts[0].preprocessor.to_dict(), single.preprocessor.to_dict())
+    assert parts[0].stop == parts[1].start and parts[1].stop == single.table.num_rows
+    assert 0 < parts[0].bytes_read and 0 < parts[1].bytes_read
+    assert parts[0].bytes_read + parts[1].bytes_read <= path.stat().st_size   # cut, not read whole twice
+    np.testing.assert_array_equal(np.concatenate([p.train.rows for p in parts]), single.train_data.rows)
+    x = np.concatenate([p.train.x for p in parts])
+    np.testing.assert_allclose(x, single.train_data.x, rtol=1e-6, atol=1e-6)
