@@ -20,8 +20,9 @@
    on the whole file: categories, bool modes, dropped constant columns and medians identical
    (the medians come from the same seeded sample, even past MEDIAN_ROWS); means and standard
    deviations equal up to float64 rounding: |difference| <= 1e-9 x max(1, |value|), as tested
-   (measured: 1e-16 to 1e-14 relative); the processed rows then agree to float32 rounding.
-   (A single process over its memory budget fits on its first FIT_ROWS training rows only.);
+   (measured: 1e-16 to 1e-14 relative); the processed rows then agree to float32 rounding (a
+   single process over its memory budget fits on its first FIT_ROWS training rows only, the
+   ranks on all of them);
 5. transform: the rank's own training and validation rows, in memory (`Split.rows` are rows
    of the file).
 
