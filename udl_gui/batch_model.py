@@ -296,6 +296,9 @@ class BatchTableModel(QAbstractTableModel):
         return QBrush(QApplication.palette().color(QPalette.ColorRole.AlternateBase))
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        # A header asks for ~8 roles per section each time it lays out: the others leave first.
+        if role != Qt.ItemDataRole.DisplayRole and role != Qt.ItemDataRole.ToolTipRole:
+            return None
         if orientation == Qt.Orientation.Horizontal:
             if not 0 <= section < self.columnCount():
                 return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from udl_core.errors import UDLError
@@ -145,21 +145,39 @@ class BatchView(QWidget):
         return tuple(str(c) for c in (self.loader.classes or ()))
 
     def _size_columns(self) -> None:
-        """Fit the first columns to their headers (cheap: header text only, never the cells)."""
+        """Fit the first columns to their headers (cheap: header text only, never the cells).
+
+        The header's signals are blocked meanwhile: each resized section would have the table
+        queue a repaint of its column for the next event-loop turn, so a new batch was painted
+        twice, the second time in the turn after (20 ms of the GUI thread: bench_gui). The new
+        model's table is repainted whole once instead."""
         header = self.table.horizontalHeader()
         metrics = header.fontMetrics()
         # Wide enough for the longest text format_value gives a number ("-1.234e+05").
         floor = self.table.fontMetrics().horizontalAdvance("-8.888e+88") + 16
-        for column in range(min(self.model.columnCount(), 80)):
-            text = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
-            header.resizeSection(column, max(floor, min(220, metrics.horizontalAdvance(text) + 24)))
-        label, classes = self.model.label_column, self._classes()
-        if label is not None and classes and self.model.mode == "processed":
-            longest = max(classes, key=len)[:40]
-            width = metrics.horizontalAdvance(f"{len(classes) - 1} \u00b7 {longest}") + 32
-            header.resizeSection(label, max(header.sectionSize(label), min(260, width)))
-        if self.model.picture_column is not None:
-            header.resizeSection(self.model.picture_column, TABLE_SIDE + 12)
+        header.blockSignals(True)
+        try:
+            for column in range(min(self.model.columnCount(), 80)):
+                text = str(self.model.headerData(column, Qt.Orientation.Horizontal) or "")
+                header.resizeSection(column, max(floor, min(220, metrics.horizontalAdvance(text) + 24)))
+            label, classes = self.model.label_column, self._classes()
+            if label is not None and classes and self.model.mode == "processed":
+                longest = max(classes, key=len)[:40]
+                width = metrics.horizontalAdvance(f"{len(classes) - 1} \u00b7 {longest}") + 32
+                header.resizeSection(label, max(header.sectionSize(label), min(260, width)))
+            if self.model.picture_column is not None:
+                header.resizeSection(self.model.picture_column, TABLE_SIDE + 12)
+        finally:
+            header.blockSignals(False)
+        self.table.update_frozen()      # the frozen label column takes column 0's width
+        # The new rows and columns are laid out now, and the scroll bars they show or hide with
+        # them: Qt lays out a reset model during its first paint and the scroll bars in a queued
+        # call after it, which repainted the table again in the next turn.
+        for view in (self.table, self.table.frozen):
+            view.doItemsLayout()
+        for view in (self.table, self.table.frozen):
+            QCoreApplication.sendPostedEvents(view, QEvent.Type.MetaCall)
+            QCoreApplication.sendPostedEvents(view, QEvent.Type.LayoutRequest)
 
     def _on_index_spin_changed(self, _value: int) -> None:
         self._update_arrows()
