@@ -263,10 +263,12 @@ class MainWindow(QMainWindow):
         path = str(getattr(loader, "path", None) or self.dataset_row.path())
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
         self.menus.launch_action.setEnabled(True)   # a loaded dataset has a launch command
-        self.run_controller.stage_loaded(loader, [self._show_loaded_schema, self.batch_view.set_loader])
+        # one panel a frame: the schema's columns, its class counts, the batch table (then the health)
+        self.run_controller.stage_loaded(loader, [self._show_loaded_schema, self.schema_panel.show_classes,
+                                                  self.batch_view.set_loader])
 
     def _show_loaded_schema(self, loader: Any) -> None:
-        self.schema_panel.show_loader(loader)
+        self.schema_panel.show_columns(loader)
         self.results_panel.set_loader(loader)
         if self._checks_panel is not None:
             self._checks_panel.set_loader(loader)

@@ -25,7 +25,7 @@ from functools import singledispatch
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel
 
 from udl_core.errors import UDLError
@@ -222,6 +222,9 @@ class RunController(QObject):
 
         def step() -> None:
             steps[0](loader)
+            # Laid out now, so that the paint that follows is the only one: a layout request left
+            # queued ran after that paint and repainted what it moved in the next frame.
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             self._stage(loader, steps[1:])
 
         QTimer.singleShot(STAGE_MS, self, step)

@@ -282,6 +282,12 @@ class SchemaPanel(QWidget):
     # -- filling it ----------------------------------------------------------------------
     def show_loader(self, loader: Any) -> None:
         """Fill every part from a loaded `UnifiedDataLoader`."""
+        self.show_columns(loader)
+        self.show_classes(loader)
+
+    def show_columns(self, loader: Any) -> None:
+        """The summary, the columns and the warnings of a loaded `UnifiedDataLoader` (the window
+        shows its classes a frame later: `show_classes`)."""
         schema = loader.schema
         rows = [ColumnRow(c.name, str(c.dtype), str(c.kind), int(c.missing or 0), str(c.role),
                           getattr(c, "distinct", None)) for c in schema.columns]
@@ -302,14 +308,19 @@ class SchemaPanel(QWidget):
         if estimate is not None:
             text += f"<br><span style='color:gray'>{estimate}</span>"
         self.summary.setText(text)
-        counts = getattr(schema, "class_counts", None) or {}
-        self.show_class_counts(classes, [int(counts.get(c, 0)) if isinstance(counts, dict) else 0 for c in classes]
-                               if classes else [])
-        self.examples.show_loader(loader)
         warnings = list(dict.fromkeys([*(getattr(loader, "warnings", None) or ()), *(schema.warnings or ())]))
         table = getattr(loader, "table", None)
         notes = [n for n in (getattr(table, "notes", None) or ()) if n not in warnings]
         self.show_messages(warnings, list(getattr(loader, "quarantine", None) or ()), notes)
+
+    def show_classes(self, loader: Any) -> None:
+        """The class counts plot and, for images, a few examples of each class."""
+        schema = loader.schema
+        classes = [str(c) for c in (schema.classes or ())]
+        counts = getattr(schema, "class_counts", None) or {}
+        self.show_class_counts(classes, [int(counts.get(c, 0)) if isinstance(counts, dict) else 0 for c in classes]
+                               if classes else [])
+        self.examples.show_loader(loader)
 
     def show_class_counts(self, classes: Sequence[str], counts: Sequence[int]) -> None:
         if self._bars is not None:
