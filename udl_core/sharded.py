@@ -136,6 +136,9 @@ def _read_part(path: Path, options: ReadOptions, world: World
         "parquet": parquet_part, "npy": npy_part, "csv": text_part}
     if reader not in parts:
         raise DatasetError(path, f"{reader} files cannot be read in parts; read it whole")
+    if options.labels_path and reader != "npy":   # a labels file joins rows of the whole table
+        yield Notice(f"{path.name} is read whole by every process (its labels are in another file)", "warning")
+        return (yield from _whole(path, options, world))
     error: BaseException | None = None
     try:
         part = parts[reader](path, options, world.rank, world.size, SAMPLE_ROWS)

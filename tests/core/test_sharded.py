@@ -20,7 +20,7 @@ import pytest
 from udl_core import pipeline
 from udl_core.distributed import LOCAL, World, row_range
 from udl_core.encoders import BoolEncoder, CategoricalEncoder, ImageEncoder
-from udl_core.events import run_job
+from udl_core.events import Notice, run_job
 from udl_core.loader import UnifiedDataLoader
 from udl_core.numeric_block import MEDIAN_ROWS, ArrayNumbers, fit_stats
 from udl_core.preprocess import Preprocessor
@@ -422,3 +422,22 @@ def test_dialects_are_cut_and_read_as_the_whole_file_is(tmp_path: Path, kind: st
     np.testing.assert_array_equal(np.concatenate([p.train.rows for p in parts]), single.train_data.rows)
     x = np.concatenate([p.train.x for p in parts])
     np.testing.assert_allclose(x, single.train_data.x, rtol=1e-6, atol=1e-6)
+
+
+def test_a_table_with_a_labels_file_is_read_whole_by_every_rank(tmp_path: Path) -> None:
+    features = tmp_path / "features.csv"
+    features.write_text("a,b\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(200)))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join(f"{'yes' if i % 3 else 'no'}\n" for i in range(200)))
+    single = UnifiedDataLoader(features, labels=labels).load()
+    notes: list[list[str]] = [[], []]
+
+    def load(world: World) -> ShardLoad:
+        job = load_shard(features, ReadOptions(labels_path=str(labels)),
+                         pipeline.InferOptions(None, "auto", (), (), (), 32), world, 0.2, 0, 32)
+        return run_job(job, lambda e: isinstance(e, Notice) and notes[world.rank].append(e.message))
+
+    parts = on_ranks(2, load)
+    assert all(any("labels are in another file" in n for n in rank) for rank in notes)
+    assert_fit_close(parts[0].preprocessor.to_dict(), single.preprocessor.to_dict())
+    np.testing.assert_array_equal(np.concatenate([p.train.rows for p in parts]), single.train_data.rows)
