@@ -197,9 +197,9 @@ class UnifiedDataLoader:
         (and a note) where the format cannot be split, and every rank reads the whole file."""
         import udl_core.sharded as sharded
 
-        if self._given_table is not None or self.labels_path is not None or not sharded.can_shard(self.path):
-            yield Notice(f"{Path(self.path).name}: split reading covers Parquet, NPY and CSV files with their "
-                         "labels inside; every process reads this dataset whole")
+        if self._given_table is not None or not sharded.can_shard(self.path):
+            yield Notice(f"{Path(self.path).name}: reading in parts covers Parquet, NPY and plain delimited text "
+                         "(no quoted line breaks); every process reads this dataset whole")
             return False
         ranks = self.world.size
         if self.batch_size % ranks:
