@@ -228,3 +228,33 @@ def test_a_stop_on_one_rank_stops_every_rank_after_the_same_step(tmp_path: Path)
     ranks = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert len(ranks) == 2 and all(r["stopped"] for r in ranks)
     assert ranks[0]["steps"] == ranks[1]["steps"] < 40    # the same step, long before the epoch's end
+
+
+def test_sharded_reading_trains_and_checks_on_two_ranks(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=400)
+    table = pa.table({"a": a, "b": rng.normal(size=400), "colour": rng.choice(["red", "blue"], 400),
+                      "y": np.where(a > 0, "yes", "no")})
+    data = tmp_path / "d.parquet"
+    pq.write_table(table, data, row_group_size=50)
+    trained = launch([sys.executable, "-m", "udl_core", "train", str(data), "--label", "y", "--distributed", "--shard",
+                      "--epochs", "3", "--batch-size", "16", "--device", "cpu", "--json"])
+    assert trained.returncode == 0, trained.stderr
+    events = [json.loads(line) for line in trained.stdout.splitlines() if line.startswith("{")]
+    epochs = [e for e in events if e["event"] == "epoch"]
+    final = next(e for e in events if e["event"] == "done")
+    assert len(epochs) == 3 and final["processes"] == 2
+    assert final["steps"] % 3 == 0 and final["steps"] >= 3 * 320 // 16   # each rank: 8 of its rows a step
+    assert epochs[-1]["val_accuracy"] > 0.8                       # it learns from its parts
+    checked = launch([sys.executable, "-m", "udl_core", "check", str(data), "--label", "y", "--distributed",
+                      "--shard", "--batch-size", "16", "--json"])
+    payload = json.loads(checked.stdout.strip().splitlines()[-1])
+    shared = {c["name"]: c["status"] for c in payload["checks"] if c["name"].startswith("distributed.")}
+    assert shared == dict.fromkeys(["distributed.shards", "distributed.steps", "distributed.statistics",
+                                    "distributed.weights"], "pass")
+    odd = launch([sys.executable, "-m", "udl_core", "train", str(data), "--label", "y", "--distributed", "--shard",
+                  "--batch-size", "15"])
+    assert "error:" in odd.stderr and "does not split evenly" in odd.stderr   # (mlx.launch itself exits 0)
