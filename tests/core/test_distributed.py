@@ -175,6 +175,12 @@ def test_udl_train_distributed_prints_and_saves_once(tmp_path: Path) -> None:
     assert "init_world()" in text and "world=world" in text and "mlx.launch -n 2" in text
     assert sorted(p.name for p in weights.parent.iterdir()) == sorted(["model.safetensors", "model.json",
                                                                       "again.py"])
+    again = launch([sys.executable, str(script)])     # the exported script runs the same run the same way
+    assert again.returncode == 0 and "error" not in again.stderr.lower(), again.stderr
+    lines = [json.loads(line) for line in again.stdout.splitlines() if line.startswith("{")]
+    assert [line["epoch"] for line in lines] == [1, 2]   # rank 0 alone prints
+    first = [e for e in events if e["event"] == "epoch"]
+    np.testing.assert_allclose([line["train_loss"] for line in lines], [e["train_loss"] for e in first], rtol=1e-5)
 
 
 def test_udl_check_distributed_passes_on_two_ranks(tmp_path: Path) -> None:
