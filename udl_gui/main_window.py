@@ -263,9 +263,10 @@ class MainWindow(QMainWindow):
         path = str(getattr(loader, "path", None) or self.dataset_row.path())
         self.setWindowTitle(f"{Path(path).name} \u2014 {APP_NAME}")
         self.menus.launch_action.setEnabled(True)   # a loaded dataset has a launch command
-        # one panel a frame: the schema's columns, its class counts, the batch table (then the health)
+        # one panel a frame: columns, class counts, the batch table (filled, then painted), the health
         self.run_controller.stage_loaded(loader, [self._show_loaded_schema, self.schema_panel.show_classes,
-                                                  self.batch_view.set_loader])
+                                                  *self.run_controller.fill_then_paint(self.batch_view,
+                                                                                       self.batch_view.set_loader)])
 
     def _show_loaded_schema(self, loader: Any) -> None:
         self.schema_panel.show_columns(loader)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui_support import load
@@ -79,3 +79,34 @@ def test_the_schema_panel_shows_columns_and_classes_apart(qtbot, window, known_c
     panel.show_classes(loader)
     assert panel.classes_plot.isVisibleTo(panel)
     assert panel.classes_title.text() == "Class counts: false 6, true 6"
+
+
+def test_the_batch_table_is_filled_in_one_frame_and_painted_in_a_later_one(qtbot, window, known_csv):
+    settle()
+    viewport = window.batch_table.viewport()
+    counter = PaintCounter(viewport)
+    at_next_turn: list[int] = []
+
+    def on_shown(_index: int) -> None:   # the fill's frame: what has been painted by the next timer?
+        QTimer.singleShot(0, lambda: at_next_turn.append(counter.counts[viewport]))
+
+    window.batch_view.shown.connect(on_shown)
+    load(qtbot, window, known_csv)
+    qtbot.waitUntil(lambda: bool(at_next_turn) and counter.counts[viewport] >= 1 and not window.busy)
+    window.batch_view.shown.disconnect(on_shown)
+    counter.remove()
+    assert at_next_turn[0] == 0
+    assert window.batch_view.updatesEnabled() and window.health_strip.updatesEnabled()
+
+
+def test_a_load_that_replaces_a_staged_one_leaves_every_panel_painting(qtbot, window, known_csv, tmp_path):
+    other = tmp_path / "other.csv"
+    other.write_text(known_csv.read_text(encoding="utf-8").replace("target", "label"), encoding="utf-8")
+    load(qtbot, window, known_csv)
+    window.batch_view.shown.connect(lambda _index: window.load(str(other)) if window.loader.path != str(other)
+                                    else None)
+    window.load(str(known_csv), label="color")   # staged; its batch fill starts the other load
+    qtbot.waitUntil(lambda: window.loader is not None and window.loader.path == str(other) and not window.busy,
+                    timeout=30_000)
+    settle()
+    assert window.batch_view.updatesEnabled() and window.health_strip.updatesEnabled()
