@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QFontDatabase, QTextOption
-from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
@@ -126,16 +126,22 @@ class LaunchDialog(QDialog):
         self.backend_combo.addItems(BACKENDS)
         self.backend_combo.setToolTip("ring: MLX's own, over TCP (Ethernet or Thunderbolt); mpi: needs OpenMPI "
                                       "on every machine")
+        self.shard_check = QCheckBox("Each process reads only its part of the rows (--shard)")
+        self.shard_check.setObjectName("launchShard")
+        self.shard_check.setToolTip("Parquet row groups, NPY rows, CSV byte ranges: for data too large for one "
+                                    "machine; the batch size must divide evenly by the processes")
         form = QFormLayout()
         form.addRow("Processes on this machine", _left(self.processes_spin))
         form.addRow("Or a hostfile", hostfile_row)
         form.addRow("Backend", _left(self.backend_combo))
+        form.addRow("Reading", self.shard_check)
 
         self.command_edit = QPlainTextEdit()
         self.command_edit.setObjectName("launchCommand")
         self.command_edit.setReadOnly(True)
         self.command_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.command_edit.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.command_edit.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)   # it wraps
         self.command_edit.setPlaceholderText("Load a dataset first: the command trains the loaded dataset.")
         self.command_edit.setMinimumHeight(self.command_edit.fontMetrics().lineSpacing() * 6)
         self.command_edit.setAccessibleName("Launch command")
@@ -160,6 +166,7 @@ class LaunchDialog(QDialog):
         self.processes_spin.valueChanged.connect(self.refresh)
         self.hostfile_edit.textChanged.connect(self.refresh)
         self.backend_combo.currentTextChanged.connect(self.refresh)
+        self.shard_check.toggled.connect(self.refresh)
         browse.clicked.connect(self._on_browse_clicked)
         self.copy_button.clicked.connect(self._on_copy_button_clicked)
         buttons.rejected.connect(self.close)
@@ -177,7 +184,8 @@ class LaunchDialog(QDialog):
         self.processes_spin.setEnabled(not hostfile)
         settings = launch_settings(self._window)
         text = "" if settings is None else shell_line(launch_command(
-            settings.dataset, settings.options(), processes=self.processes_spin.value(),
+            settings.dataset, settings.options() + (["--shard"] if self.shard_check.isChecked() else []),
+            processes=self.processes_spin.value(),
             hostfile=os.path.expanduser(hostfile) if hostfile else None, backend=self.backend_combo.currentText(),
             python="python3" if app_paths.frozen() else None))
         if text != self.command():

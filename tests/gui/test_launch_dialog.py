@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QComboBox, QDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QDialog, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox
 
 from gui_support import load
 from udl_core.cli import build_parser
@@ -94,6 +94,14 @@ def test_processes_hostfile_and_backend(qtbot, tmp_path, dialog):
     assert _pair(_command(dialog), "--backend") == "mpi"
     dialog.findChild(QLineEdit, "launchHostfile").clear()
     assert _pair(_command(dialog), "-n") == "3"
+
+
+def test_shard_reads_in_parts(qtbot, dialog):
+    shard = dialog.findChild(QCheckBox, "launchShard")
+    assert not shard.isChecked() and "--shard" not in _command(dialog)
+    qtbot.mouseClick(shard, Qt.MouseButton.LeftButton)
+    command = _command(dialog)
+    assert "--shard" in command and _train_args(command).shard
 
 
 def test_copy_puts_the_command_on_the_clipboard(qtbot, dialog):
