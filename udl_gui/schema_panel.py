@@ -357,9 +357,21 @@ class SchemaPanel(QWidget):
                                                            for i, c in enumerate(classes)]
         self.classes_plot.getAxis("bottom").setTicks([[(float(i), str(c)[:12]) for i, c in enumerate(shown)]])
         self.classes_plot.setXRange(-0.6, len(classes) - 0.4, padding=0)
-        self.classes_plot.setYRange(0, max(max(counts, default=0), 1) * 1.1, padding=0)
+        top = max(max(counts, default=0), 1) * 1.1
+        self.classes_plot.setYRange(0, top, padding=0)
+        self._fit_count_axis(top)
         self.classes_title.setText("Class counts: " + ", ".join(f"{c} {count(n)}" for c, n in zip(classes, counts))
                                    if len(classes) <= 6 else f"Class counts ({plural(len(classes), 'class')})")
+
+    def _fit_count_axis(self, top: float) -> None:
+        """The count axis as wide as its widest number from the start: pyqtgraph widens an axis
+        after painting its labels, and the relayout repainted the plot a frame later (7-17 ms of
+        the GUI thread in the next panel's frame: bench_gui)."""
+        axis = self.classes_plot.getAxis("left")
+        # at least "0.5": a few rows a class get fractional ticks
+        digits = QFontMetrics(axis.font()).horizontalAdvance("0" * max(len(str(int(top))), 3))
+        label = axis.label.boundingRect().height() * 0.8 if axis.label.isVisible() else 0
+        axis.setWidth(int(digits + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"]) + label + 6))
 
     def show_messages(self, warnings: Sequence[str], quarantine: Sequence[Any], notes: Sequence[str] = ()) -> None:
         """A load's warnings, skipped records and notes (the last dataset's check verdicts go)."""
