@@ -30,6 +30,10 @@ _ROLES = frozenset({
     Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole,
     Qt.ItemDataRole.DecorationRole,
 })
+# the roles as plain ints: data() compares them for every cell a view paints
+_DISPLAY, _TOOLTIP, _ALIGNMENT, _BACKGROUND, _FONT, _DECORATION = (int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.TextAlignmentRole,
+    Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.FontRole, Qt.ItemDataRole.DecorationRole))
 PICTURE_COLUMN = "picture"   # image datasets: a thumbnail of each row, after the label
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -126,6 +130,7 @@ class BatchTableModel(QAbstractTableModel):
         # (row, column) -> (text, alignment, missing) of a cell shown once: a view asks for several
         # roles of every visible cell on each paint, and a batch's cells do not change.
         self._cells: dict[tuple[int, int], tuple[str, object, bool]] = {}
+        self._shape: tuple[int, int, int | None, int | None] = (0, 0, None, None)   # see _keep_shape
 
     # -- swapping the data -------------------------------------------------------------
     def set_processed(
@@ -149,6 +154,7 @@ class BatchTableModel(QAbstractTableModel):
         self._raw = []
         self._label = label if y is not None else None
         self._classes = tuple(str(c) for c in classes)
+        self._keep_shape()
         self.endResetModel()
 
     def set_raw(self, raw: Mapping[str, Sequence[object]], rows: np.ndarray, label: str | None = None,
@@ -169,6 +175,7 @@ class BatchTableModel(QAbstractTableModel):
         self._y = None
         self._label = label if label in raw else None
         self._classes = ()
+        self._keep_shape()
         self.endResetModel()
 
     def clear(self) -> None:
@@ -179,7 +186,13 @@ class BatchTableModel(QAbstractTableModel):
         self._rows = np.zeros(0, dtype=np.int64)
         self._names, self._raw, self._label = [], [], None
         self._pictures = None
+        self._keep_shape()
         self.endResetModel()
+
+    def _keep_shape(self) -> None:
+        """What every `data()` call needs, as plain attributes: a view asks ~8 roles of every
+        visible cell on each paint, and the properties behind these cost a Python call each."""
+        self._shape = (len(self._rows), self.columnCount(), self.label_column, self.picture_column)
 
     # -- what the view reads ------------------------------------------------------------
     @property
@@ -245,25 +258,26 @@ class BatchTableModel(QAbstractTableModel):
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # A view asks for ~10 roles per visible cell on every paint: unhandled roles leave first.
-        if role not in _ROLES or not index.isValid():
+        if role not in _ROLES:
             return None
-        row, column = index.row(), index.column()
-        if not (0 <= row < len(self._rows) and 0 <= column < self.columnCount()):
+        row, column = index.row(), index.column()   # an invalid index has -1 for both
+        rows, columns, label, picture = self._shape
+        if not (0 <= row < rows and 0 <= column < columns):
             return None
-        is_label = column == self.label_column
-        if column == self.picture_column:
+        is_label = column == label
+        if column == picture:
             return self._picture_data(row, role)
-        if role == Qt.ItemDataRole.DecorationRole:
+        if role == _DECORATION:
             return None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND:
             return self._label_brush() if is_label else None
-        if role == Qt.ItemDataRole.FontRole:
+        if role == _FONT:
             return _bold() if is_label else None
-        if role != Qt.ItemDataRole.ToolTipRole:
+        if role != _TOOLTIP:
             text, alignment, missing = self._cell(row, column, is_label)
-            if role == Qt.ItemDataRole.DisplayRole:
+            if role == _DISPLAY:
                 return text
-            if role == Qt.ItemDataRole.TextAlignmentRole:
+            if role == _ALIGNMENT:
                 return alignment
             if missing:   # the foreground
                 return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
