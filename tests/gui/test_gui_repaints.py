@@ -110,3 +110,30 @@ def test_a_load_that_replaces_a_staged_one_leaves_every_panel_painting(qtbot, wi
                     timeout=30_000)
     settle()
     assert window.batch_view.updatesEnabled() and window.health_strip.updatesEnabled()
+
+
+def test_the_health_strip_is_painted_once_per_redraw(qtbot):
+    import numpy as np
+
+    from udl_core.health import BatchHealth
+    from udl_gui.health_strip import HealthStrip
+
+    strip = HealthStrip()
+    qtbot.addWidget(strip)
+    strip.resize(500, 260)
+    strip.show()
+    qtbot.waitExposed(strip)
+    settle()
+    viewport = strip._view.viewport()
+    counter = PaintCounter(viewport)
+    rng = np.random.default_rng(0)
+    n = 2_000
+    strip.reset(("a", "b", "c"))
+    strip.add(BatchHealth(start=0, label_counts=rng.integers(0, 20, size=(n, 3)), label_mean=None,
+                          nonfinite=np.zeros(n, np.int64), mean=rng.normal(size=n), std=rng.random(n) + 0.5))
+    strip.flush()   # new ranges on both plots: worked out here, not during the paint
+    qtbot.waitUntil(lambda: counter.counts[viewport] >= 1)
+    settle()
+    counter.remove()
+    assert strip.batches == n
+    assert counter.counts[viewport] == 1
