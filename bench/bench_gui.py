@@ -263,7 +263,9 @@ def _measure_load(app, window, meter: StallMeter, path: Path) -> None:
     texts: list[str] = []
     window.progress_bar.valueChanged.connect(lambda _v: texts.append(window.progress_bar.format()))
     window.load(str(path))
-    done = wait_for(app, lambda: window.job is not None and not window.job.active and not window.busy, 600)
+    # the load ends once the window's panels show it (Run is enabled again), not with its job
+    done = wait_for(app, lambda: window.job is not None and not window.job.active and not window.busy
+                    and window.controls.run_button.isEnabled(), 600)
     seconds = time.perf_counter() - started
     wait_for(app, lambda: False, 0.2)  # let the last queued paints run inside the measurement
     meter.stop()
