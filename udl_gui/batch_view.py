@@ -169,7 +169,7 @@ class BatchView(QWidget):
                 header.resizeSection(self.model.picture_column, TABLE_SIDE + 12)
         finally:
             header.blockSignals(False)
-        self.table.update_frozen()      # the frozen label column takes column 0's width
+        self.table.frozen.setColumnWidth(0, self.table.columnWidth(0))   # the frozen label column's width
         # The new rows and columns are laid out now, and the scroll bars they show or hide with
         # them: Qt lays out a reset model during its first paint and the scroll bars in a queued
         # call after it, which repainted the table again in the next turn.
