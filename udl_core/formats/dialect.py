@@ -104,8 +104,10 @@ def _records(text: str, delimiter: str, complete: bool, *, quoting: Literal[0, 3
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, len(text) + 1))  # one huge field must not stop the sniff
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
-                               quoting=quoting))
+        # A record at a time, not list(reader): that is one C call over the whole sample, which
+        # held the GIL 5-40 ms a time and stalled the window's event loop while a load began.
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', quoting=quoting)
+        rows = [row for row in reader]
     except csv.Error:  # the sniff is best effort; pyarrow's parse is what counts
         rows = [line.split(delimiter) for line in text.splitlines()]
     finally:
