@@ -31,10 +31,10 @@ from udl_core.numeric_block import (
     ArrayNumbers,
     ColumnNumbers,
     Rows,
-    fit_stats,
     standardize,
 )
 from udl_core.schema import label_strings
+from udl_core.shard_stats import column_stats
 from udl_core.temporal import datetime_parts
 
 __all__ = ["DATETIME_PARTS", "ArrayEncoder", "BoolEncoder", "CategoricalEncoder", "DatetimeEncoder", "Encoder",
@@ -105,7 +105,7 @@ class NumericEncoder(Encoder):
 def fit_numeric(names: Sequence[str], numbers: ColumnNumbers, rows: np.ndarray | None, world: World = LOCAL
                 ) -> list[NumericEncoder | None]:
     return [None if stats["constant"] else NumericEncoder(name, stats)
-            for name, stats in zip(names, fit_stats(numbers, rows, world), strict=True)]
+            for name, stats in zip(names, column_stats(numbers, rows, world), strict=True)]
 
 
 def _positions(at: Sequence[int], width: int) -> slice | np.ndarray:
@@ -252,7 +252,7 @@ class DatetimeEncoder(Encoder):
     @classmethod
     def fit(cls, name: str, column: pa.ChunkedArray, rows: np.ndarray | None, date_format: object,
             dropped: list[str], world: World = LOCAL) -> DatetimeEncoder | None:
-        stats = fit_stats(ArrayNumbers(_parts_block(column, DATETIME_PARTS)), rows, world)
+        stats = column_stats(ArrayNumbers(_parts_block(column, DATETIME_PARTS)), rows, world)
         parts: dict[str, dict[str, Any]] = {}
         for part, fitted in zip(DATETIME_PARTS, stats, strict=True):
             if fitted["constant"]:
@@ -299,7 +299,7 @@ class ArrayEncoder(Encoder):
     @classmethod
     def fit(cls, features: np.ndarray, index: Sequence[int], rows: np.ndarray | None,
             dropped: list[str], world: World = LOCAL) -> ArrayEncoder:
-        fitted = fit_stats(ArrayNumbers(_flat(features), index), rows, world)
+        fitted = column_stats(ArrayNumbers(_flat(features), index), rows, world)
         keep = [(j, s) for j, s in zip(index, fitted, strict=True) if not s["constant"]]
         constant = {j: s["median"] for j, s in zip(index, fitted, strict=True) if s["constant"]}
         dropped.extend(f"f{j}" for j in constant)

@@ -42,7 +42,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from udl_core.distributed import LOCAL, World
 from udl_core.values import parse_numbers
 
 __all__ = ["CHUNK_BYTES", "MEDIAN_ROWS", "MEDIAN_SEED", "ArrayNumbers", "ColumnNumbers", "Numbers", "column_medians",
@@ -332,16 +331,12 @@ def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -
     return total, squares
 
 
-def fit_stats(numbers: Numbers, rows: np.ndarray | None = None, world: World = LOCAL) -> list[dict[str, Any]]:
+def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
     """{"median", "mean", "std", "constant"} of each column over `rows` (every row if None).
 
     Rows that are most of the source, in order (a training split), are summed as every row
     less the others: contiguous chunks read in place instead of gathering most of the data.
-    With a distributed `world`, over every rank's `rows` (udl_core/shard_stats.py)."""
-    if world.distributed:
-        from udl_core.shard_stats import shared_stats   # (which builds on this module)
-
-        return shared_stats(numbers, rows, world)
+    Over every rank's rows of a distributed run: `shard_stats.column_stats`, which builds on this."""
     n = numbers.n if rows is None else rows.size
     k = numbers.width
     if k == 0:

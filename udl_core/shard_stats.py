@@ -30,20 +30,26 @@ from typing import Any
 
 import numpy as np
 
-from udl_core.distributed import World
+from udl_core.distributed import LOCAL, World
 from udl_core.numeric_block import (
     MEDIAN_ROWS,
     Numbers,
     Rows,
     column_medians,
     exact_stats,
+    fit_stats,
     median_sample,
     shifted_sums,
 )
 
-__all__ = ["shared_stats"]
+__all__ = ["column_stats", "shared_stats"]
 
 _SAMPLE_BYTES = 32 << 20   # float64 bytes of the merged median sample per group of columns
+
+
+def column_stats(numbers: Numbers, rows: np.ndarray | None = None, world: World = LOCAL) -> list[dict[str, Any]]:
+    """`numeric_block.fit_stats` for one process; reduced over every rank's `rows` for several."""
+    return shared_stats(numbers, rows, world) if world.distributed else fit_stats(numbers, rows)
 
 
 def shared_stats(numbers: Numbers, rows: np.ndarray | None, world: World) -> list[dict[str, Any]]:

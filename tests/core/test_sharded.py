@@ -25,6 +25,7 @@ from udl_core.loader import UnifiedDataLoader
 from udl_core.numeric_block import MEDIAN_ROWS, ArrayNumbers, fit_stats
 from udl_core.preprocess import Preprocessor
 from udl_core.schema import infer
+from udl_core.shard_stats import column_stats
 from udl_core.sharded import ShardLoad, can_shard, load_shard
 from udl_core.table import ReadOptions, Table
 from udl_core.values import table_slice
@@ -137,7 +138,7 @@ def test_the_reduced_numeric_fit_is_the_single_fit(n: int, size: int) -> None:
 
     def fit(world: World) -> list[dict[str, Any]]:
         start, stop, mine = _split(rows, n, world.rank, world.size)
-        return fit_stats(ArrayNumbers(x[start:stop]), mine, world)
+        return column_stats(ArrayNumbers(x[start:stop]), mine, world)
 
     fitted = on_ranks(size, fit)
     assert all(f == fitted[0] for f in fitted)   # identical on every rank
@@ -149,7 +150,7 @@ def test_a_rank_without_training_rows_still_takes_part() -> None:
     x = _numbers(400)
     rows = np.arange(150)   # every training row on rank 0 of 2
     single = fit_stats(ArrayNumbers(x), rows)
-    fitted = on_ranks(2, lambda w: fit_stats(ArrayNumbers(x[200 * w.rank:200 * (w.rank + 1)]),
+    fitted = on_ranks(2, lambda w: column_stats(ArrayNumbers(x[200 * w.rank:200 * (w.rank + 1)]),
                                              rows if w.rank == 0 else np.empty(0, np.int64), w))
     assert fitted[0] == fitted[1]
     assert_fit_close(fitted[0], single)
@@ -160,7 +161,7 @@ def test_float32_on_one_rank_and_float64_on_the_other_agree_on_float64() -> None
     x[700:, 1] += 1e-9   # rank 1's values need float64: the whole block is fitted in float64
     rows = np.arange(1000)
     single = fit_stats(ArrayNumbers(x), rows)
-    fitted = on_ranks(2, lambda w: fit_stats(ArrayNumbers(x[500 * w.rank:500 * (w.rank + 1)]), rows[:500], w))
+    fitted = on_ranks(2, lambda w: column_stats(ArrayNumbers(x[500 * w.rank:500 * (w.rank + 1)]), rows[:500], w))
     assert_fit_close(fitted[0], single)
 
 

@@ -31,6 +31,7 @@ from udl_core.temporal import temporal_notes, utc_columns
 __all__ = [
     "iter_parquet_batches",
     "normalise_types",
+    "open_parquet",
     "open_input",
     "read_arrow",
     "read_parquet",
@@ -165,7 +166,7 @@ def rebatch(batches: Iterable[pa.RecordBatch], batch_rows: int) -> Iterator[pa.R
         yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
 
-def _open_parquet(path: Path, streamed: bool = False) -> pq.ParquetFile:
+def open_parquet(path: Path, streamed: bool = False) -> pq.ParquetFile:
     """`streamed`: read (a map's pages would stay in RSS as the whole file goes through),
     without pre-buffering (its cache keeps every row group read until the file is closed), and
     a column chunk 1 MiB at a time rather than whole (-20 MiB of peak at 16 columns)."""
@@ -201,7 +202,7 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
     # Read as a stream is: a memory map's pages (or the pre-buffer's cache) would hold the whole
     # file in RSS beside its columns until the read ends (2M x 32 float32: a peak of +830-900 MiB
     # with the map, +740-830 without, the same CPU time).
-    parquet = _open_parquet(path, streamed=True)
+    parquet = open_parquet(path, streamed=True)
     total = parquet.metadata.num_rows
     notes: list[str] = []
     batches: list[pa.RecordBatch] = []
@@ -271,7 +272,7 @@ def iter_parquet_batches(
     """Stream a Parquet file as record batches with the same columns and types as `read_parquet`
     (text dates in the form the first batch shows)."""
     path = Path(path)
-    parquet = _open_parquet(path, streamed=True)
+    parquet = open_parquet(path, streamed=True)
     options = options or ReadOptions()
     first: list[pa.Schema] = []
 
@@ -336,7 +337,7 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
 
 @register_sizer("parquet")
 def _size_parquet(path: Path, options: ReadOptions) -> Sized:
-    parquet = _open_parquet(path)
+    parquet = open_parquet(path)
     meta = parquet.metadata
     try:
         first = next(parquet.iter_batches(batch_size=SIZE_SAMPLE_ROWS), None)

@@ -49,11 +49,14 @@ __all__ = [
     "COMPRESSED_EXTENSIONS",
     "CSV_EXTENSIONS",
     "Dialect",
+    "arrow_options",
     "detect_dialect",
     "iter_record_batches",
     "parse_sample",
     "read_delimited",
     "sniff_delimited",
+    "text_source",
+    "to_batch",
 ]
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".tab", ".psv", ".txt", ".dat")
@@ -91,7 +94,7 @@ def sniff_delimited(path: Path, head: bytes) -> bool:
     return True
 
 
-def _arrow_options(
+def arrow_options(
     dialect: Dialect,
     options: ReadOptions,
     on_invalid: Callable[[pacsv.InvalidRow], str] | None,
@@ -166,7 +169,7 @@ def wide_block_size(columns: int) -> int:
 def _parse(path: Path, dialect: Dialect, options: ReadOptions, *, threads: bool,
            encoding: str | None = None) -> tuple[pa.Table, _Invalid]:
     invalid = _Invalid()
-    arrow = _arrow_options(dialect, options, None if threads else invalid, threads=threads, encoding=encoding)
+    arrow = arrow_options(dialect, options, None if threads else invalid, threads=threads, encoding=encoding)
     if threads:
         # No Python row handler in the threaded reader: pyarrow releases it on a pool thread
         # after the read, which can abort the interpreter at exit ("terminate called without
@@ -203,8 +206,8 @@ def _read_csv(path: Path, dialect: Dialect, arrow: dict[str, Any], limit: int) -
                 if dialect.compression:
                     counted = BoundedReader(source, limit, path, f"the {dialect.compression}-compressed "
                                             "text decompresses, to be read into memory")
-                    return pacsv.read_csv(_text_source(counted, dialect), **arrow)
-                return pacsv.read_csv(_text_source(source, dialect), **arrow)
+                    return pacsv.read_csv(text_source(counted, dialect), **arrow)
+                return pacsv.read_csv(text_source(source, dialect), **arrow)
         except pa.ArrowInvalid as exc:
             if "straddl" not in str(exc) or block > 1 << 30:
                 raise
@@ -218,7 +221,7 @@ def _rewritten(dialect: Dialect) -> bool:
     return dialect.delimiter == WHITESPACE and not dialect.single_spaces
 
 
-def _text_source(source: pa.NativeFile | BoundedReader | io.BytesIO, dialect: Dialect
+def text_source(source: pa.NativeFile | BoundedReader | io.BytesIO, dialect: Dialect
                  ) -> pa.NativeFile | io.BytesIO:
     """What pyarrow reads: the text itself, or for whitespace-delimited text its runs as tabs."""
     if not _rewritten(dialect):
@@ -286,7 +289,7 @@ def _normalise(table: pa.Table, dialect: Dialect, options: ReadOptions,
     """Our column names, dates as zone-free UTC timestamps (udl_core/temporal.py; said in
     `notes` when given), padded numbers as numbers, NUL bytes gone. With `numeric_text` (a
     whole read or a sample), text dates become timestamps too (udl_core/dates.py); streamed
-    batches get the sample's types in `_to_batch` instead."""
+    batches get the sample's types in `to_batch` instead."""
     if table.num_columns == len(dialect.names):
         table = table.rename_columns(list(dialect.names))
     else:
@@ -385,8 +388,8 @@ def parse_sample(sample: bytes, complete: bool, dialect: Dialect, options: ReadO
         sample = sample[: cut + 1] if cut > 0 else sample
         if dialect.encoding.codec.startswith("utf-16") and len(sample) % 2:
             sample += b"\x00"  # keep the UTF-16 LE code unit whole
-    arrow = _arrow_options(dialect, options, _Invalid(), threads=False)
-    raw = pacsv.read_csv(_text_source(io.BytesIO(sample), dialect), **arrow)
+    arrow = arrow_options(dialect, options, _Invalid(), threads=False)
+    raw = pacsv.read_csv(text_source(io.BytesIO(sample), dialect), **arrow)
     return raw, _normalise(raw, dialect, options)
 
 
@@ -418,11 +421,11 @@ def iter_record_batches(
         schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in schema])
         column_types = {f"c{i}": pa.string() if pa.types.is_null(t) else t
                         for i, t in enumerate(raw.schema.types)}
-        arrow = _arrow_options(dialect, options, invalid, threads=False,
+        arrow = arrow_options(dialect, options, invalid, threads=False,
                                column_types=column_types, block_size=1 << 20)
         with open_text_stream(path, dialect.compression) as source:
-            for batch in rebatch(pacsv.open_csv(_text_source(source, dialect), **arrow), batch_rows):
-                yield _to_batch(pa.Table.from_batches([batch]), dialect, options, schema)
+            for batch in rebatch(pacsv.open_csv(text_source(source, dialect), **arrow), batch_rows):
+                yield to_batch(pa.Table.from_batches([batch]), dialect, options, schema)
                 rows += batch.num_rows
     except _ARROW_ERRORS as exc:
         raise CorruptFileError(path, _stream_failure(exc, rows, dialect, sample_bytes)) from None
@@ -459,7 +462,7 @@ def _as_type(column: pa.ChunkedArray, field: pa.Field, missing: list[str], diale
     raise pa.ArrowInvalid(f"column {field.name!r} holds values that are not {field.type}")
 
 
-def _to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa.Schema) -> pa.RecordBatch:
+def to_batch(part: pa.Table, dialect: Dialect, options: ReadOptions, schema: pa.Schema) -> pa.RecordBatch:
     """One streamed batch in the full read's schema (padded numbers converted the same way)."""
     table = _normalise(part, dialect, options, numeric_text=False)
     missing = list(options.missing_values)

@@ -37,8 +37,8 @@ from udl_core.dates import apply_text_dates, parse_text_dates
 from udl_core.distributed import row_range
 from udl_core.errors import DatasetError
 from udl_core.formats.arrays import array_info, read_npy
-from udl_core.formats.columnar import _open_parquet, normalise_types
-from udl_core.formats.delimited import STREAM_SAMPLE_BYTES, _arrow_options, _text_source, _to_batch, parse_sample
+from udl_core.formats.columnar import open_parquet, normalise_types
+from udl_core.formats.delimited import STREAM_SAMPLE_BYTES, arrow_options, text_source, to_batch, parse_sample
 from udl_core.formats.dialect import Dialect, detect_dialect, read_sample
 from udl_core.formats.pairs import attach_labels
 from udl_core.table import ReadOptions, Table
@@ -62,7 +62,7 @@ class Part:
 
 
 def parquet_part(path: Path, options: ReadOptions, rank: int, size: int, head_rows: int) -> Part:
-    parquet = _open_parquet(path, streamed=True)
+    parquet = open_parquet(path, streamed=True)
     meta = parquet.metadata
     starts = np.concatenate([[0], np.cumsum([meta.row_group(g).num_rows for g in range(meta.num_row_groups)])])
     cuts = [int(np.argmin(np.abs(starts - row_range(meta.num_rows, r, size)[0]))) for r in range(size)]
@@ -125,10 +125,10 @@ def text_part(path: Path, options: ReadOptions, rank: int, size: int, head_rows:
         data = handle.read(hi - lo)
     quotes = data.count(b'"')
     if not data.isspace() and quotes % 2 == 0:   # (an odd count: a cut in a quoted field, read whole)
-        arrow = _arrow_options(dialect, options, None, threads=True, column_types=types)
+        arrow = arrow_options(dialect, options, None, threads=True, column_types=types)
         arrow["read_options"].skip_rows = 0   # the range starts past the header
-        parsed = pacsv.read_csv(_text_source(io.BytesIO(data), dialect), **arrow)
-        columns = pa.Table.from_batches([_to_batch(parsed, dialect, options, schema)])
+        parsed = pacsv.read_csv(text_source(io.BytesIO(data), dialect), **arrow)
+        columns = pa.Table.from_batches([to_batch(parsed, dialect, options, schema)])
     else:
         columns = schema.empty_table()
     return Part(Table(source=str(path), format="csv", columns=columns), hi - lo,

@@ -116,7 +116,7 @@ def _check_config(loader: BatchSource, config: TrainConfig) -> None:
         raise ConfigError(f"{where}: cannot train for task {loader.task!r}")
 
 
-def _target_stats(loader: BatchSource, world: World) -> tuple[float, float]:
+def _target_stats(loader: BatchSource, world: World = LOCAL) -> tuple[float, float]:
     """Mean and standard deviation of the training targets (regression), from the train split only
     (a sharded load: from every rank's part, summed across the ranks)."""
     if loader.task != "regression" or loader.train_data is None:
