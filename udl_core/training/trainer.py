@@ -169,11 +169,12 @@ def train(loader: BatchSource, config: TrainConfig = TrainConfig(), *,
     device, notice = resolve_device(config.device)
     if notice is not None:
         yield notice
-    # the first compiled step will wait for the C++ compiler
-    first_run = compile_notice(device, f"{loader.task}-{config.model}")
+    world = world or getattr(loader, "world", None) or LOCAL
+    # the first compiled step will wait for the C++ compiler (the step shared across processes is
+    # a step of its own: it compiles kernels of its own)
+    first_run = compile_notice(device, f"{loader.task}-{config.model}" + ("-shared" if world.distributed else ""))
     if first_run is not None:
         yield first_run
-    world = world or getattr(loader, "world", None) or LOCAL
     with mx.stream(device):
         return (yield from _run(loader, config, device_name(device), should_stop, world))
 
