@@ -46,13 +46,12 @@ print(json.dumps({"rank": world.rank, "ranks": world.size, "bytes_read": loader.
 
 
 def _launch(command: list[str], ranks: int) -> subprocess.CompletedProcess[str]:
-    from tests.core.launch_support import LAUNCH, free_port
+    """`command` as one plain process, or as `ranks` ranks under mlx.launch (the tests' launcher)."""
+    from tests.core.launch_support import launch
 
     if ranks == 1:
         return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=1800)
-    return subprocess.run([str(LAUNCH), "-n", str(ranks), "--backend", "ring", "--starting-port",
-                           str(free_port(ranks)), "--", *command], capture_output=True, text=True, cwd=ROOT,
-                          timeout=1800)
+    return launch(command, ranks, timeout=1800)
 
 
 def _samples_per_s(data: Path, batch: int, ranks: int) -> float:

@@ -241,14 +241,22 @@ def measure_window(rows: int, train_seconds: float, cases: tuple[str, ...] = CAS
     gc.unfreeze()
 
 
+def _stop_later(app, window, job_of) -> tuple[bool, float]:
+    """The window's Stop CANCEL_AFTER_S seconds from now; whether the job (`job_of()` then) ended,
+    and the seconds from Stop to its end."""
+    wait_for(app, lambda: False, CANCEL_AFTER_S)
+    job = job_of()
+    asked = time.perf_counter()
+    window.stop()
+    ended = wait_for(app, lambda: job is not None and not job.active, 120)
+    return ended, time.perf_counter() - asked
+
+
 def _measure_cancel(app, window, meter: StallMeter, path: Path) -> None:
     meter.start()
     started = time.perf_counter()
     window.load(str(path))
-    wait_for(app, lambda: False, CANCEL_AFTER_S)
-    cancelled_job = window.job
-    window.stop()
-    ended = wait_for(app, lambda: cancelled_job is not None and not cancelled_job.active, 120)
+    ended, _ = _stop_later(app, window, lambda: window.job)
     seconds = time.perf_counter() - started
     wait_for(app, lambda: False, 0.2)
     meter.stop()
@@ -293,11 +301,7 @@ def _measure_checks(app, window, meter: StallMeter) -> None:
 
     job = panel.run_checks()   # again, stopped CANCEL_AFTER_S seconds in with the window's Stop
     meter.start()
-    wait_for(app, lambda: False, CANCEL_AFTER_S)
-    asked = time.perf_counter()
-    window.stop()
-    ended = wait_for(app, lambda: job is not None and not job.active, 120)
-    waited = time.perf_counter() - asked
+    ended, waited = _stop_later(app, window, lambda: job)
     wait_for(app, lambda: False, 0.2)
     meter.stop()
     if not ended:

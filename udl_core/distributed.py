@@ -56,51 +56,43 @@ class World:
 
     def sum(self, values: np.ndarray | Sequence[float] | float) -> np.ndarray:
         """`values` summed over every rank: int64 for integers and booleans, float64 otherwise."""
-        array: np.ndarray = np.asarray(values)
-        array = array.astype(np.int64 if array.dtype.kind in "biu" else np.float64)
+        array = _wide(values)
         if not self.distributed:
-            return np.array(array)
+            return array
         from udl_core.mlx_runtime import mx
 
-        dtype = mx.int64 if array.dtype.kind == "i" else mx.float64
         # float64 exists on MLX's CPU only: every reduction runs there, whatever the step's device
-        total: np.ndarray = np.array(mx.distributed.all_sum(mx.array(array, dtype=dtype), group=self.group,
-                                                            stream=mx.cpu))
+        total: np.ndarray = np.array(mx.distributed.all_sum(_mx_array(array), group=self.group, stream=mx.cpu))
         return total
 
     def gather(self, value: Any) -> list[Any]:
         """Every rank's `value` (anything `json.dumps` takes), in rank order, on every rank."""
-        if not self.distributed:
-            return [json.loads(json.dumps(value))]
-        from udl_core.mlx_runtime import mx
-
         data = np.frombuffer(json.dumps(value).encode(), dtype=np.uint8)
-        sizes = np.array(mx.distributed.all_gather(mx.array(np.array([data.size], np.int64), dtype=mx.int64),
-                                                   group=self.group, stream=mx.cpu)).tolist()
-        padded = np.zeros(max(sizes), np.uint8)
-        padded[:data.size] = data
-        rows = np.array(mx.distributed.all_gather(mx.array(padded, dtype=mx.uint8), group=self.group,
-                                                  stream=mx.cpu)).reshape(self.size, -1)
-        return [json.loads(rows[r, :sizes[r]].tobytes()) for r in range(self.size)]
+        return [json.loads(part.tobytes()) for part in self._gathered(data)]
 
     def gather_rows(self, rows: np.ndarray) -> np.ndarray:
         """Every rank's `rows` (an [m_r, ...] numeric array, m_r may differ by rank, even be 0)
         stacked in rank order along axis 0, on every rank; float64, or int64 for integers."""
-        array: np.ndarray = np.asarray(rows)
-        array = array.astype(np.int64 if array.dtype.kind in "biu" else np.float64)
+        merged: np.ndarray = np.concatenate(self._gathered(_wide(rows)))
+        return merged
+
+    def _gathered(self, array: np.ndarray) -> list[np.ndarray]:
+        """Every rank's `array` (lengths along axis 0 may differ), in rank order: the lengths are
+        gathered first, then every rank's rows padded to the longest."""
         if not self.distributed:
-            return np.array(array)
+            return [array]
         from udl_core.mlx_runtime import mx
 
-        counts = [int(c) for c in self.gather(int(array.shape[0]))]
+        def all_gather(values: np.ndarray) -> np.ndarray:
+            gathered: np.ndarray = np.array(mx.distributed.all_gather(_mx_array(values), group=self.group,
+                                                                      stream=mx.cpu))
+            return gathered
+
+        counts = all_gather(np.array([array.shape[0]], np.int64)).tolist()
         padded = np.zeros((max(max(counts), 1), *array.shape[1:]), array.dtype)
         padded[:array.shape[0]] = array
-        dtype = mx.int64 if array.dtype.kind == "i" else mx.float64
-        stacked: np.ndarray = np.array(mx.distributed.all_gather(mx.array(padded, dtype=dtype), group=self.group,
-                                                     stream=mx.cpu))
-        stacked = stacked.reshape(self.size, padded.shape[0], *array.shape[1:])
-        merged: np.ndarray = np.concatenate([stacked[r, :counts[r]] for r in range(self.size)])
-        return merged
+        stacked = all_gather(padded).reshape(self.size, padded.shape[0], *array.shape[1:])
+        return [stacked[r, :counts[r]] for r in range(self.size)]
 
     def agree(self, flag: bool) -> bool:
         """True on every rank when any rank says True (a stop asked for on one rank stops all)."""
@@ -108,6 +100,20 @@ class World:
 
 
 LOCAL = World()
+
+
+def _wide(values: np.ndarray | Sequence[float] | float) -> np.ndarray:
+    """A new int64 (integers, booleans) or float64 array of `values`: what the ranks exchange."""
+    array: np.ndarray = np.asarray(values)
+    wide: np.ndarray = array.astype(np.int64 if array.dtype.kind in "biu" else np.float64)
+    return wide
+
+
+def _mx_array(values: np.ndarray) -> Any:
+    """`values` as an MLX array of the same dtype (int64, float64 or uint8; MLX would narrow float64)."""
+    from udl_core.mlx_runtime import mx
+
+    return mx.array(values, dtype=getattr(mx, values.dtype.name))
 
 
 def init_world() -> World:

@@ -346,7 +346,7 @@ class UnifiedDataLoader:
         runs as many steps, each on its piece of a global batch)."""
         n = len(self._split(split))
         if self.sharded:
-            return len(self._plan(split, 0)[2])
+            return self._shard_steps(split)[0]
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __len__(self) -> int:
@@ -367,6 +367,13 @@ class UnifiedDataLoader:
             self._orders[epoch] = self._storage.order(len(data), np.random.default_rng(key), epoch)
         return self._orders[epoch]
 
+    def _shard_steps(self, split: str) -> tuple[int, int, np.ndarray]:
+        """A sharded load: (steps an epoch, rows of each rank's piece, every rank's rows of `split`):
+        every rank runs as many steps as the rank with the most rows needs."""
+        per_rank = self.batch_size // self.world.size
+        counts = np.array([c[0 if split == "train" else 1] for c in self._counts], dtype=np.int64)
+        return (int(max(-(-counts // per_rank))) if counts.size else 0), per_rank, counts
+
     def _plan(self, split: str, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Across several processes: this rank's positions into `split` for every step of `epoch`,
         the step `i` being positions[starts[i]:starts[i + 1]], and each step's global batch rows
@@ -378,9 +385,7 @@ class UnifiedDataLoader:
         ranks, rank = self.world.size, self.world.rank
         data = self._split(split)
         if self.sharded:
-            per_rank = self.batch_size // ranks
-            counts = np.array([c[0 if split == "train" else 1] for c in self._counts], dtype=np.int64)
-            steps = int(max(-(-counts // per_rank))) if counts.size else 0
+            steps, per_rank, counts = self._shard_steps(split)
             positions = np.asarray(self._positions(split, epoch), dtype=np.int64)
             starts = np.minimum(np.arange(steps + 1, dtype=np.int64) * per_rank, len(data))
             at = np.arange(steps, dtype=np.int64)[:, None] * per_rank

@@ -42,9 +42,9 @@ def free_port(count: int) -> int:
 
 
 def launch(command: Sequence[str], ranks: int = 2, cwd: Path | None = None,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+           env: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
     """`mlx.launch -n ranks --backend ring -- command` on this machine; stdout and stderr as text."""
     args = [str(LAUNCH), "-n", str(ranks), "--backend", "ring", "--starting-port", str(free_port(ranks)), "--",
             *command]
-    return subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT_S, cwd=cwd or ROOT,
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd or ROOT,
                           env={**os.environ, **(env or {})})

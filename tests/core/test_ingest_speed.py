@@ -126,16 +126,7 @@ def test_small_or_bom_json_lines_are_read_whole(tmp_path):
 # JSON Lines estimate --------------------------------------------------------------------
 def _records_sample_table(path: Path):
     sample, _ = head_lines(path)
-    records = []
-    for line in sample.splitlines():
-        if line.strip():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return jsonfmt._records_table(records)
+    return jsonfmt._records_table(jsonfmt.line_records(sample.splitlines()))
 
 
 def test_json_lines_sample_typed_as_from_records(tmp_path):

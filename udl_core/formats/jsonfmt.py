@@ -14,7 +14,7 @@ import json
 import math
 import os
 import stat
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -39,7 +39,7 @@ from udl_core.temporal import temporal_notes, utc_column
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["MAX_DEPTH", "nesting_depth", "read_json", "sniff_json"]
+__all__ = ["MAX_DEPTH", "line_records", "nesting_depth", "read_json", "sniff_json"]
 
 LINES_EXTENSIONS = (".jsonl", ".ndjson", ".jsonlines")
 
@@ -501,15 +501,7 @@ def _size_json(path: Path, options: ReadOptions) -> Sized:
     lines = [line for line in sample.splitlines() if line.strip()]
     columns = _lines_table(sample)
     if columns is None:  # some line is malformed or not a record: decode them one by one
-        records = []
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        columns = _records_table(records)
+        columns = _records_table(line_records(lines))
     rows, nbytes = scaled(path.stat().st_size, len(lines), len(sample), columns.nbytes, complete)
     return Sized(rows, False, nbytes, Table(str(path), "jsonl", columns=columns))
 
@@ -528,6 +520,21 @@ def _lines_table(sample: bytes) -> pa.Table | None:
         return _finish(frame.drop(nested).rechunk().to_arrow(), ReadOptions())
     except (*READ_ERRORS, pl.exceptions.PolarsError, pl.exceptions.PanicException):
         return None
+
+
+def line_records(lines: Iterable[str | bytes]) -> list[dict[str, Any]]:
+    """The records among JSON Lines `lines`: each line that decodes to an object (others are skipped)."""
+    records = []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def _records_table(records: list[dict[str, Any]]) -> pa.Table:

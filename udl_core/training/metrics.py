@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["chance_alarm", "chance_loss", "plateau_alarm", "r2_score", "target_stats"]
+__all__ = ["chance_alarm", "chance_from_counts", "chance_loss", "class_counts", "plateau_alarm", "r2_score",
+           "target_stats"]
 
 
 def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -26,14 +27,24 @@ def chance_loss(labels: np.ndarray, num_classes: int) -> float:
     A model that ignores its inputs can reach this and no lower, so a loss stuck here means the
     labels are not wired to the features (or there is nothing to learn).
     """
+    return chance_from_counts(class_counts(labels, num_classes), num_classes)
+
+
+def class_counts(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Rows per class (at least `num_classes` entries), a chunk at a time: labels may be a memmap."""
     counts = np.zeros(num_classes, dtype=np.int64)
-    for start in range(0, len(labels), 1 << 20):   # a chunk at a time: labels may be a memmap of any size
+    for start in range(0, len(labels), 1 << 20):
         part = np.bincount(np.asarray(labels[start:start + (1 << 20)], dtype=np.int64), minlength=num_classes)
         size = max(counts.size, part.size)
         counts = np.pad(counts, (0, size - counts.size)) + np.pad(part, (0, size - part.size))
-    counts = counts.astype(np.float64)
+    return counts
+
+
+def chance_from_counts(counts: np.ndarray, num_classes: int | None = None) -> float:
+    """`chance_loss` of labels with these class counts (ln C of the classes when there are none)."""
+    counts = np.asarray(counts, dtype=np.float64)
     if counts.sum() == 0:
-        return math.log(max(num_classes, 1))
+        return math.log(max(num_classes if num_classes is not None else counts.size, 1))
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
 

@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from udl_core.distributed import LOCAL, World
 from udl_core.mlx_runtime import mx, nn, optim
 from udl_core.mlx_threads import note_mlx_thread
 from udl_core.training.losses import loss_for_task
 from udl_core.training.models import ModelSpec, build_model
 
-__all__ = ["SharedStep", "Step", "Training", "adam_step", "new_training", "shared_adam_step"]
+__all__ = ["SharedStep", "Step", "Training", "adam_step", "new_training", "piece_inputs", "shared_adam_step"]
 
 Step = Callable[[mx.array, mx.array], mx.array]
 SharedStep = Callable[[mx.array, mx.array, mx.array], mx.array]   # (x, y, weight): one of several processes
@@ -98,3 +100,13 @@ def shared_adam_step(model: nn.Module, loss_fn: Callable[..., mx.array], learnin
         return loss
 
     return step, state
+
+
+def piece_inputs(x: np.ndarray, y: np.ndarray, rows: int, ranks: int) -> tuple[mx.array, mx.array, mx.array]:
+    """A `SharedStep`'s (x, y, weight) for this rank's piece (x, y) of a global batch of `rows`
+    rows: weight = ranks * its rows / rows. An empty piece runs on one placeholder row of zeros
+    with weight 0 (no gradient)."""
+    if len(y):
+        return mx.array(x), mx.array(y), mx.array(ranks * len(y) / rows, dtype=mx.float32)
+    return (mx.array(np.zeros((1, *x.shape[1:]), x.dtype)), mx.array(np.zeros(1, y.dtype)),
+            mx.array(0.0, dtype=mx.float32))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +26,10 @@ from udl_core.training.devices import device_name, resolve_device
 from udl_core.training.evaluation import classification_evaluation, confusion_counts, regression_evaluation
 from udl_core.training.kernel_cache import compile_notice
 from udl_core.training.losses import predict_outputs
-from udl_core.training.metrics import chance_alarm, chance_loss, plateau_alarm, r2_score, target_stats
+from udl_core.training.metrics import (chance_alarm, chance_from_counts, class_counts, plateau_alarm, r2_score,
+                                       target_stats)
 from udl_core.training.models import ModelSpec
-from udl_core.training.steps import new_training
+from udl_core.training.steps import new_training, piece_inputs
 from udl_core.values import check_seed
 
 __all__ = ["EpochMetrics", "StepLoss", "TrainConfig", "TrainEvent", "TrainResult", "train", "train_model"]
@@ -136,14 +137,11 @@ def _sharded(loader: BatchSource, world: World) -> bool:
     return world.distributed and bool(getattr(loader, "sharded", False))
 
 
-def _train_labels(loader: BatchSource, classes: int, world: World) -> np.ndarray:
-    """The training labels whose frequencies give the chance loss: every rank's, in a sharded load."""
+def _chance(loader: BatchSource, classes: int, world: World) -> float:
+    """The chance loss of the training labels' frequencies: every rank's, in a sharded load."""
     assert loader.train_data is not None
-    if not _sharded(loader, world):
-        return np.asarray(loader.train_data.y)
-    y = np.asarray(loader.train_data.y, dtype=np.int64)
-    counts = world.sum(np.bincount(y[y >= 0], minlength=classes)[:classes])
-    return np.repeat(np.arange(classes), counts)
+    counts = class_counts(loader.train_data.y, classes)
+    return chance_from_counts(world.sum(counts) if _sharded(loader, world) else counts, classes)
 
 
 def train(loader: BatchSource, config: TrainConfig = TrainConfig(), *,
@@ -191,7 +189,7 @@ def _run(loader: BatchSource, config: TrainConfig, device: str,
                           f"classes, found {spec.out_dim}")
     target_mean, target_std = _target_stats(loader, world)
     assert loader.train_data is not None  # _check_config made sure
-    chance = chance_loss(_train_labels(loader, spec.out_dim, world), spec.out_dim) if classification else 0.0
+    chance = _chance(loader, spec.out_dim, world) if classification else 0.0
 
     training = new_training(spec, config.learning_rate, seed=config.seed, target_mean=target_mean,
                             target_std=target_std, world=world)
@@ -288,7 +286,7 @@ class _EpochRun:
                     break
                 rows = _global_rows(batch)
                 if self.world.distributed:
-                    x, y, weight = _piece_arrays(batch, rows, self.world.size)
+                    x, y, weight = piece_inputs(batch.x, batch.y, rows, self.world.size)
                     t1 = time.perf_counter()
                     loss = step(x, y, weight)
                 else:
@@ -326,15 +324,6 @@ def _global_rows(batch: SplitArrays) -> int:
     return int(len(batch.y) if total is None else total)
 
 
-def _piece_arrays(batch: SplitArrays, rows: int, ranks: int) -> tuple[mx.array, mx.array, mx.array]:
-    """x, y and the loss weight of this rank's piece of a global batch of `rows` rows: ranks * its
-    rows / rows. An empty piece runs on one placeholder row of zeros with weight 0 (no gradient)."""
-    if len(batch.y):
-        return mx.array(batch.x), mx.array(batch.y), mx.array(ranks * len(batch.y) / rows, dtype=mx.float32)
-    x = np.zeros((1, *batch.x.shape[1:]), batch.x.dtype)
-    return mx.array(x), mx.array(np.zeros(1, batch.y.dtype)), mx.array(0.0, dtype=mx.float32)
-
-
 def _flush(pending: list[mx.array], last_step: int, learning_rate: float, world: World = LOCAL) -> np.ndarray:
     """Read the pending step losses back in one transfer; a NaN or inf among them ends the run.
     Across several processes each rank's losses are weighted pieces: summed over the ranks and
@@ -366,20 +355,8 @@ def _evaluate(model: nn.Module, loader: BatchSource, task: str, target_mean: flo
     # over the memory budget the split is memory-mapped: its pages are released as it is read
     release = getattr(loader, "release_pages", None) or (lambda touched: None)
     if task == "classification":
-        loss_sum = 0.0
-        classes = model_out_dim(model)
-        confusion = np.zeros((classes, classes), np.int64)
-        for start in range(0, n, _EVAL_ROWS):
-            x = mx.array(np.ascontiguousarray(x_all[start:start + _EVAL_ROWS], np.float32))
-            y_np = np.asarray(y_all[start:start + _EVAL_ROWS], np.int32)
-            y = mx.array(y_np)
-            release(x.nbytes + y.nbytes)
-            logits = model(x)
-            loss = nn.losses.cross_entropy(logits, y, reduction="sum")
-            predicted = mx.argmax(logits, axis=-1)
-            mx.eval(loss, predicted)
-            loss_sum += float(loss.item())
-            confusion += confusion_counts(y_np, np.asarray(predicted), classes)
+        chunks = ((x_all[i:i + _EVAL_ROWS], y_all[i:i + _EVAL_ROWS]) for i in range(0, n, _EVAL_ROWS))
+        loss_sum, confusion = _classification_sums(model, chunks, release)
         correct = float(np.trace(confusion))
         return {**none, "loss": loss_sum / n, "accuracy": correct / n, "confusion": confusion}
     if isinstance(y_all, np.memmap):
@@ -392,6 +369,27 @@ def _evaluate(model: nn.Module, loader: BatchSource, task: str, target_mean: flo
             "actual": targets, "predicted": pred, "rows": split.rows}
 
 
+def _classification_sums(model: nn.Module, chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+                         release: Callable[[int], object] | None = None) -> tuple[float, np.ndarray]:
+    """The summed cross-entropy and the confusion counts of `model` over (x, y) chunks of
+    validation rows (`release(bytes)` after each: pages of a memory-mapped split given back)."""
+    classes = model_out_dim(model)
+    loss_sum, confusion = 0.0, np.zeros((classes, classes), np.int64)
+    for x_part, y_part in chunks:
+        x = mx.array(np.ascontiguousarray(x_part, np.float32))
+        y_np = np.asarray(y_part, np.int32)
+        y = mx.array(y_np)
+        if release is not None:
+            release(x.nbytes + y.nbytes)
+        logits = model(x)
+        loss = nn.losses.cross_entropy(logits, y, reduction="sum")
+        predicted = mx.argmax(logits, axis=-1)
+        mx.eval(loss, predicted)
+        loss_sum += float(loss.item())
+        confusion += confusion_counts(y_np, np.asarray(predicted), classes)
+    return loss_sum, confusion
+
+
 def _shared_evaluate(model: nn.Module, loader: BatchSource, split: SplitArrays, task: str, target_mean: float,
                      target_std: float, world: World, none: dict[str, Any]) -> dict[str, Any]:
     """`_evaluate` across several processes: each rank predicts its share of the validation rows
@@ -400,17 +398,8 @@ def _shared_evaluate(model: nn.Module, loader: BatchSource, split: SplitArrays, 
     share = np.arange(len(split.y)) if _sharded(loader, world) else np.arange(world.rank, len(split.y), world.size)
     x_all, y_all = split.x, np.asarray(split.y)
     if task == "classification":
-        classes = model_out_dim(model)
-        loss_sum, confusion = 0.0, np.zeros((classes, classes), np.int64)
-        for start in range(0, share.size, _EVAL_ROWS):
-            at = share[start:start + _EVAL_ROWS]
-            y_np = np.asarray(y_all[at], np.int32)
-            logits = model(mx.array(np.ascontiguousarray(x_all[at], np.float32)))
-            loss = nn.losses.cross_entropy(logits, mx.array(y_np), reduction="sum")
-            predicted = mx.argmax(logits, axis=-1)
-            mx.eval(loss, predicted)
-            loss_sum += float(loss.item())
-            confusion += confusion_counts(y_np, np.asarray(predicted), classes)
+        loss_sum, confusion = _classification_sums(
+            model, ((x_all[at], y_all[at]) for at in np.array_split(share, max(1, -(-share.size // _EVAL_ROWS)))))
         loss_total = float(world.sum([loss_sum])[0])
         confusion = world.sum(confusion)
         n = int(confusion.sum())

@@ -24,7 +24,7 @@ from udl_core.distributed import World
 from udl_core.mlx_runtime import mx, nn
 from udl_core.training.checks._result import CheckResult
 from udl_core.training.models import ModelSpec
-from udl_core.training.steps import new_training
+from udl_core.training.steps import new_training, piece_inputs
 
 __all__ = ["distributed_checks"]
 
@@ -87,12 +87,7 @@ def _weights(loader: Any, world: World, seed: int) -> CheckResult:
                      (64, 64))
     training = new_training(spec, 1e-3, seed=seed, world=world)
     batch = loader.get_batch(0)
-    total = int(batch.global_size)
-    if len(batch.y):
-        x, y, weight = mx.array(batch.x), mx.array(batch.y), world.size * len(batch.y) / total
-    else:   # an empty piece: a placeholder row with no weight
-        x, y, weight = mx.zeros((1, batch.x.shape[1])), mx.zeros((1,), mx.array(batch.y).dtype), 0.0
-    mx.eval(training.state, training.step(x, y, mx.array(weight, dtype=mx.float32)))
+    mx.eval(training.state, training.step(*piece_inputs(batch.x, batch.y, batch.global_size, world.size)))
     leaves = nn.utils.tree_flatten(training.model.parameters())
     digest = hashlib.sha256(b"".join(np.asarray(v).tobytes() for _, v in leaves)).hexdigest()
     prints = world.gather(digest)
