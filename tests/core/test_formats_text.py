@@ -450,9 +450,19 @@ def sample_arrow_table() -> pa.Table:
 
 
 def assert_normalised(table: pa.Table) -> None:
-    assert [str(t) for t in table.schema.types] == ["int64", "double", "string", "timestamp[s]"]
+    # float32 stays float32 (widening only doubles its memory); float16 widens to float64.
+    assert [str(t) for t in table.schema.types] == ["int64", "float", "string", "timestamp[s]"]
     assert table.column("s").to_pylist() == ["a", "b", "a"]
     assert table.column("i").to_pylist() == [1, 2, None]
+
+
+def test_parquet_float16_widens_and_float32_is_kept(tmp_path):
+    path = tmp_path / "h.parquet"
+    pq.write_table(pa.table({"h": pa.array(np.array([0.5, 1.5], np.float16)),
+                             "f": pa.array([0.25, 0.1], pa.float32())}), path)
+    columns = read_table(path).columns
+    assert [str(t) for t in columns.schema.types] == ["double", "float"]
+    assert columns.column("f").to_pylist() == [0.25, float(np.float32(0.1))]   # not a digit changed
 
 
 def test_parquet_types_are_normalised(tmp_path):
