@@ -31,6 +31,7 @@ from udl_core.numeric_block import (
     ArrayNumbers,
     ColumnNumbers,
     Rows,
+    Staged,
     standardize,
 )
 from udl_core.schema import label_strings
@@ -102,10 +103,16 @@ class NumericEncoder(Encoder):
         return cls(data["column"], data)
 
 
-def fit_numeric(names: Sequence[str], numbers: ColumnNumbers, rows: np.ndarray | None, world: World = LOCAL
-                ) -> list[NumericEncoder | None]:
-    return [None if stats["constant"] else NumericEncoder(name, stats)
-            for name, stats in zip(names, column_stats(numbers, rows, world), strict=True)]
+def fit_numeric(names: Sequence[str], numbers: ColumnNumbers, rows: np.ndarray | None, world: World = LOCAL,
+                staged: Staged | None = None) -> list[NumericEncoder | None]:
+    """One encoder per column (None where constant); `staged`: the fit keeps the rows' values
+    there for their transform (`numeric_block.Staged`)."""
+    keep = staged.keep(numbers) if staged is not None else None
+    encoders = [None if stats["constant"] else NumericEncoder(name, stats)
+                for name, stats in zip(names, column_stats(numbers, rows, world, keep), strict=True)]
+    if keep is not None and staged is not None:
+        staged.use([j for j, e in enumerate(encoders) if e is not None], [e.stats for e in encoders if e is not None])
+    return encoders
 
 
 def _positions(at: Sequence[int], width: int) -> slice | np.ndarray:
@@ -298,12 +305,18 @@ class ArrayEncoder(Encoder):
 
     @classmethod
     def fit(cls, features: np.ndarray, index: Sequence[int], rows: np.ndarray | None,
-            dropped: list[str], world: World = LOCAL) -> ArrayEncoder:
-        fitted = column_stats(ArrayNumbers(_flat(features), index), rows, world)
+            dropped: list[str], world: World = LOCAL, staged: Staged | None = None) -> ArrayEncoder:
+        """`staged`: as for `fit_numeric`."""
+        numbers = ArrayNumbers(_flat(features), index)
+        block = staged.keep(numbers) if staged is not None else None
+        fitted = column_stats(numbers, rows, world, block)
         keep = [(j, s) for j, s in zip(index, fitted, strict=True) if not s["constant"]]
         constant = {j: s["median"] for j, s in zip(index, fitted, strict=True) if s["constant"]}
         dropped.extend(f"f{j}" for j in constant)
-        return cls(features.shape[1:], [j for j, _ in keep], [s for _, s in keep], constant)
+        encoder = cls(features.shape[1:], [j for j, _ in keep], [s for _, s in keep], constant)
+        if block is not None and staged is not None:
+            staged.use([p for p, s in enumerate(fitted) if not s["constant"]], encoder.stats)
+        return encoder
 
     def transform(self, features: np.ndarray, rows: Rows | None, out: np.ndarray) -> None:
         standardize(ArrayNumbers(_flat(features), self.index), rows, self.stats, out, slice(0, out.shape[1]))

@@ -14,10 +14,10 @@ it stay in the CPU's cache; the whole block is never copied.
   (all of them below that; `median_sample`), the median of the present values; a column with
   no present value has median 0. Missing and non-finite values take the median.
 * Mean and standard deviation: one pass, sums of (x - median) and of its squares accumulated
-  in float64 (axis-0 reductions of each chunk); the imputed values count as the median, as they
-  are imputed. Fitted rows that are most of the data, in order (a training split), are summed as
-  every row (contiguous chunks, read in place) less the other rows (gathered). Shifting by the median keeps E[d^2] - E[d]^2 exact
-  enough. A column whose sums over- or underflow (values near 1e300 or 1e-300), or whose
+  in float64 (axis-0 reductions of each chunk of the fitted rows, in their order); the imputed
+  values count as the median, as they are imputed. Shifting by the median keeps E[d^2] - E[d]^2
+  exact enough. The loader's fit keeps the training rows' values it gathers (`Staged`): the
+  transform of those rows standardizes them where they lie, so each value is copied once. A column whose sums over- or underflow (values near 1e300 or 1e-300), or whose
   squares sum to zero, is fitted again on its own, exactly (`exact_stats`, scaled into [-1, 1]).
 * A column constant in the fitted rows has `constant` set (its encoder is dropped).
 * The transform writes each chunk's result once into the caller's float32 output, row-major:
@@ -44,8 +44,8 @@ import pyarrow.compute as pc
 
 from udl_core.values import parse_numbers
 
-__all__ = ["CHUNK_BYTES", "MEDIAN_ROWS", "MEDIAN_SEED", "ArrayNumbers", "ColumnNumbers", "Numbers", "column_medians",
-           "exact_stats", "fit_stats", "median_sample", "shifted_sums", "standardize"]
+__all__ = ["CHUNK_BYTES", "MEDIAN_ROWS", "MEDIAN_SEED", "ArrayNumbers", "ColumnNumbers", "Numbers", "Staged",
+           "column_medians", "exact_stats", "fit_stats", "median_sample", "shifted_sums", "standardize"]
 
 MEDIAN_ROWS = 100_000
 MEDIAN_SEED = 20_240_512
@@ -202,13 +202,9 @@ class ColumnNumbers(Numbers):
         return chosen
 
     def fill(self, rows: Rows, out: np.ndarray) -> None:
-        if not isinstance(rows, slice) and rows.size > 1 and 0 <= rows[0] and rows[-1] < self.n \
-                and rows[-1] - rows[0] < 2 * rows.size and bool(np.all(rows[1:] > rows[:-1])):
-            # Most of a span of rows (a training split's chunk): the span read column by column in
-            # slices, then its rows taken whole, instead of a gather per column.
-            span = self.block(slice(int(rows[0]), int(rows[-1]) + 1))
-            np.take(span, rows - rows[0], axis=0, out=out, mode="clip")
-            return
+        # Each column gathered straight into its strided column of `out` (chunks of ~8k rows stay
+        # in the CPU's cache): 1.6M of 2M rows x 32 float32 columns in 0.29-0.34 s here, against
+        # 0.39-0.42 s reading each chunk's span of rows and then taking the rows from it.
         self._columns_into(rows, out.T)
 
     def columns(self, rows: Rows) -> np.ndarray:
@@ -306,9 +302,12 @@ def column_medians(sample: np.ndarray) -> np.ndarray:
         return medians
 
 
-def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray, keep: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Per column, float64 sums of d = x - shift and of d**2 over `rows` (every row if None),
-    d = 0 where x is missing or not finite; a chunk of rows at a time."""
+    d = 0 where x is missing or not finite; a chunk of rows at a time. `keep` (C-ordered
+    [n, k] of the working dtype): each chunk's values are written there once and summed from
+    there, for a transform of the same rows to start from (`Staged`)."""
     k = numbers.width
     total, squares = np.zeros(k), np.zeros(k)
     n = numbers.n if rows is None else rows.size
@@ -316,7 +315,9 @@ def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -
     with np.errstate(over="ignore", invalid="ignore"):   # sums past float64: fitted exactly after
         for start in range(0, n, step):
             where = slice(start, start + step) if rows is None else rows[start:start + step]
-            source = numbers.view(where)
+            if keep is not None:
+                numbers.fill(where, keep[start:start + step])
+            source = numbers.view(where) if keep is None else keep[start:start + step]
             if source is None:
                 block = numbers.block(where)
                 bad = ~np.isfinite(block)
@@ -331,12 +332,14 @@ def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray) -
     return total, squares
 
 
-def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+def fit_stats(numbers: Numbers, rows: np.ndarray | None = None, keep: np.ndarray | None = None
+              ) -> list[dict[str, Any]]:
     """{"median", "mean", "std", "constant"} of each column over `rows` (every row if None).
 
-    Rows that are most of the source, in order (a training split), are summed as every row
-    less the others: contiguous chunks read in place instead of gathering most of the data.
-    Over every rank's rows of a distributed run: `shard_stats.column_stats`, which builds on this."""
+    The sums run over the fitted rows themselves, a chunk of them at a time in their order, so
+    they are a function of those rows' values alone, whatever holds them (Arrow columns, a 2-D
+    array, a spilled file). `keep`: see `shifted_sums`. Over every rank's rows of a distributed
+    run: `shard_stats.column_stats`, which builds on this."""
     n = numbers.n if rows is None else rows.size
     k = numbers.width
     if k == 0:
@@ -345,19 +348,8 @@ def fit_stats(numbers: Numbers, rows: np.ndarray | None = None) -> list[dict[str
         return [{"median": 0.0, "mean": 0.0, "std": 1.0, "constant": True} for _ in range(k)]
     median = _medians(numbers, rows, n)
     shift = median.astype(numbers.dtype)
-    if rows is not None and 2 * n > numbers.n and bool(np.all(rows[1:] > rows[:-1])) \
-            and rows[0] >= 0 and rows[-1] < numbers.n:
-        others = np.ones(numbers.n, dtype=bool)
-        others[rows] = False
-        every, every_squares = shifted_sums(numbers, None, shift)
-        rest, rest_squares = shifted_sums(numbers, np.flatnonzero(others), shift)
-        with np.errstate(invalid="ignore"):
-            total, squares = every - rest, every_squares - rest_squares
-        # A difference near the rounding of the sums may be a constant column: fitted exactly.
-        tiny = squares <= 1e-9 * every_squares
-    else:
-        total, squares = shifted_sums(numbers, rows, shift)
-        tiny = squares == 0
+    total, squares = shifted_sums(numbers, rows, shift, keep)
+    tiny = squares == 0
     with np.errstate(over="ignore", invalid="ignore"):
         mean = shift.astype(np.float64) + total / n
         std = np.sqrt(np.maximum(squares / n - np.square(total / n), 0.0))
@@ -412,3 +404,39 @@ def standardize(numbers: Numbers, rows: Rows | None, stats: Sequence[dict[str, A
             np.clip(target, -F32_MAX, F32_MAX, out=target)
             if not direct:
                 out[start:stop, columns] = target
+
+
+class Staged:
+    """The fitted rows' numeric values, gathered once by the fit (`fit_stats(keep=)`) into a
+    float32 [n, k] row-major block, for the transform of those very rows: standardized where
+    they lie when every column is kept (the block becomes the output), else read from there, a
+    contiguous source, into the output. Only float32 arithmetic keeps them: float64 values
+    would take twice the output's bytes, and are gathered again by the transform instead."""
+
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
+        self.block: np.ndarray | None = None
+        self.kept: list[int] = []
+        self.stats: list[dict[str, Any]] = []
+
+    def keep(self, numbers: Numbers) -> np.ndarray | None:
+        """The block for the fit of `numbers` at `rows` to write into, or None (not kept)."""
+        if numbers.dtype != np.float32 or not self.rows.size or not numbers.width:
+            return None
+        self.block = np.empty((self.rows.size, numbers.width), dtype=np.float32)
+        return self.block
+
+    def use(self, kept: Sequence[int], stats: Sequence[dict[str, Any]]) -> None:
+        """The block's columns that are features (in the output's order) and their statistics."""
+        self.kept, self.stats = list(kept), list(stats)
+
+    @property
+    def in_place(self) -> bool:
+        """Whether the output is the block itself (every column kept, in order)."""
+        return self.block is not None and self.kept == list(range(self.block.shape[1]))
+
+    def transform(self, start: int, stop: int, out: np.ndarray) -> None:
+        """out = the features of the staged rows start:stop (out may be the block's own rows)."""
+        assert self.block is not None
+        standardize(ArrayNumbers(self.block, self.kept, np.dtype(np.float32)), slice(start, stop), self.stats, out,
+                    slice(0, out.shape[1]))

@@ -178,7 +178,9 @@ def fit(table: Table, schema: Schema, labelled: Labelled, storage: InMemory, max
     fit_rows = storage.fit_rows(train_rows, budget, raw_width(table))
     fit_table = table_slice(table, 0, int(fit_rows[-1]) + 1) if fit_rows is not train_rows and fit_rows.size \
         else table
-    pre = Preprocessor.fit(fit_table, schema, fit_rows, max_categories=max_categories)
+    # A load held in memory keeps the training rows' numbers the fit gathers: its transform
+    # standardizes them where they lie (numeric_block.Staged).
+    pre = Preprocessor.fit(fit_table, schema, fit_rows, max_categories=max_categories, stage=not storage.streamed)
     storage.release()
     if fit_rows.size < train_rows.size:
         pre.warnings.append(f"the preprocessing was fitted on the first {fit_rows.size:,} of "

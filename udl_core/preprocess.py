@@ -51,7 +51,7 @@ from udl_core.encoders import (
     fit_numeric,
 )
 from udl_core.errors import ConfigError, SchemaError
-from udl_core.numeric_block import ColumnNumbers
+from udl_core.numeric_block import ColumnNumbers, Staged
 from udl_core.schema import Schema, has_class_names
 from udl_core.table import Table
 from udl_core.values import class_codes
@@ -112,6 +112,7 @@ class Preprocessor:
         self.warnings = list(warnings)
         self.feature_names = [name for encoder in self.encoders for name in encoder.names()]
         self._ready: _Ready | None = None
+        self._staged: Staged | None = None
 
     @property
     def steps(self) -> list[dict[str, Any]]:
@@ -121,12 +122,15 @@ class Preprocessor:
     # fitting ----------------------------------------------------------------------------
     @classmethod
     def fit(cls, table: Table, schema: Schema, rows: np.ndarray | Sequence[int] | None = None, *,
-            max_categories: int = 32, world: World = LOCAL) -> Preprocessor:
+            max_categories: int = 32, world: World = LOCAL, stage: bool = False) -> Preprocessor:
         """Statistics from `rows` of `table` (the training split); every row if None. With a
         distributed `world`, from every rank's `rows` of its own `table` (udl_core/sharded.py):
         the same preprocessing on every rank, a single process's up to float64 rounding
-        (udl_core/shard_stats.py)."""
+        (udl_core/shard_stats.py). `stage`: keep the rows' values the fit gathers when every
+        feature is a number (`numeric_block.Staged`), for `take_staged` (the loader's transform
+        of these very rows), so that they are copied once."""
         rows = _as_rows(rows)
+        staged = Staged(rows) if stage and rows is not None and not world.distributed else None
         fitted = table.num_rows if rows is None else rows.size
         if (int(world.sum(fitted)) if world.distributed else fitted) == 0:
             raise ConfigError("cannot fit the preprocessing on zero training rows")
@@ -135,15 +139,16 @@ class Preprocessor:
         dropped: list[str] = []
         ready = None
         if table.is_tabular:
-            encoders, ready = _fit_tabular(table, schema, rows, max_categories, dropped, world)
+            encoders, ready = _fit_tabular(table, schema, rows, max_categories, dropped, world, staged)
         else:
-            encoders = _fit_array(table, schema, rows, dropped, world)
+            encoders = _fit_array(table, schema, rows, dropped, world, staged)
         pre = cls(encoders, layout=schema.layout, label=schema.label, task=schema.task,
                   classes=schema.classes, dropped=dropped, label_source=_label_source(table, schema),
                   max_categories=max_categories)
         # The fit's numbers (columns converted and checked once), for the first `prepare` of this
         # very table (the loader's transform); any `prepare` lets go of them.
         pre._ready = ready
+        pre._staged = staged if staged is not None and staged.block is not None else None
         if dropped:
             pre.warnings.append(
                 f"{len(dropped)} feature(s) constant in the training rows were dropped: "
@@ -191,6 +196,15 @@ class Preprocessor:
     def transform_into(self, table: Table, rows: np.ndarray | None, out: np.ndarray) -> None:
         """`transform(table, rows)` written into `out` (float32 [n, D], e.g. a memmap), once."""
         self.prepare(table).transform_into(rows, out)
+
+    def take_staged(self, rows: np.ndarray) -> Staged | None:
+        """The values the fit kept (`fit(stage=True)`) when `rows` is the very array it was
+        fitted on; given once."""
+        staged = self._staged
+        if staged is None or staged.rows is not rows:
+            return None
+        self._staged = None
+        return staged
 
     def prepare(self, table: Table) -> Prepared:
         """`table` made ready to be transformed a chunk of rows at a time (`Prepared`)."""
@@ -275,7 +289,7 @@ class Preprocessor:
 
 
 def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_categories: int,
-                 dropped: list[str], world: World) -> tuple[list[Encoder], _Ready | None]:
+                 dropped: list[str], world: World, staged: Staged | None = None) -> tuple[list[Encoder], _Ready | None]:
     """The encoders, and what the numeric block made ready (kept for the transform of this table)."""
     assert table.columns is not None   # a tabular table
     infos = schema.feature_columns
@@ -283,7 +297,9 @@ def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_cate
     columns = [table.columns.column(position[info.name]) for info in infos]
     numeric_infos = [(info.name, column) for info, column in zip(infos, columns, strict=True) if info.kind == "numeric"]
     numbers = ColumnNumbers([c for _, c in numeric_infos], table.num_rows)
-    numeric = iter(fit_numeric([name for name, _ in numeric_infos], numbers, rows, world))
+    only_numbers = len(numeric_infos) == len(infos)   # else the output is more than the numbers: not staged
+    numeric = iter(fit_numeric([name for name, _ in numeric_infos], numbers, rows, world,
+                               staged if only_numbers else None))
     encoders: list[Encoder] = []
     encoder: Encoder | None
     for info, column in zip(infos, columns, strict=True):
@@ -309,8 +325,8 @@ def _fit_tabular(table: Table, schema: Schema, rows: np.ndarray | None, max_cate
     return encoders, ready
 
 
-def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str], world: World
-               ) -> list[Encoder]:
+def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: list[str], world: World,
+               staged: Staged | None = None) -> list[Encoder]:
     features = table.features
     assert features is not None   # an array table
     if schema.layout == "image":
@@ -319,7 +335,7 @@ def _fit_array(table: Table, schema: Schema, rows: np.ndarray | None, dropped: l
         index = [int(c.name[1:]) for c in schema.feature_columns]
     else:
         index = list(range(int(np.prod(features.shape[1:]))))
-    return [ArrayEncoder.fit(features, index, rows, dropped, world)]
+    return [ArrayEncoder.fit(features, index, rows, dropped, world, staged)]
 
 
 class Prepared:

@@ -47,9 +47,11 @@ __all__ = ["column_stats", "shared_stats"]
 _SAMPLE_BYTES = 32 << 20   # float64 bytes of the merged median sample per group of columns
 
 
-def column_stats(numbers: Numbers, rows: np.ndarray | None = None, world: World = LOCAL) -> list[dict[str, Any]]:
-    """`numeric_block.fit_stats` for one process; reduced over every rank's `rows` for several."""
-    return shared_stats(numbers, rows, world) if world.distributed else fit_stats(numbers, rows)
+def column_stats(numbers: Numbers, rows: np.ndarray | None = None, world: World = LOCAL,
+                 keep: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """`numeric_block.fit_stats` for one process (`keep`: see there); reduced over every rank's
+    `rows` for several."""
+    return shared_stats(numbers, rows, world) if world.distributed else fit_stats(numbers, rows, keep)
 
 
 def shared_stats(numbers: Numbers, rows: np.ndarray | None, world: World) -> list[dict[str, Any]]:

@@ -525,13 +525,18 @@ class InMemory:
         done = 0
         out = []
         for name, (rows, y) in zip(("train", "val"), splits, strict=True):
-            x = self.array(f"{name}_x.f32", (rows.size, pre.feature_dim), np.float32)
+            staged = pre.take_staged(rows)   # the fit's copy of these rows (numeric_block.Staged)
+            x = staged.block if staged is not None and staged.block is not None and staged.in_place else \
+                self.array(f"{name}_x.f32", (rows.size, pre.feature_dim), np.float32)
             for start in range(0, rows.size, step):
                 stop = min(rows.size, start + step)
-                part = rows[start:stop]
-                contiguous = part.size and int(part[-1]) - int(part[0]) == part.size - 1
-                where = slice(int(part[0]), int(part[-1]) + 1) if contiguous else part
-                prepared.transform_into(where, x[start:stop])
+                if staged is not None:
+                    staged.transform(start, stop, x[start:stop])
+                else:
+                    part = rows[start:stop]
+                    contiguous = part.size and int(part[-1]) - int(part[0]) == part.size - 1
+                    where = slice(int(part[0]), int(part[-1]) + 1) if contiguous else part
+                    prepared.transform_into(where, x[start:stop])
                 done += stop - start
                 yield Progress("preprocess", done, total, f"processed {done:,} of {total:,} rows")
             out.append((x, y, rows))

@@ -83,3 +83,24 @@ def test_another_seed_changes_the_batches(dataset):
     one = UnifiedDataLoader(dataset / "data.csv", batch_size=32, seed=7).load()
     two = UnifiedDataLoader(dataset / "data.csv", batch_size=32, seed=8).load()
     assert not np.array_equal(one.get_batch(0).rows, two.get_batch(0).rows)
+
+
+def test_float32_numbers_agree_across_parquet_csv_and_npz(tmp_path):
+    """Numbers that are float32s (a float32 Parquet column, the same values as text, a float32
+    array): float32 arithmetic on every path, the fit's kept rows standardized in place
+    (numeric_block.Staged), and the same tensors, a constant column dropped alike."""
+    rng = np.random.default_rng(5)
+    x = (rng.integers(-4000, 4000, (N, 3)) / 64).astype(np.float32)   # exact in float32 and as text
+    x[:, 2] = 1.5                                                       # constant: dropped
+    x[rng.random(N) < 0.1, 0] = np.nan
+    label = rng.integers(0, 2, N)
+    table = pa.table({"a": pa.array(x[:, 0], mask=np.isnan(x[:, 0])), "b": x[:, 1], "c": x[:, 2], "label": label})
+    assert table.schema.field("a").type == pa.float32()
+    pq.write_table(table, tmp_path / "f32.parquet")
+    pacsv.write_csv(table, tmp_path / "f32.csv")
+    np.savez(tmp_path / "f32.npz", x=x, y=label)
+    parquet, csv, npz = (UnifiedDataLoader(tmp_path / name, batch_size=32, seed=7).load()
+                         for name in ("f32.parquet", "f32.csv", "f32.npz"))
+    assert parquet.feature_names == csv.feature_names == ["a", "b"] and npz.feature_names == ["f0", "f1"]
+    assert_same(parquet, csv)
+    assert_same(npz, csv)
