@@ -160,3 +160,27 @@ def test_integer_label_classes_and_counts(labels):
     names, counts = count_classes(y)
     assert list(schema.classes) == names and schema.class_counts == dict(zip(names, counts))
     assert schema.label_missing == 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+def test_array_columns_count_missing_and_distinct_values(dtype):
+    """NPY/NPZ columns: missing over every row, distinct over the first DISTINCT_SAMPLE rows;
+    -0.0 is 0.0, NaN and infinities are missing, not values; a group of columns at a time."""
+    from udl_core.schema import DISTINCT_SAMPLE, _Inference
+    from udl_core.table import Table
+
+    rng = np.random.default_rng(9)
+    n = DISTINCT_SAMPLE + 5_000
+    x = rng.integers(-50, 50, (n, 45)).astype(dtype)   # past one group of 41 columns
+    if np.dtype(dtype).kind == "f":
+        x[:, 1] = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+        x[rng.random(n) < 0.01, 2] = np.nan
+        x[::97, 3] = np.inf
+        x[n - 3:, 4] = -np.inf                        # past the sample: missing, not distinct
+    table = Table(source="a.npy", format="npy", features=x, labels=np.zeros(n, np.int64))
+    infos = _Inference(table, 32).array_columns(x)
+    sample = x[:DISTINCT_SAMPLE].astype(np.float64)
+    for j, info in enumerate(infos):
+        column = sample[:, j]
+        assert info.distinct == np.unique(column[np.isfinite(column)] + 0.0).size, info
+        assert info.missing == int(np.count_nonzero(~np.isfinite(x[:, j].astype(np.float64)))), info
