@@ -82,6 +82,7 @@ def read(path: str, options: ReadOptions, label: str | None, owner: object, budg
     if not getattr(estimate, "streamed", False):
         try:
             table = yield from load_table(path, options)
+            _give_back_decoding_memory()
             return Read(table, InMemory(), estimate)
         except MemoryBudgetError:
             # The estimate extrapolates compressed text from a prefix; the read counts every
@@ -100,6 +101,15 @@ def read(path: str, options: ReadOptions, label: str | None, owner: object, budg
                  "streaming reader: it is read into memory", "warning")
     table = yield from load_table(path, options)
     return Read(table, InMemory(), estimate)
+
+
+def _give_back_decoding_memory() -> None:
+    """Arrow's allocator (mimalloc) keeps the pages a read decoded into for reuse; given back
+    before the outputs are allocated, they are not counted twice at the peak (2M x 32 float32
+    Parquet: the read's +504 MiB of RSS, 267 of them the table, falls to +410)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _spilled(path: str, reader: str, options: ReadOptions, estimate: Estimate, storage: Spilled
