@@ -229,21 +229,35 @@ class ColumnNumbers(Numbers):
                         break
                     dest[j, lo - start:hi - start] = arrays[p][lo - starts[p]:hi - starts[p]]
             return
-        which: dict[bytes, list[tuple[np.ndarray, np.ndarray]]] = {}
+        which: dict[bytes, list[tuple[slice | np.ndarray, int, np.ndarray]]] = {}
         for j, (starts, arrays) in enumerate(self.pieces):
             if len(arrays) == 1:
                 dest[j] = arrays[0][rows]
                 continue
             key = starts.tobytes()
             if key not in which:   # rows grouped by piece once for the columns chunked alike
-                piece = np.searchsorted(starts, rows, side="right") - 1
-                order = np.argsort(piece, kind="stable")
-                cuts = np.searchsorted(piece[order], np.arange(len(arrays) + 1))
-                which[key] = [(order[cuts[p]:cuts[p + 1]], rows[order[cuts[p]:cuts[p + 1]]] - starts[p])
-                              for p in range(len(arrays))]
-            for p, (at, local) in enumerate(which[key]):
-                if at.size:
-                    dest[j, at] = arrays[p][local]
+                which[key] = _by_piece(starts, rows)
+            for at, p, local in which[key]:
+                dest[j, at] = arrays[p][local]
+
+
+def _by_piece(starts: np.ndarray, rows: np.ndarray) -> list[tuple[slice | np.ndarray, int, np.ndarray]]:
+    """`rows` grouped by the piece (chunk) holding them: (where in rows, piece, positions in it)
+    for each piece they touch only: a column of thousands of small chunks (JSON Lines) costs
+    what its rows cost, not a visit to every chunk per block of rows."""
+    if not rows.size:
+        return []
+    piece = np.searchsorted(starts, rows, side="right") - 1
+    order = None if rows.size < 2 or bool(np.all(rows[1:] >= rows[:-1])) else np.argsort(piece, kind="stable")
+    ordered = piece if order is None else piece[order]
+    touched = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    ends = np.append(touched[1:], ordered.size)
+    groups: list[tuple[slice | np.ndarray, int, np.ndarray]] = []
+    for a, b in zip(touched.tolist(), ends.tolist()):
+        at: slice | np.ndarray = slice(a, b) if order is None else order[a:b]
+        p = int(ordered[a])
+        groups.append((at, p, rows[at] - starts[p]))
+    return groups
 
 
 def exact_stats(values: np.ndarray) -> dict[str, Any]:

@@ -128,3 +128,24 @@ def test_parallel_map_keeps_order_and_raises_the_first_error(monkeypatch):
 
     with pytest.raises(ValueError, match="odd 1"):
         parallel_map(fails_on_odd, list(range(10)), 10**9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=12), st.data())
+def test_chunked_columns_are_gathered_like_one_array(sizes, data):
+    """Rows of columns cut into many chunks (JSON Lines: thousands), gathered by the chunks they
+    touch only: sorted, unsorted, repeated or no rows, the values of one contiguous array."""
+    from udl_core.numeric_block import ColumnNumbers
+
+    n = sum(sizes)
+    values = np.arange(n, dtype=np.float64) * 1.5
+    cuts = np.cumsum([0] + sizes)
+    chunked = [pa.chunked_array([pa.array(values[a:b]) for a, b in zip(cuts[:-1], cuts[1:])], pa.float64()),
+               pa.chunked_array([pa.array(-values)], pa.float64())]
+    numbers = ColumnNumbers(chunked)
+    rows = np.array(data.draw(st.lists(st.integers(0, max(n - 1, 0)), max_size=20) if n else st.just([])),
+                    dtype=np.int64)
+    if data.draw(st.booleans()):
+        rows = np.sort(rows)
+    np.testing.assert_array_equal(numbers.block(rows), np.column_stack([values[rows], -values[rows]]))
+    np.testing.assert_array_equal(numbers.columns(rows), np.stack([values[rows], -values[rows]]))
