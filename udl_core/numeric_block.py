@@ -123,9 +123,9 @@ class Numbers:
         """Columns `columns` of these (positions among them), at this block's precision."""
         raise NotImplementedError
 
-    def columns(self, rows: Rows) -> np.ndarray:
-        """float64 [k, m]: one contiguous row per column (what a median partitions along)."""
-        return np.ascontiguousarray(self.block(rows).T, dtype=np.float64)
+    def columns(self, rows: Rows, dtype: np.dtype | type = np.float64) -> np.ndarray:
+        """[k, m] of `dtype`: one contiguous row per column (what a median partitions along)."""
+        return np.ascontiguousarray(self.block(rows).T, dtype=dtype)
 
 
 class ArrayNumbers(Numbers):
@@ -207,10 +207,10 @@ class ColumnNumbers(Numbers):
         # 0.39-0.42 s reading each chunk's span of rows and then taking the rows from it.
         self._columns_into(rows, out.T)
 
-    def columns(self, rows: Rows) -> np.ndarray:
-        """float64 [k, m]: each column's `rows`, gathered straight into a contiguous row."""
+    def columns(self, rows: Rows, dtype: np.dtype | type = np.float64) -> np.ndarray:
+        """[k, m] of `dtype`: each column's `rows`, gathered straight into a contiguous row."""
         m = len(range(*rows.indices(self.n))) if isinstance(rows, slice) else rows.size
-        out = np.empty((self.width, m), dtype=np.float64)
+        out = np.empty((self.width, m), dtype=dtype)
         self._columns_into(rows, out)
         return out
 
@@ -297,23 +297,47 @@ def _medians(numbers: Numbers, rows: np.ndarray | None, n: int) -> np.ndarray:
 
 def _medians_of(numbers: Numbers, where: Rows) -> np.ndarray:
     # One contiguous row per column: a partition along a strided axis costs several times more.
-    return column_medians(numbers.columns(where))
+    # In the working dtype: a float32 block's values are float32s, and half the bytes to select.
+    return column_medians(numbers.columns(where, numbers.dtype))
 
 
 def column_medians(sample: np.ndarray) -> np.ndarray:
-    """The median of the present values of each row of `sample` (float64 [k, m], one row per
-    column, written to); 0 for a row with none."""
-    bad = ~np.isfinite(sample)
+    """The median of the present values of each row of `sample` ([k, m] float32 or float64, one
+    row per column, reordered in place), as float64; 0 for a row with none.
+
+    Bit for bit np.median's (the middle value, or the float64 mean of the two middle values),
+    found by one partition at the upper middle and the maximum below it: numpy selects a single
+    kth with SIMD, two with introselect (1,000 x 80,000 float32: 0.14 s against 1.05 s)."""
+    medians = np.zeros(sample.shape[0])
+    if not sample.size:
+        return medians
+    finite = np.isfinite(sample)
+    whole = finite.all(axis=1)
     # Two values near float64's max average to inf: that column's sums are not finite, and it is
     # fitted exactly (scaled) in fit_stats.
     with np.errstate(over="ignore"):
-        if not bad.any():
-            medians: np.ndarray = np.median(sample, axis=1)
-            return medians
-        sample[bad] = np.nan
-        sample[bad.all(axis=1)] = 0.0
-        medians = np.nanmedian(sample, axis=1)
+        if whole.all():
+            return _middles(sample)
+        if whole.any():
+            medians[whole] = _middles(sample[whole])
+        for j in np.flatnonzero(~whole).tolist():
+            present = sample[j][finite[j]]
+            if present.size:
+                medians[j] = _middles(present[None, :])[0]
         return medians
+
+
+def _middles(rows: np.ndarray) -> np.ndarray:
+    """np.median along axis 1 of [k, m] finite values, m > 0 (rows reordered in place)."""
+    m = rows.shape[1]
+    half = m // 2
+    rows.partition(half, axis=1)
+    upper = rows[:, half].astype(np.float64)
+    if m % 2:
+        return upper
+    lower = rows[:, :half].max(axis=1).astype(np.float64)
+    middle: np.ndarray = (lower + upper) / 2
+    return middle
 
 
 def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray, keep: np.ndarray | None = None

@@ -149,3 +149,21 @@ def test_chunked_columns_are_gathered_like_one_array(sizes, data):
         rows = np.sort(rows)
     np.testing.assert_array_equal(numbers.block(rows), np.column_stack([values[rows], -values[rows]]))
     np.testing.assert_array_equal(numbers.columns(rows), np.stack([values[rows], -values[rows]]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 9), st.sampled_from([np.float32, np.float64]), st.data())
+def test_column_medians_are_np_median_of_the_present_values(k, m, dtype, data):
+    """One partition and a max, bit for bit np.median in float64 of each row's finite values
+    (0 for a row with none), whatever mix of NaN and infinities."""
+    from udl_core.numeric_block import column_medians
+
+    values = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.5, -2.25, 3e38]) | st.floats(-1e6, 1e6, width=32)
+    sample = np.array(data.draw(st.lists(st.lists(values, min_size=m, max_size=m), min_size=k, max_size=k)),
+                      dtype=dtype).reshape(k, m)
+    expected = []
+    for row in sample.astype(np.float64):
+        present = row[np.isfinite(row)]
+        with np.errstate(over="ignore"):
+            expected.append(float(np.median(present)) if present.size else 0.0)
+    np.testing.assert_array_equal(column_medians(sample.copy()), np.array(expected))
