@@ -161,3 +161,19 @@ def test_a_range_read_from_the_file_is_the_map_s_bytes_up_to_closed_quotes(tmp_p
             pieces.append(chunk)
             start = end
     assert b"".join(pieces) == data_bytes[4:] and pieces[0] == b'1,"x\ny"\n'
+
+
+def test_ranges_parsed_into_small_pieces_are_joined_and_large_ones_kept():
+    import polars as pl
+
+    from udl_core.formats.polars_csv import PIECE_ROWS, few_chunks
+
+    def pieces(rows: int, count: int) -> pl.DataFrame:
+        parts = [pl.DataFrame({"a": range(rows), "b": [0.5] * rows}) for _ in range(count)]
+        return pl.concat(parts, rechunk=False)
+
+    small, large = pieces(10, 40), pieces(PIECE_ROWS, 3)
+    assert small.n_chunks() == 40 and large.n_chunks() == 3
+    assert few_chunks(small).n_chunks() == 1 and few_chunks(small).equals(small)
+    assert few_chunks(large).n_chunks() == 3
+    assert few_chunks(pieces(10, 1)).n_chunks() == 1
