@@ -84,3 +84,35 @@ def test_a_preprocessor_gives_its_kept_rows_once_and_only_for_those_rows(tmp_pat
     staged = pre.take_staged(rows)
     assert staged is not None and staged.in_place
     assert pre.take_staged(rows) is None
+
+
+def test_chunks_on_several_threads_give_one_thread_s_statistics_and_tensors(monkeypatch):
+    """The fit's sums and the standardizing run a chunk of rows per thread: the same bits as
+    one thread (sums added in chunk order; each chunk writes its own rows)."""
+    import udl_core.numeric_block as numeric_block
+    from udl_core.values import PARALLEL_VALUES
+
+    rng = np.random.default_rng(11)
+    flat = rng.standard_normal((PARALLEL_VALUES // 8 + 3_001, 16)).astype(np.float32)   # past the threshold
+    flat[::13, 5] = np.nan
+    rows = np.sort(rng.choice(flat.shape[0], flat.shape[0] * 4 // 5, replace=False))
+    calls = []
+    original = numeric_block.parallel_map
+
+    def threaded(func, items, values):
+        calls.append(values)
+        return original(func, items, values)
+
+    def one_thread(func, items, values):
+        return [func(item) for item in items]
+
+    results = []
+    for runner in (threaded, one_thread):
+        monkeypatch.setattr(numeric_block, "parallel_map", runner)
+        stats = fit_stats(ArrayNumbers(flat), rows)
+        out = np.empty((rows.size, 16), np.float32)
+        numeric_block.standardize(ArrayNumbers(flat), rows, stats, out, slice(0, 16))
+        results.append((stats, out))
+    assert calls and all(v >= PARALLEL_VALUES for v in calls)
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
