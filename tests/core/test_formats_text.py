@@ -634,3 +634,29 @@ def test_random_delimited_text_raises_only_udl_errors(tmp_path, grid, delimiter,
     text = "\n".join(delimiter.join(row) for row in grid)
     data = text.encode(codec, errors="replace")
     _only_udl_errors(write(tmp_path, f"g{next(_counter)}.csv", data))
+
+
+def test_parquet_of_fixed_width_columns_is_read_a_group_of_columns_at_a_time(tmp_path):
+    """Every column fixed-width (numbers, booleans, dates, times): each row group read a group of
+    columns at a time (bounded before it is decoded); the table is pyarrow's, names made unique."""
+    from udl_core.formats.columnar import COLUMN_GROUP, _column_groups
+
+    rng = np.random.default_rng(2)
+    n, width = 3_000, COLUMN_GROUP + 9
+    columns = [pa.array(rng.standard_normal(n).astype(np.float32), mask=rng.random(n) < 0.1) for _ in range(width)]
+    columns += [pa.array(rng.standard_normal(n)), pa.array(rng.integers(0, 9, n), pa.int16()), pa.array(rng.random(n) < 0.5),
+                pa.array(np.arange(n).astype("datetime64[ms]")), pa.array(np.arange(n), pa.uint32())]
+    names = [f"f{j}" for j in range(width)] + ["f0", "small", "flag", "when", "count"]
+    path = tmp_path / "fixed.parquet"
+    pq.write_table(pa.table(columns, names=names), path, row_group_size=700)   # 5 row groups
+    assert [len(g) for g in _column_groups(pq.ParquetFile(path))] == [COLUMN_GROUP, len(names) - COLUMN_GROUP]
+    pq.write_table(pa.table({"a": [1.5], "s": ["text"]}), tmp_path / "text.parquet")
+    assert _column_groups(pq.ParquetFile(tmp_path / "text.parquet")) is None   # decoded in batches of rows
+    table = read_table(path)
+    assert table.columns.column_names[width] == "f0_2"
+    expected = pq.ParquetFile(path).read()
+    for j, column in enumerate(table.columns.columns):
+        want = expected.column(j)
+        if pa.types.is_integer(want.type):
+            want = want.cast(pa.int64())
+        assert column.type == want.type and column.to_pylist() == want.to_pylist(), names[j]
