@@ -407,7 +407,7 @@ def _size_parquet(path: Path, options: ReadOptions) -> Sized:
     parquet = open_parquet(path, streamed=True)   # pre-buffered, the first row group's every column chunk is read whole
     meta = parquet.metadata
     try:
-        first = next(parquet.iter_batches(batch_size=SIZE_SAMPLE_ROWS), None)
+        first = _first_rows(parquet, SIZE_SAMPLE_ROWS)
     except READ_ERRORS as exc:
         raise CorruptFileError(path, f"is damaged ({exc})") from None
     sample = normalise_types(pa.Table.from_batches([first])) if first is not None else None
@@ -415,6 +415,21 @@ def _size_parquet(path: Path, options: ReadOptions) -> Sized:
         return Sized(meta.num_rows, True, 0, None)
     raw = round(sample.nbytes * meta.num_rows / sample.num_rows)  # decoded, not compressed, size
     return Sized(meta.num_rows, True, raw, Table(str(path), "parquet", columns=sample))
+
+
+def _first_rows(parquet: pq.ParquetFile, rows: int) -> pa.RecordBatch | None:
+    """The first `rows` rows (fewer: the first row group's), a group of columns at a time where
+    `_column_groups` applies (1,000 columns read at once left +417 MiB of RSS behind)."""
+    groups = _column_groups(parquet)
+    if groups is None or not parquet.num_row_groups:
+        return next(parquet.iter_batches(batch_size=rows), None)
+    parts: list[pa.Array] = []
+    for group in groups:
+        batch = next(parquet.reader.iter_batches(rows, [0], column_indices=group), None)
+        if batch is None:
+            return None
+        parts.extend(batch.columns)
+    return pa.RecordBatch.from_arrays(parts, schema=parquet.schema_arrow)
 
 
 @register_sizer("arrow")
