@@ -177,3 +177,22 @@ def test_ranges_parsed_into_small_pieces_are_joined_and_large_ones_kept():
     assert few_chunks(small).n_chunks() == 1 and few_chunks(small).equals(small)
     assert few_chunks(large).n_chunks() == 3
     assert few_chunks(pieces(10, 1)).n_chunks() == 1
+
+
+def test_missing_words_read_alike_when_polars_parses_without_them(tmp_path, monkeypatch, polars_used):
+    """polars parses a range without the missing-value words where it can (they slow every
+    field), then makes NaN and the words in text null; a range with a word in a number column
+    is parsed again with them. Either way the table is pyarrow's, word for word."""
+    rng = np.random.default_rng(5)
+    lines = ["x,y,name,label"]
+    for i in range(1_500):
+        x = rng.choice(["NaN", "nan", "NAN", "", f"{rng.normal():.4f}"], p=[0.02, 0.02, 0.02, 0.04, 0.9])
+        y = "NA" if i in (700, 701) else ("-" if i == 1_400 else f"{rng.normal():.3f}")   # a few ranges only
+        name = rng.choice(["NA", "None", '"NA"', "?", "n/a", "plain", '"quoted, word"', ""])
+        lines.append(f"{x},{y},{name},{rng.integers(0, 3)}")
+    fast, slow = _both(_write(tmp_path / "words.csv", lines), monkeypatch, label="label")
+    assert polars_used and all(polars_used)
+    _assert_identical(fast, slow)
+    column = fast.table.columns.column("x")
+    assert column.null_count > 0 and not np.isnan(column.to_numpy(zero_copy_only=False)[column.is_valid()]).any()
+    assert fast.table.columns.column("name").null_count > 0
