@@ -163,14 +163,30 @@ def _missing(column: pa.ChunkedArray) -> int:
     return sum(int(v.size - np.count_nonzero(np.isfinite(v))) for v in values)
 
 
+def _mostly_words(column: pa.ChunkedArray, present: int) -> bool:
+    """Whether the column's first rows alone hold too many values that are not numbers for
+    NUMERIC_SHARE of its values to be numbers: then the whole column need not be parsed (a
+    tenth of the time for 1M words). Exact: those values are in the column whatever follows."""
+    head = column.slice(0, int((1 - NUMERIC_SHARE) * present) + 1_000)
+    parsed = parse_numbers(head)
+    not_numbers = (len(head) - head.null_count) - (len(parsed) - parsed.null_count)
+    return bool(not_numbers > (1 - NUMERIC_SHARE) * present)
+
+
 def _is_number(kind: pa.DataType) -> bool:
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
 
 
 def _distinct(column: pa.ChunkedArray | pa.Array) -> int:
-    """Distinct non-missing values (numbers: `_number_counts`; text: arrow's hash count)."""
+    """Distinct non-missing values (numbers, and dates and times by their integer ticks:
+    `_number_counts`; text: arrow's hash count, which took 0.36 s for 1M timestamps that
+    a sort of their ticks counts in 0.06 s)."""
     if _is_number(column.type):
         return _number_counts(column)[0]
+    if pa.types.is_temporal(column.type):
+        ticks = pa.int64() if column.type.bit_width == 64 else pa.int32()
+        chunks = [column] if isinstance(column, pa.Array) else column.chunks
+        return _number_counts(pa.chunked_array([chunk.view(ticks) for chunk in chunks], ticks))[0]
     return int(pc.count_distinct(column).as_py())
 
 
@@ -330,6 +346,8 @@ class _Inference:
     def _string(self, name: str, dtype: str, column: pa.ChunkedArray, missing: int,
                 numeric: bool, is_label: bool) -> ColumnInfo:
         present = len(column) - missing
+        if not numeric and not is_label and _mostly_words(column, present):
+            return self._words(name, dtype, column, missing, present, is_label)
         parsed = parse_numbers(column)
         numbers = len(parsed) - parsed.null_count
         if is_label and not numeric and numbers and (pc.max(pc.abs(parsed)).as_py() or 0) >= 2**53:
@@ -340,6 +358,11 @@ class _Inference:
             if junk:
                 self.warn(f"column '{name}': {junk} value(s) that are not numbers are treated as missing")
             return ColumnInfo(name, dtype, "numeric", "feature", len(parsed) - numbers, _distinct(parsed))
+        return self._words(name, dtype, column, missing, present, is_label)
+
+    def _words(self, name: str, dtype: str, column: pa.ChunkedArray, missing: int, present: int,
+               is_label: bool) -> ColumnInfo:
+        """A text column that is not numbers: free text, or categories."""
         distinct = _distinct(column)
         lengths = pc.mean(pc.utf8_length(column)).as_py() or 0.0
         if not is_label and (
@@ -351,10 +374,11 @@ class _Inference:
                 "it is ignored (name it with categorical= to one-hot it)"
             )
             return ColumnInfo(name, dtype, "text", "ignore", missing, distinct)
-        return self._categorical(name, dtype, column, missing)
+        return self._categorical(name, dtype, column, missing, distinct)
 
-    def _categorical(self, name: str, dtype: str, values: pa.ChunkedArray, missing: int) -> ColumnInfo:
-        distinct = _distinct(values)
+    def _categorical(self, name: str, dtype: str, values: pa.ChunkedArray, missing: int,
+                     distinct: int | None = None) -> ColumnInfo:
+        distinct = _distinct(values) if distinct is None else distinct
         if distinct > self.max_categories:
             self.warn(
                 f"column '{name}' has {distinct} categories; the {self.max_categories} most "

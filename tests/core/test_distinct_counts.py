@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from udl_core.batching import split_rows, val_counts
@@ -184,3 +185,32 @@ def test_array_columns_count_missing_and_distinct_values(dtype):
         column = sample[:, j]
         assert info.distinct == np.unique(column[np.isfinite(column)] + 0.0).size, info
         assert info.missing == int(np.count_nonzero(~np.isfinite(x[:, j].astype(np.float64)))), info
+
+
+def test_dates_and_times_are_counted_by_their_ticks():
+    rng = np.random.default_rng(3)
+    ticks = rng.integers(0, 5_000, ROWS)
+    mask = rng.random(ROWS) < 0.1
+    columns = {
+        "stamp": pa.array(ticks * 1_000_000, pa.timestamp("us"), mask=mask),
+        "day": pa.array(ticks.astype(np.int32), pa.date32()),
+        "took": pa.array(ticks, pa.duration("s")),
+        "chunked": pa.chunked_array([pa.array(ticks[:100] * 1000, pa.timestamp("ms")),
+                                     pa.array(ticks[100:] * 1000, pa.timestamp("ms"))]),
+    }
+    from udl_core.schema import _distinct
+
+    for name, column in columns.items():
+        assert _distinct(column) == pc.count_distinct(column).as_py(), name
+
+
+@pytest.mark.parametrize("words", [4_000, 6_000])
+def test_text_with_words_at_its_head_is_still_numbers_when_enough_are(words):
+    """The head check only skips parsing what cannot reach NUMERIC_SHARE whatever follows:
+    4% words first is still a numeric column (with its warning), 6% is text."""
+    n = 100_000
+    values = ["word"] * words + [f"{i / 7:.3f}" for i in range(n - words)]
+    table = pa.table({"x": pa.array(values), "y": np.arange(n) * 0.5, "label": pa.array(np.arange(n) % 2)})
+    info = infer(Table(source="t.csv", format="csv", columns=table), label="label").column("x")
+    assert info.kind == ("numeric" if words == 4_000 else "text")
+    assert info.distinct == (n - words if words == 4_000 else n - words + 1)
