@@ -226,7 +226,10 @@ class CategoricalEncoder(Encoder):
         codes = codes if rows is None else codes[rows]
         out[:, at:at + self.width] = 0.0
         hit = np.flatnonzero(codes >= 0)
-        out[hit, at + codes[hit]] = 1.0
+        if out.flags.c_contiguous:   # flat positions: half the time of a 2-D fancy assignment
+            out.reshape(-1)[hit * out.shape[1] + (at + codes[hit])] = 1.0
+        else:
+            out[hit, at + codes[hit]] = 1.0
 
     def transform(self, column: pa.ChunkedArray, out: np.ndarray, at: int) -> None:
         self.write(self.prepare(column), None, out, at)

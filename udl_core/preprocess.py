@@ -393,6 +393,9 @@ class Prepared:
             assert self.table.features is not None
             cast(_ArrayStep, self.encoders[0]).transform(self.table.features, rows, out)
             return
+        # The numbers first: standardized a chunk of rows per thread, they touch the output's
+        # fresh pages on every core (a page's first touch was most of the one-hot writes' 0.57 s
+        # for 1M rows x 103 features when they came first).
+        NumericEncoder.transform(self.numeric, self.numbers, out, self.numeric_at, rows)
         for encoder, state, at in self.others:
             encoder.write(state, rows, out, at)
-        NumericEncoder.transform(self.numeric, self.numbers, out, self.numeric_at, rows)

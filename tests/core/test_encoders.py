@@ -130,3 +130,16 @@ def test_a_column_constant_in_the_training_rows_is_dropped_however_its_sums_roun
     assert pre.dropped == ["c"] and pre.feature_names == ["v"]
     x = pre.transform(table)
     assert np.isfinite(x).all() and abs(float(x[train, 0].mean())) < 1e-6
+
+
+def test_one_hot_writes_the_same_into_a_whole_output_and_into_a_view_of_one():
+    encoder = CategoricalEncoder("c", ["x", "y", "z"], other=True, missing=True)
+    codes = encoder.prepare(pa.chunked_array([pa.array(["y", None, "w", "x", "z", "y"])]))
+    whole = np.full((4, 7), 9.0, np.float32)
+    wider = np.full((4, 9), 9.0, np.float32)
+    rows = np.array([0, 1, 2, 4])
+    encoder.write(codes, rows, whole, 2)
+    encoder.write(codes, rows, wider[:, 1:8], 2)        # not C-contiguous: the 2-D assignment
+    np.testing.assert_array_equal(whole, wider[:, 1:8])
+    np.testing.assert_array_equal(whole[:, 2:7], [[0, 1, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 1, 0], [0, 0, 1, 0, 0]])
+    assert (whole[:, :2] == 9).all() and (wider[:, 0] == 9).all() and (wider[:, 8] == 9).all()
