@@ -84,9 +84,10 @@ def work_dtype(arrays: Sequence[np.ndarray]) -> np.dtype:
 
 def chunk_rows(width: int, dtype: np.dtype) -> int:
     """Rows per chunk so that a chunk of `width` values a row stays near CHUNK_BYTES; at least
-    1,024 rows (up to 32 MiB) for wide blocks, whose columns are visited once per chunk."""
+    4,096 rows (up to 32 MiB) for wide blocks, whose columns are visited once per chunk: the fit
+    of 80k x 1,000 float32 took 1.06 s in chunks of 1,024 rows, 0.55 s in chunks of 4,096."""
     row_bytes = np.dtype(dtype).itemsize * max(1, width)
-    return max(1, CHUNK_BYTES // row_bytes, min(1024, (32 << 20) // row_bytes))
+    return max(1, CHUNK_BYTES // row_bytes, min(4096, (32 << 20) // row_bytes))
 
 
 def median_sample(n: int) -> np.ndarray | None:
@@ -289,9 +290,10 @@ def _medians(numbers: Numbers, rows: np.ndarray | None, n: int) -> np.ndarray:
         where = pick if rows is None else rows[pick]
     m = len(range(*where.indices(numbers.n))) if isinstance(where, slice) else where.size
     group = max(1, (32 << 20) // (8 * max(1, m)))   # columns at a time: a bounded sample block
-    if numbers.width > group:
-        return np.concatenate([_medians_of(numbers.part(range(j, min(numbers.width, j + group))), where)
-                               for j in range(0, numbers.width, group)])
+    if numbers.width > group:   # groups on a thread per core (numpy's gathers and partitions let go of the GIL)
+        parts = parallel_map(lambda j: _medians_of(numbers.part(range(j, min(numbers.width, j + group))), where),
+                             range(0, numbers.width, group), numbers.width * m)
+        return np.concatenate(parts)
     return _medians_of(numbers, where)
 
 
