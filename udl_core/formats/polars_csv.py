@@ -177,9 +177,8 @@ def _missing_as_null(frame: Any, tokens: list[str]) -> Any:
     text = [name for name, kind in frame.schema.items() if kind == pl.String] if tokens else []
     if not with_nan and not text:
         return frame
-    words = pl.Series(tokens, dtype=pl.String)
     return frame.with_columns([pl.col(name).fill_nan(None) for name in with_nan] +
-                              [pl.when(pl.col(name).is_in(words)).then(None).otherwise(pl.col(name)).alias(name)
+                              [pl.when(pl.col(name).is_in(tokens)).then(None).otherwise(pl.col(name)).alias(name)
                                for name in text])
 
 
