@@ -636,22 +636,26 @@ def test_random_delimited_text_raises_only_udl_errors(tmp_path, grid, delimiter,
     _only_udl_errors(write(tmp_path, f"g{next(_counter)}.csv", data))
 
 
-def test_parquet_of_fixed_width_columns_is_read_a_group_of_columns_at_a_time(tmp_path):
+def test_parquet_of_fixed_width_columns_is_read_a_group_of_columns_at_a_time(tmp_path, monkeypatch):
     """Every column fixed-width (numbers, booleans, dates, times): each row group read a group of
     columns at a time (bounded before it is decoded); the table is pyarrow's, names made unique."""
-    from udl_core.formats.columnar import COLUMN_GROUP, _column_groups
+    from udl_core.formats import columnar
 
     rng = np.random.default_rng(2)
-    n, width = 3_000, COLUMN_GROUP + 9
+    n, width = 3_000, 73
     columns = [pa.array(rng.standard_normal(n).astype(np.float32), mask=rng.random(n) < 0.1) for _ in range(width)]
     columns += [pa.array(rng.standard_normal(n)), pa.array(rng.integers(0, 9, n), pa.int16()), pa.array(rng.random(n) < 0.5),
                 pa.array(np.arange(n).astype("datetime64[ms]")), pa.array(np.arange(n), pa.uint32())]
     names = [f"f{j}" for j in range(width)] + ["f0", "small", "flag", "when", "count"]
     path = tmp_path / "fixed.parquet"
     pq.write_table(pa.table(columns, names=names), path, row_group_size=700)   # 5 row groups
-    assert [len(g) for g in _column_groups(pq.ParquetFile(path))] == [COLUMN_GROUP, len(names) - COLUMN_GROUP]
+    widths = columnar._column_widths(pq.ParquetFile(path))
+    assert widths is not None and widths[:2] == [5, 5] and widths[width] == 9
+    monkeypatch.setattr(columnar, "GROUP_BYTES", 700 * 5 * 10)   # ten float32 columns of a row group
+    assert [len(g) for g in columnar._column_groups(widths, 700)][:7] == [10] * 7
+    assert columnar._column_groups(widths, 30) == [list(range(len(names)))]   # a short table: one read
     pq.write_table(pa.table({"a": [1.5], "s": ["text"]}), tmp_path / "text.parquet")
-    assert _column_groups(pq.ParquetFile(tmp_path / "text.parquet")) is None   # decoded in batches of rows
+    assert columnar._column_widths(pq.ParquetFile(tmp_path / "text.parquet")) is None   # decoded in batches of rows
     table = read_table(path)
     assert table.columns.column_names[width] == "f0_2"
     expected = pq.ParquetFile(path).read()

@@ -228,22 +228,22 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
     budget = Budget(path, "the decoded Parquet columns are read into memory", limit * 3 // 4,
                     start=pa.total_allocated_bytes())
     rows = _batch_rows(parquet, limit)
-    groups = _column_groups(parquet)
+    widths = _column_widths(parquet)
     chunks: list[list[pa.Array]] = [[] for _ in parquet.schema_arrow]
     group, part = 0, []
     try:
         for group in range(parquet.num_row_groups):
-            if groups is None:
+            if widths is None:
                 part = _read_row_group(parquet, group, budget, rows)
                 batches.extend(part)
                 done += sum(batch.num_rows for batch in part)
             else:
-                done += _read_fixed_width(parquet, group, groups, budget, chunks)
+                done += _read_fixed_width(parquet, group, widths, budget, chunks)
             yield Progress("read", done, total, f"row group {group + 1} of {parquet.num_row_groups}")
         del part
         # Once over the whole table, not per row group or batch: one cast per column (a cast per
         # column and chunk made 1,158 pyarrow calls at 2M x 32 in 2 row groups).
-        table = _normalised_batches(batches, parquet.schema_arrow, notes) if groups is None else \
+        table = _normalised_batches(batches, parquet.schema_arrow, notes) if widths is None else \
             _normalised_columns(chunks, parquet.schema_arrow, notes)
     except READ_ERRORS as exc:
         raise CorruptFileError(
@@ -275,7 +275,7 @@ def _normalised_columns(chunks: list[list[pa.Array]], schema: pa.Schema, notes: 
     return _utc(pa.table(columns, names=names), notes, None)
 
 
-COLUMN_GROUP = 64   # columns decoded together by a row group's read of fixed-width columns
+GROUP_BYTES = 64 << 20   # decoded bytes read together by a row group's read of fixed-width columns
 
 
 def _fixed_width(kind: pa.DataType) -> bool:
@@ -283,35 +283,47 @@ def _fixed_width(kind: pa.DataType) -> bool:
                 or pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_duration(kind))
 
 
-def _column_groups(parquet: pq.ParquetFile) -> list[list[int]] | None:
-    """Groups of COLUMN_GROUP column positions when every column is a flat fixed-width one, else
-    None (decoded in batches of rows instead: text and nested values have no size known before
-    they are decoded).
+def _column_widths(parquet: pq.ParquetFile) -> list[int] | None:
+    """Each column's most bytes a value (its width and a validity byte, generously) when every
+    column is a flat fixed-width one, else None (decoded in batches of rows instead: text and
+    nested values have no size known before they are decoded).
 
     A fixed-width column decodes to its row group's declared rows x its width, whatever its pages
-    hold, so that bound is checked before the decode; and a few columns at a time, since
-    pyarrow keeps each column's page buffers while it decodes a row group (a 100k x 1,000
-    float32 file read in batches of rows peaked at +1,331 MiB of RSS for its 394 MiB of
-    columns, and took 1.1-1.5 s; in groups of 64 columns, +725 MiB and 0.41 s)."""
+    hold, so that bound is checked before the decode (`_read_fixed_width`). Read a row group at a
+    time, not in batches of rows: pyarrow's batch reader kept every column's page buffers, and a
+    100k x 1,000 float32 file peaked at +1,331 MiB of RSS for its 394 MiB of columns and read in
+    1.1-1.5 s; read a row group and ~64 MiB of columns at a time, +725 MiB and 0.41 s."""
     schema = parquet.schema_arrow
     if parquet.metadata.num_columns != len(schema) or not all(_fixed_width(field.type) for field in schema):
         return None
-    return [list(range(start, min(len(schema), start + COLUMN_GROUP))) for start in range(0, len(schema), COLUMN_GROUP)]
+    return [max(1, field.type.bit_width // 8) + 1 for field in schema]
 
 
-def _read_fixed_width(parquet: pq.ParquetFile, index: int, groups: list[list[int]], budget: Budget,
+def _column_groups(widths: list[int], rows: int) -> list[list[int]]:
+    """Column positions in groups of about GROUP_BYTES at `rows` rows (one group for a short
+    table: a read per group costs ~1 ms whatever its size, 10,000 columns of 30 rows included)."""
+    groups: list[list[int]] = [[]]
+    held = 0
+    for j, width in enumerate(widths):
+        if groups[-1] and held + rows * width > GROUP_BYTES:
+            groups.append([])
+            held = 0
+        groups[-1].append(j)
+        held += rows * width
+    return groups
+
+
+def _read_fixed_width(parquet: pq.ParquetFile, index: int, widths: list[int], budget: Budget,
                       chunks: list[list[pa.Array]]) -> int:
     """Row group `index`'s columns, a group at a time, appended to `chunks`; its rows."""
-    rows = parquet.metadata.row_group(index).num_rows
-    schema = parquet.schema_arrow
-    for group in groups:
-        width = sum(max(1, schema.field(j).type.bit_width // 8) + 1 for j in group)   # + a validity byte, generously
-        budget.add(rows * width)   # the most this group decodes to, refused before it is decoded
+    rows = int(parquet.metadata.row_group(index).num_rows)
+    for group in _column_groups(widths, rows):
+        budget.add(rows * sum(widths[j] for j in group))   # the most this group decodes to, refused before
         part = parquet.reader.read_row_group(index, column_indices=group, use_threads=True)
         budget.at(pa.total_allocated_bytes() - budget.start)
         for j, column in zip(group, part.columns, strict=True):
             chunks[j].extend(column.chunks)
-    return int(rows)
+    return rows
 
 
 def _batch_rows(parquet: pq.ParquetFile, budget: int) -> int:
@@ -419,12 +431,12 @@ def _size_parquet(path: Path, options: ReadOptions) -> Sized:
 
 def _first_rows(parquet: pq.ParquetFile, rows: int) -> pa.RecordBatch | None:
     """The first `rows` rows (fewer: the first row group's), a group of columns at a time where
-    `_column_groups` applies (1,000 columns read at once left +417 MiB of RSS behind)."""
-    groups = _column_groups(parquet)
-    if groups is None or not parquet.num_row_groups:
+    `_column_widths` applies (1,000 columns read at once left +417 MiB of RSS behind)."""
+    widths = _column_widths(parquet)
+    if widths is None or not parquet.num_row_groups:
         return next(parquet.iter_batches(batch_size=rows), None)
     parts: list[pa.Array] = []
-    for group in groups:
+    for group in _column_groups(widths, min(rows, parquet.metadata.row_group(0).num_rows)):
         batch = next(parquet.reader.iter_batches(rows, [0], column_indices=group), None)
         if batch is None:
             return None
