@@ -649,13 +649,15 @@ def test_parquet_of_fixed_width_columns_is_read_a_group_of_columns_at_a_time(tmp
     names = [f"f{j}" for j in range(width)] + ["f0", "small", "flag", "when", "count"]
     path = tmp_path / "fixed.parquet"
     pq.write_table(pa.table(columns, names=names), path, row_group_size=700)   # 5 row groups
-    widths = columnar._column_widths(pq.ParquetFile(path))
+    parquet = pq.ParquetFile(path)
+    widths = columnar._column_widths(parquet, parquet.schema_arrow)
     assert widths is not None and widths[:2] == [5, 5] and widths[width] == 9
     monkeypatch.setattr(columnar, "GROUP_BYTES", 700 * 5 * 10)   # ten float32 columns of a row group
     assert [len(g) for g in columnar._column_groups(widths, 700)][:7] == [10] * 7
     assert columnar._column_groups(widths, 30) == [list(range(len(names)))]   # a short table: one read
     pq.write_table(pa.table({"a": [1.5], "s": ["text"]}), tmp_path / "text.parquet")
-    assert columnar._column_widths(pq.ParquetFile(tmp_path / "text.parquet")) is None   # decoded in batches of rows
+    text = pq.ParquetFile(tmp_path / "text.parquet")
+    assert columnar._column_widths(text, text.schema_arrow) is None   # decoded in batches of rows
     table = read_table(path)
     assert table.columns.column_names[width] == "f0_2"
     expected = pq.ParquetFile(path).read()

@@ -181,14 +181,14 @@ def open_parquet(path: Path, streamed: bool = False) -> pq.ParquetFile:
         # INT96 timestamps (Spark, Impala) in microseconds: as nanoseconds, years past 2262 wrap around.
         if not streamed:
             return pq.ParquetFile(open_input(path, memory_map=True), coerce_int96_timestamp_unit="us")
-        buffer = 1 << 20
-        while True:
-            parquet = pq.ParquetFile(open_input(path, memory_map=False), coerce_int96_timestamp_unit="us",
-                                     pre_buffer=False, buffer_size=buffer)
-            wanted = max(64 << 10, min(1 << 20, STREAM_BUFFER_BYTES // max(1, parquet.metadata.num_columns)))
-            if wanted == buffer:
-                return parquet
-            buffer = wanted   # (the footer is read again: a few KiB)
+        parquet = pq.ParquetFile(open_input(path, memory_map=False), coerce_int96_timestamp_unit="us",
+                                 pre_buffer=False, buffer_size=1 << 20)
+        buffer = max(64 << 10, min(1 << 20, STREAM_BUFFER_BYTES // max(1, parquet.metadata.num_columns)))
+        if buffer == 1 << 20:
+            return parquet
+        # opened again with the footer already parsed (20,000 columns: a footer of megabytes)
+        return pq.ParquetFile(open_input(path, memory_map=False), metadata=parquet.metadata,
+                              coerce_int96_timestamp_unit="us", pre_buffer=False, buffer_size=buffer)
     except READ_ERRORS as exc:
         raise CorruptFileError(path, f"truncated or not a Parquet file ({first_line(exc)})") from None
 
@@ -227,9 +227,10 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
     # in the allocator's heaps than it counts (measured: 256 MiB counted, +342 MiB of RSS).
     budget = Budget(path, "the decoded Parquet columns are read into memory", limit * 3 // 4,
                     start=pa.total_allocated_bytes())
-    rows = _batch_rows(parquet, limit)
-    widths = _column_widths(parquet)
-    chunks: list[list[pa.Array]] = [[] for _ in parquet.schema_arrow]
+    schema = parquet.schema_arrow   # (built anew from the footer at each call: 25 ms at 10,000 columns)
+    rows = _batch_rows(limit, len(schema))
+    widths = _column_widths(parquet, schema)
+    chunks: list[list[pa.Array]] = [[] for _ in schema]
     group, part = 0, []
     try:
         for group in range(parquet.num_row_groups):
@@ -243,8 +244,8 @@ def read_parquet(path: Path, options: ReadOptions) -> Generator[Progress, None, 
         del part
         # Once over the whole table, not per row group or batch: one cast per column (a cast per
         # column and chunk made 1,158 pyarrow calls at 2M x 32 in 2 row groups).
-        table = _normalised_batches(batches, parquet.schema_arrow, notes) if widths is None else \
-            _normalised_columns(chunks, parquet.schema_arrow, notes)
+        table = _normalised_batches(batches, schema, notes) if widths is None else \
+            _normalised_columns(chunks, schema, notes)
     except READ_ERRORS as exc:
         raise CorruptFileError(
             path, f"is damaged: row group {group + 1} cannot be read ({first_line(exc)})"
@@ -283,7 +284,7 @@ def _fixed_width(kind: pa.DataType) -> bool:
                 or pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_duration(kind))
 
 
-def _column_widths(parquet: pq.ParquetFile) -> list[int] | None:
+def _column_widths(parquet: pq.ParquetFile, schema: pa.Schema) -> list[int] | None:
     """Each column's most bytes a value (its width and a validity byte, generously) when every
     column is a flat fixed-width one, else None (decoded in batches of rows instead: text and
     nested values have no size known before they are decoded).
@@ -293,7 +294,6 @@ def _column_widths(parquet: pq.ParquetFile) -> list[int] | None:
     time, not in batches of rows: pyarrow's batch reader kept every column's page buffers, and a
     100k x 1,000 float32 file peaked at +1,331 MiB of RSS for its 394 MiB of columns and read in
     1.1-1.5 s; read a row group and ~64 MiB of columns at a time, +725 MiB and 0.41 s."""
-    schema = parquet.schema_arrow
     if parquet.metadata.num_columns != len(schema) or not all(_fixed_width(field.type) for field in schema):
         return None
     return [max(1, field.type.bit_width // 8) + 1 for field in schema]
@@ -326,12 +326,11 @@ def _read_fixed_width(parquet: pq.ParquetFile, index: int, widths: list[int], bu
     return rows
 
 
-def _batch_rows(parquet: pq.ParquetFile, budget: int) -> int:
+def _batch_rows(budget: int, columns: int) -> int:
     """Rows per decoded batch: a sixty-fourth of the budget at 8 bytes a value (at least 64 Ki
     rows), so that the budget is checked often enough, and a column holds a few chunks, not one
     per 64 Ki rows, for every later step to pay per chunk."""
-    columns = max(1, len(parquet.schema_arrow))
-    return max(1 << 16, budget // 64 // (8 * columns))
+    return max(1 << 16, budget // 64 // (8 * max(1, columns)))
 
 
 def _read_row_group(parquet: pq.ParquetFile, index: int, budget: Budget, rows: int) -> list[pa.RecordBatch]:
@@ -432,7 +431,8 @@ def _size_parquet(path: Path, options: ReadOptions) -> Sized:
 def _first_rows(parquet: pq.ParquetFile, rows: int) -> pa.RecordBatch | None:
     """The first `rows` rows (fewer: the first row group's), a group of columns at a time where
     `_column_widths` applies (1,000 columns read at once left +417 MiB of RSS behind)."""
-    widths = _column_widths(parquet)
+    schema = parquet.schema_arrow
+    widths = _column_widths(parquet, schema)
     if widths is None or not parquet.num_row_groups:
         return next(parquet.iter_batches(batch_size=rows), None)
     parts: list[pa.Array] = []
@@ -441,7 +441,7 @@ def _first_rows(parquet: pq.ParquetFile, rows: int) -> pa.RecordBatch | None:
         if batch is None:
             return None
         parts.extend(batch.columns)
-    return pa.RecordBatch.from_arrays(parts, schema=parquet.schema_arrow)
+    return pa.RecordBatch.from_arrays(parts, schema=schema)
 
 
 @register_sizer("arrow")
