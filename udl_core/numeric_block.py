@@ -16,9 +16,11 @@ it stay in the CPU's cache; the whole block is never copied.
 * Mean and standard deviation: one pass, sums of (x - median) and of its squares accumulated
   in float64 (axis-0 reductions of each chunk of the fitted rows, in their order); the imputed
   values count as the median, as they are imputed. Shifting by the median keeps E[d^2] - E[d]^2
-  exact enough. The loader's fit keeps the training rows' values it gathers (`Staged`): the
-  transform of those rows standardizes them where they lie, so each value is copied once. A column whose sums over- or underflow (values near 1e300 or 1e-300), or whose
+  exact enough. A column whose sums over- or underflow (values near 1e300 or 1e-300), or whose
   squares sum to zero, is fitted again on its own, exactly (`exact_stats`, scaled into [-1, 1]).
+  The loader's fit keeps the training rows' values it gathers (`Staged`): the transform of those
+  rows standardizes them where they lie, so each value is copied once. Chunks of rows (and a
+  wide block's median groups) run on a thread per core; chunk sums are added in chunk order.
 * A column constant in the fitted rows has `constant` set (its encoder is dropped).
 * The transform writes each chunk's result once into the caller's float32 output, row-major:
   impute, subtract the mean, divide by the std, clip to float32's finite range.
@@ -291,9 +293,10 @@ def _medians(numbers: Numbers, rows: np.ndarray | None, n: int) -> np.ndarray:
     m = len(range(*where.indices(numbers.n))) if isinstance(where, slice) else where.size
     group = max(1, (32 << 20) // (8 * max(1, m)))   # columns at a time: a bounded sample block
     if numbers.width > group:   # groups on a thread per core (numpy's gathers and partitions let go of the GIL)
-        parts = parallel_map(lambda j: _medians_of(numbers.part(range(j, min(numbers.width, j + group))), where),
-                             range(0, numbers.width, group), numbers.width * m)
-        return np.concatenate(parts)
+        def medians_from(j: int) -> np.ndarray:
+            return _medians_of(numbers.part(range(j, min(numbers.width, j + group))), where)
+
+        return np.concatenate(parallel_map(medians_from, range(0, numbers.width, group), numbers.width * m))
     return _medians_of(numbers, where)
 
 

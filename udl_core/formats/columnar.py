@@ -415,7 +415,8 @@ def read_arrow(path: Path, options: ReadOptions) -> Generator[Progress, None, Ta
 
 @register_sizer("parquet")
 def _size_parquet(path: Path, options: ReadOptions) -> Sized:
-    parquet = open_parquet(path, streamed=True)   # pre-buffered, the first row group's every column chunk is read whole
+    # not pre-buffered: that reads every column chunk of the first row group whole
+    parquet = open_parquet(path, streamed=True)
     meta = parquet.metadata
     try:
         first = _first_rows(parquet, SIZE_SAMPLE_ROWS)

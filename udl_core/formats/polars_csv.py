@@ -176,8 +176,8 @@ def _missing_as_null(frame: Any, tokens: list[str]) -> Any:
     import polars as pl
 
     floats = [name for name, kind in frame.schema.items() if kind == pl.Float64]
-    with_nan = [name for name, found in zip(floats, frame.select(pl.col(floats).is_nan().any()).row(0)) if found] \
-        if floats else []
+    found = frame.select(pl.col(floats).is_nan().any()).row(0) if floats else ()
+    with_nan = [name for name, nan in zip(floats, found) if nan]
     text = [name for name, kind in frame.schema.items() if kind == pl.String] if tokens else []
     if not with_nan and not text:
         return frame
