@@ -30,6 +30,7 @@ from udl_core.errors import ConfigError
 from udl_core.numeric_block import (
     ArrayNumbers,
     ColumnNumbers,
+    Numbers,
     Rows,
     Staged,
     standardize,
@@ -107,12 +108,20 @@ def fit_numeric(names: Sequence[str], numbers: ColumnNumbers, rows: np.ndarray |
                 staged: Staged | None = None) -> list[NumericEncoder | None]:
     """One encoder per column (None where constant); `staged`: the fit keeps the rows' values
     there for their transform (`numeric_block.Staged`)."""
+    return [None if stats["constant"] else NumericEncoder(name, stats)
+            for name, stats in zip(names, _fitted(numbers, rows, world, staged), strict=True)]
+
+
+def _fitted(numbers: Numbers, rows: np.ndarray | None, world: World, staged: Staged | None
+            ) -> list[dict[str, Any]]:
+    """`column_stats` of `numbers`; with `staged`, the fit keeps the rows' values there and it
+    learns which columns are features and their statistics (as an encoder keeps them)."""
     keep = staged.keep(numbers) if staged is not None else None
-    encoders = [None if stats["constant"] else NumericEncoder(name, stats)
-                for name, stats in zip(names, column_stats(numbers, rows, world, keep), strict=True)]
+    fitted = column_stats(numbers, rows, world, keep)
     if keep is not None and staged is not None:
-        staged.use([j for j, e in enumerate(encoders) if e is not None], [e.stats for e in encoders if e is not None])
-    return encoders
+        staged.use([j for j, s in enumerate(fitted) if not s["constant"]],
+                   [_stats(s) for s in fitted if not s["constant"]])
+    return fitted
 
 
 def _positions(at: Sequence[int], width: int) -> slice | np.ndarray:
@@ -310,16 +319,11 @@ class ArrayEncoder(Encoder):
     def fit(cls, features: np.ndarray, index: Sequence[int], rows: np.ndarray | None,
             dropped: list[str], world: World = LOCAL, staged: Staged | None = None) -> ArrayEncoder:
         """`staged`: as for `fit_numeric`."""
-        numbers = ArrayNumbers(_flat(features), index)
-        block = staged.keep(numbers) if staged is not None else None
-        fitted = column_stats(numbers, rows, world, block)
+        fitted = _fitted(ArrayNumbers(_flat(features), index), rows, world, staged)
         keep = [(j, s) for j, s in zip(index, fitted, strict=True) if not s["constant"]]
         constant = {j: s["median"] for j, s in zip(index, fitted, strict=True) if s["constant"]}
         dropped.extend(f"f{j}" for j in constant)
-        encoder = cls(features.shape[1:], [j for j, _ in keep], [s for _, s in keep], constant)
-        if block is not None and staged is not None:
-            staged.use([p for p, s in enumerate(fitted) if not s["constant"]], encoder.stats)
-        return encoder
+        return cls(features.shape[1:], [j for j, _ in keep], [s for _, s in keep], constant)
 
     def transform(self, features: np.ndarray, rows: Rows | None, out: np.ndarray) -> None:
         standardize(ArrayNumbers(_flat(features), self.index), rows, self.stats, out, slice(0, out.shape[1]))

@@ -356,24 +356,21 @@ def shifted_sums(numbers: Numbers, rows: np.ndarray | None, shift: np.ndarray, k
     step = chunk_rows(k, numbers.dtype)
 
     def sums(start: int) -> tuple[np.ndarray, np.ndarray]:
+        where = slice(start, start + step) if rows is None else rows[start:start + step]
         with np.errstate(over="ignore", invalid="ignore"):   # (numpy's error state is per thread)
-            return chunk_sums(slice(start, start + step) if rows is None else rows[start:start + step],
-                              None if keep is None else keep[start:start + step])
-
-    def chunk_sums(where: Rows, kept: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        if kept is not None:
-            numbers.fill(where, kept)
-        source = numbers.view(where) if kept is None else kept
-        if source is None:
-            block = numbers.block(where)
-            bad = ~np.isfinite(block)
-            block -= shift
-        else:   # the source itself: read once, never written
-            bad = ~np.isfinite(source)
-            block = source - shift
-        if bad.any():
-            block[bad] = 0
-        return block.sum(axis=0, dtype=np.float64), np.einsum("ij,ij->j", block, block, dtype=np.float64)
+            if keep is not None:
+                numbers.fill(where, keep[start:start + step])
+            source = numbers.view(where) if keep is None else keep[start:start + step]
+            if source is None:
+                block = numbers.block(where)
+                bad = ~np.isfinite(block)
+                block -= shift
+            else:   # the source itself: read once, never written
+                bad = ~np.isfinite(source)
+                block = source - shift
+            if bad.any():
+                block[bad] = 0
+            return block.sum(axis=0, dtype=np.float64), np.einsum("ij,ij->j", block, block, dtype=np.float64)
 
     total, squares = np.zeros(k), np.zeros(k)
     with np.errstate(over="ignore", invalid="ignore"):   # sums past float64: fitted exactly after
@@ -434,32 +431,30 @@ def standardize(numbers: Numbers, rows: Rows | None, stats: Sequence[dict[str, A
     first = 0 if rows is None else (rows.indices(numbers.n)[0] if isinstance(rows, slice) else None)
 
     def one(start: int) -> None:
-        with np.errstate(over="ignore"):   # clipped below (numpy's error state is per thread)
-            chunk(start, min(n, start + step))
-
-    def chunk(start: int, stop: int) -> None:
+        stop = min(n, start + step)
         if first is None:
             assert rows is not None and not isinstance(rows, slice)
             where: Rows = rows[start:stop]
         else:
             where = slice(first + start, first + stop)
         direct = full and dtype == np.float32   # computed in the output itself
-        target = out[start:stop] if direct else numbers.block(where)
-        source = numbers.view(where) if direct else None
-        if direct and source is None:
-            numbers.fill(where, target)
-        source = target if source is None else source
-        bad = ~np.isfinite(source)
-        if bad.any():
-            if source is not target:
-                np.copyto(target, source)
-                source = target
-            np.copyto(target, np.broadcast_to(median, target.shape), where=bad)
-        np.subtract(source, mean, out=target)
-        target /= std
-        np.clip(target, -F32_MAX, F32_MAX, out=target)
-        if not direct:
-            out[start:stop, columns] = target
+        with np.errstate(over="ignore"):   # clipped below (numpy's error state is per thread)
+            target = out[start:stop] if direct else numbers.block(where)
+            source = numbers.view(where) if direct else None
+            if direct and source is None:
+                numbers.fill(where, target)
+            source = target if source is None else source
+            bad = ~np.isfinite(source)
+            if bad.any():
+                if source is not target:
+                    np.copyto(target, source)
+                    source = target
+                np.copyto(target, np.broadcast_to(median, target.shape), where=bad)
+            np.subtract(source, mean, out=target)
+            target /= std
+            np.clip(target, -F32_MAX, F32_MAX, out=target)
+            if not direct:
+                out[start:stop, columns] = target
 
     parallel_map(one, range(0, n, step), n * numbers.width)   # each chunk its own rows of `out`
 
